@@ -1,0 +1,38 @@
+"""The Flask app factory: the CDS Hooks service, the SMART launch and the assessment app.
+
+Nothing is built at import time; `create_app()` reads configuration and registers blueprints.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from immunotox import config as config_mod
+from immunotox.store import Store
+
+log = logging.getLogger("immunotox")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    cfg = config_mod.load(config)
+    app = Flask(__name__, instance_path=None)
+    app.config.update(cfg)
+    app.config["MAX_CONTENT_LENGTH"] = cfg["MAX_CONTENT_LENGTH"]
+    app.extensions["immunotox.store"] = Store(cfg["DATABASE_URL"])
+
+    from cds_hooks.blueprint import create_blueprint as cds_blueprint
+    from launch.blueprint import create_blueprint as launch_blueprint
+    from smart_app.blueprint import create_blueprint as app_blueprint
+
+    app.register_blueprint(cds_blueprint(app))
+    app.register_blueprint(launch_blueprint(app))
+    app.register_blueprint(app_blueprint(app))
+    return app
+
+
+def store(app: Flask) -> Store:
+    return app.extensions["immunotox.store"]

@@ -1,0 +1,75 @@
+"""Configuration: defaults, then environment variables, then an explicit mapping (tests).
+
+Every setting the service reads is named here once; the README's configuration table mirrors it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # Shared store for state every worker must see (JWT replay cache, SMART sessions, feedback).
+    # Any SQLAlchemy URL: sqlite:///path (default) or postgresql+psycopg://...
+    "DATABASE_URL": None,  # None: sqlite file under INSTANCE_DIR
+    "INSTANCE_DIR": "var",
+    # FHIR servers the service may call (comma-separated base URLs). Empty: none.
+    "FHIR_ALLOWLIST": "",
+    # CDS client trust: path to a JSON file [{"iss":..., "jwks_url":...} | {"iss":..., "jwks": {...}}]
+    "CDS_CLIENTS": None,
+    # "on" (default): every hook call needs a valid client JWT. "off": local demo and tests only.
+    "CDS_AUTH": "on",
+    # Hook deadline in seconds (prefetch completion included) and per-request FHIR timeout.
+    "HOOK_DEADLINE_S": 2.0,
+    "FHIR_TIMEOUT_S": 1.5,
+    # Largest accepted request body in bytes.
+    "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+    # Base URL the service is reached at (for card links and JWT `aud`); None: from the request.
+    "PUBLIC_BASE_URL": None,
+    # SMART app registration (see README "Registering the app").
+    "SMART_CLIENT_ID": "immunotox",
+    "SMART_CLIENT_SECRET": None,
+    "SMART_PRIVATE_KEY_PATH": None,
+    "SMART_SCOPE_STYLE": "v2",  # "v2" (patient/Observation.rs) or "v1" (patient/Observation.read)
+    "SECRET_KEY": None,
+    "SESSION_COOKIE_SECURE": True,
+    "DEMO": False,
+}
+
+
+def _coerce(default: Any, raw: str) -> Any:
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int) and not isinstance(default, bool):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    return raw
+
+
+def load(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    env = os.environ if environ is None else environ
+    cfg = dict(DEFAULTS)
+    for key, default in DEFAULTS.items():
+        raw = env.get(f"IMMUNOTOX_{key}")
+        if raw is not None:
+            cfg[key] = _coerce(default, raw) if default is not None else raw
+    if overrides:
+        cfg.update(overrides)
+    if not cfg["DATABASE_URL"]:
+        Path(cfg["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+        cfg["DATABASE_URL"] = (
+            f"sqlite:///{Path(cfg['INSTANCE_DIR']).resolve() / 'immunotox.sqlite3'}"
+        )
+    return cfg
+
+
+def allowlist(cfg: Mapping[str, Any]) -> tuple[str, ...]:
+    """Normalised FHIR base URLs (no trailing slash)."""
+    raw = cfg.get("FHIR_ALLOWLIST") or ""
+    items = raw if isinstance(raw, (list, tuple)) else raw.split(",")
+    return tuple(u.strip().rstrip("/") for u in items if u.strip())

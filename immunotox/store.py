@@ -1,0 +1,139 @@
+"""The shared store: state every worker process (and every host) must see.
+
+A key-value table with expiry serves the JWT replay cache (`jti`), SMART sessions and OAuth
+state; other modules add their own tables to `METADATA` (feedback). Backed by any SQLAlchemy
+URL: a SQLite file by default (safe across the worker processes of one host, WAL mode), or
+PostgreSQL when several hosts share it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Float,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    insert,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+METADATA = MetaData()
+
+KV = Table(
+    "kv",
+    METADATA,
+    Column("namespace", String(32), primary_key=True),
+    Column("key", String(256), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+)
+
+
+class Store:
+    def __init__(self, url: str):
+        kwargs: dict[str, Any] = {"future": True}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"timeout": 10, "check_same_thread": False}
+        self.engine: Engine = create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        METADATA.create_all(self.engine)
+        self._last_purge = 0.0
+        self._lock = threading.Lock()
+
+    # -- key-value with expiry -------------------------------------------------------------
+    def put_if_absent(self, namespace: str, key: str, value: Any, ttl_s: float) -> bool:
+        """Insert unless a live entry exists. True if inserted: the replay-cache primitive."""
+        now = time.time()
+        self._maybe_purge(now)
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(KV).where(
+                    KV.c.namespace == namespace, KV.c.key == key, KV.c.expires_at < now
+                )
+            )
+            try:
+                conn.execute(
+                    insert(KV).values(
+                        namespace=namespace,
+                        key=key,
+                        value=json.dumps(value),
+                        expires_at=now + ttl_s,
+                    )
+                )
+            except IntegrityError:
+                return False
+        return True
+
+    def put(self, namespace: str, key: str, value: Any, ttl_s: float) -> None:
+        now = time.time()
+        self._maybe_purge(now)
+        with self.engine.begin() as conn:
+            conn.execute(delete(KV).where(KV.c.namespace == namespace, KV.c.key == key))
+            conn.execute(
+                insert(KV).values(
+                    namespace=namespace, key=key, value=json.dumps(value), expires_at=now + ttl_s
+                )
+            )
+
+    def get(self, namespace: str, key: str) -> Any | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(KV.c.value, KV.c.expires_at).where(
+                    KV.c.namespace == namespace, KV.c.key == key
+                )
+            ).first()
+        if row is None or row.expires_at < time.time():
+            return None
+        return json.loads(row.value)
+
+    def pop(self, namespace: str, key: str) -> Any | None:
+        """Get and delete in one step (one-time values such as OAuth `state`)."""
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(KV.c.value, KV.c.expires_at).where(
+                    KV.c.namespace == namespace, KV.c.key == key
+                )
+            ).first()
+            if row is None:
+                return None
+            deleted = conn.execute(
+                delete(KV).where(KV.c.namespace == namespace, KV.c.key == key)
+            ).rowcount
+        if not deleted or row.expires_at < time.time():
+            return None
+        return json.loads(row.value)
+
+    def delete(self, namespace: str, key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(KV).where(KV.c.namespace == namespace, KV.c.key == key))
+
+    def _maybe_purge(self, now: float) -> None:
+        if now - self._last_purge < 60:
+            return
+        with self._lock:
+            if now - self._last_purge < 60:
+                return
+            self._last_purge = now
+        with self.engine.begin() as conn:
+            conn.execute(delete(KV).where(KV.c.expires_at < now))
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()

@@ -1,0 +1,105 @@
+"""Every source the knowledge tables cite, by id: a label and a public URL.
+
+Rows elsewhere cite a source as "<id>" or "<id>: <table or section>", e.g.
+"lee2014: Table 3". `cite()` splits that back into the source and the locator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+RULESET_VERSION = "immunotox-rules 2026.11.1"
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    label: str
+    url: str
+    citation: str
+
+
+SOURCES: dict[str, Source] = {
+    s.id: s
+    for s in (
+        Source(
+            "lee2014",
+            "Lee 2014 CRS grading (Blood)",
+            "https://doi.org/10.1182/blood-2014-05-552729",
+            "Lee DW et al. Current concepts in the diagnosis and management of cytokine release "
+            "syndrome. Blood 2014;124(2):188-195.",
+        ),
+        Source(
+            "astct2019",
+            "ASTCT 2019 CRS consensus",
+            "https://doi.org/10.1016/j.bbmt.2018.12.758",
+            "Lee DW et al. ASTCT consensus grading for cytokine release syndrome and neurologic "
+            "toxicity associated with immune effector cells. Biol Blood Marrow Transplant "
+            "2019;25(4):625-638.",
+        ),
+        Source(
+            "ctcae5",
+            "CTCAE v5.0",
+            "https://ctep.cancer.gov/protocoldevelopment/electronic_applications/ctc.htm",
+            "National Cancer Institute. Common Terminology Criteria for Adverse Events (CTCAE) "
+            "v5.0, 2017.",
+        ),
+        Source(
+            "ctcae4",
+            "CTCAE v4.03",
+            "https://ctep.cancer.gov/protocoldevelopment/electronic_applications/ctc.htm",
+            "National Cancer Institute. CTCAE v4.03, 2010 (organ toxicity in Lee 2014 Table 2).",
+        ),
+        Source(
+            "asco2021",
+            "ASCO 2021 irAE guideline",
+            "https://doi.org/10.1200/JCO.21.01440",
+            "Schneider BJ et al. Management of immune-related adverse events in patients treated "
+            "with immune checkpoint inhibitor therapy: ASCO guideline update. J Clin Oncol "
+            "2021;39(36):4073-4126.",
+        ),
+        Source(
+            "actemra_label",
+            "Tocilizumab (Actemra) prescribing information",
+            "https://www.accessdata.fda.gov/drugsatfda_docs/label/2022/125276s138lbl.pdf",
+            "Genentech. ACTEMRA (tocilizumab) prescribing information, section 2 (CRS dosing).",
+        ),
+        Source(
+            "pembro_crs_qa",
+            "Pembrolizumab-induced CRS: management Q&A",
+            "",
+            "Clinical question-and-answer page: management of pembrolizumab-induced CRS with "
+            "rash, acute transverse myelitis and inflammatory arthritis (seed document).",
+        ),
+        Source(
+            "steroid_equivalence",
+            "Corticosteroid equivalence (Liu 2013)",
+            "https://doi.org/10.1186/1710-1492-9-30",
+            "Liu D et al. A practical guide to the monitoring and management of the "
+            "complications of systemic corticosteroid therapy. Allergy Asthma Clin Immunol "
+            "2013;9:30, Table 1.",
+        ),
+        Source(
+            "immunotox",
+            "immunotox convention",
+            "",
+            "A convention of this product where the sources are silent; documented in "
+            "docs/clinical-rules.md and open to local review.",
+        ),
+    )
+}
+
+
+def cite(ref: str) -> tuple[Source, str]:
+    """Split "lee2014: Table 3" into (Source, "Table 3")."""
+    sid, _, locator = ref.partition(":")
+    return SOURCES[sid.strip()], locator.strip()
+
+
+def source_ids(refs: tuple[str, ...] | list[str]) -> list[str]:
+    seen: list[str] = []
+    for r in refs:
+        sid = r.partition(":")[0].strip()
+        if sid not in seen:
+            seen.append(sid)
+    return seen

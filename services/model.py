@@ -1,0 +1,385 @@
+"""Typed domain inputs and outputs.
+
+Inputs (`PatientData`) are built from FHIR by `services.fhir_adapter`; outputs (`Assessment`)
+are built by `services.assess` and rendered by the web layers. Everything here is plain data:
+no FHIR parsing, no clinical thresholds (those live in `services.knowledge`).
+
+Units inside the domain are fixed and named in the field names: temperatures in °C, pressures in
+mm[Hg], oxygen flow in L/min, FiO2 as a percentage, weights in kg, vasopressor rates in ug/min or
+ug/kg/min (dopamine), lab values in the unit the knowledge table names for that lab.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import IntEnum
+from typing import Any
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One measured value at one time, normalised to the series' canonical unit."""
+
+    time: datetime
+    value: float
+    ref: str  # "Observation/123"; never a patient identifier
+    # Reference range bounds in the same unit, when the source sent them.
+    low: float | None = None
+    high: float | None = None
+
+
+class O2Level(IntEnum):
+    """Oxygen support, ordered from least to most. Mapping from codes: knowledge.codes."""
+
+    ROOM_AIR = 0
+    BLOW_BY = 1
+    LOW_FLOW_CANNULA = 2
+    HIGH_FLOW_CANNULA = 3
+    MASK = 4  # simple face mask, Venturi, non-rebreather
+    NONINVASIVE_PPV = 5  # CPAP, BiPAP, NIPPV
+    INVASIVE_VENTILATION = 6
+
+
+@dataclass(frozen=True, slots=True)
+class O2Episode:
+    """A period on one kind of oxygen support (a Procedure or DeviceUseStatement)."""
+
+    level: O2Level
+    start: datetime
+    end: datetime | None  # None: still running
+    ref: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Infusion:
+    """A vasopressor infusion at one rate (a MedicationAdministration with rateQuantity).
+
+    `rate` is in the drug's canonical unit (knowledge.codes.VASOPRESSORS): ug/min for most,
+    ug/kg/min for dopamine, U/min for vasopressin. `rate` is None when the source gave no rate
+    or a rate that could not be converted (for example ug/kg/min with no weight); `rate_note`
+    says why.
+    """
+
+    drug: str  # generic name, lower case
+    start: datetime
+    end: datetime | None  # None: still running
+    rate: float | None
+    ref: str
+    rate_note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DrugEvent:
+    """One exposure event: an administration, an order, or a statement of use."""
+
+    drug: str  # generic name, lower case
+    drug_class: str  # knowledge.codes class: checkpoint_inhibitor, corticosteroid, ...
+    kind: str  # "administration" | "order" | "statement"
+    time: datetime | None  # when given (administration), authored (order), asserted (statement)
+    end: datetime | None
+    ref: str
+    status: str
+    dose_value: float | None = None
+    dose_unit: str | None = None
+    route: str | None = None
+    target: str | None = None  # checkpoint inhibitors: PD-1, PD-L1, CTLA-4, LAG-3
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionFact:
+    kind: str  # knowledge.codes condition vocabulary: crs, rash, transverse_myelitis, ...
+    onset: datetime | None
+    active: bool
+    ref: str
+    text: str
+    code: str | None  # "system|code" that matched, or None when matched by text
+    grade: int | None = None  # a grade carried by the code (D89.83x) or recorded on it
+    bsa_percent: float | None = None
+
+
+@dataclass(slots=True)
+class PatientData:
+    """Everything the graders and the irAE engine read, one patient, sorted by time."""
+
+    birth_date: date | None = None
+    deceased: bool = False
+    deceased_time: datetime | None = None
+    gender: str | None = None
+    # Vital-sign and lab series keyed by knowledge.codes series name ("temperature", "sbp", ...)
+    series: dict[str, list[Sample]] = field(default_factory=dict)
+    o2_episodes: list[O2Episode] = field(default_factory=list)
+    infusions: list[Infusion] = field(default_factory=list)
+    drugs: list[DrugEvent] = field(default_factory=list)
+    conditions: list[ConditionFact] = field(default_factory=list)
+    # What the adapter could not read, as (resource reference, reason); shown, never dropped silently.
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+
+    def samples(self, name: str) -> list[Sample]:
+        return self.series.get(name, [])
+
+
+# --------------------------------------------------------------------------------------------
+# Outputs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A datum a criterion rests on."""
+
+    ref: str
+    what: str  # "Body temperature 38.4 Cel"
+    time: datetime | None
+    value: float | None = None
+    unit: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "what": self.what,
+            "time": _iso(self.time),
+            "value": self.value,
+            "unit": self.unit,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    """A rule row that fired (or a rule row that could not be checked)."""
+
+    id: str  # knowledge row id, e.g. "lee2014.g3.o2_fio2_ge_40"
+    grade: int
+    text: str
+    source: str
+    evidence: tuple[Evidence, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "grade": self.grade,
+            "text": self.text,
+            "source": self.source,
+            "evidence": [e.to_dict() for e in self.evidence],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Missing:
+    """Data that is absent and could change the grade."""
+
+    data: str  # "blood pressure", "oxygen support", "weight"
+    why: str  # what it would change
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"data": self.data, "why": self.why}
+
+
+@dataclass(frozen=True, slots=True)
+class GradeResult:
+    system: str  # "lee2014" | "astct2019" | "ctcae5"
+    grade: int | None  # 0 criteria not met; None: the data cannot support a grade
+    criteria: tuple[Criterion, ...]
+    missing: tuple[Missing, ...]
+    at: datetime
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "system": self.system,
+            "grade": self.grade,
+            "at": _iso(self.at),
+            "criteria": [c.to_dict() for c in self.criteria],
+            "missing": [m.to_dict() for m in self.missing],
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TrajectoryPoint:
+    time: datetime
+    grades: dict[str, int | None]  # system -> grade
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"time": _iso(self.time), **self.grades}
+
+
+@dataclass(frozen=True, slots=True)
+class Dose:
+    """A dose after caps, in UCUM (mg, mg/d, g, g/d). `value` or `low`/`high`, never both."""
+
+    unit: str
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    basis: str | None = None  # "2 mg/kg/d x 70 kg"
+    capped: bool = False
+    cap: str | None = None  # "800 mg per dose (label)"
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"unit": self.unit}
+        if self.value is not None:
+            d["value"] = self.value
+        else:
+            d["low"], d["high"] = self.low, self.high
+        if self.basis:
+            d["basis"] = self.basis
+        if self.capped:
+            d["capped"] = True
+            d["cap"] = self.cap
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    id: str  # stable id of the knowledge row, e.g. "tocilizumab.label"
+    category: str  # "checkpoint_inhibitor" | "immunosuppression" | "consult" | "supportive" | ...
+    text: str
+    sources: tuple[str, ...]
+    drug: str | None = None  # generic name, lower case; None for non-drug advice
+    dose: Dose | None = None
+    dose_missing_reason: str | None = None  # set when a drug dose could not be computed
+    route: str | None = None
+    frequency: str | None = None  # "once", "daily", "every 8 h if needed"
+    duration: str | None = None
+    for_irae: tuple[str, ...] = ()  # irAE kinds this answers
+    alternative_to: str | None = None  # id of the recommendation this one is an alternative to
+    urgency: str = "routine"  # "routine" | "urgent"
+    service: str | None = None  # consult or procedure name (non-drug orders)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "category": self.category,
+            "text": self.text,
+            "drug": self.drug,
+            "dose": self.dose.to_dict() if self.dose else None,
+            "dose_missing_reason": self.dose_missing_reason,
+            "route": self.route,
+            "frequency": self.frequency,
+            "duration": self.duration,
+            "for_irae": list(self.for_irae),
+            "alternative_to": self.alternative_to,
+            "urgency": self.urgency,
+            "service": self.service,
+            "sources": list(self.sources),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    drug: str
+    drug_class: str  # checkpoint_inhibitor | cellular_therapy | bispecific | ...
+    target: str | None
+    first_seen: datetime | None
+    last_given: datetime | None  # last administration (or last order/statement time, see basis)
+    basis: str  # "administration" | "order" | "statement"
+    refs: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "drug": self.drug,
+            "drug_class": self.drug_class,
+            "target": self.target,
+            "first_seen": _iso(self.first_seen),
+            "last_given": _iso(self.last_given),
+            "basis": self.basis,
+            "refs": list(self.refs),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class IraeFinding:
+    kind: str  # knowledge.irae vocabulary
+    label: str
+    grade: int | None
+    grade_basis: str
+    checkpoint_inhibitor_action: str | None  # "continue" | "hold" | "discontinue" | None
+    action_reason: str
+    evidence: tuple[Evidence, ...]
+    sources: tuple[str, ...]
+    missing: tuple[Missing, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "label": self.label,
+            "grade": self.grade,
+            "grade_basis": self.grade_basis,
+            "checkpoint_inhibitor_action": self.checkpoint_inhibitor_action,
+            "action_reason": self.action_reason,
+            "evidence": [e.to_dict() for e in self.evidence],
+            "missing": [m.to_dict() for m in self.missing],
+            "sources": list(self.sources),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Weight:
+    kg: float
+    time: datetime | None
+    ref: str
+    stale: bool = False  # older than knowledge.params WEIGHT_MAX_AGE
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kg": self.kg, "time": _iso(self.time), "ref": self.ref, "stale": self.stale}
+
+
+@dataclass(slots=True)
+class Assessment:
+    at: datetime
+    ruleset_version: str
+    age_years: int | None
+    weight: Weight | None
+    deceased: bool
+    crs: dict[str, GradeResult]  # system -> result at `at`
+    crs_worst: dict[str, TrajectoryPoint | None]  # system -> worst point in the window
+    trajectory: list[TrajectoryPoint]
+    window_start: datetime
+    exposures: list[Exposure]
+    irae: list[IraeFinding]
+    recommendations: list[Recommendation]
+    data_quality: list[dict[str, str]]  # unreadable resources and why
+    disclaimer: str
+
+    @property
+    def checkpoint_inhibitors(self) -> list[Exposure]:
+        return [e for e in self.exposures if e.drug_class == "checkpoint_inhibitor"]
+
+    @property
+    def max_crs_grade(self) -> int | None:
+        grades = [r.grade for r in self.crs.values() if r.grade is not None]
+        return max(grades) if grades else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "at": _iso(self.at),
+            "ruleset_version": self.ruleset_version,
+            "patient": {
+                "age_years": self.age_years,
+                "weight": self.weight.to_dict() if self.weight else None,
+                "deceased": self.deceased,
+            },
+            "crs": {k: v.to_dict() for k, v in self.crs.items()},
+            "crs_worst": {k: (v.to_dict() if v else None) for k, v in self.crs_worst.items()},
+            "trajectory": [p.to_dict() for p in self.trajectory],
+            "window_start": _iso(self.window_start),
+            "exposures": [e.to_dict() for e in self.exposures],
+            "checkpoint_inhibitors": [
+                {"drug": e.drug, "last_given": _iso(e.last_given)}
+                for e in self.checkpoint_inhibitors
+            ],
+            "irae": [f.to_dict() for f in self.irae],
+            "recommendations": [r.to_dict() for r in self.recommendations],
+            "data_quality": self.data_quality,
+            "disclaimer": self.disclaimer,
+        }
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat() if t is not None else None
