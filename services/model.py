@@ -346,6 +346,10 @@ class Assessment:
     recommendations: list[Recommendation]
     data_quality: list[dict[str, str]]  # unreadable resources and why
     disclaimer: str
+    # Trends for the app's timeline (see `services.timeline` for the shape): series of vitals
+    # and labs, oxygen support episodes, vasopressor rates, norepinephrine-equivalent segments
+    # and drug doses, all inside [window_start, at].
+    timeline: dict[str, Any] = field(default_factory=dict)
 
     @property
     def checkpoint_inhibitors(self) -> list[Exposure]:
@@ -378,6 +382,7 @@ class Assessment:
             "recommendations": [r.to_dict() for r in self.recommendations],
             "data_quality": self.data_quality,
             "disclaimer": self.disclaimer,
+            "timeline": self.timeline,
         }
 
 
