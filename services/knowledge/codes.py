@@ -29,6 +29,8 @@ SRC_RXNORM_NAME = (
 )
 SRC_LOINC = "LOINC (Regenstrief); FHIR R4 Vital Signs profile where applicable"
 SRC_SNOMED = "SNOMED CT International (confirmed in public code tables; docs/verification.md)"
+# SNOMED CT 710027002 (cytokine release syndrome) is reported inactive in editions after July
+# 2025; it is kept for older data, and ICD-10-CM D89.83x and text carry newer records.
 SRC_ICD = "ICD-10-CM (CDC/NCHS), FY2026 tabular list"
 SRC_FDA = "FDA prescribing information (brand name)"
 
@@ -55,18 +57,18 @@ DRUGS: tuple[DrugConcept, ...] = (
     DrugConcept("pembrolizumab", "checkpoint_inhibitor", _rx("1547545"), ("pembrolizumab", "keytruda"), SRC_RXNORM, "PD-1"),
     DrugConcept("nivolumab", "checkpoint_inhibitor", _rx("1597876"), ("nivolumab", "opdivo"), SRC_RXNORM, "PD-1"),
     DrugConcept("cemiplimab", "checkpoint_inhibitor", _rx("2058826"), ("cemiplimab", "libtayo"), SRC_RXNORM, "PD-1"),
-    DrugConcept("dostarlimab", "checkpoint_inhibitor", _rx("2539967"), ("dostarlimab", "jemperli"), SRC_RXNORM, "PD-1"),
+    DrugConcept("dostarlimab", "checkpoint_inhibitor", (), ("dostarlimab", "jemperli"), SRC_RXNORM_NAME, "PD-1"),
     DrugConcept("retifanlimab", "checkpoint_inhibitor", (), ("retifanlimab", "zynyz"), SRC_RXNORM_NAME, "PD-1"),
     DrugConcept("toripalimab", "checkpoint_inhibitor", (), ("toripalimab", "loqtorzi"), SRC_RXNORM_NAME, "PD-1"),
     DrugConcept("tislelizumab", "checkpoint_inhibitor", (), ("tislelizumab", "tevimbra"), SRC_RXNORM_NAME, "PD-1"),
     DrugConcept("penpulimab", "checkpoint_inhibitor", (), ("penpulimab",), SRC_RXNORM_NAME, "PD-1"),
     DrugConcept("atezolizumab", "checkpoint_inhibitor", _rx("1792776"), ("atezolizumab", "tecentriq"), SRC_RXNORM, "PD-L1"),
     DrugConcept("durvalumab", "checkpoint_inhibitor", _rx("1919503"), ("durvalumab", "imfinzi"), SRC_RXNORM, "PD-L1"),
-    DrugConcept("avelumab", "checkpoint_inhibitor", _rx("1875534"), ("avelumab", "bavencio"), SRC_RXNORM, "PD-L1"),
+    DrugConcept("avelumab", "checkpoint_inhibitor", (), ("avelumab", "bavencio"), SRC_RXNORM_NAME, "PD-L1"),
     DrugConcept("cosibelimab", "checkpoint_inhibitor", (), ("cosibelimab", "unloxcyt"), SRC_RXNORM_NAME, "PD-L1"),
     DrugConcept("ipilimumab", "checkpoint_inhibitor", _rx("1094833"), ("ipilimumab", "yervoy"), SRC_RXNORM, "CTLA-4"),
     DrugConcept("tremelimumab", "checkpoint_inhibitor", (), ("tremelimumab", "imjudo"), SRC_RXNORM_NAME, "CTLA-4"),
-    DrugConcept("relatlimab", "checkpoint_inhibitor", _rx("2596773"), ("relatlimab",), SRC_RXNORM, "LAG-3"),
+    DrugConcept("relatlimab", "checkpoint_inhibitor", (), ("relatlimab",), SRC_RXNORM_NAME, "LAG-3"),
     # Fixed combination: nivolumab and relatlimab (Opdualag); both components are recorded.
     DrugConcept("nivolumab and relatlimab", "checkpoint_inhibitor", (), ("opdualag",), SRC_FDA, "PD-1/LAG-3",
                 components=("nivolumab", "relatlimab")),
@@ -168,6 +170,9 @@ BP_PANEL = f"{LOINC}|85354-9"  # components 8480-6 and 8462-4
 O2_CODES: tuple[tuple[str, O2Level, str], ...] = (
     (f"{SNOMED}|371907003", O2Level.LOW_FLOW_CANNULA, "Oxygen by nasal cannula"),
     (f"{SNOMED}|371908008", O2Level.MASK, "Oxygen by mask"),
+    (f"{SNOMED}|428285009", O2Level.MASK, "Venturi mask (device)"),
+    (f"{SNOMED}|427591007", O2Level.MASK, "Non-rebreather mask (device)"),
+    (f"{SNOMED}|425478008", O2Level.BLOW_BY, "Blow-by oxygen mask (device)"),
     (f"{SNOMED}|870533002", O2Level.HIGH_FLOW_CANNULA, "Heated humidified high-flow oxygen therapy"),
     (f"{SNOMED}|1259025002", O2Level.HIGH_FLOW_CANNULA, "High-flow nasal cannula oxygen therapy"),
     (f"{SNOMED}|426854004", O2Level.HIGH_FLOW_CANNULA, "High flow oxygen nasal cannula (device)"),
@@ -212,18 +217,18 @@ def _icd(*codes: str) -> tuple[str, ...]:
 
 # fmt: off
 CONDITIONS: tuple[ConditionConcept, ...] = (
-    ConditionConcept("crs", _icd("D89.839", "D89.83"), (), ("cytokine release syndrome",), SRC_ICD,
+    ConditionConcept("crs", (*_icd("D89.839", "D89.83"), f"{SNOMED}|710027002"), (), ("cytokine release syndrome",), SRC_ICD,
                      graded_codes=tuple((f"{ICD10CM}|D89.83{g}", g) for g in range(1, 6))),
     ConditionConcept("transverse_myelitis", _icd("G37.3", "G04.89"), (), ("transverse myelitis", "myelitis"), SRC_ICD),
-    ConditionConcept("rash", _icd("L27.0", "L27.1"), (), ("maculopapular", "drug eruption", "rash", "dermatitis"), SRC_ICD),
+    ConditionConcept("rash", (*_icd("L27.0", "L27.1"), f"{SNOMED}|28926001", f"{SNOMED}|247471006"), (), ("maculopapular", "drug eruption", "rash", "dermatitis"), SRC_ICD),
     ConditionConcept("inflammatory_arthritis", (*_icd("M06.4"), f"{SNOMED}|3723001"), (), ("inflammatory arthritis", "polyarthritis", "arthritis"), SRC_ICD + "; " + SRC_SNOMED),
-    ConditionConcept("colitis", _icd("K52.1"), (), ("colitis", "enterocolitis"), SRC_ICD),
-    ConditionConcept("hepatitis", (), (f"{ICD10CM}|K71",), ("hepatitis", "hepatotoxicity", "transaminitis"), SRC_ICD),
-    ConditionConcept("pneumonitis", _icd("J70.2", "J70.3", "J70.4"), (), ("pneumonitis",), SRC_ICD),
-    ConditionConcept("myocarditis", (), (f"{ICD10CM}|I40", f"{ICD10CM}|I51.4"), ("myocarditis",), SRC_ICD),
+    ConditionConcept("colitis", (*_icd("K52.1"), f"{SNOMED}|64226004"), (), ("colitis", "enterocolitis"), SRC_ICD),
+    ConditionConcept("hepatitis", (f"{SNOMED}|128241005", f"{SNOMED}|37871000"), (f"{ICD10CM}|K71",), ("hepatitis", "hepatotoxicity", "transaminitis"), SRC_ICD),
+    ConditionConcept("pneumonitis", (*_icd("J70.2", "J70.3", "J70.4"), f"{SNOMED}|205237003"), (), ("pneumonitis",), SRC_ICD),
+    ConditionConcept("myocarditis", (f"{SNOMED}|50920009",), (f"{ICD10CM}|I40", f"{ICD10CM}|I51.4"), ("myocarditis",), SRC_ICD),
     ConditionConcept("hypophysitis", _icd("E23.6"), (), ("hypophysitis",), SRC_ICD),
     ConditionConcept("thyroiditis", (), (f"{ICD10CM}|E06",), ("thyroiditis",), SRC_ICD),
-    ConditionConcept("nephritis", _icd("N14.1", "N10"), (), ("nephritis",), SRC_ICD),
+    ConditionConcept("nephritis", _icd("N14.1", "N14.19", "N10"), (), ("nephritis",), SRC_ICD),
     ConditionConcept("myasthenia_gravis", (), (f"{ICD10CM}|G70.0",), ("myasthenia",), SRC_ICD),
     ConditionConcept("guillain_barre", _icd("G61.0"), (), ("guillain-barre", "guillain barre", "guillain-barré"), SRC_ICD),
     ConditionConcept("encephalitis", (), (f"{ICD10CM}|G04.8", f"{ICD10CM}|G04.9"), ("encephalitis",), SRC_ICD),

@@ -1,0 +1,572 @@
+"""CRS grading under Lee 2014, ASTCT 2019 and CTCAE v5.0, now and hour by hour.
+
+How it works: the findings in a window (`knowledge.crs` "window") are gathered once into a
+`Findings` (worst temperature, lowest pressures, oxygen support, vasopressors, organ toxicity,
+anti-cytokine therapy), and each system's grader turns the same `Findings` into a grade, the
+criteria that fired with their evidence, and what is missing. Every number is a row of
+`knowledge.crs`; rule text and sources come from `knowledge.crs.RULES`.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from services import vasopressors as V
+from services.knowledge import codes
+from services.knowledge import crs as K
+from services.model import (
+    Criterion,
+    DrugEvent,
+    Evidence,
+    GradeResult,
+    Missing,
+    O2Episode,
+    O2Level,
+    PatientData,
+    Sample,
+    TrajectoryPoint,
+)
+
+SYSTEMS = ("lee2014", "astct2019", "ctcae5")
+ORGAN_SERIES = ("alt", "ast", "bilirubin", "creatinine")
+PPV = (O2Level.NONINVASIVE_PPV, O2Level.INVASIVE_VENTILATION)
+MORE_THAN_LOW_FLOW = (O2Level.HIGH_FLOW_CANNULA, O2Level.MASK)
+LOW_FLOW = (O2Level.LOW_FLOW_CANNULA, O2Level.BLOW_BY)
+ANTI_CYTOKINE_CLASSES = frozenset({"anti_cytokine", "corticosteroid"})
+
+
+@dataclass(slots=True)
+class OrganTox:
+    series: str
+    grade: int
+    sample: Sample
+    uln: float
+    uln_assumed: bool
+    source: str
+
+
+@dataclass(slots=True)
+class Findings:
+    start: datetime
+    end: datetime
+    temp_max: Sample | None = None
+    temp_n: int = 0
+    sbp_min: Sample | None = None
+    map_min: Sample | None = None
+    bp_n: int = 0
+    spo2_min: Sample | None = None
+    fio2_max: Sample | None = None
+    flow_max: Sample | None = None
+    o2_top: O2Episode | None = None
+    o2_n: int = 0
+    vaso_segments: list[V.Segment] = field(default_factory=list)
+    high_dose: V.HighDoseRun | None = None
+    labs_n: int = 0
+    organ: list[OrganTox] = field(default_factory=list)
+    anticytokine: DrugEvent | None = None
+    deceased: bool = False
+
+    # -- derived --------------------------------------------------------------------------
+    @property
+    def hypotension(self) -> list[Evidence]:
+        out = []
+        if self.sbp_min is not None and self.sbp_min.value < K.value("hypotension_sbp"):
+            out.append(_ev_sample("sbp", self.sbp_min))
+        if self.map_min is not None and self.map_min.value < K.value("hypotension_map"):
+            out.append(_ev_sample("map", self.map_min))
+        return out
+
+    @property
+    def fever(self) -> bool:
+        return self.temp_max is not None and self.temp_max.value >= K.value("fever")
+
+    @property
+    def max_concurrent(self) -> int:
+        return max((len(s.drugs) for s in self.vaso_segments), default=0)
+
+    @property
+    def max_concurrent_excluding_vasopressin(self) -> int:
+        return max((len(s.drugs - {"vasopressin"}) for s in self.vaso_segments), default=0)
+
+    @property
+    def vaso_drugs(self) -> list[str]:
+        seen: list[str] = []
+        for s in self.vaso_segments:
+            for d in sorted(s.drugs):
+                if d not in seen:
+                    seen.append(d)
+        return seen
+
+    @property
+    def unknown_rate_infusions(self) -> list:
+        seen = {}
+        for s in self.vaso_segments:
+            for i in s.infusions:
+                if i.rate is None:
+                    seen[i.ref] = i
+        return list(seen.values())
+
+    @property
+    def o2_level(self) -> O2Level | None:
+        """The most support in the window: the device, or a flow above the low-flow limit."""
+        level = self.o2_top.level if self.o2_top else None
+        if self.flow_max is not None and self.flow_max.value > 0:
+            by_flow = (
+                O2Level.HIGH_FLOW_CANNULA
+                if self.flow_max.value > K.value("astct_low_flow_max")
+                else O2Level.LOW_FLOW_CANNULA
+            )
+            if level is None or level in (
+                O2Level.ROOM_AIR,
+                O2Level.BLOW_BY,
+                O2Level.LOW_FLOW_CANNULA,
+            ):
+                level = max(level or by_flow, by_flow)
+        return level
+
+    @property
+    def has_o2_data(self) -> bool:
+        return self.o2_n > 0 or self.fio2_max is not None or self.flow_max is not None
+
+
+# ------------------------------------------------------------------------------------------
+# Evidence helpers
+# ------------------------------------------------------------------------------------------
+
+
+def _ev_sample(name: str, s: Sample) -> Evidence:
+    sc = codes.series_by_name(name)
+    return Evidence(s.ref, f"{sc.label} {_fmt(s.value)} {sc.unit}", s.time, s.value, sc.unit)
+
+
+def _ev_o2(e: O2Episode) -> Evidence:
+    return Evidence(e.ref, e.label, e.start)
+
+
+def _ev_segments(segs: list[V.Segment]) -> tuple[Evidence, ...]:
+    out: dict[str, Evidence] = {}
+    for s in segs:
+        for i in s.infusions:
+            unit = codes.drug_by_name(i.drug).extra["unit"]  # type: ignore[union-attr]
+            rate = f"{_fmt(i.rate)} {unit}" if i.rate is not None else "rate unknown"
+            out.setdefault(i.ref, Evidence(i.ref, f"{i.drug} {rate}", i.start, i.rate, unit))
+    return tuple(out.values())
+
+
+def _ev_run(run: V.HighDoseRun) -> tuple[Evidence, ...]:
+    evs = list(_ev_segments(list(run.segments)))
+    nee = min((s.ne_equivalent() or 0.0) for s in run.segments)
+    hours = (run.end - run.start).total_seconds() / 3600
+    evs.append(
+        Evidence(
+            "derived/norepinephrine-equivalent",
+            f"held {hours:.1f} h from {run.start.isoformat()} (norepinephrine-equivalent ≥ {_fmt(nee)} µg/min throughout)",
+            run.start,
+            nee,
+            "ug/min",
+        )
+    )
+    return tuple(evs)
+
+
+def _fmt(v: float | None) -> str:
+    if v is None:
+        return "?"
+    return f"{v:.1f}".rstrip("0").rstrip(".") if not float(v).is_integer() else str(int(v))
+
+
+def _crit(rule_id: str, evidence: tuple[Evidence, ...] | list[Evidence] = ()) -> Criterion:
+    r = K.RULES[rule_id]
+    return Criterion(r.id, r.grade, r.text, r.source, tuple(evidence))
+
+
+# ------------------------------------------------------------------------------------------
+# Gathering findings for a window
+# ------------------------------------------------------------------------------------------
+
+
+class _Index:
+    """Per-patient sorted views, built once and queried for many windows."""
+
+    def __init__(self, data: PatientData, until: datetime):
+        self.data = data
+        self.times = {name: [s.time for s in ss] for name, ss in data.series.items()}
+        self.segs = V.segments(data.infusions, until)
+        self.runs = V.high_dose_runs(self.segs)
+        self.anticytokine = [
+            d
+            for d in data.drugs
+            if d.drug_class in ANTI_CYTOKINE_CLASSES
+            and d.kind in ("administration", "statement")
+            and d.time is not None
+        ]
+
+    def window(self, name: str, a: datetime, b: datetime) -> list[Sample]:
+        ts = self.times.get(name)
+        if not ts:
+            return []
+        return self.data.series[name][bisect_left(ts, a) : bisect_right(ts, b)]
+
+
+def gather(ix: _Index, a: datetime, b: datetime) -> Findings:
+    f = Findings(a, b)
+    temps = ix.window("temperature", a, b)
+    f.temp_n = len(temps)
+    if temps:
+        f.temp_max = max(temps, key=lambda s: s.value)
+    sbp, mp = ix.window("sbp", a, b), ix.window("map", a, b)
+    f.bp_n = len(sbp) + len(mp)
+    if sbp:
+        f.sbp_min = min(sbp, key=lambda s: s.value)
+    if mp:
+        f.map_min = min(mp, key=lambda s: s.value)
+    spo2 = ix.window("spo2", a, b)
+    if spo2:
+        f.spo2_min = min(spo2, key=lambda s: s.value)
+    fio2 = ix.window("fio2", a, b)
+    if fio2:
+        f.fio2_max = max(fio2, key=lambda s: s.value)
+    flow = ix.window("o2_flow", a, b)
+    if flow:
+        f.flow_max = max(flow, key=lambda s: s.value)
+    for e in ix.data.o2_episodes:
+        if e.start > b:
+            break
+        if e.end is None or e.end >= a:
+            f.o2_n += 1
+            if f.o2_top is None or e.level > f.o2_top.level:
+                f.o2_top = e
+    f.vaso_segments = V.overlapping(ix.segs, a, b)
+    f.high_dose = V.run_in_window(ix.runs, a, b)
+    for name in ORGAN_SERIES:
+        labs = ix.window(name, a, b)
+        f.labs_n += len(labs)
+        worst: OrganTox | None = None
+        for s in labs:
+            tox = _organ_grade(name, s)
+            if tox and (worst is None or tox.grade > worst.grade):
+                worst = tox
+        if worst:
+            f.organ.append(worst)
+    lookback = b - timedelta(days=K.value("anticytokine_lookback"))
+    for d in ix.anticytokine:
+        if lookback <= d.time <= b:  # type: ignore[operator]
+            f.anticytokine = d
+    dead = ix.data.deceased and (ix.data.deceased_time is None or ix.data.deceased_time <= b)
+    f.deceased = bool(dead)
+    return f
+
+
+def _organ_grade(series: str, s: Sample) -> OrganTox | None:
+    uln, assumed = s.high, False
+    if uln is None or uln <= 0:
+        uln, assumed = K.FALLBACK_ULN[series][0], True
+    ratio = s.value / uln
+    hit = None
+    for row in K.ORGAN_TOXICITY:
+        if row.series == series and ratio > row.above_uln:
+            hit = row if hit is None or row.grade > hit.grade else hit
+    if hit is None:
+        return None
+    return OrganTox(series, hit.grade, s, uln, assumed, hit.source)
+
+
+# ------------------------------------------------------------------------------------------
+# The three graders
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Out:
+    criteria: list[Criterion] = field(default_factory=list)
+    missing: list[Missing] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def grade(self) -> int:
+        return max((c.grade for c in self.criteria), default=0)
+
+
+def _oxygen(f: Findings, out: _Out, system: str) -> None:
+    """Lee 2014 and CTCAE v5 read oxygen the same way: measured FiO2 first, else the device."""
+    level = f.o2_level
+    prefix = "lee2014" if system == "lee2014" else "ctcae5"
+    threshold = K.value("lee_fio2" if system == "lee2014" else "ctcae_fio2")
+    if level in PPV:
+        rid = "lee2014.g4.ventilator" if system == "lee2014" else "ctcae5.g4.urgent"
+        out.criteria.append(_crit(rid, [_ev_o2(f.o2_top)]))  # type: ignore[arg-type]
+        return
+    fio2 = f.fio2_max
+    if fio2 is not None and fio2.value > 21:
+        rid = f"{prefix}.g3.o2_ge40" if fio2.value >= threshold else f"{prefix}.g2.o2_lt40"
+        out.criteria.append(_crit(rid, [_ev_sample("fio2", fio2)]))
+        return
+    ev: list[Evidence] = []
+    if f.o2_top is not None and f.o2_top.level > O2Level.ROOM_AIR:
+        ev.append(_ev_o2(f.o2_top))
+    if f.flow_max is not None and f.flow_max.value > 0:
+        ev.append(_ev_sample("o2_flow", f.flow_max))
+    if level in MORE_THAN_LOW_FLOW:
+        out.criteria.append(_crit(f"{prefix}.g3.more_than_low_flow", ev))
+        out.missing.append(
+            Missing(
+                "FiO2",
+                "Grade 3 rests on the oxygen device; a measured FiO2 below 40% would make it grade 2",
+            )
+        )
+    elif level in LOW_FLOW:
+        out.criteria.append(_crit(f"{prefix}.g2.low_flow", ev))
+        out.missing.append(Missing("FiO2", "A measured FiO2 of 40% or more would make it grade 3"))
+
+
+def _hypotension_lee(f: Findings, out: _Out) -> None:
+    if f.max_concurrent >= 2:
+        out.criteria.append(_crit("lee2014.g3.multiple", _ev_segments(f.vaso_segments)))
+    if f.high_dose is not None:
+        out.criteria.append(_crit("lee2014.g3.high_dose", _ev_run(f.high_dose)))
+    elif f.max_concurrent == 1:
+        out.criteria.append(_crit("lee2014.g2.one_low_dose", _ev_segments(f.vaso_segments)))
+    elif f.hypotension:
+        out.criteria.append(_crit("lee2014.g2.hypotension", f.hypotension))
+    unknown = f.unknown_rate_infusions
+    if unknown and f.high_dose is None:
+        for i in unknown:
+            out.missing.append(
+                Missing(
+                    f"{i.drug} infusion rate ({i.rate_note or 'unknown'})",
+                    "A high dose held for 3 hours (Lee 2014 Table 3) would make it grade 3",
+                )
+            )
+
+
+def lee2014(f: Findings) -> _Out:
+    out = _Out()
+    if f.fever:
+        out.criteria.append(_crit("lee2014.g1.fever", [_ev_sample("temperature", f.temp_max)]))  # type: ignore[arg-type]
+    _oxygen(f, out, "lee2014")
+    _hypotension_lee(f, out)
+    for tox in f.organ:
+        ev = Evidence(
+            tox.sample.ref,
+            f"{codes.series_by_name(tox.series).label} {_fmt(tox.sample.value)} = "
+            f"{tox.sample.value / tox.uln:.1f} × ULN {_fmt(tox.uln)}"
+            + (" (ULN assumed: no reference range sent)" if tox.uln_assumed else ""),
+            tox.sample.time,
+            tox.sample.value,
+            codes.series_by_name(tox.series).unit,
+        )
+        if tox.grade == 4 and tox.series in K.TRANSAMINASES:
+            out.criteria.append(_crit("lee2014.g3.organ", [ev]))
+        elif tox.grade >= 2:
+            out.criteria.append(_crit(f"lee2014.g{tox.grade}.organ", [ev]))
+        if tox.uln_assumed:
+            out.missing.append(
+                Missing(
+                    f"reference range for {codes.series_by_name(tox.series).label}",
+                    "The organ toxicity grade uses an assumed upper limit of normal",
+                )
+            )
+    g = out.grade
+    if f.temp_n == 0 and g < 1:
+        out.missing.append(Missing("temperature", "A fever would make it grade 1"))
+    if f.bp_n == 0 and not f.vaso_segments and g < 2:
+        out.missing.append(Missing("blood pressure", "Hypotension would make it grade 2"))
+    if not f.has_o2_data and g < 4:
+        out.missing.append(
+            Missing(
+                "oxygen support (device, flow, FiO2)",
+                "An oxygen requirement would make it grade 2 to 4",
+            )
+        )
+    if f.labs_n == 0 and g < 4:
+        out.missing.append(
+            Missing(
+                "ALT, AST, bilirubin, creatinine",
+                "Grade 2 to 4 organ toxicity (CTCAE v4.0) would raise the grade",
+            )
+        )
+    return out
+
+
+def astct2019(f: Findings) -> _Out:
+    out = _Out()
+    lifted = f.anticytokine is not None
+    if f.fever:
+        out.criteria.append(_crit("astct2019.g1.fever", [_ev_sample("temperature", f.temp_max)]))  # type: ignore[arg-type]
+    elif lifted:
+        d = f.anticytokine
+        out.criteria.append(
+            _crit("astct2019.fever_lifted", [Evidence(d.ref, f"{d.drug} given", d.time)])  # type: ignore[union-attr]
+        )
+    else:
+        if f.hypotension or f.vaso_segments or (f.o2_level or 0) > O2Level.ROOM_AIR:
+            out.notes.append(
+                "Hypotension or hypoxia without fever and without tocilizumab or steroids: ASTCT "
+                "criteria are not met. If antipyretics masked the fever, ASTCT no longer requires it."
+            )
+        return out
+    # Hypotension
+    if f.max_concurrent_excluding_vasopressin >= 2:
+        out.criteria.append(_crit("astct2019.g4.multiple", _ev_segments(f.vaso_segments)))
+    elif f.vaso_segments:
+        out.criteria.append(_crit("astct2019.g3.one_vasopressor", _ev_segments(f.vaso_segments)))
+    elif f.hypotension:
+        out.criteria.append(_crit("astct2019.g2.hypotension", f.hypotension))
+    # Hypoxia
+    level = f.o2_level
+    ev: list[Evidence] = []
+    if f.o2_top is not None and f.o2_top.level > O2Level.ROOM_AIR:
+        ev.append(_ev_o2(f.o2_top))
+    if f.flow_max is not None and f.flow_max.value > 0:
+        ev.append(_ev_sample("o2_flow", f.flow_max))
+    if level in PPV:
+        out.criteria.append(_crit("astct2019.g4.positive_pressure", ev))
+    elif level in MORE_THAN_LOW_FLOW:
+        out.criteria.append(_crit("astct2019.g3.high_flow", ev))
+    elif level in LOW_FLOW:
+        out.criteria.append(_crit("astct2019.g2.low_flow", ev))
+    g = out.grade
+    if f.bp_n == 0 and not f.vaso_segments and g < 2:
+        out.missing.append(Missing("blood pressure", "Hypotension would make it grade 2"))
+    if not f.has_o2_data and g < 4:
+        out.missing.append(
+            Missing(
+                "oxygen support (device and flow)",
+                "Oxygen by cannula, mask or positive pressure would make it grade 2 to 4",
+            )
+        )
+    return out
+
+
+def ctcae5(f: Findings) -> _Out:
+    out = _Out()
+    if f.fever:
+        out.criteria.append(_crit("ctcae5.g1.fever", [_ev_sample("temperature", f.temp_max)]))  # type: ignore[arg-type]
+    _oxygen(f, out, "ctcae5")
+    if f.max_concurrent >= 2:
+        out.criteria.append(_crit("ctcae5.g4.urgent", _ev_segments(f.vaso_segments)))
+    elif f.vaso_segments:
+        out.criteria.append(_crit("ctcae5.g3.one_pressor", _ev_segments(f.vaso_segments)))
+    elif f.hypotension:
+        out.criteria.append(_crit("ctcae5.g2.hypotension", f.hypotension))
+    g = out.grade
+    if f.temp_n == 0 and g < 1:
+        out.missing.append(Missing("temperature", "A fever would make it grade 1"))
+    if f.bp_n == 0 and not f.vaso_segments and g < 2:
+        out.missing.append(Missing("blood pressure", "Hypotension would make it grade 2"))
+    if not f.has_o2_data and g < 4:
+        out.missing.append(
+            Missing(
+                "oxygen support (device, flow, FiO2)",
+                "An oxygen requirement would make it grade 2 to 4",
+            )
+        )
+    return out
+
+
+GRADERS = {"lee2014": lee2014, "astct2019": astct2019, "ctcae5": ctcae5}
+
+
+def _no_data(f: Findings) -> bool:
+    return (
+        f.temp_n == 0
+        and f.bp_n == 0
+        and not f.has_o2_data
+        and not f.vaso_segments
+        and f.labs_n == 0
+    )
+
+
+def _grade_of(system: str, f: Findings, out: _Out) -> int | None:
+    if _no_data(f):
+        return None
+    if system == "astct2019" and f.temp_n == 0 and f.anticytokine is None:
+        return None
+    return out.grade
+
+
+# ------------------------------------------------------------------------------------------
+# Public entry points
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class CrsEvaluation:
+    now: dict[str, GradeResult]
+    trajectory: list[TrajectoryPoint]
+    worst: dict[str, TrajectoryPoint | None]
+    window_start: datetime
+
+
+def evaluate(data: PatientData, at: datetime) -> CrsEvaluation:
+    window = timedelta(hours=K.value("window"))
+    ix = _Index(data, at)
+    # Hour by hour back over the trajectory span; point 0 is `at` itself.
+    hours = int(K.value("trajectory") * 24)
+    points: list[TrajectoryPoint] = []
+    for k in range(hours, -1, -1):
+        b = at - timedelta(hours=k)
+        f = gather(ix, b - window, b)
+        grades: dict[str, int | None] = {}
+        for system, grader in GRADERS.items():
+            out = grader(f)
+            grades[system] = _grade_of(system, f, out)
+        points.append(TrajectoryPoint(b, grades))
+    # Now, with full evidence
+    f_now = gather(ix, at - window, at)
+    now: dict[str, GradeResult] = {}
+    for system, grader in GRADERS.items():
+        out = grader(f_now)
+        grade = _grade_of(system, f_now, out)
+        criteria = list(out.criteria)
+        notes = list(out.notes)
+        if f_now.deceased:
+            prior = max((p.grades[system] or 0 for p in points), default=0)
+            if prior >= 1:
+                r = K.RULES[f"{system}.g5.death"]
+                t = data.deceased_time
+                criteria.append(
+                    Criterion(
+                        r.id, 5, r.text, r.source, (Evidence("Patient", "Patient deceased", t),)
+                    )
+                )
+                grade = 5
+                notes.append(
+                    "Death is graded 5 only when CRS caused it: that attribution is a clinical judgement."
+                )
+        if grade is None:
+            notes.append(_why_no_grade(system, f_now))
+        now[system] = GradeResult(
+            system, grade, tuple(criteria), tuple(out.missing), at, tuple(notes)
+        )
+    if f_now.deceased:
+        points[-1] = TrajectoryPoint(at, {s: now[s].grade for s in SYSTEMS})
+    worst: dict[str, TrajectoryPoint | None] = {}
+    for system in SYSTEMS:
+        best: TrajectoryPoint | None = None
+        for p in points:
+            g = p.grades[system]
+            if g is not None and (best is None or g > (best.grades[system] or 0)):
+                best = p
+        worst[system] = best
+    return CrsEvaluation(now, _changes(points), worst, at - timedelta(hours=hours))
+
+
+def _why_no_grade(system: str, f: Findings) -> str:
+    hours = _fmt(K.value("window"))
+    if system == "astct2019" and not _no_data(f):
+        return f"No temperature in the {hours} hours before the assessment and no tocilizumab or steroids: ASTCT needs to know whether there is fever."
+    return f"No temperature, blood pressure, oxygen, vasopressor or laboratory data in the {hours} hours before the assessment."
+
+
+def _changes(points: list[TrajectoryPoint]) -> list[TrajectoryPoint]:
+    """The first point, every point where a grade changes, and the last point."""
+    out: list[TrajectoryPoint] = []
+    for p in points:
+        if not out or p.grades != out[-1].grades:
+            out.append(p)
+    if points and out[-1] is not points[-1]:
+        out.append(points[-1])
+    return out

@@ -1,0 +1,499 @@
+"""FHIR R4 resources (plain JSON dicts) → `PatientData`.
+
+Reads the raw JSON rather than validated models: the hook's hot path touches thousands of
+Observations and needs a handful of fields from each. Every resource that looks relevant but
+cannot be read (no time, a unit that is not UCUM, a value that is not a number) is recorded in
+`PatientData.unreadable` with the reason, never silently dropped or guessed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from services import units
+from services.knowledge import codes
+from services.model import (
+    ConditionFact,
+    DrugEvent,
+    Infusion,
+    O2Episode,
+    PatientData,
+    Sample,
+)
+from services.timeutil import parse_instant
+
+IGNORED_STATUS = frozenset({"entered-in-error", "cancelled", "not-done", "stopped-in-error"})
+ORDER_IGNORED_STATUS = frozenset({"entered-in-error", "cancelled", "draft"})
+INACTIVE_CONDITION = frozenset({"inactive", "resolved", "remission"})
+
+Codings = list[tuple[str | None, str | None]]
+
+
+def flatten(resources: Iterable[Any]) -> list[dict[str, Any]]:
+    """Resources from Bundles (any type, nested), search sets and plain lists, in order."""
+    out: list[dict[str, Any]] = []
+    stack = list(resources)[::-1]
+    while stack:
+        r = stack.pop()
+        if not isinstance(r, dict):
+            continue
+        if r.get("resourceType") == "Bundle":
+            entries = r.get("entry")
+            if isinstance(entries, list):
+                stack.extend(
+                    e["resource"]
+                    for e in reversed(entries)
+                    if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+                )
+            continue
+        out.append(r)
+    return out
+
+
+def _ref(r: dict[str, Any]) -> str:
+    rid = r.get("id")
+    rt = r.get("resourceType", "Resource")
+    return f"{rt}/{rid}" if isinstance(rid, str) else f"{rt}/(no id)"
+
+
+def _codings(concept: Any) -> Codings:
+    if not isinstance(concept, dict):
+        return []
+    out: Codings = []
+    for c in concept.get("coding") or ():
+        if isinstance(c, dict):
+            system, code = c.get("system"), c.get("code")
+            out.append(
+                (
+                    system if isinstance(system, str) else None,
+                    code if isinstance(code, str) else None,
+                )
+            )
+    return out
+
+
+def _text(concept: Any) -> str:
+    if not isinstance(concept, dict):
+        return ""
+    parts = []
+    t = concept.get("text")
+    if isinstance(t, str):
+        parts.append(t)
+    for c in concept.get("coding") or ():
+        if isinstance(c, dict) and isinstance(c.get("display"), str):
+            parts.append(c["display"])
+    return " ".join(parts)
+
+
+def _number(v: Any) -> float | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    f = float(v)
+    return f if math.isfinite(f) else None
+
+
+def _effective(r: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
+    t = parse_instant(r.get("effectiveDateTime")) or parse_instant(r.get("effectiveInstant"))
+    if t is not None:
+        return t, t
+    p = r.get("effectivePeriod")
+    if isinstance(p, dict):
+        return parse_instant(p.get("start")), parse_instant(p.get("end"))
+    return None, None
+
+
+class _Adapter:
+    def __init__(self) -> None:
+        self.data = PatientData()
+        self.medications: dict[str, dict[str, Any]] = {}
+        self._rate_pending: list[tuple[dict[str, Any], Any, str]] = []
+
+    # -- Patient -----------------------------------------------------------------------------
+    def patient(self, r: dict[str, Any]) -> None:
+        bd = parse_instant(r.get("birthDate"))
+        self.data.birth_date = bd.date() if bd else None
+        g = r.get("gender")
+        self.data.gender = g if isinstance(g, str) else None
+        if r.get("deceasedBoolean") is True:
+            self.data.deceased = True
+        dt = parse_instant(r.get("deceasedDateTime"))
+        if dt is not None:
+            self.data.deceased = True
+            self.data.deceased_time = dt
+
+    # -- Observation ---------------------------------------------------------------------------
+    def observation(self, r: dict[str, Any]) -> None:
+        if r.get("status") in IGNORED_STATUS:
+            return
+        code = r.get("code")
+        codings = _codings(code)
+        ref = _ref(r)
+        start, end = _effective(r)
+        t = end or start
+        if any(f"{s}|{c}" == codes.BP_PANEL for s, c in codings):
+            self._bp_panel(r, t, ref)
+            return
+        series = next((s for s in map(lambda sc: codes.series_for_code(*sc), codings) if s), None)
+        if series is None:
+            o2 = codes.match_o2(codings, _text(code)) if codings else None
+            if o2 is not None and t is not None:
+                self.data.o2_episodes.append(O2Episode(o2[0], t, t, ref, o2[1]))
+            return
+        if t is None:
+            self.data.unreadable.append((ref, f"{series.label}: no effective time"))
+            return
+        self._sample(series.name, r.get("valueQuantity"), t, ref, r.get("referenceRange"))
+        # Oxygen flow/FiO2 observations may name the device in a component or in `device`.
+
+    def _bp_panel(self, r: dict[str, Any], t: datetime | None, ref: str) -> None:
+        if t is None:
+            self.data.unreadable.append((ref, "Blood pressure: no effective time"))
+            return
+        for comp in r.get("component") or ():
+            if not isinstance(comp, dict):
+                continue
+            for s, c in _codings(comp.get("code")):
+                series = codes.series_for_code(s, c)
+                if series is not None:
+                    self._sample(series.name, comp.get("valueQuantity"), t, ref, None)
+                    break
+
+    def _sample(self, name: str, q: Any, t: datetime, ref: str, ranges: Any) -> None:
+        series = codes.series_by_name(name)
+        if not isinstance(q, dict):
+            self.data.unreadable.append((ref, f"{series.label}: no valueQuantity"))
+            return
+        v = _number(q.get("value"))
+        if v is None:
+            self.data.unreadable.append((ref, f"{series.label}: value is not a number"))
+            return
+        unit = q.get("code") if isinstance(q.get("code"), str) else q.get("unit")
+        try:
+            value = self._to_unit(series, v, unit)
+            low = high = None
+            if isinstance(ranges, list) and ranges and isinstance(ranges[0], dict):
+                rr = ranges[0]
+                lo, hi = rr.get("low"), rr.get("high")
+                if isinstance(lo, dict) and _number(lo.get("value")) is not None:
+                    low = self._to_unit(
+                        series, float(lo["value"]), lo.get("code") or lo.get("unit") or unit
+                    )
+                if isinstance(hi, dict) and _number(hi.get("value")) is not None:
+                    high = self._to_unit(
+                        series, float(hi["value"]), hi.get("code") or hi.get("unit") or unit
+                    )
+        except units.UnitError as e:
+            self.data.unreadable.append((ref, f"{series.label}: {e}"))
+            return
+        self.data.series.setdefault(name, []).append(Sample(t, value, ref, low, high))
+
+    def _to_unit(self, series: codes.SeriesConcept, v: float, unit: Any) -> float:
+        unit = unit if isinstance(unit, str) else None
+        if series.unit == "%":
+            return units.fraction_or_percent_to_percent(v, unit)
+        if series.molar_mass and unit and "mol" in unit:
+            # umol/L → mg/dL through the analyte's molar mass
+            mol_per_l = units.convert(v, unit, "mol/L")
+            return round(units.convert(mol_per_l * series.molar_mass, "g/L", series.unit), 6)
+        if unit is None:
+            raise units.UnitError("no unit")
+        return units.convert(v, unit, series.unit)
+
+    # -- Oxygen support as Procedure / DeviceUseStatement ----------------------------------------
+    def procedure(self, r: dict[str, Any]) -> None:
+        if r.get("status") in IGNORED_STATUS or r.get("status") == "preparation":
+            return
+        o2 = codes.match_o2(_codings(r.get("code")), _text(r.get("code")))
+        if o2 is None:
+            return
+        ref = _ref(r)
+        start = parse_instant(r.get("performedDateTime"))
+        end: datetime | None = start
+        p = r.get("performedPeriod")
+        if start is None and isinstance(p, dict):
+            start, end = parse_instant(p.get("start")), parse_instant(p.get("end"))
+            if end is None and r.get("status") == "completed":
+                end = start
+        if start is None:
+            self.data.unreadable.append((ref, f"{o2[1]}: no performed time"))
+            return
+        self.data.o2_episodes.append(O2Episode(o2[0], start, end, ref, o2[1]))
+
+    def device_use(self, r: dict[str, Any]) -> None:
+        if r.get("status") in IGNORED_STATUS:
+            return
+        dev = r.get("device")
+        text = ""
+        if isinstance(dev, dict):
+            text = dev.get("display") or ""
+            ident = dev.get("reference")
+            if isinstance(ident, str) and ident.startswith("#"):
+                pass
+        codings = _codings(r.get("code")) if isinstance(r.get("code"), dict) else []
+        o2 = codes.match_o2(codings, text)
+        if o2 is None:
+            return
+        ref = _ref(r)
+        tp = r.get("timingPeriod")
+        start = end = parse_instant(r.get("timingDateTime"))
+        if start is None and isinstance(tp, dict):
+            start, end = parse_instant(tp.get("start")), parse_instant(tp.get("end"))
+        if start is None:
+            self.data.unreadable.append((ref, f"{o2[1]}: no timing"))
+            return
+        self.data.o2_episodes.append(O2Episode(o2[0], start, end, ref, o2[1]))
+
+    # -- Medications -------------------------------------------------------------------------
+    def _medication_concept(self, r: dict[str, Any]) -> tuple[Codings, str]:
+        mcc = r.get("medicationCodeableConcept")
+        if isinstance(mcc, dict):
+            return _codings(mcc), _text(mcc)
+        mref = r.get("medicationReference")
+        if isinstance(mref, dict):
+            text = mref.get("display") if isinstance(mref.get("display"), str) else ""
+            target = mref.get("reference")
+            med = None
+            if isinstance(target, str):
+                if target.startswith("#"):
+                    for c in r.get("contained") or ():
+                        if isinstance(c, dict) and c.get("id") == target[1:]:
+                            med = c
+                else:
+                    med = self.medications.get(target) or self.medications.get(
+                        target.rsplit("/", 1)[-1] and "Medication/" + target.rsplit("/", 1)[-1]
+                    )
+            if isinstance(med, dict):
+                codings = _codings(med.get("code"))
+                text = " ".join(filter(None, [text, _text(med.get("code"))]))
+                for ing in med.get("ingredient") or ():
+                    if isinstance(ing, dict):
+                        codings += _codings(ing.get("itemCodeableConcept"))
+                        ir = ing.get("itemReference")
+                        if isinstance(ir, dict) and isinstance(ir.get("display"), str):
+                            text += " " + ir["display"]
+                return codings, text
+            return [], text
+        return [], ""
+
+    def medication_event(self, r: dict[str, Any]) -> None:
+        rt = r.get("resourceType")
+        status = r.get("status") if isinstance(r.get("status"), str) else ""
+        if status in IGNORED_STATUS or (
+            rt == "MedicationRequest" and status in ORDER_IGNORED_STATUS
+        ):
+            return
+        if rt == "MedicationRequest" and r.get("intent") in ("proposal", "plan"):
+            return
+        codings, text = self._medication_concept(r)
+        drug = codes.match_drug(codings, text)
+        if drug is None:
+            return
+        ref = _ref(r)
+        if rt == "MedicationAdministration":
+            kind = "administration"
+            start, end = _effective(r)
+            t = start
+        elif rt == "MedicationRequest":
+            kind = "order"
+            t = parse_instant(r.get("authoredOn"))
+            end = None
+            start = t
+        else:
+            kind = "statement"
+            start, end = _effective(r)
+            t = start or parse_instant(r.get("dateAsserted"))
+        if drug.drug_class == "vasopressor" and rt == "MedicationAdministration":
+            self._rate_pending.append((r, drug, ref))
+            return
+        dose_value = dose_unit = route = None
+        if rt == "MedicationAdministration":
+            dosage = r.get("dosage") if isinstance(r.get("dosage"), dict) else {}
+            dq = dosage.get("dose") if isinstance(dosage.get("dose"), dict) else {}
+            dose_value = _number(dq.get("value"))
+            dose_unit = dq.get("code") or dq.get("unit")
+            route = _text(dosage.get("route")) or None
+        names = drug.components or (drug.name,)
+        for name in names:
+            concept = codes.drug_by_name(name) or drug
+            self.data.drugs.append(
+                DrugEvent(
+                    drug=concept.name,
+                    drug_class=concept.drug_class,
+                    kind=kind,
+                    time=t,
+                    end=end,
+                    ref=ref,
+                    status=status,
+                    dose_value=dose_value,
+                    dose_unit=dose_unit if isinstance(dose_unit, str) else None,
+                    route=route,
+                    target=concept.target,
+                )
+            )
+
+    def _vasopressor(
+        self, r: dict[str, Any], drug: codes.DrugConcept, ref: str, weight_kg: float | None
+    ) -> None:
+        start, end = _effective(r)
+        if start is None:
+            self.data.unreadable.append((ref, f"{drug.name} infusion: no effective time"))
+            return
+        if r.get("status") == "in-progress" and end == start and "effectivePeriod" in r:
+            end = None
+        dosage = r.get("dosage") if isinstance(r.get("dosage"), dict) else {}
+        rq = dosage.get("rateQuantity")
+        target_unit = drug.extra["unit"]
+        rate: float | None = None
+        note: str | None = None
+        if not isinstance(rq, dict) or _number(rq.get("value")) is None:
+            note = "no infusion rate recorded"
+        else:
+            v = float(rq["value"])
+            unit = rq.get("code") if isinstance(rq.get("code"), str) else rq.get("unit")
+            rate, note = _convert_rate(v, unit, target_unit, weight_kg, drug.name)
+        if note:
+            self.data.unreadable.append((ref, f"{drug.name} infusion: {note}"))
+        self.data.infusions.append(Infusion(drug.name, start, end, rate, ref, note))
+        self.data.drugs.append(
+            DrugEvent(
+                drug.name, "vasopressor", "administration", start, end, ref, r.get("status") or ""
+            )
+        )
+
+    # -- Conditions ---------------------------------------------------------------------------
+    def condition(self, r: dict[str, Any]) -> None:
+        vs = _codings(r.get("verificationStatus"))
+        if any(c in ("entered-in-error", "refuted") for _, c in vs):
+            return
+        code = r.get("code")
+        hit = codes.match_condition(_codings(code), _text(code))
+        if hit is None:
+            return
+        concept, matched, grade = hit
+        cs = [c for _, c in _codings(r.get("clinicalStatus"))]
+        active = not any(c in INACTIVE_CONDITION for c in cs)
+        onset = parse_instant(r.get("onsetDateTime")) or parse_instant(r.get("recordedDate"))
+        if onset is None and isinstance(r.get("onsetPeriod"), dict):
+            onset = parse_instant(r["onsetPeriod"].get("start"))
+        if grade is None:
+            grade = _recorded_grade(r)
+        self.data.conditions.append(
+            ConditionFact(
+                kind=concept.kind,
+                onset=onset,
+                active=active,
+                ref=_ref(r),
+                text=_text(code) or concept.kind,
+                code=matched,
+                grade=grade,
+                bsa_percent=None,
+            )
+        )
+
+    def finish(self) -> PatientData:
+        weight = self._weight_for_rates()
+        for r, drug, ref in self._rate_pending:
+            self._vasopressor(r, drug, ref, weight)
+        d = self.data
+        for s in d.series.values():
+            s.sort(key=lambda x: x.time)
+        d.o2_episodes.sort(key=lambda e: e.start)
+        d.infusions.sort(key=lambda i: i.start)
+        d.drugs.sort(key=lambda e: (e.time is None, e.time))
+        return d
+
+    def _weight_for_rates(self) -> float | None:
+        ws = self.data.samples("weight")
+        if not ws:
+            return None
+        return max(ws, key=lambda s: s.time).value
+
+
+def _recorded_grade(r: dict[str, Any]) -> int | None:
+    """A grade written on the Condition: stage.summary or severity ("Grade 3", SNOMED mild...)."""
+    import re
+
+    texts: list[str] = []
+    for st in r.get("stage") or ():
+        if isinstance(st, dict):
+            texts.append(_text(st.get("summary")))
+    sev = r.get("severity")
+    texts.append(_text(sev))
+    for t in texts:
+        m = re.search(r"grade\s*([1-5])", t or "", re.IGNORECASE)
+        if m:
+            return int(m.group(1))
+    for s, c in _codings(sev):
+        g = codes.SEVERITY_GRADE.get(f"{s}|{c}")
+        if g:
+            return g
+    return None
+
+
+def _convert_rate(
+    v: float, unit: Any, target: str, weight_kg: float | None, drug: str
+) -> tuple[float | None, str | None]:
+    """An infusion rate in the drug's canonical unit, using the weight where needed."""
+    if not isinstance(unit, str) or not unit.strip():
+        return None, "rate has no unit"
+    if drug == "vasopressin" and unit.strip() in ("U/min", "U/h"):
+        unit = unit.strip().replace("U/", "[iU]/")
+    try:
+        src = units.normalise(unit)
+        per_kg_src = "/kg" in src
+        per_kg_dst = "/kg" in target
+        if per_kg_src == per_kg_dst:
+            return units.convert(v, src, target), None
+        if weight_kg is None:
+            return None, f"rate in {unit} needs a body weight to convert to {target}"
+        if per_kg_src:  # ug/kg/min → ug/min
+            return round(units.convert(v, src, target + "/kg") * weight_kg, 6), None
+        return round(
+            units.convert(v / weight_kg, src + "/kg" if "/" not in src else _per_kg(src), target), 6
+        ), None
+    except units.UnitError as e:
+        return None, str(e)
+
+
+def _per_kg(unit: str) -> str:
+    """'ug/min' → 'ug/kg/min'."""
+    num, _, den = unit.partition("/")
+    return f"{num}/kg/{den}"
+
+
+def to_patient_data(resources: Iterable[Any]) -> PatientData:
+    flat = flatten(resources)
+    a = _Adapter()
+    for r in flat:
+        if r.get("resourceType") == "Medication" and isinstance(r.get("id"), str):
+            a.medications[f"Medication/{r['id']}"] = r
+    handlers = {
+        "Patient": a.patient,
+        "Observation": a.observation,
+        "Procedure": a.procedure,
+        "DeviceUseStatement": a.device_use,
+        "MedicationAdministration": a.medication_event,
+        "MedicationRequest": a.medication_event,
+        "MedicationStatement": a.medication_event,
+        "Condition": a.condition,
+    }
+    for r in flat:
+        h = handlers.get(r.get("resourceType"))  # type: ignore[arg-type]
+        if h is not None:
+            h(r)
+    return a.finish()
+
+
+def classify_medication(
+    resource: dict[str, Any], contained_in: Iterable[Any] = ()
+) -> codes.DrugConcept | None:
+    """The drug a medication resource (e.g. a draft MedicationRequest) names, or None."""
+    a = _Adapter()
+    for r in flatten(contained_in):
+        if r.get("resourceType") == "Medication" and isinstance(r.get("id"), str):
+            a.medications[f"Medication/{r['id']}"] = r
+    codings, text = a._medication_concept(resource)
+    return codes.match_drug(codings, text)

@@ -1,0 +1,184 @@
+"""CRS grading knowledge: every threshold, window and rule text, each row with its source.
+
+The graders in `services.crs` read these rows by id and quote `text` and `source` in the
+criteria they report; no number below is repeated anywhere else in the code.
+Sources: see `services.knowledge.sources` (ids before the colon).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Param:
+    id: str
+    value: float
+    unit: str
+    text: str
+    source: str
+
+
+# fmt: off
+_PARAMS = (
+    # --- Findings -------------------------------------------------------------------------
+    Param("fever", 38.0, "Cel", "Fever: temperature ≥38.0 °C",
+          "astct2019: CRS consensus grading, fever definition"),
+    Param("hypotension_sbp", 90, "mm[Hg]", "Hypotension: systolic blood pressure <90 mm Hg",
+          "immunotox: Lee 2014 and ASTCT 2019 leave hypotension undefined; adult SBP <90 mm Hg, the threshold CAR T trials used"),
+    Param("hypotension_map", 65, "mm[Hg]", "Hypotension: mean arterial pressure <65 mm Hg",
+          "immunotox: common adult threshold; Lee 2014 and ASTCT 2019 leave hypotension undefined"),
+    Param("hypoxia_spo2", 90, "%", "Hypoxia: oxygen saturation <90%",
+          "immunotox: shown as a finding only; the grades rest on the oxygen support given"),
+    # --- Oxygen ---------------------------------------------------------------------------
+    Param("lee_fio2", 40, "%", "Lee 2014: oxygen requirement <40% FiO2 is grade 2, ≥40% FiO2 grade 3",
+          "lee2014: Table 2"),
+    Param("ctcae_fio2", 40, "%", "CTCAE v5: hypoxia responding to <40% O2 is grade 2, requiring ≥40% O2 grade 3",
+          "ctcae5: Immune system disorders, Cytokine release syndrome"),
+    Param("astct_low_flow_max", 6, "L/min", "ASTCT 2019: low-flow nasal cannula is ≤6 L/min; above 6 L/min is high-flow",
+          "astct2019: CRS consensus grading, footnotes on oxygen delivery"),
+    # --- Vasopressors (Lee 2014 Table 3; every dose held ≥3 hours) -----------------------------
+    Param("vaso_hold", 3, "h", "High-dose vasopressor doses must be held for ≥3 hours", "lee2014: Table 3"),
+    Param("vaso_norepinephrine_mono", 20, "ug/min", "Norepinephrine monotherapy ≥20 µg/min", "lee2014: Table 3"),
+    Param("vaso_dopamine_mono", 10, "ug/kg/min", "Dopamine monotherapy ≥10 µg/kg/min", "lee2014: Table 3"),
+    Param("vaso_phenylephrine_mono", 200, "ug/min", "Phenylephrine monotherapy ≥200 µg/min", "lee2014: Table 3"),
+    Param("vaso_epinephrine_mono", 10, "ug/min", "Epinephrine monotherapy ≥10 µg/min", "lee2014: Table 3"),
+    Param("vaso_with_vasopressin", 10, "ug/min", "On vasopressin: vasopressin plus norepinephrine-equivalent ≥10 µg/min",
+          "lee2014: Table 3"),
+    Param("vaso_combination", 20, "ug/min", "Combination without vasopressin: norepinephrine-equivalent ≥20 µg/min",
+          "lee2014: Table 3"),
+    # --- Windows (product conventions, stated on every page) ----------------------------------
+    Param("window", 24, "h", "Findings in the 24 hours before the assessment time count as current; a grade is the worst in that window",
+          "immunotox: CRS is graded at least daily in practice; the window is shown with every grade"),
+    Param("anticytokine_lookback", 14, "d", "Tocilizumab, another anti-cytokine or a corticosteroid given in the 14 days before lifts the ASTCT fever requirement",
+          "astct2019: fever no longer required once antipyretic or anti-cytokine therapy has started; immunotox: 14-day look-back"),
+    Param("trajectory", 7, "d", "The grade over time is shown hour by hour for the 7 days before the assessment time",
+          "immunotox"),
+    Param("weight_max_age", 30, "d", "A body weight older than 30 days is flagged as stale", "immunotox"),
+)
+# fmt: on
+
+PARAMS: dict[str, Param] = {p.id: p for p in _PARAMS}
+
+
+def value(pid: str) -> float:
+    return PARAMS[pid].value
+
+
+# VASST norepinephrine-equivalent (Lee 2014 Table 3 footnote):
+# NE-eq (µg/min) = norepinephrine (µg/min) + dopamine (µg/kg/min)/2 + epinephrine (µg/min)
+#                  + phenylephrine (µg/min)/10.  Vasopressin adds nothing to the sum.
+NE_EQUIVALENT: dict[str, float] = {
+    "norepinephrine": 1.0,
+    "dopamine": 0.5,
+    "epinephrine": 1.0,
+    "phenylephrine": 0.1,
+    "vasopressin": 0.0,
+}
+NE_EQUIVALENT_SOURCE = "lee2014: Table 3 footnote (VASST vasopressor equivalent equation)"
+MONOTHERAPY_PARAM: dict[str, str] = {
+    "norepinephrine": "vaso_norepinephrine_mono",
+    "dopamine": "vaso_dopamine_mono",
+    "phenylephrine": "vaso_phenylephrine_mono",
+    "epinephrine": "vaso_epinephrine_mono",
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A grading criterion: the text the product shows when it fires, and its source."""
+
+    id: str
+    system: str
+    grade: int
+    text: str
+    source: str
+
+
+# fmt: off
+_RULES = (
+    # Lee 2014 revised grading (Table 2); organ toxicity by CTCAE v4.0.
+    Rule("lee2014.g1.fever", "lee2014", 1, "Grade 1: fever (symptoms not life threatening, symptomatic treatment only)", "lee2014: Table 2"),
+    Rule("lee2014.g2.o2_lt40", "lee2014", 2, "Grade 2: oxygen requirement <40% FiO2", "lee2014: Table 2"),
+    Rule("lee2014.g2.low_flow", "lee2014", 2, "Grade 2: low-flow oxygen (the paper's '<40% FiO2'); FiO2 not recorded", "lee2014: Table 2 and text ('responsive to low flow oxygen (<40% FiO2)')"),
+    Rule("lee2014.g2.hypotension", "lee2014", 2, "Grade 2: hypotension responsive to fluids (no vasopressor)", "lee2014: Table 2"),
+    Rule("lee2014.g2.one_low_dose", "lee2014", 2, "Grade 2: hypotension on a low dose of one vasopressor", "lee2014: Table 2"),
+    Rule("lee2014.g2.organ", "lee2014", 2, "Grade 2: grade 2 organ toxicity (CTCAE v4.0)", "lee2014: Table 2; ctcae4"),
+    Rule("lee2014.g3.o2_ge40", "lee2014", 3, "Grade 3: oxygen requirement ≥40% FiO2", "lee2014: Table 2"),
+    Rule("lee2014.g3.more_than_low_flow", "lee2014", 3, "Grade 3: more than low-flow oxygen (high-flow or mask); FiO2 not recorded", "lee2014: text ('patients who require more than low flow oxygen ... grade 3')"),
+    Rule("lee2014.g3.high_dose", "lee2014", 3, "Grade 3: hypotension requiring high-dose vasopressors (Table 3, held ≥3 h)", "lee2014: Tables 2 and 3"),
+    Rule("lee2014.g3.multiple", "lee2014", 3, "Grade 3: hypotension requiring multiple vasopressors", "lee2014: Table 2"),
+    Rule("lee2014.g3.organ", "lee2014", 3, "Grade 3: grade 3 organ toxicity or grade 4 transaminitis (CTCAE v4.0)", "lee2014: Table 2; ctcae4"),
+    Rule("lee2014.g4.ventilator", "lee2014", 4, "Grade 4: requirement for ventilator support", "lee2014: Table 2; immunotox: CPAP and BiPAP counted as ventilator support"),
+    Rule("lee2014.g4.organ", "lee2014", 4, "Grade 4: grade 4 organ toxicity, excluding transaminitis (CTCAE v4.0)", "lee2014: Table 2; ctcae4"),
+    Rule("lee2014.g5.death", "lee2014", 5, "Grade 5: death", "lee2014: Table 2"),
+    # ASTCT 2019 consensus.
+    Rule("astct2019.g1.fever", "astct2019", 1, "Grade 1: fever ≥38.0 °C without hypotension or hypoxia", "astct2019: CRS consensus grading"),
+    Rule("astct2019.fever_lifted", "astct2019", 0, "Fever not required: tocilizumab, another anti-cytokine or a corticosteroid was given", "astct2019: CRS consensus grading, footnote on antipyretic and anti-cytokine therapy"),
+    Rule("astct2019.g2.hypotension", "astct2019", 2, "Grade 2: hypotension not requiring vasopressors", "astct2019: CRS consensus grading"),
+    Rule("astct2019.g2.low_flow", "astct2019", 2, "Grade 2: hypoxia requiring low-flow nasal cannula (≤6 L/min) or blow-by", "astct2019: CRS consensus grading"),
+    Rule("astct2019.g3.one_vasopressor", "astct2019", 3, "Grade 3: hypotension requiring a vasopressor, with or without vasopressin", "astct2019: CRS consensus grading"),
+    Rule("astct2019.g3.high_flow", "astct2019", 3, "Grade 3: hypoxia requiring high-flow nasal cannula (>6 L/min), facemask, non-rebreather or Venturi mask", "astct2019: CRS consensus grading"),
+    Rule("astct2019.g4.multiple", "astct2019", 4, "Grade 4: hypotension requiring multiple vasopressors (excluding vasopressin)", "astct2019: CRS consensus grading"),
+    Rule("astct2019.g4.positive_pressure", "astct2019", 4, "Grade 4: hypoxia requiring positive pressure (CPAP, BiPAP, intubation and mechanical ventilation)", "astct2019: CRS consensus grading"),
+    Rule("astct2019.g5.death", "astct2019", 5, "Grade 5: death due to CRS", "astct2019: CRS consensus grading"),
+    # CTCAE v5.0, Immune system disorders: Cytokine release syndrome.
+    Rule("ctcae5.g1.fever", "ctcae5", 1, "Grade 1: fever, with or without constitutional symptoms", "ctcae5: Cytokine release syndrome"),
+    Rule("ctcae5.g2.hypotension", "ctcae5", 2, "Grade 2: hypotension responding to fluids", "ctcae5: Cytokine release syndrome"),
+    Rule("ctcae5.g2.o2_lt40", "ctcae5", 2, "Grade 2: hypoxia responding to <40% O2", "ctcae5: Cytokine release syndrome"),
+    Rule("ctcae5.g2.low_flow", "ctcae5", 2, "Grade 2: hypoxia on low-flow oxygen; FiO2 not recorded", "ctcae5: Cytokine release syndrome; immunotox: low-flow oxygen read as <40% O2"),
+    Rule("ctcae5.g3.one_pressor", "ctcae5", 3, "Grade 3: hypotension managed with one pressor", "ctcae5: Cytokine release syndrome"),
+    Rule("ctcae5.g3.o2_ge40", "ctcae5", 3, "Grade 3: hypoxia requiring ≥40% O2", "ctcae5: Cytokine release syndrome"),
+    Rule("ctcae5.g3.more_than_low_flow", "ctcae5", 3, "Grade 3: hypoxia on high-flow oxygen or a mask; FiO2 not recorded", "ctcae5: Cytokine release syndrome; immunotox: high-flow or mask read as ≥40% O2"),
+    Rule("ctcae5.g4.urgent", "ctcae5", 4, "Grade 4: life-threatening consequences; urgent intervention indicated (ventilatory support or more than one pressor)", "ctcae5: Cytokine release syndrome; immunotox: ventilatory support and multiple pressors read as urgent intervention"),
+    Rule("ctcae5.g5.death", "ctcae5", 5, "Grade 5: death", "ctcae5: Cytokine release syndrome"),
+)
+# fmt: on
+
+RULES: dict[str, Rule] = {r.id: r for r in _RULES}
+
+
+# CTCAE v4.03 organ toxicity from labs, as multiples of the upper limit of normal (ULN):
+# (series, grade, lower bound exclusive ×ULN). Used for Lee 2014 organ toxicity.
+@dataclass(frozen=True)
+class LabGrade:
+    series: str
+    grade: int
+    above_uln: float
+    term: str
+    source: str
+
+
+# fmt: off
+ORGAN_TOXICITY: tuple[LabGrade, ...] = (
+    LabGrade("alt", 2, 3.0, "ALT increased", "ctcae4: Investigations, Alanine aminotransferase increased"),
+    LabGrade("alt", 3, 5.0, "ALT increased", "ctcae4: Investigations, Alanine aminotransferase increased"),
+    LabGrade("alt", 4, 20.0, "ALT increased", "ctcae4: Investigations, Alanine aminotransferase increased"),
+    LabGrade("ast", 2, 3.0, "AST increased", "ctcae4: Investigations, Aspartate aminotransferase increased"),
+    LabGrade("ast", 3, 5.0, "AST increased", "ctcae4: Investigations, Aspartate aminotransferase increased"),
+    LabGrade("ast", 4, 20.0, "AST increased", "ctcae4: Investigations, Aspartate aminotransferase increased"),
+    LabGrade("bilirubin", 2, 1.5, "Blood bilirubin increased", "ctcae4: Investigations, Blood bilirubin increased"),
+    LabGrade("bilirubin", 3, 3.0, "Blood bilirubin increased", "ctcae4: Investigations, Blood bilirubin increased"),
+    LabGrade("bilirubin", 4, 10.0, "Blood bilirubin increased", "ctcae4: Investigations, Blood bilirubin increased"),
+    LabGrade("creatinine", 2, 1.5, "Creatinine increased", "ctcae4: Investigations, Creatinine increased"),
+    LabGrade("creatinine", 3, 3.0, "Creatinine increased", "ctcae4: Investigations, Creatinine increased"),
+    LabGrade("creatinine", 4, 6.0, "Creatinine increased", "ctcae4: Investigations, Creatinine increased"),
+)
+# Transaminases: Lee 2014 counts grade 4 transaminitis as grade 3 CRS.
+TRANSAMINASES = frozenset({"alt", "ast"})
+# Upper limits used only when a lab result carries no reference range; the criterion then says
+# the ULN was assumed, and the missing-data list asks for the laboratory's range.
+FALLBACK_ULN: dict[str, tuple[float, str]] = {
+    "alt": (40.0, "immunotox: typical adult ULN 40 U/L, used only when the result has no reference range"),
+    "ast": (40.0, "immunotox: typical adult ULN 40 U/L, used only when the result has no reference range"),
+    "bilirubin": (1.2, "immunotox: typical adult ULN 1.2 mg/dL, used only when the result has no reference range"),
+    "creatinine": (1.2, "immunotox: typical adult ULN 1.2 mg/dL, used only when the result has no reference range"),
+}
+# fmt: on
+
+DISCLAIMER = (
+    "A grade is not a diagnosis. Fever, hypotension and hypoxia in these patients may come from "
+    "infection (above all with neutropenia), tumour lysis or other causes, and attributing them "
+    "to CRS or to an immune-related adverse event needs clinical judgement (Lee 2014). Doses are "
+    "suggestions for the clinician to check against the patient and local protocol."
+)

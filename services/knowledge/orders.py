@@ -1,0 +1,135 @@
+"""Knowledge for checking draft orders: the baseline work-up before a checkpoint inhibitor, which
+drug classes get a dose check, and how far a drafted dose may sit from the plan.
+
+Every row cites its source. `ORDER_SOURCES` holds the sources these rows cite that
+`services.knowledge.sources.SOURCES` does not (yet) list; `cite_any()` resolves both.
+
+What was checked (November 2026):
+- SITC 2017 (Puzanov I et al., J Immunother Cancer 2017;5:95), Table 1 "Pre-treatment evaluation
+  and diagnostic tests to consider in all patients prior to initiating checkpoint inhibitor
+  therapy": blood tests CBC, CMP, TSH, free T4, HbA1c, total CK, infectious disease screen
+  (hepatitis B and C, CMV, tuberculosis, HIV), fasting lipid profile; ECG and troponin I or T;
+  8 am cortisol and ACTH, BNP, pulmonary function only for patients at risk. Read in the
+  published table (jitc.biomedcentral.com, s40425-017-0300-z, Table 1).
+- eviQ (Cancer Institute NSW) "Immunotherapy blood test monitoring recommendations", which sets
+  the ASCO, ESMO and SITC baseline lists side by side: ASCO lists full blood count,
+  electrolytes, creatinine, liver enzymes, total bilirubin, CK, glucose, TSH and free T4,
+  hepatitis B and C, HIV and tuberculosis screening and troponin; ESMO lists full blood count,
+  renal and liver function, electrolytes, glucose and thyroid function (adrenal and gonadal
+  axes as well for anti-CTLA-4 and combinations).
+- ASCO 2021 (Schneider BJ et al.) organ sections were read for thyroid monitoring (TSH every
+  4-6 weeks on therapy, section 4.1); its full baseline table was not available to us, so the
+  ASCO column above is cited through the eviQ comparison. **verify** against the ASCO 2021
+  supplement before relying on the ASCO attribution alone.
+- LOINC codes: the vital-sign and lab codes already confirmed in `codes.SERIES`; TSH 3016-3,
+  free T4 3024-7, glucose 2345-7 (serum or plasma) and 2339-0 (blood), hemoglobin A1c 4548-4,
+  CK 2157-6, troponin I 10839-9, troponin T 6598-7, hemoglobin 718-7, leukocytes 6690-2 found in
+  published LOINC tables (LOINC top-2000 list and FHIR examples). Screening serologies are matched
+  by name only: no single code covers the assays laboratories use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.knowledge.codes import LOINC, series_by_name
+from services.knowledge.sources import SOURCES, Source
+
+ORDER_SOURCES: dict[str, Source] = {
+    s.id: s
+    for s in (
+        Source(
+            "sitc2017",
+            "SITC 2017 irAE consensus",
+            "https://doi.org/10.1186/s40425-017-0300-z",
+            "Puzanov I et al. Managing toxicities associated with immune checkpoint inhibitors: "
+            "consensus recommendations from the Society for Immunotherapy of Cancer (SITC) "
+            "Toxicity Management Working Group. J Immunother Cancer 2017;5:95, Table 1.",
+        ),
+        Source(
+            "eviq_baseline",
+            "eviQ immunotherapy blood test recommendations",
+            "https://www.eviq.org.au/additional-clinical-information/3549-immunotherapy-blood-test-monitoring-recommend",
+            "eviQ, Cancer Institute NSW. Immunotherapy blood test monitoring recommendations "
+            "(baseline investigations recommended by ASCO, ESMO and SITC, side by side).",
+        ),
+    )
+}
+
+
+def cite_any(ref: str) -> tuple[Source, str]:
+    """Like `sources.cite()`, also resolving the sources listed here."""
+    sid, _, locator = ref.partition(":")
+    sid = sid.strip()
+    src = SOURCES.get(sid) or ORDER_SOURCES.get(sid)
+    if src is None:
+        raise KeyError(sid)
+    return src, locator.strip()
+
+
+@dataclass(frozen=True)
+class BaselineItem:
+    id: str
+    label: str
+    codes: tuple[str, ...]  # "system|code" of Observations that satisfy the item
+    terms: tuple[str, ...]  # lower-case words in Observation.code.text that satisfy it
+    sources: tuple[str, ...]
+
+
+def _ln(*codes: str) -> tuple[str, ...]:
+    return tuple(f"{LOINC}|{c}" for c in codes)
+
+
+def _series(*names: str) -> tuple[str, ...]:
+    return tuple(c for n in names for c in series_by_name(n).codes)
+
+
+_SITC = "sitc2017: Table 1"
+_EVIQ = "eviq_baseline: baseline investigations (ASCO, ESMO, SITC columns)"
+
+# The routine baseline work-up before a first checkpoint-inhibitor dose. Tests SITC reserves for
+# patients at risk (cortisol, ACTH, BNP, pulmonary function) are not listed.
+# fmt: off
+BASELINE_WORKUP: tuple[BaselineItem, ...] = (
+    BaselineItem("cbc", "Complete blood count", _ln("718-7", "6690-2"),
+                 ("complete blood count", "cbc", "full blood count"), (_SITC, _EVIQ)),
+    BaselineItem("renal", "Creatinine (renal function)", _series("creatinine"),
+                 ("creatinine",), (_SITC, _EVIQ)),
+    BaselineItem("liver", "Liver tests (ALT, AST, bilirubin)", _series("alt", "ast", "bilirubin"),
+                 ("alanine aminotransferase", "aspartate aminotransferase", "bilirubin"), (_SITC, _EVIQ)),
+    BaselineItem("glucose", "Glucose or HbA1c", _ln("2345-7", "2339-0", "4548-4"),
+                 ("glucose", "hemoglobin a1c", "hba1c"), (_SITC, _EVIQ)),
+    BaselineItem("thyroid", "TSH and free T4", _ln("3016-3", "3024-7"),
+                 ("thyrotropin", "tsh", "free t4", "thyroxine"), (_SITC, _EVIQ, "asco2021: section 4.1")),
+    BaselineItem("ck", "Creatine kinase", _ln("2157-6"), ("creatine kinase",), (_SITC, _EVIQ)),
+    BaselineItem("troponin", "Troponin I or T", _ln("10839-9", "6598-7"), ("troponin",), (_SITC, _EVIQ)),
+    BaselineItem("infection_screen", "Hepatitis B, hepatitis C and HIV screening", (),
+                 ("hepatitis b", "hbsag", "hepatitis c", "hcv", "hiv"), (_SITC, _EVIQ)),
+)
+# fmt: on
+
+# A result counts as baseline when it is this recent at the time of the order. The guidelines
+# say "prior to initiating" without a window: an immunotox convention, open to local review.
+BASELINE_LOOKBACK_DAYS = 90
+BASELINE_LOOKBACK_SOURCE = "immunotox: baseline window (docs/cds-hooks.md)"
+
+# Drafted doses of these classes are compared with the plan's dose for this weight.
+DOSE_CHECK_CLASSES: frozenset[str] = frozenset(
+    {"anti_cytokine", "corticosteroid", "immunoglobulin"}
+)
+
+# A drafted dose within this fraction of the plan (below its low or above its high) agrees with
+# it: orders are rounded to vial and tablet sizes. Never applied above a cap: a capped dose is a
+# hard maximum. An immunotox convention, open to local review.
+DOSE_TOLERANCE_FRACTION = 0.10
+DOSE_TOLERANCE_SOURCE = "immunotox: dose rounding tolerance (docs/cds-hooks.md)"
+
+# Mass units a drafted dose may be written in, as milligrams per unit (UCUM codes and the
+# spellings EHRs send).
+MASS_TO_MG: dict[str, float] = {
+    "mg": 1.0,
+    "g": 1000.0,
+    "ug": 0.001,
+    "mcg": 0.001,
+    "µg": 0.001,
+}
