@@ -1,9 +1,97 @@
-"""Blueprint for smart_app (placeholder until the module is built)."""
+"""The assessment app: one page per launched patient, and its JSON.
+
+- `GET /app/`                 the assessment page for the session's patient
+- `GET /app/api/assessment`   the same assessment as JSON (`Assessment.to_dict()`)
+
+Both fetch the patient's record from the FHIR server of the SMART session (see `fetch`) and
+run the domain core (`services.assess.assess`). Pages are Jinja templates with autoescape;
+scripts and stylesheets are served from `/app/static/` and the CSP forbids inline script.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+import logging
+import time
+from typing import Any
+
+from flask import Blueprint, Flask, jsonify, render_template, request
+
+from launch import scopes, session
+from launch.web import secure_headers
+from smart_app import fetch, timeline, view
+
+log = logging.getLogger("immunotox.app")
+
+
+def run_assessment(resources: list[dict[str, Any]]) -> Any:
+    from services.assess import assess
+
+    return assess(resources)
+
+
+def _load(app: Flask) -> tuple[dict[str, Any], fetch.Record, Any]:
+    sess = session.load(app, request)
+
+    def token(force: bool) -> str:
+        return session.access_token(app, sess, force_refresh=force)
+
+    started = time.monotonic()
+    record = fetch.fetch_record(
+        sess["iss"],
+        sess["patient"],
+        token,
+        timeout=max(5.0, float(app.config["FHIR_TIMEOUT_S"])),
+        readable=scopes.readable(sess.get("scope") or ""),
+    )
+    fetched = time.monotonic()
+    assessment = run_assessment(record.resources)
+    log.info(
+        "assessment built: %d resources, fetch %.0f ms, assess %.0f ms",
+        len(record.resources),
+        (fetched - started) * 1000,
+        (time.monotonic() - fetched) * 1000,
+    )
+    return sess, record, assessment
 
 
 def create_blueprint(app: Flask) -> Blueprint:
-    return Blueprint("smart_app", __name__)
+    bp = Blueprint(
+        "smart_app",
+        __name__,
+        url_prefix="/app",
+        template_folder="templates",
+        static_folder="static",
+        static_url_path="/static",
+    )
+    bp.after_request(secure_headers)
+
+    @bp.get("/")
+    def index():
+        sess, record, assessment = _load(app)
+        return render_template(
+            "smart_app/assessment.html",
+            a=assessment,
+            sess=sess,
+            banner=view.banner(record.patient) if sess.get("need_patient_banner") else None,
+            problems=record.problems,
+            timeline_svg=timeline.render(assessment),
+            panels=timeline.build_panels(assessment),
+            systems=view.SYSTEMS,
+            v=view,
+            context_note=view.app_context_note(sess.get("app_context")),
+            ctx=sess["ctx"],
+        )
+
+    @bp.get("/api/assessment")
+    def api_assessment():
+        sess, record, assessment = _load(app)
+        doc = assessment.to_dict()
+        doc["fetch_problems"] = record.problems
+        doc["launch"] = {
+            "need_patient_banner": sess.get("need_patient_banner"),
+            "app_context": sess.get("app_context"),
+            "standalone": sess.get("standalone"),
+        }
+        return jsonify(doc)
+
+    return bp

@@ -1,0 +1,297 @@
+"""The assessment timeline as inline SVG, drawn on the server (no script, no CDN).
+
+Stacked panels on one time axis over [window_start, at]: temperature, blood pressure, oxygen
+support (episodes as bands, SpO2 as a line), norepinephrine-equivalent vasopressor dose,
+inflammatory markers (one small panel each), and the CRS grade under each system. Drug doses
+are vertical markers across every panel. Every text is escaped; styling is by class (the
+stylesheet) and presentation attributes, so the page's CSP needs no inline styles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from services.timeutil import parse_instant
+
+W = 960
+LEFT = 150
+RIGHT = 78
+TOP = 34
+PANEL_H = 58
+GAP = 12
+AXIS_H = 30
+
+SYSTEM_LABELS = {"lee2014": "Lee 2014", "astct2019": "ASTCT 2019", "ctcae5": "CTCAE v5"}
+LAB_LABELS = {"crp": "CRP", "ferritin": "Ferritin", "il6": "IL-6"}
+
+
+@dataclass
+class Panel:
+    key: str
+    title: str
+    unit: str
+    lines: list[tuple[str, str, list[tuple[datetime, float]]]]  # (css class, label, points)
+    bands: list[tuple[datetime, datetime, str, int]] | None = None  # (start, end, label, level)
+    steps: list[tuple[datetime, datetime, float]] | None = None
+    fixed: tuple[float, float] | None = None
+    grade_lines: bool = False
+
+
+def _pts(series: list[dict[str, Any]] | None) -> list[tuple[datetime, float]]:
+    out = []
+    for p in series or []:
+        t = parse_instant(p.get("t"))
+        v = p.get("v")
+        if t is not None and isinstance(v, (int, float)):
+            out.append((t, float(v)))
+    return sorted(out)
+
+
+def build_panels(assessment: Any) -> list[Panel]:
+    tl = assessment.timeline or {}
+    series = tl.get("series") or {}
+    units = tl.get("units") or {}
+    at = assessment.at
+    panels = [
+        Panel(
+            "temperature",
+            "Temperature",
+            units.get("temperature", "Cel"),
+            [("s-temp", "Temperature", _pts(series.get("temperature")))],
+        ),
+        Panel(
+            "bp",
+            "Blood pressure",
+            units.get("sbp", "mm[Hg]"),
+            [
+                ("s-sbp", "Systolic", _pts(series.get("sbp"))),
+                ("s-map", "Mean arterial", _pts(series.get("map"))),
+            ],
+        ),
+    ]
+    bands = []
+    for ep in tl.get("o2_support") or []:
+        s = parse_instant(ep.get("start"))
+        e = parse_instant(ep.get("end")) or at
+        if s is not None:
+            bands.append((s, e, str(ep.get("label") or ""), int(ep.get("level") or 0)))
+    panels.append(
+        Panel(
+            "oxygen",
+            "Oxygen support / SpO2",
+            units.get("spo2", "%"),
+            [("s-spo2", "SpO2", _pts(series.get("spo2")))],
+            bands=bands,
+        )
+    )
+    steps = []
+    for seg in tl.get("norepinephrine_equivalent") or []:
+        s = parse_instant(seg.get("start"))
+        e = parse_instant(seg.get("end")) or at
+        v = seg.get("value")
+        if s is not None and isinstance(v, (int, float)):
+            steps.append((s, e, float(v)))
+    panels.append(Panel("nee", "Norepinephrine equiv.", "ug/min", [], steps=steps))
+    for lab, label in LAB_LABELS.items():
+        pts = _pts(series.get(lab))
+        if pts:
+            panels.append(Panel(lab, label, units.get(lab, ""), [(f"s-{lab}", label, pts)]))
+    grade_lines = []
+    for system, label in SYSTEM_LABELS.items():
+        pts = [
+            (p.time, float(p.grades[system]))
+            for p in assessment.trajectory
+            if p.grades.get(system) is not None
+        ]
+        grade_lines.append((f"g-{system}", label, pts))
+    panels.append(Panel("grade", "CRS grade", "grade", grade_lines, fixed=(0, 4), grade_lines=True))
+    return panels
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.0f}" if abs(v) >= 100 or v == int(v) else f"{v:.1f}"
+
+
+def render(assessment: Any) -> Markup:
+    t0: datetime = assessment.window_start
+    t1: datetime = assessment.at
+    if t1 <= t0:
+        t0 = t1 - timedelta(days=1)
+    span = (t1 - t0).total_seconds()
+    plot_w = W - LEFT - RIGHT
+
+    def x(t: datetime) -> float:
+        f = (t - t0).total_seconds() / span
+        return round(LEFT + max(0.0, min(1.0, f)) * plot_w, 1)
+
+    panels = build_panels(assessment)
+    height = TOP + len(panels) * (PANEL_H + GAP) + AXIS_H
+    out: list[str] = []
+    add = out.append
+    add(
+        f'<svg class="timeline" viewBox="0 0 {W} {height}" role="img" '
+        'aria-labelledby="tl-title tl-desc" xmlns="http://www.w3.org/2000/svg">'
+    )
+    add(
+        '<title id="tl-title">Timeline of vital signs, oxygen, vasopressors, labs and grade</title>'
+    )
+    add(
+        '<desc id="tl-desc">'
+        + escape(
+            f"From {t0:%d %b %H:%M} to {t1:%d %b %H:%M} UTC. "
+            "The same values are listed in the table below the chart."
+        )
+        + "</desc>"
+    )
+    y = TOP
+    for p in panels:
+        add(f'<g class="panel panel-{escape(p.key)}">')
+        add(f'<rect class="panel-bg" x="{LEFT}" y="{y}" width="{plot_w}" height="{PANEL_H}"/>')
+        add(
+            f'<text class="panel-title" x="{LEFT - 8}" y="{y + 16}" text-anchor="end">'
+            f"{escape(p.title)}</text>"
+        )
+        add(
+            f'<text class="panel-unit" x="{LEFT - 8}" y="{y + 31}" text-anchor="end">'
+            f"{escape(p.unit)}</text>"
+        )
+        values = [v for _c, _l, pts in p.lines for _t, v in pts]
+        values += [v for _s, _e, v in p.steps or []]
+        if p.fixed:
+            lo, hi = p.fixed
+        elif values:
+            lo, hi = min(values), max(values)
+            if p.steps is not None:
+                lo = 0.0
+            pad = (hi - lo) * 0.12 or max(abs(hi) * 0.1, 1.0)
+            lo, hi = lo - (pad if p.steps is None else 0), hi + pad
+        else:
+            lo, hi = 0.0, 1.0
+
+        def yv(v: float, _lo: float = lo, _hi: float = hi, _y: float = y) -> float:
+            return round(_y + PANEL_H - 4 - (v - _lo) / (_hi - _lo) * (PANEL_H - 8), 1)
+
+        for s, e, label, level in p.bands or []:
+            x0, x1 = x(s), x(e)
+            add(
+                f'<rect class="o2-band o2-level-{level}" x="{x0}" y="{y}" '
+                f'width="{max(x1 - x0, 1.5)}" height="{PANEL_H}"><title>'
+                f"{escape(label)} from {s:%d %b %H:%M}</title></rect>"
+            )
+            if x1 - x0 > 60:
+                add(
+                    f'<text class="o2-label" x="{x0 + 4}" y="{y + PANEL_H - 6}">'
+                    f"{escape(label)}</text>"
+                )
+        if p.steps is not None:
+            for s, e, v in p.steps:
+                x0, x1 = x(s), x(e)
+                add(
+                    f'<rect class="nee-step" x="{x0}" y="{yv(v)}" width="{max(x1 - x0, 1.5)}" '
+                    f'height="{round(y + PANEL_H - 4 - yv(v), 1)}"><title>{escape(_fmt(v))} ug/min '
+                    f"from {s:%d %b %H:%M}</title></rect>"
+                )
+            if not p.steps:
+                add(
+                    f'<text class="no-data" x="{LEFT + 8}" y="{y + PANEL_H / 2 + 4}">'
+                    "no vasopressor in this window</text>"
+                )
+        if p.grade_lines:
+            for g in range(1, 5):
+                add(
+                    f'<line class="grid" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{yv(g)}" '
+                    f'y2="{yv(g)}"/><text class="grid-label" x="{LEFT + plot_w + 4}" '
+                    f'y="{yv(g) + 3}">{g}</text>'
+                )
+        any_points = False
+        for idx, (cls, label, pts) in enumerate(p.lines):
+            if not pts:
+                continue
+            any_points = True
+            if p.grade_lines:
+                # step line: the grade holds until the next point; small offsets keep
+                # overlapping systems visible
+                off = (idx - 1) * 2.0
+                coords = []
+                for i, (t, v) in enumerate(pts):
+                    nxt = pts[i + 1][0] if i + 1 < len(pts) else t1
+                    coords += [f"{x(t)},{yv(v) + off}", f"{x(nxt)},{yv(v) + off}"]
+                add(f'<polyline class="line {cls}" points="{" ".join(coords)}"/>')
+                continue
+            coords = " ".join(f"{x(t)},{yv(v)}" for t, v in pts)
+            add(f'<polyline class="line {cls}" points="{coords}"/>')
+            for t, v in pts:
+                add(
+                    f'<circle class="pt {cls}" cx="{x(t)}" cy="{yv(v)}" r="2.5"><title>'
+                    f"{escape(label)} {escape(_fmt(v))} {escape(p.unit)} at {t:%d %b %H:%M}"
+                    "</title></circle>"
+                )
+            _last_t, last_v = pts[-1]
+            add(
+                f'<text class="last-value {cls}" x="{LEFT + plot_w + 6}" y="{yv(last_v) + 4}">'
+                f"{escape(_fmt(last_v))}</text>"
+            )
+        if p.grade_lines:
+            lx = LEFT + 6
+            for cls, label, _ in p.lines:
+                add(f'<text class="legend {cls}" x="{lx}" y="{y + 12}">{escape(label)}</text>')
+                lx += 90
+        elif p.lines and not any_points and not p.bands:
+            add(
+                f'<text class="no-data" x="{LEFT + 8}" y="{y + PANEL_H / 2 + 4}">'
+                "no data in this window</text>"
+            )
+        elif len(p.lines) > 1 and any_points:
+            lx = LEFT + 6
+            for cls, label, _ in p.lines:
+                add(f'<text class="legend {cls}" x="{lx}" y="{y + 12}">{escape(label)}</text>')
+                lx += 110
+        add("</g>")
+        y += PANEL_H + GAP
+    # dose markers across all panels
+    bottom = y - GAP
+    for d in (assessment.timeline or {}).get("doses") or []:
+        t = parse_instant(d.get("time"))
+        if t is None or t < t0 or t > t1:
+            continue
+        xd = x(t)
+        cls = escape(str(d.get("drug_class") or "other"))
+        drug = str(d.get("drug") or "")
+        add(
+            f'<g class="dose dose-{cls}"><line x1="{xd}" x2="{xd}" y1="{TOP - 4}" '
+            f'y2="{bottom}"/><text x="{xd + 2}" y="{TOP - 8}">{escape(drug[:14])}</text>'
+            f"<title>{escape(drug)} ({escape(str(d.get('kind') or ''))}) at "
+            f"{t:%d %b %H:%M}</title></g>"
+        )
+    # time axis
+    step = _tick_step(span)
+    step_h = int(step.total_seconds() // 3600)
+    tick = t0.replace(hour=0, minute=0, second=0, microsecond=0)
+    while tick < t0:
+        tick += timedelta(hours=min(step_h, 24))
+    while tick <= t1:
+        xt = x(tick)
+        add(
+            f'<line class="tick" x1="{xt}" x2="{xt}" y1="{bottom}" y2="{bottom + 5}"/>'
+            f'<text class="tick-label" x="{xt}" y="{bottom + 18}" text-anchor="middle">'
+            f"{tick:%d %b %H:%M}</text>"
+        )
+        tick += step
+    add(
+        f'<text class="axis-note" x="{LEFT + plot_w}" y="{bottom + 29}" text-anchor="end">'
+        "times in UTC</text>"
+    )
+    add("</svg>")
+    return Markup("".join(out))  # noqa: S704 - every interpolated text above is escaped
+
+
+def _tick_step(span_s: float) -> timedelta:
+    hours = span_s / 3600
+    for h in (3, 6, 12, 24, 48, 96):
+        if hours / h <= 8:
+            return timedelta(hours=h)
+    return timedelta(days=7)

@@ -1,0 +1,101 @@
+"""What the page shows, derived from an `Assessment` and the Patient resource: plain values for
+the template (which escapes everything it prints)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from services.knowledge.sources import SOURCES
+
+SYSTEMS = (
+    ("lee2014", "Lee 2014"),
+    ("astct2019", "ASTCT 2019"),
+    ("ctcae5", "CTCAE v5"),
+)
+
+ACTION_LABELS = {
+    "continue": "Continue checkpoint inhibitor",
+    "hold": "Hold checkpoint inhibitor",
+    "discontinue": "Permanently discontinue checkpoint inhibitor",
+}
+
+
+def banner(patient: dict[str, Any]) -> dict[str, str | None]:
+    name = None
+    for n in patient.get("name") or []:
+        if not isinstance(n, dict):
+            continue
+        if n.get("text"):
+            name = n["text"]
+        else:
+            given = " ".join(g for g in n.get("given") or [] if isinstance(g, str))
+            name = " ".join(x for x in (given, n.get("family") or "") if x) or None
+        if name and n.get("use") in (None, "official", "usual"):
+            break
+    birth = patient.get("birthDate")
+    age = None
+    if isinstance(birth, str) and len(birth) >= 10:
+        try:
+            b = date.fromisoformat(birth[:10])
+            today = date.today()
+            age = str(today.year - b.year - ((today.month, today.day) < (b.month, b.day)))
+        except ValueError:
+            age = None
+    return {
+        "name": name or "(name not recorded)",
+        "birth_date": birth if isinstance(birth, str) else None,
+        "age": age,
+        "gender": patient.get("gender") if isinstance(patient.get("gender"), str) else None,
+    }
+
+
+def source_links(refs: Any) -> list[dict[str, str]]:
+    """Citations as label, locator and URL (URL empty when the source has none)."""
+    out = []
+    for ref in refs or ():
+        sid, _, locator = str(ref).partition(":")
+        src = SOURCES.get(sid.strip())
+        if src is None:
+            out.append({"label": str(ref), "locator": "", "url": "", "title": ""})
+        else:
+            out.append(
+                {
+                    "label": src.label,
+                    "locator": locator.strip(),
+                    "url": src.url,
+                    "title": src.citation,
+                }
+            )
+    return out
+
+
+def fmt_time(t: datetime | None) -> str:
+    return f"{t:%d %b %Y %H:%M} UTC" if t else "time not recorded"
+
+
+def fmt_grade(g: int | None) -> str:
+    return "not gradable" if g is None else ("no CRS" if g == 0 else f"Grade {g}")
+
+
+def fmt_dose(dose: Any) -> str:
+    if dose is None:
+        return ""
+    if dose.value is not None:
+        amount = f"{dose.value:g} {dose.unit}"
+    else:
+        amount = f"{dose.low:g}–{dose.high:g} {dose.unit}"
+    return amount
+
+
+def app_context_note(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return "Opened from a decision-support card."
+    if isinstance(doc, dict) and isinstance(doc.get("reason"), str):
+        return f"Opened from a decision-support card: {doc['reason'][:200]}"
+    return "Opened from a decision-support card."
