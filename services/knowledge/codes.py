@@ -81,6 +81,7 @@ DRUGS: tuple[DrugConcept, ...] = (
     DrugConcept("ciltacabtagene autoleucel", "cellular_therapy", (), ("ciltacabtagene autoleucel", "cilta-cel", "carvykti"), SRC_RXNORM_NAME),
     DrugConcept("obecabtagene autoleucel", "cellular_therapy", (), ("obecabtagene autoleucel", "obe-cel", "aucatzyl"), SRC_RXNORM_NAME),
     DrugConcept("chimeric antigen receptor t cells", "cellular_therapy", (), ("car t", "car-t", "chimeric antigen receptor"), SRC_RXNORM_NAME),
+    DrugConcept("cytotoxic t lymphocytes", "cellular_therapy", (), ("cytotoxic t lymphocytes", "cytotoxic t cells", "virus-specific t cells"), SRC_RXNORM_NAME),
     DrugConcept("blinatumomab", "bispecific", (), ("blinatumomab", "blincyto"), SRC_RXNORM_NAME),
     DrugConcept("teclistamab", "bispecific", (), ("teclistamab", "tecvayli"), SRC_RXNORM_NAME),
     DrugConcept("elranatamab", "bispecific", (), ("elranatamab", "elrexfio"), SRC_RXNORM_NAME),

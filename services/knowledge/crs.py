@@ -113,7 +113,7 @@ _RULES = (
     Rule("lee2014.g4.organ", "lee2014", 4, "Grade 4: grade 4 organ toxicity, excluding transaminitis (CTCAE v4.0)", "lee2014: Table 2; ctcae4"),
     Rule("lee2014.g5.death", "lee2014", 5, "Grade 5: death", "lee2014: Table 2"),
     # ASTCT 2019 consensus.
-    Rule("astct2019.g1.fever", "astct2019", 1, "Grade 1: fever ≥38.0 °C without hypotension or hypoxia", "astct2019: CRS consensus grading"),
+    Rule("astct2019.g1.fever", "astct2019", 1, "Grade 1: fever ≥38.0 °C (grade 1 when there is no hypotension or hypoxia)", "astct2019: CRS consensus grading"),
     Rule("astct2019.fever_lifted", "astct2019", 0, "Fever not required: tocilizumab, another anti-cytokine or a corticosteroid was given", "astct2019: CRS consensus grading, footnote on antipyretic and anti-cytokine therapy"),
     Rule("astct2019.g2.hypotension", "astct2019", 2, "Grade 2: hypotension not requiring vasopressors", "astct2019: CRS consensus grading"),
     Rule("astct2019.g2.low_flow", "astct2019", 2, "Grade 2: hypoxia requiring low-flow nasal cannula (≤6 L/min) or blow-by", "astct2019: CRS consensus grading"),

@@ -133,3 +133,15 @@ MASS_TO_MG: dict[str, float] = {
     "mcg": 0.001,
     "µg": 0.001,
 }
+
+# Reasons a clinician may give for keeping a checkpoint-inhibitor order that a hold or
+# discontinue finding argues against (CDS Hooks `overrideReasons`, each with a display).
+OVERRIDE_REASON_SYSTEM = "urn:immunotox:override-reason"
+# fmt: off
+OVERRIDE_REASONS: tuple[tuple[str, str, str], ...] = (
+    ("resolved", "Toxicity has resolved to grade 1 or less and steroids are tapered", "asco2021: general recommendations (resume at grade 1 or less)"),
+    ("endocrine-replaced", "Endocrinopathy controlled on hormone replacement", "asco2021: general recommendations (endocrinopathies excepted)"),
+    ("not-attributed", "Finding not attributed to the checkpoint inhibitor", "immunotox: clinician judgement"),
+    ("oncology-decision", "Treating oncologist's documented decision", "immunotox: clinician judgement"),
+)
+# fmt: on

@@ -1,0 +1,82 @@
+"""The one entry point: FHIR resources in, an `Assessment` out. Cards, pages and the command
+line are views of what this returns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from services import crs, fhir_adapter, irae, management, timeline
+from services.knowledge import crs as KC
+from services.knowledge.sources import RULESET_VERSION
+from services.model import Assessment, PatientData, Weight
+from services.timeutil import now
+
+
+class InputError(ValueError):
+    """Input that cannot be assessed at all (not a Bundle, no Patient)."""
+
+
+def assess_bundle(doc: Any, at: datetime | None = None) -> Assessment:
+    if not isinstance(doc, dict) or doc.get("resourceType") != "Bundle":
+        kind = doc.get("resourceType") if isinstance(doc, dict) else type(doc).__name__
+        raise InputError(f"expected a FHIR Bundle, got {kind!r}")
+    if not isinstance(doc.get("entry", []), list):
+        raise InputError("Bundle.entry must be a list")
+    resources = fhir_adapter.flatten([doc])
+    if not any(r.get("resourceType") == "Patient" for r in resources):
+        raise InputError("the Bundle holds no Patient resource")
+    return assess(resources, at)
+
+
+def assess(resources: Iterable[Any], at: datetime | None = None) -> Assessment:
+    at = at or now()
+    data = fhir_adapter.to_patient_data(resources)
+    return assess_data(data, at)
+
+
+def assess_data(data: PatientData, at: datetime) -> Assessment:
+    weight = latest_weight(data, at)
+    age = age_years(data, at)
+    evaluation = crs.evaluate(data, at)
+    expos = irae.exposures(data, at)
+    found = irae.findings(data, at, expos, evaluation.now)
+    grades = [r.grade for r in evaluation.now.values() if r.grade is not None]
+    crs_grade = max(grades) if grades else None
+    recs = management.plan(data, at, weight, age, expos, found, crs_grade)
+    return Assessment(
+        at=at,
+        ruleset_version=RULESET_VERSION,
+        age_years=int(age) if age is not None else None,
+        weight=weight,
+        deceased=data.deceased,
+        crs=evaluation.now,
+        crs_worst=evaluation.worst,
+        trajectory=evaluation.trajectory,
+        window_start=evaluation.window_start,
+        exposures=expos,
+        irae=found,
+        recommendations=recs,
+        data_quality=[{"ref": ref, "problem": why} for ref, why in data.unreadable],
+        disclaimer=KC.DISCLAIMER,
+        timeline=timeline.build(data, evaluation.window_start, at),
+    )
+
+
+def latest_weight(data: PatientData, at: datetime) -> Weight | None:
+    ws = [s for s in data.samples("weight") if s.time <= at]
+    if not ws:
+        return None
+    s = ws[-1]
+    stale = at - s.time > timedelta(days=KC.value("weight_max_age"))
+    return Weight(kg=s.value, time=s.time, ref=s.ref, stale=stale)
+
+
+def age_years(data: PatientData, at: datetime) -> float | None:
+    if data.birth_date is None:
+        return None
+    b = data.birth_date
+    d = at.date()
+    years = d.year - b.year - ((d.month, d.day) < (b.month, b.day))
+    return float(years)

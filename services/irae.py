@@ -1,0 +1,182 @@
+"""Checkpoint-inhibitor exposure and the immune-related adverse events attributed to it.
+
+Rules (what a grade means for the drug, how a rash grade is read from body surface area) are
+rows of `knowledge.irae`; this module only applies them to one patient's data.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from services.knowledge import irae as K
+from services.model import (
+    ConditionFact,
+    Evidence,
+    Exposure,
+    GradeResult,
+    IraeFinding,
+    Missing,
+    PatientData,
+)
+
+THERAPY_CLASSES = ("checkpoint_inhibitor", "cellular_therapy", "bispecific")
+
+
+def exposures(data: PatientData, at: datetime) -> list[Exposure]:
+    """One row per drug of the CRS-causing therapies, with its last dose up to `at`."""
+    by_drug: dict[str, list] = {}
+    for d in data.drugs:
+        if d.drug_class in THERAPY_CLASSES and (d.time is None or d.time <= at):
+            by_drug.setdefault(d.drug, []).append(d)
+    out = []
+    for drug, events in by_drug.items():
+        given = [e for e in events if e.kind == "administration" and e.time is not None]
+        basis = "administration"
+        if not given:
+            given = [e for e in events if e.kind == "statement" and e.time is not None]
+            basis = "statement"
+        if not given:
+            given = [e for e in events if e.time is not None]
+            basis = "order"
+        times = [e.time for e in events if e.time is not None]
+        last = (
+            max((e.end or e.time for e in given), default=None)
+            if basis == "statement"
+            else (max((e.time for e in given), default=None))
+        )
+        out.append(
+            Exposure(
+                drug=drug,
+                drug_class=events[0].drug_class,
+                target=events[0].target,
+                first_seen=min(times) if times else None,
+                last_given=last,
+                basis=basis,
+                refs=tuple(dict.fromkeys(e.ref for e in events)),
+            )
+        )
+    out.sort(key=lambda e: (e.drug_class, e.drug))
+    return out
+
+
+def _attributable(c: ConditionFact, ici: list[Exposure], at: datetime) -> tuple[bool, str]:
+    if not ici:
+        return False, "no checkpoint-inhibitor exposure"
+    first = min((e.first_seen for e in ici if e.first_seen), default=None)
+    last = max((e.last_given for e in ici if e.last_given), default=None)
+    if c.onset is not None and first is not None and c.onset < first:
+        return False, "began before the first checkpoint-inhibitor exposure"
+    days, _src = K.ATTRIBUTION_WINDOW_DAYS
+    if last is not None and c.onset is not None and c.onset - last > timedelta(days=days):
+        return False, f"began more than {days} days after the last checkpoint-inhibitor dose"
+    if c.onset is not None and c.onset > at:
+        return False, "recorded after the assessment time"
+    return True, ""
+
+
+def _rash_bsa(c: ConditionFact) -> float | None:
+    if c.bsa_percent is not None:
+        return c.bsa_percent
+    m = re.search(
+        r"(\d+(?:\.\d+)?)\s*%\s*(?:of\s*)?(?:bsa|body surface)", c.text, re.IGNORECASE
+    ) or re.search(r"bsa\s*(\d+(?:\.\d+)?)\s*%", c.text, re.IGNORECASE)
+    return float(m.group(1)) if m else None
+
+
+def findings(
+    data: PatientData, at: datetime, expos: list[Exposure], crs: dict[str, GradeResult]
+) -> list[IraeFinding]:
+    ici = [e for e in expos if e.drug_class == "checkpoint_inhibitor"]
+    out: list[IraeFinding] = []
+    # CRS: graded by the three systems; the irAE takes the highest of them, and says so.
+    coded_crs = [c for c in data.conditions if c.kind == "crs" and c.active]
+    graded = {s: r.grade for s, r in crs.items() if r.grade is not None}
+    top = max(graded.values(), default=None)
+    if ici and ((top is not None and top >= 1) or coded_crs):
+        ev = [Evidence(c.ref, c.text, c.onset) for c in coded_crs]
+        if top is not None and top >= 1:
+            grade = top
+            basis = "highest of " + ", ".join(f"{s} grade {g}" for s, g in graded.items())
+        else:
+            recorded = [c.grade for c in coded_crs if c.grade]
+            grade = max(recorded) if recorded else None
+            basis = "recorded on the condition" if recorded else "CRS recorded without a grade"
+        out.append(_finding("crs", grade, basis, ev, []))
+    # Conditions attributed to the checkpoint inhibitor
+    seen: dict[str, list[ConditionFact]] = {}
+    for c in data.conditions:
+        if c.kind in ("crs", "ici_adverse_effect") or not c.active:
+            continue
+        ok, _why = _attributable(c, ici, at)
+        if ok:
+            seen.setdefault(c.kind, []).append(c)
+    for kind, conds in seen.items():
+        grade: int | None = None
+        basis = ""
+        missing: list[Missing] = []
+        extra_sources: list[str] = []
+        if kind == "rash":
+            bsa = max((b for b in (_rash_bsa(c) for c in conds) if b is not None), default=None)
+            if bsa is not None:
+                for limit, g, text, src in K.RASH_BSA:
+                    if bsa < limit or (limit == 30.0 and bsa <= 30.0):
+                        grade, basis = g, f"{text} (recorded {bsa:g}% BSA)"
+                        extra_sources.append(src)
+                        break
+                if grade == 3:
+                    missing.append(
+                        Missing(
+                            "symptoms and self-care limitation",
+                            "Only mild symptoms without limits on self-care would make it grade 2",
+                        )
+                    )
+        if grade is None:
+            recorded = [c.grade for c in conds if c.grade is not None]
+            if recorded:
+                grade, basis = max(recorded), "grade recorded on the condition"
+        if grade is None:
+            basis = "no grade recorded"
+            what = (
+                "body surface area of the rash"
+                if kind == "rash"
+                else "a CTCAE grade on the condition"
+            )
+            missing.append(
+                Missing(what, "The grade decides the plan; record it to get a graded plan")
+            )
+        ev = [Evidence(c.ref, c.text, c.onset) for c in conds]
+        out.append(_finding(kind, grade, basis, ev, missing, extra_sources))
+    return out
+
+
+def _finding(
+    kind: str,
+    grade: int | None,
+    basis: str,
+    ev: list[Evidence],
+    missing: list[Missing],
+    extra_sources: list[str] | None = None,
+) -> IraeFinding:
+    rule = K.action_for(kind, grade)
+    action = rule.action if rule else None
+    reason = rule.text if rule else "No action without a grade: the grade is missing"
+    sources = tuple(dict.fromkeys([*(extra_sources or []), *([rule.source] if rule else [])]))
+    return IraeFinding(
+        kind=kind,
+        label=K.KINDS.get(kind, kind),
+        grade=grade,
+        grade_basis=basis,
+        checkpoint_inhibitor_action=action,
+        action_reason=reason,
+        evidence=tuple(ev),
+        sources=sources,
+        missing=tuple(missing),
+    )
+
+
+def strictest_action(found: list[IraeFinding]) -> IraeFinding | None:
+    acted = [f for f in found if f.checkpoint_inhibitor_action]
+    if not acted:
+        return None
+    return max(acted, key=lambda f: K.ACTION_ORDER[f.checkpoint_inhibitor_action])  # type: ignore[index]

@@ -1,0 +1,104 @@
+"""Doses: every drug regimen the plan can suggest, one row each, with its source and cap.
+
+`per_kg` rows are multiplied by the patient's weight (then capped); `fixed` rows are the same
+for everyone. Where sources disagree (tocilizumab 8 mg/kg on the label vs 4 mg/kg adult in Lee
+2014) both rows exist and the plan shows both, each with its citation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Regimen:
+    id: str
+    drug: str  # generic name, lower case (knowledge.codes)
+    text: str
+    unit: str  # UCUM of the resulting dose: "mg" (per dose), "mg/d", "g" (total)
+    source: str
+    per_kg_low: float | None = None  # in unit per kg
+    per_kg_high: float | None = None
+    fixed_low: float | None = None
+    fixed_high: float | None = None
+    cap: float | None = None  # maximum per dose (or per day for mg/d), in `unit`
+    cap_source: str | None = None
+    route: str | None = None
+    frequency: str | None = None
+    duration: str | None = None
+    min_weight_kg: float | None = None  # row applies at or above this weight
+    max_weight_kg: float | None = None  # row applies below this weight
+    min_age: float | None = None  # row applies at or above this age (years)
+    max_age: float | None = None  # row applies below this age
+
+
+TOCILIZUMAB_CAP = (800.0, "actemra_label: section 2, CRS (maximum 800 mg per infusion)")
+
+# fmt: off
+_REGIMENS = (
+    # --- Tocilizumab ------------------------------------------------------------------------
+    Regimen("tocilizumab.label", "tocilizumab", "Tocilizumab 8 mg/kg IV over 1 hour (weight ≥30 kg); if no improvement, up to 3 more doses at least 8 hours apart",
+            "mg", "actemra_label: section 2, CRS; pembro_crs_qa", per_kg_low=8, cap=TOCILIZUMAB_CAP[0], cap_source=TOCILIZUMAB_CAP[1],
+            route="IV", frequency="once; may repeat every ≥8 h, at most 4 doses", min_weight_kg=30),
+    Regimen("tocilizumab.label", "tocilizumab", "Tocilizumab 12 mg/kg IV over 1 hour (weight <30 kg); if no improvement, up to 3 more doses at least 8 hours apart",
+            "mg", "actemra_label: section 2, CRS", per_kg_low=12, cap=TOCILIZUMAB_CAP[0], cap_source=TOCILIZUMAB_CAP[1],
+            route="IV", frequency="once; may repeat every ≥8 h, at most 4 doses", max_weight_kg=30),
+    Regimen("tocilizumab.lee2014", "tocilizumab", "Tocilizumab 4 mg/kg IV over 1 hour in adults (Lee 2014); repeat if no improvement within 24-48 hours",
+            "mg", "lee2014: Tocilizumab", per_kg_low=4, cap=TOCILIZUMAB_CAP[0], cap_source=TOCILIZUMAB_CAP[1],
+            route="IV", frequency="once; may repeat after 24-48 h", min_age=18),
+    Regimen("tocilizumab.lee2014", "tocilizumab", "Tocilizumab 8 mg/kg IV over 1 hour in children (Lee 2014); repeat if no improvement within 24-48 hours",
+            "mg", "lee2014: Tocilizumab", per_kg_low=8, cap=TOCILIZUMAB_CAP[0], cap_source=TOCILIZUMAB_CAP[1],
+            route="IV", frequency="once; may repeat after 24-48 h", max_age=18),
+    # --- Corticosteroids ----------------------------------------------------------------------
+    Regimen("methylprednisolone.crs.lee2014", "methylprednisolone", "Methylprednisolone 2 mg/kg/day IV, weaned over several days (second line after tocilizumab in Lee 2014)",
+            "mg/d", "lee2014: Corticosteroids and other agents", per_kg_low=2, route="IV", frequency="daily, divided", duration="wean over several days"),
+    Regimen("dexamethasone.neuro", "dexamethasone", "Dexamethasone 0.5 mg/kg per dose (maximum 10 mg) when neurologic symptoms dominate",
+            "mg", "lee2014: Corticosteroids and other agents", per_kg_low=0.5, cap=10, cap_source="lee2014: Corticosteroids and other agents (maximum 10 mg/dose)",
+            route="IV", frequency="per dose, repeat per protocol"),
+    Regimen("methylprednisolone.high", "methylprednisolone", "Methylprednisolone 1-2 mg/kg/day IV for 3-5 days, then oral prednisone",
+            "mg/d", "pembro_crs_qa; asco2021: general recommendations (grade 3-4)", per_kg_low=1, per_kg_high=2, route="IV", frequency="daily", duration="3-5 days"),
+    Regimen("methylprednisolone.pulse", "methylprednisolone", "Pulse methylprednisolone 1 g/day IV for 3-5 days (severe neurologic irAE)",
+            "mg/d", "asco2021: neurologic toxicities (transverse myelitis, Guillain-Barré)", fixed_low=1000, route="IV", frequency="daily", duration="3-5 days"),
+    Regimen("prednisone.taper", "prednisone", "Then prednisone 1 mg/kg/day by mouth, tapered over 4-6 weeks",
+            "mg/d", "pembro_crs_qa; asco2021: general recommendations (taper over at least 4-6 weeks)", per_kg_low=1, route="oral", frequency="daily", duration="taper over 4-6 weeks"),
+    Regimen("prednisone.moderate", "prednisone", "Prednisone 0.5-1 mg/kg/day by mouth; raise to 2 mg/kg/day if no better in 2-3 days; taper over ≥4 weeks once grade ≤1",
+            "mg/d", "asco2021: general recommendations (grade 2)", per_kg_low=0.5, per_kg_high=1, route="oral", frequency="daily", duration="taper over at least 4 weeks"),
+    Regimen("prednisone.rash_g3", "prednisone", "Prednisone 1 mg/kg/day by mouth, tapered over at least 4 weeks",
+            "mg/d", "asco2021: cutaneous toxicities, maculopapular rash grade 3", per_kg_low=1, route="oral", frequency="daily", duration="taper over at least 4 weeks"),
+    Regimen("prednisone.arthritis_g2", "prednisone", "Prednisone 10-20 mg/day by mouth if NSAIDs fail, for 4-6 weeks, then taper",
+            "mg/d", "asco2021: musculoskeletal toxicities, inflammatory arthritis grade 2", fixed_low=10, fixed_high=20, route="oral", frequency="daily", duration="4-6 weeks, then taper"),
+    Regimen("prednisone.arthritis_g3", "prednisone", "Prednisone 0.5-1 mg/kg/day by mouth; add a synthetic or biologic DMARD if no better after 2 weeks",
+            "mg/d", "asco2021: musculoskeletal toxicities, inflammatory arthritis grade 3-4", per_kg_low=0.5, per_kg_high=1, route="oral", frequency="daily"),
+    # --- Immune globulin ---------------------------------------------------------------------
+    Regimen("ivig.neuro", "immune globulin", "IVIG 2 g/kg total, divided over 2-5 days (or plasma exchange)",
+            "g", "pembro_crs_qa; asco2021: neurologic toxicities", per_kg_low=2, route="IV", frequency="total dose divided over 2-5 days", duration="2-5 days"),
+)
+# fmt: on
+
+REGIMENS: dict[str, tuple[Regimen, ...]] = {}
+for _r in _REGIMENS:
+    REGIMENS[_r.id] = (*REGIMENS.get(_r.id, ()), _r)
+
+
+def select(regimen_id: str, weight_kg: float | None, age: float | None) -> Regimen:
+    """The row of a regimen that applies to this weight and age (first row if unknown)."""
+    rows = REGIMENS[regimen_id]
+    for r in rows:
+        if weight_kg is not None:
+            if r.min_weight_kg is not None and weight_kg < r.min_weight_kg:
+                continue
+            if r.max_weight_kg is not None and weight_kg >= r.max_weight_kg:
+                continue
+        if age is not None:
+            if r.min_age is not None and age < r.min_age:
+                continue
+            if r.max_age is not None and age >= r.max_age:
+                continue
+        return r
+    return rows[0]
+
+
+# PJP prophylaxis (ASCO 2021): consider at ≥20 mg/day prednisone-equivalent for ≥4 weeks
+# (or >30 mg/day for ≥3 weeks).
+PJP_THRESHOLDS = ((20.0, 28), (30.0, 21))  # (mg/day prednisone-equivalent, days)
+PJP_SOURCE = "asco2021: general recommendations (PJP prophylaxis)"

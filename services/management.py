@@ -1,0 +1,476 @@
+"""The management plan for one patient: what to do with the checkpoint inhibitor, immunosuppression
+dosed for this weight, consults, supportive care. Which rows apply is decided here; every dose,
+cap and source is a row of `knowledge.dosing`, every drug action a row of `knowledge.irae`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from services.knowledge import codes, dosing
+from services.knowledge import irae as KI
+from services.model import (
+    Dose,
+    Exposure,
+    IraeFinding,
+    PatientData,
+    Recommendation,
+    Weight,
+)
+
+NO_WEIGHT = "No body weight recorded: weigh the patient to get a dose"
+
+
+def dose_for(regimen: dosing.Regimen, weight: Weight | None) -> tuple[Dose | None, str | None]:
+    """Turn a regimen row into a dose for this weight, capped where the row caps it."""
+    if regimen.per_kg_low is None:
+        lo, hi = regimen.fixed_low, regimen.fixed_high
+        if hi is None:
+            return Dose(unit=regimen.unit, value=lo), None
+        return Dose(unit=regimen.unit, low=lo, high=hi), None
+    if weight is None:
+        return None, NO_WEIGHT
+    kg = weight.kg
+    lo = regimen.per_kg_low * kg
+    hi = regimen.per_kg_high * kg if regimen.per_kg_high is not None else None
+    capped = False
+    if regimen.cap is not None:
+        if lo > regimen.cap:
+            lo, capped = regimen.cap, True
+        if hi is not None and hi > regimen.cap:
+            hi, capped = regimen.cap, True
+    per = f"{_n(regimen.per_kg_low)}" + (
+        f"-{_n(regimen.per_kg_high)}" if regimen.per_kg_high else ""
+    )
+    basis = (
+        f"{per} {regimen.unit}/kg × {_n(kg)} kg"
+        if regimen.unit != "mg/d"
+        else f"{per} mg/kg/d × {_n(kg)} kg"
+    )
+    cap = f"{_n(regimen.cap)} {regimen.unit} ({regimen.cap_source})" if capped else None
+    lo_r = _round_dose(lo, regimen.unit)
+    if hi is None or _round_dose(hi, regimen.unit) == lo_r:
+        return Dose(unit=regimen.unit, value=lo_r, basis=basis, capped=capped, cap=cap), None
+    return Dose(
+        unit=regimen.unit,
+        low=lo_r,
+        high=_round_dose(hi, regimen.unit),
+        basis=basis,
+        capped=capped,
+        cap=cap,
+    ), None
+
+
+def _round_dose(v: float, unit: str) -> float:
+    # Whole milligrams (mg, mg/d); grams to one decimal.
+    return round(v, 1) if unit == "g" else float(round(v))
+
+
+def _n(v: float | None) -> str:
+    if v is None:
+        return ""
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
+class _Plan:
+    def __init__(self, weight: Weight | None, age: float | None):
+        self.weight = weight
+        self.age = age
+        self.items: dict[str, Recommendation] = {}
+
+    def drug(
+        self,
+        regimen_id: str,
+        for_irae: tuple[str, ...],
+        *,
+        urgency: str = "routine",
+        alternative_to: str | None = None,
+        category: str = "immunosuppression",
+        text: str | None = None,
+        key: str | None = None,
+    ) -> None:
+        reg = dosing.select(regimen_id, self.weight.kg if self.weight else None, self.age)
+        key = key or regimen_id
+        if key in self.items:
+            self._merge(key, for_irae, reg.source)
+            return
+        dose, why = dose_for(reg, self.weight)
+        self.items[key] = Recommendation(
+            id=key,
+            category=category,
+            text=text or reg.text,
+            sources=_split(reg.source),
+            drug=reg.drug,
+            dose=dose,
+            dose_missing_reason=why,
+            route=reg.route,
+            frequency=reg.frequency,
+            duration=reg.duration,
+            for_irae=for_irae,
+            alternative_to=alternative_to,
+            urgency=urgency,
+        )
+
+    def advice(
+        self,
+        rid: str,
+        category: str,
+        text: str,
+        source: str,
+        for_irae: tuple[str, ...],
+        *,
+        urgency: str = "routine",
+        service: str | None = None,
+        drug: str | None = None,
+        dose_missing_reason: str | None = None,
+    ) -> None:
+        if rid in self.items:
+            self._merge(rid, for_irae, source)
+            return
+        self.items[rid] = Recommendation(
+            id=rid,
+            category=category,
+            text=text,
+            sources=_split(source),
+            drug=drug,
+            dose=None,
+            dose_missing_reason=dose_missing_reason,
+            for_irae=for_irae,
+            urgency=urgency,
+            service=service,
+        )
+
+    def _merge(self, rid: str, for_irae: tuple[str, ...], source: str) -> None:
+        old = self.items[rid]
+        self.items[rid] = Recommendation(
+            **{
+                **{f: getattr(old, f) for f in old.__slots__},  # type: ignore[attr-defined]
+                "for_irae": tuple(dict.fromkeys(old.for_irae + for_irae)),
+                "sources": tuple(dict.fromkeys(old.sources + _split(source))),
+            }
+        )
+
+
+def _split(source: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in source.split(";") if s.strip())
+
+
+def plan(
+    data: PatientData,
+    at: datetime,
+    weight: Weight | None,
+    age: float | None,
+    expos: list[Exposure],
+    found: list[IraeFinding],
+    crs_grade: int | None,
+) -> list[Recommendation]:
+    p = _Plan(weight, age)
+    ici = [e for e in expos if e.drug_class == "checkpoint_inhibitor"]
+    effector = [e for e in expos if e.drug_class in ("cellular_therapy", "bispecific")]
+    kinds = {f.kind: f for f in found}
+    neuro = [k for k in kinds if k in KI.NEUROLOGIC]
+
+    # 1. The checkpoint inhibitor itself.
+    acted = [f for f in found if f.checkpoint_inhibitor_action]
+    if ici and acted:
+        worst = max(acted, key=lambda f: KI.ACTION_ORDER[f.checkpoint_inhibitor_action])  # type: ignore[index]
+        action = worst.checkpoint_inhibitor_action
+        verb = {"discontinue": "Permanently discontinue", "hold": "Hold", "continue": "Continue"}[
+            action
+        ]  # type: ignore[index]
+        for e in ici:
+            p.advice(
+                f"checkpoint_inhibitor.{action}.{e.drug}",
+                "checkpoint_inhibitor",
+                f"{verb} {e.drug}: {worst.label.lower()}"
+                + (f" grade {worst.grade}" if worst.grade is not None else "")
+                + f". {worst.action_reason}.",
+                "; ".join(worst.sources),
+                tuple(f.kind for f in acted),
+                drug=e.drug,
+                urgency="urgent" if action != "continue" else "routine",
+                dose_missing_reason="Not a dose: an instruction about the drug",
+            )
+        if action == "hold":
+            p.advice(
+                "checkpoint_inhibitor.resume",
+                "checkpoint_inhibitor",
+                KI.RESUME_RULE[0],
+                KI.RESUME_RULE[1],
+                tuple(f.kind for f in acted),
+            )
+
+    # 2. CRS (Lee 2014 Figure 2): supportive care for every grade; immunosuppression by grade.
+    if crs_grade is not None and crs_grade >= 1 and (ici or effector or "crs" in kinds):
+        p.advice(
+            "crs.supportive",
+            "supportive",
+            "Vigilant supportive care: fluids and blood-pressure support, antipyretics; treat presumed infection "
+            "empirically (cultures, then antibiotics, above all with neutropenia) since fever and hypotension may be sepsis",
+            "lee2014: Figure 2 and text",
+            ("crs",),
+        )
+        if crs_grade == 1:
+            p.advice(
+                "crs.symptomatic",
+                "supportive",
+                "Grade 1: symptomatic treatment only; no immunosuppression",
+                "lee2014: Figure 2",
+                ("crs",),
+            )
+        if crs_grade == 2:
+            p.advice(
+                "crs.g2",
+                "immunosuppression",
+                "Grade 2: start immunosuppression if the patient is older or has extensive comorbidities; otherwise "
+                "supportive care and close monitoring, watching cardiac function",
+                "lee2014: Figure 2 and text",
+                ("crs",),
+            )
+        if crs_grade >= 3:
+            p.advice(
+                "crs.icu",
+                "consult",
+                "Grade 3-4: immunosuppression for all; care in intensive care with close cardiac monitoring "
+                "(echocardiography if cardiac dysfunction is suspected)",
+                "lee2014: Figure 2 and text",
+                ("crs",),
+                urgency="urgent",
+                service="Intensive care consult",
+            )
+        if crs_grade >= 2:
+            refractory_first = bool(ici) and not effector
+            # Tocilizumab: the label dose and the seed paper's dose, side by side.
+            text_suffix = " if CRS is severe or steroid-refractory" if refractory_first else ""
+            label = dosing.select("tocilizumab.label", weight.kg if weight else None, age)
+            p.drug(
+                "tocilizumab.label",
+                ("crs",),
+                urgency="urgent" if crs_grade >= 3 else "routine",
+                category="immunosuppression",
+                text=label.text + text_suffix,
+            )
+            p.drug("tocilizumab.lee2014", ("crs",), alternative_to="tocilizumab.label")
+            if refractory_first or neuro:
+                # Checkpoint-inhibitor CRS (seed case) and CRS with neurologic dysfunction: steroids first.
+                p.drug(
+                    "methylprednisolone.high",
+                    ("crs",),
+                    urgency="urgent" if crs_grade >= 3 else "routine",
+                )
+                p.drug("prednisone.taper", ("crs",))
+            else:
+                p.drug("methylprednisolone.crs.lee2014", ("crs",))
+            if neuro:
+                p.drug(
+                    "dexamethasone.neuro", ("crs", *neuro), alternative_to="methylprednisolone.high"
+                )
+
+    # 3. Organ irAEs.
+    for f in found:
+        g = f.grade
+        k = f.kind
+        if k == "transverse_myelitis":
+            p.advice(
+                "consult.neurology",
+                "consult",
+                "Urgent neurology consult; MRI of the spine and lumbar puncture are the usual work-up",
+                "pembro_crs_qa; asco2021: neurologic toxicities",
+                (k,),
+                urgency="urgent",
+                service="Neurology consult",
+            )
+            p.drug("methylprednisolone.high", (k,), urgency="urgent")
+            p.drug("methylprednisolone.pulse", (k,), alternative_to="methylprednisolone.high")
+            p.drug("prednisone.taper", (k,))
+            p.drug("ivig.neuro", (k,), urgency="urgent")
+            p.advice(
+                "plasma_exchange",
+                "procedure",
+                "Plasma exchange, as an alternative to IVIG",
+                "pembro_crs_qa; asco2021: neurologic toxicities",
+                (k,),
+                service="Plasma exchange",
+            )
+        elif k == "rash":
+            if g == 1 or g == 2:
+                p.advice(
+                    "rash.topical",
+                    "supportive",
+                    "Emollients and a topical corticosteroid; oral antihistamine for itch",
+                    "asco2021: cutaneous toxicities, maculopapular rash",
+                    (k,),
+                )
+            if g == 2:
+                p.drug(
+                    "prednisone.moderate",
+                    (k,),
+                    text="Consider prednisone 0.5-1 mg/kg/day by mouth if no better with topical treatment",
+                )
+            if g is not None and g >= 3:
+                p.advice(
+                    "consult.dermatology",
+                    "consult",
+                    "Dermatology consult",
+                    "asco2021: cutaneous toxicities, maculopapular rash",
+                    (k,),
+                    urgency="urgent" if g >= 4 else "routine",
+                    service="Dermatology consult",
+                )
+            if g == 3:
+                p.drug("prednisone.rash_g3", (k,))
+            if g is not None and g >= 4:
+                p.drug("methylprednisolone.high", (k,), urgency="urgent")
+        elif k == "inflammatory_arthritis":
+            p.advice(
+                "arthritis.nsaid",
+                "supportive",
+                "NSAIDs first; DMARDs if arthritis persists after steroids",
+                "asco2021: musculoskeletal toxicities, inflammatory arthritis; pembro_crs_qa",
+                (k,),
+            )
+            if g is None or g >= 2:
+                p.advice(
+                    "consult.rheumatology",
+                    "consult",
+                    "Rheumatology consult",
+                    "asco2021: musculoskeletal toxicities, inflammatory arthritis",
+                    (k,),
+                    service="Rheumatology consult",
+                )
+            if g == 2:
+                p.drug("prednisone.arthritis_g2", (k,))
+            if g is not None and g >= 3:
+                p.drug("prednisone.arthritis_g3", (k,))
+                if "colitis" in kinds:
+                    p.advice(
+                        "arthritis.avoid_il6",
+                        "caution",
+                        "Avoid IL-6 blockade for arthritis while immune colitis is present",
+                        "asco2021: musculoskeletal toxicities, inflammatory arthritis",
+                        (k, "colitis"),
+                    )
+        elif k != "crs" and g is not None and g >= 2:
+            # The general ASCO rule for organ irAEs without a dedicated section here.
+            if g == 2:
+                p.drug("prednisone.moderate", (k,))
+            else:
+                p.drug("methylprednisolone.high", (k,), urgency="urgent")
+            p.advice(
+                f"consult.{k}",
+                "consult",
+                f"Specialist consult for {f.label.lower()}",
+                "asco2021: general recommendations",
+                (k,),
+                service=f"{f.label} specialist consult",
+            )
+
+    # 4. PJP prophylaxis when steroid exposure reaches the threshold (planned or given).
+    planned = _planned_prednisone_equivalent(p)
+    given_days = _steroid_days_at_or_above(data, at, dosing.PJP_THRESHOLDS[0][0])
+    if planned or given_days >= dosing.PJP_THRESHOLDS[0][1]:
+        why = (
+            f"the plan gives {planned:g} mg/day prednisone-equivalent tapered over weeks"
+            if planned
+            else f"{given_days} days at ≥{dosing.PJP_THRESHOLDS[0][0]:g} mg/day prednisone-equivalent recorded"
+        )
+        p.advice(
+            "pjp_prophylaxis",
+            "supportive",
+            f"Consider PJP prophylaxis (e.g. trimethoprim-sulfamethoxazole): {why}; ASCO suggests it at ≥20 mg/day "
+            "prednisone-equivalent for ≥4 weeks (or >30 mg/day for ≥3 weeks)",
+            dosing.PJP_SOURCE,
+            tuple(k for k in kinds),
+            drug="sulfamethoxazole and trimethoprim",
+            dose_missing_reason="Dose per local prophylaxis protocol and renal function",
+        )
+
+    # 5. Chronic steroids before CRS: relative adrenal insufficiency.
+    if crs_grade is not None and crs_grade >= 2 and _chronic_steroids(data, at):
+        p.advice(
+            "hydrocortisone.stress",
+            "supportive",
+            "Recent long-term corticosteroids: consider stress-dose hydrocortisone for relative adrenal insufficiency",
+            "lee2014: Corticosteroids and other agents",
+            ("crs",),
+            drug="hydrocortisone",
+            dose_missing_reason="Stress dosing per local protocol",
+        )
+    _consolidate_steroids(p)
+    return list(p.items.values())
+
+
+# A continuation of the high-dose course, never folded into it.
+_CONTINUATIONS = frozenset({"prednisone.taper"})
+
+
+def _pred_eq_per_day(r: Recommendation) -> float | None:
+    if r.dose is None or r.dose.unit != "mg/d" or r.drug is None:
+        return None
+    concept = codes.drug_by_name(r.drug)
+    if concept is None or concept.drug_class != "corticosteroid":
+        return None
+    top = r.dose.high if r.dose.high is not None else r.dose.value
+    return None if top is None else top * concept.extra.get("pred_eq", 1.0)
+
+
+def _consolidate_steroids(p: _Plan) -> None:
+    """One systemic steroid course: a lower daily dose for another irAE is covered by the
+    highest course, so it is folded into it (its irAEs and sources kept) rather than listed
+    as a second concurrent steroid."""
+    courses = {
+        k: v
+        for k, v in p.items.items()
+        if v.alternative_to is None and k not in _CONTINUATIONS and _pred_eq_per_day(v) is not None
+    }
+    if len(courses) < 2:
+        return
+    top_key = max(courses, key=lambda k: _pred_eq_per_day(courses[k]) or 0.0)
+    for k in list(courses):
+        if k == top_key:
+            continue
+        r = p.items.pop(k)
+        p._merge(top_key, r.for_irae, "; ".join(r.sources))
+
+
+def _planned_prednisone_equivalent(p: _Plan) -> float:
+    """Largest daily prednisone-equivalent of a planned taper lasting weeks (0 if none)."""
+    best = 0.0
+    for r in p.items.values():
+        if r.drug == "prednisone" and r.dose is not None and r.duration and "week" in r.duration:
+            mg = r.dose.high if r.dose.high is not None else r.dose.value
+            if mg and mg >= dosing.PJP_THRESHOLDS[0][0]:
+                best = max(best, mg)
+    return best
+
+
+def _steroid_days_at_or_above(data: PatientData, at: datetime, mg_per_day: float) -> int:
+    days: dict[str, float] = {}
+    for d in data.drugs:
+        if (
+            d.drug_class != "corticosteroid"
+            or d.kind != "administration"
+            or d.time is None
+            or d.time > at
+        ):
+            continue
+        if d.dose_value is None or (d.dose_unit or "").lower() not in ("mg", "milligram"):
+            continue
+        concept = codes.drug_by_name(d.drug)
+        factor = concept.extra.get("pred_eq", 1.0) if concept else 1.0
+        key = d.time.date().isoformat()
+        days[key] = days.get(key, 0.0) + d.dose_value * factor
+    return sum(1 for v in days.values() if v >= mg_per_day)
+
+
+def _chronic_steroids(data: PatientData, at: datetime) -> bool:
+    start = at - timedelta(days=90)
+    spans = [
+        d
+        for d in data.drugs
+        if d.drug_class == "corticosteroid"
+        and d.kind == "statement"
+        and d.time is not None
+        and start <= d.time <= at
+    ]
+    return any(d.end is None or (d.end - d.time) >= timedelta(days=14) for d in spans)  # type: ignore[operator]

@@ -1,0 +1,106 @@
+"""Plain-text rendering of an `Assessment` (the command line's --format text)."""
+
+from __future__ import annotations
+
+from services.knowledge.sources import SOURCES
+from services.model import Assessment, Dose
+
+SYSTEM_LABELS = {"lee2014": "Lee 2014", "astct2019": "ASTCT 2019", "ctcae5": "CTCAE v5.0"}
+
+
+def fmt_dose(d: Dose | None) -> str:
+    if d is None:
+        return ""
+    amount = f"{d.value:g}" if d.value is not None else f"{d.low:g}-{d.high:g}"
+    out = f"{amount} {d.unit}"
+    if d.basis:
+        out += f" ({d.basis})"
+    if d.capped:
+        out += f", capped at {d.cap}"
+    return out
+
+
+def _grade(g: int | None) -> str:
+    return "no grade (data missing)" if g is None else f"grade {g}"
+
+
+def render_text(a: Assessment) -> str:
+    lines: list[str] = []
+    w = a.weight
+    lines.append(f"immunotox assessment at {a.at.isoformat()}  ({a.ruleset_version})")
+    lines.append(
+        "Patient: age "
+        + (f"{a.age_years} y" if a.age_years is not None else "unknown")
+        + ", weight "
+        + (
+            f"{w.kg:g} kg ({w.time.isoformat() if w.time else '?'}{', stale' if w.stale else ''})"
+            if w
+            else "not recorded"
+        )
+        + (", deceased" if a.deceased else "")
+    )
+    lines.append("")
+    lines.append("Cytokine release syndrome (findings in the 24 h before the assessment)")
+    for system, r in a.crs.items():
+        worst = a.crs_worst.get(system)
+        worst_s = f"; worst {worst.grades[system]} at {worst.time.isoformat()}" if worst else ""
+        lines.append(f"  {SYSTEM_LABELS[system]}: {_grade(r.grade)}{worst_s}")
+        for c in r.criteria:
+            lines.append(f"    - {c.text}  [{c.source}]")
+            for e in c.evidence:
+                when = f" at {e.time.isoformat()}" if e.time else ""
+                lines.append(f"        {e.what}{when} ({e.ref})")
+        for m in r.missing:
+            lines.append(f"    missing: {m.data}: {m.why}")
+        for n in r.notes:
+            lines.append(f"    note: {n}")
+    lines.append("")
+    lines.append("Exposure")
+    if not a.exposures:
+        lines.append("  no checkpoint inhibitor, cellular therapy or bispecific antibody found")
+    for e in a.exposures:
+        last = e.last_given.isoformat() if e.last_given else "unknown"
+        lines.append(
+            f"  {e.drug} ({e.drug_class.replace('_', ' ')}, {e.target or '-'}): last {e.basis} {last}"
+        )
+    lines.append("")
+    lines.append("Immune-related adverse events")
+    if not a.irae:
+        lines.append("  none found")
+    for f in a.irae:
+        lines.append(
+            f"  {f.label}: {_grade(f.grade)} ({f.grade_basis}); checkpoint inhibitor: "
+            f"{f.checkpoint_inhibitor_action or 'no action without a grade'}: {f.action_reason}"
+        )
+        for m in f.missing:
+            lines.append(f"    missing: {m.data}: {m.why}")
+    lines.append("")
+    lines.append("Plan")
+    if not a.recommendations:
+        lines.append("  nothing to recommend")
+    for r in a.recommendations:
+        alt = f" (alternative to {r.alternative_to})" if r.alternative_to else ""
+        dose = fmt_dose(r.dose)
+        lines.append(f"  - {r.text}{alt}")
+        if dose:
+            lines.append(
+                f"      dose: {dose}"
+                + (f", {r.route}" if r.route else "")
+                + (f", {r.frequency}" if r.frequency else "")
+            )
+        elif r.drug and r.dose_missing_reason:
+            lines.append(f"      dose: {r.dose_missing_reason}")
+        lines.append(f"      sources: {'; '.join(r.sources)}")
+    if a.data_quality:
+        lines.append("")
+        lines.append("Data that could not be read")
+        for d in a.data_quality:
+            lines.append(f"  {d['ref']}: {d['problem']}")
+    lines.append("")
+    lines.append(a.disclaimer)
+    used = sorted(
+        {s.partition(":")[0] for r in a.recommendations for s in r.sources}
+        | {"lee2014", "astct2019", "ctcae5"}
+    )
+    lines.append("Sources: " + "; ".join(SOURCES[s].citation for s in used if s in SOURCES))
+    return "\n".join(lines) + "\n"

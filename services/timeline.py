@@ -1,0 +1,92 @@
+"""The data behind the app's timeline: trends inside the assessment window, in domain units."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from services import vasopressors as V
+from services.knowledge import codes
+from services.model import PatientData
+
+TREND_SERIES = (
+    "temperature",
+    "sbp",
+    "dbp",
+    "map",
+    "heart_rate",
+    "spo2",
+    "o2_flow",
+    "fio2",
+    "crp",
+    "ferritin",
+    "il6",
+)
+DOSE_CLASSES = (
+    "checkpoint_inhibitor",
+    "cellular_therapy",
+    "bispecific",
+    "anti_cytokine",
+    "corticosteroid",
+    "immunoglobulin",
+)
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat() if t else None
+
+
+def build(data: PatientData, start: datetime, at: datetime) -> dict[str, Any]:
+    series: dict[str, list[dict[str, Any]]] = {}
+    units: dict[str, str] = {}
+    for name in TREND_SERIES:
+        pts = [
+            {"t": s.time.isoformat(), "v": s.value}
+            for s in data.samples(name)
+            if start <= s.time <= at
+        ]
+        if pts:
+            series[name] = pts
+            units[name] = codes.series_by_name(name).unit
+    o2 = [
+        {
+            "start": _iso(e.start),
+            "end": _iso(e.end),
+            "level": e.level.name.lower(),
+            "label": e.label,
+        }
+        for e in data.o2_episodes
+        if e.start <= at and (e.end is None or e.end >= start)
+    ]
+    vaso = [
+        {
+            "drug": i.drug,
+            "start": _iso(i.start),
+            "end": _iso(i.end),
+            "rate": i.rate,
+            "unit": codes.drug_by_name(i.drug).extra["unit"],  # type: ignore[union-attr]
+        }
+        for i in data.infusions
+        if i.start <= at and (i.end is None or i.end >= start)
+    ]
+    nee = [
+        {"start": _iso(max(s.start, start)), "end": _iso(s.end), "value": s.ne_equivalent()}
+        for s in V.segments(data.infusions, at)
+        if s.end >= start
+    ]
+    doses = [
+        {"time": _iso(d.time), "drug": d.drug, "drug_class": d.drug_class, "kind": d.kind}
+        for d in data.drugs
+        if d.drug_class in DOSE_CLASSES
+        and d.kind == "administration"
+        and d.time
+        and start <= d.time <= at
+    ]
+    return {
+        "series": series,
+        "units": units,
+        "o2_support": o2,
+        "vasopressors": vaso,
+        "norepinephrine_equivalent": nee,
+        "doses": doses,
+    }
