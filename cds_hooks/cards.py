@@ -1,0 +1,731 @@
+"""Card builders: pure functions from an `Assessment` (and the call's context) to cards.
+
+No clinical numbers live here: grades, doses, caps and actions come from the `Assessment`, the
+order checks from `services.order_check`, citations from `services.knowledge`. What is written
+here is layout: which card, which indicator for which grade, and the Markdown around the data.
+
+Every string that may have come from FHIR data goes through `md()` (Markdown detail) or
+`plain()` (summary, labels) so a patient record cannot inject markup into a card.
+
+https://cds-hooks.hl7.org/2.0/#card-attributes
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cds_hooks.spec import SUMMARY_MAX, Action, Card, Coding, Link, Source, Suggestion
+from services.knowledge.codes import UCUM, drug_by_name, match_condition
+from services.knowledge.sources import RULESET_VERSION, SOURCES
+from services.model import Assessment, Dose, IraeFinding, Recommendation
+
+IMMUNOTHERAPY_CLASSES = frozenset({"checkpoint_inhibitor", "cellular_therapy", "bispecific"})
+TOPIC_SYSTEM = "urn:immunotox:card-topic"
+SYSTEM_LABELS = {"lee2014": "Lee 2014", "astct2019": "ASTCT 2019", "ctcae5": "CTCAE v5.0"}
+DOSE_RATE_TYPE = "http://terminology.hl7.org/CodeSystem/dose-rate-type"
+
+
+@dataclass(frozen=True)
+class CardContext:
+    """What a builder needs besides the Assessment. Holds identifiers: never log it."""
+
+    service_id: str
+    patient_id: str
+    base_url: str  # where the SMART app is served, no trailing slash
+    encounter_id: str | None = None
+    hook_context: Mapping[str, Any] = field(default_factory=dict)
+    unavailable: Mapping[str, str] = field(default_factory=dict)  # prefetch key -> reason
+    notes: tuple[str, ...] = ()
+    resources: tuple[dict[str, Any], ...] = ()
+
+
+# --------------------------------------------------------------------------------------------
+# Escaping and formatting
+# --------------------------------------------------------------------------------------------
+
+_MD_ESCAPE = re.compile(r"([\\`*_{}\[\]#+!|~])")
+_LEADING_LIST = re.compile(r"^(\s*)([-+]|\d+[.)])")
+
+
+def plain(text: Any, limit: int | None = None) -> str:
+    """One line of plain text: control characters and line breaks become spaces."""
+    s = re.sub(r"[\x00-\x1f\x7f]+", " ", str(text)).strip()
+    s = re.sub(r"\s{2,}", " ", s)
+    if limit is not None and len(s) > limit:
+        s = s[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:-") + "…"
+    return s
+
+
+def md(text: Any) -> str:
+    """Text made inert inside GitHub-flavoured Markdown: HTML characters become entities,
+    Markdown punctuation is backslash-escaped, line structure is flattened."""
+    s = plain(text)
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = _MD_ESCAPE.sub(r"\\\1", s)
+    s = s.replace("://", "\\://")
+    return _LEADING_LIST.sub(lambda m: m.group(1) + "\\" + m.group(2), s)
+
+
+def _num(v: float) -> str:
+    return f"{v:.4g}" if abs(v) < 1000 else f"{v:.0f}"
+
+
+def fmt_dose(d: Dose) -> str:
+    unit = d.unit
+    if d.value is not None:
+        return f"{_num(d.value)} {unit}"
+    return f"{_num(d.low or 0)}-{_num(d.high or 0)} {unit}"
+
+
+def _when(t: datetime | None) -> str:
+    return t.strftime("%Y-%m-%d %H:%M %Z").strip() if t else "time not recorded"
+
+
+def _cite(ref: str) -> str:
+    from services.knowledge.orders import cite_any
+
+    try:
+        src, loc = cite_any(ref)
+    except KeyError:
+        return md(ref)
+    label = md(src.label) + (f", {md(loc)}" if loc else "")
+    return f"[{label}]({src.url})" if src.url else label
+
+
+def _cites(refs: tuple[str, ...] | list[str]) -> str:
+    return "; ".join(_cite(r) for r in refs) if refs else "no source recorded"
+
+
+def _source(topic: str, display: str, source_id: str | None) -> Source:
+    url = SOURCES[source_id].url if source_id and source_id in SOURCES else None
+    return Source(
+        label=f"immunotox ({RULESET_VERSION})",
+        url=url or None,
+        topic=Coding(TOPIC_SYSTEM, topic, display),
+    )
+
+
+def _smart_link(a: Assessment, cc: CardContext) -> Link:
+    return Link(
+        label="Open the full immunotox assessment",
+        url=f"{cc.base_url}/smart/launch",
+        type="smart",
+        app_context=json.dumps({"patient": cc.patient_id, "at": a.at.isoformat()}),
+    )
+
+
+def _indicator(level: int) -> str:
+    if level >= 3:
+        return "critical"
+    if level == 2:
+        return "warning"
+    return "info"
+
+
+def _summary(parts: list[str]) -> str:
+    return plain("; ".join(p for p in parts if p), limit=SUMMARY_MAX - 1)
+
+
+# --------------------------------------------------------------------------------------------
+# FHIR resources for suggestions
+# --------------------------------------------------------------------------------------------
+
+
+def _medication_concept(name: str) -> dict[str, Any]:
+    concept = drug_by_name(name)
+    coding = []
+    if concept:
+        for code in concept.codes:
+            system, _, value = code.rpartition("|")
+            coding.append({"system": system, "code": value, "display": name})
+    cc: dict[str, Any] = {"text": name}
+    if coding:
+        cc["coding"] = coding
+    return cc
+
+
+def _quantity(value: float, unit: str) -> dict[str, Any]:
+    return {"value": value, "unit": unit, "system": UCUM, "code": unit}
+
+
+def _reason(rec: Recommendation) -> list[dict[str, Any]]:
+    kinds = rec.for_irae or ()
+    text = ", ".join(k.replace("_", " ") for k in kinds) or rec.category.replace("_", " ")
+    return [{"text": text}]
+
+
+def medication_request(rec: Recommendation, a: Assessment, cc: CardContext) -> dict[str, Any]:
+    """A complete draft MedicationRequest (FHIR R4) for a dosed recommendation."""
+    assert rec.drug and rec.dose
+    dose = rec.dose
+    per_day = dose.unit.endswith("/d")
+    mass_unit = dose.unit[:-2] if per_day else dose.unit
+    dosage: dict[str, Any] = {
+        "text": plain(
+            f"{rec.drug} {fmt_dose(dose)}"
+            + (f" {rec.route}" if rec.route else "")
+            + (f", {rec.frequency}" if rec.frequency else "")
+            + (f", {rec.duration}" if rec.duration else "")
+        )
+    }
+    if rec.route:
+        dosage["route"] = {"text": rec.route}
+    freq = (rec.frequency or "").strip().lower()
+    if per_day:
+        high = dose.value if dose.value is not None else dose.high
+        dosage["maxDosePerPeriod"] = {
+            "numerator": _quantity(float(high or 0), mass_unit),
+            "denominator": {"value": 1, "unit": "d", "system": UCUM, "code": "d"},
+        }
+        if freq in ("", "daily", "once daily"):
+            dosage["timing"] = {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}}
+            dosage["doseAndRate"] = [_dose_and_rate(dose, mass_unit)]
+        else:
+            dosage["timing"] = {"code": {"text": rec.frequency}}
+    else:
+        dosage["doseAndRate"] = [_dose_and_rate(dose, mass_unit)]
+        if freq == "once":
+            dosage["timing"] = {"repeat": {"count": 1}}
+        elif freq:
+            dosage["timing"] = {"code": {"text": rec.frequency}}
+    note = rec.text + (f" Dose basis: {dose.basis}." if dose.basis else "")
+    if dose.capped and dose.cap:
+        note += f" Capped: {dose.cap}."
+    note += f" Sources: {'; '.join(rec.sources)}. {RULESET_VERSION}."
+    res: dict[str, Any] = {
+        "resourceType": "MedicationRequest",
+        "status": "draft",
+        "intent": "order",
+        "priority": "urgent" if rec.urgency == "urgent" else "routine",
+        "medicationCodeableConcept": _medication_concept(rec.drug),
+        "subject": {"reference": f"Patient/{cc.patient_id}"},
+        "authoredOn": a.at.isoformat(),
+        "reasonCode": _reason(rec),
+        "note": [{"text": plain(note)}],
+        "dosageInstruction": [dosage],
+    }
+    if cc.encounter_id:
+        res["encounter"] = {"reference": f"Encounter/{cc.encounter_id}"}
+    return res
+
+
+def _dose_and_rate(dose: Dose, unit: str) -> dict[str, Any]:
+    dr: dict[str, Any] = {
+        "type": {"coding": [{"system": DOSE_RATE_TYPE, "code": "ordered", "display": "Ordered"}]}
+    }
+    if dose.value is not None:
+        dr["doseQuantity"] = _quantity(dose.value, unit)
+    else:
+        dr["doseRange"] = {
+            "low": _quantity(float(dose.low or 0), unit),
+            "high": _quantity(float(dose.high or 0), unit),
+        }
+    return dr
+
+
+def service_request(rec: Recommendation, a: Assessment, cc: CardContext) -> dict[str, Any]:
+    """A complete draft ServiceRequest (FHIR R4) for a consult or procedure."""
+    assert rec.service
+    res: dict[str, Any] = {
+        "resourceType": "ServiceRequest",
+        "status": "draft",
+        "intent": "order",
+        "priority": "urgent" if rec.urgency == "urgent" else "routine",
+        "code": {"text": rec.service},
+        "subject": {"reference": f"Patient/{cc.patient_id}"},
+        "authoredOn": a.at.isoformat(),
+        "reasonCode": _reason(rec),
+        "note": [{"text": plain(f"{rec.text} Sources: {'; '.join(rec.sources)}.")}],
+    }
+    if cc.encounter_id:
+        res["encounter"] = {"reference": f"Encounter/{cc.encounter_id}"}
+    return res
+
+
+def _suggestions(recs: list[Recommendation], a: Assessment, cc: CardContext) -> list[Suggestion]:
+    out: list[Suggestion] = []
+    for r in recs:
+        if r.drug and r.dose:
+            label = plain(
+                f"Order {r.drug} {fmt_dose(r.dose)}" + (f" {r.route}" if r.route else ""), 80
+            )
+            res = medication_request(r, a, cc)
+        elif r.service:
+            label = plain(f"Request {r.service}", 80)
+            res = service_request(r, a, cc)
+        else:
+            continue
+        out.append(
+            Suggestion(
+                label=label,
+                actions=(Action("create", plain(r.text, 200), resource=res),),
+                is_recommended=r.alternative_to is None,
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Detail sections
+# --------------------------------------------------------------------------------------------
+
+
+def _exposures(a: Assessment) -> list[str]:
+    lines = []
+    for e in a.exposures:
+        if e.drug_class not in IMMUNOTHERAPY_CLASSES:
+            continue
+        target = f", {md(e.target)}" if e.target else ""
+        lines.append(
+            f"- {md(e.drug)} ({md(e.drug_class.replace('_', ' '))}{target}); "
+            f"last {md(e.basis)}: {_when(e.last_given)}"
+        )
+    return lines
+
+
+def _crs_section(a: Assessment) -> list[str]:
+    out = ["### Cytokine release syndrome", "", "| System | Grade |", "| --- | --- |"]
+    for system, r in a.crs.items():
+        grade = "not gradable from the data" if r.grade is None else str(r.grade)
+        out.append(f"| {md(SYSTEM_LABELS.get(system, system))} | {md(grade)} |")
+    out.append("")
+    for system, r in a.crs.items():
+        label = md(SYSTEM_LABELS.get(system, system))
+        if r.criteria:
+            out.append(f"**{label}: criteria met**")
+            for c in r.criteria:
+                out.append(f"- Grade {c.grade}: {md(c.text)} ({_cite(c.source)})")
+                for ev in c.evidence:
+                    out.append(f"    - {md(ev.what)}, {_when(ev.time)}")
+        for m in r.missing:
+            out.append(f"- *Missing for {label}:* {md(m.data)}: {md(m.why)}")
+        for n in r.notes:
+            out.append(f"- *Note ({label}):* {md(n)}")
+    return out
+
+
+def _irae_section(findings: list[IraeFinding]) -> list[str]:
+    out = ["### Immune-related adverse events"]
+    for f in findings:
+        grade = "grade not determined" if f.grade is None else f"grade {f.grade}"
+        action = (
+            f"checkpoint inhibitor: **{md(f.checkpoint_inhibitor_action)}** ({md(f.action_reason)})"
+            if f.checkpoint_inhibitor_action
+            else ""
+        )
+        out.append(f"- **{md(f.label)}**, {md(grade)} ({md(f.grade_basis)}). {action}")
+        for ev in f.evidence:
+            out.append(f"    - {md(ev.what)}, {_when(ev.time)}")
+        for m in f.missing:
+            out.append(f"    - *Missing:* {md(m.data)}: {md(m.why)}")
+        out.append(f"    - Sources: {_cites(f.sources)}")
+    return out
+
+
+def _plan_section(a: Assessment, recs: list[Recommendation]) -> list[str]:
+    if a.weight:
+        w = f"{_num(a.weight.kg)} kg, weighed {_when(a.weight.time)}"
+        if a.weight.stale:
+            w += " (**stale**: re-weigh before dosing)"
+    else:
+        w = "no weight on record: weight-based doses could not be computed"
+    out = ["### Plan", f"Dosed for {md(w)}.", ""]
+    for i, r in enumerate(recs, 1):
+        head = md(r.text)
+        if r.drug and r.dose:
+            dose = fmt_dose(r.dose)
+            extra = ", ".join(md(x) for x in (r.route, r.frequency, r.duration) if x)
+            head = f"**{md(r.drug)} {md(dose)}**" + (f" {extra}" if extra else "") + f": {head}"
+            if r.dose.basis:
+                head += f" Basis: {md(r.dose.basis)}."
+            if r.dose.capped:
+                head += f" Capped at {md(r.dose.cap or 'the maximum')}."
+        elif r.drug and r.dose_missing_reason:
+            head = f"**{md(r.drug)}**: {head} *No dose:* {md(r.dose_missing_reason)}"
+        elif r.service:
+            head = f"**{md(r.service)}**: {head}"
+        if r.alternative_to:
+            head += " *(alternative)*"
+        if r.urgency == "urgent":
+            head += " **Urgent.**"
+        out.append(f"{i}. {head} Sources: {_cites(r.sources)}")
+    return out
+
+
+def _unavailable_section(cc: CardContext) -> list[str]:
+    if not cc.unavailable and not cc.notes:
+        return []
+    out = ["### Data that could not be fetched", ""]
+    for key, reason in cc.unavailable.items():
+        out.append(f"- {md(key)}: {md(reason)}. Grades and findings may be understated.")
+    for n in cc.notes:
+        out.append(f"- {md(n)}")
+    return out
+
+
+def _footer(a: Assessment) -> list[str]:
+    out = ["---"]
+    if a.data_quality:
+        out.append(f"{len(a.data_quality)} resource(s) could not be read; see the full assessment.")
+    out.append(
+        f"*{md(a.disclaimer)}* A grade is not a diagnosis: attribution needs clinical judgement "
+        f"(infection can look the same). Assessed {_when(a.at)}, rules {md(a.ruleset_version)}."
+    )
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# patient-view and encounter-start
+# --------------------------------------------------------------------------------------------
+
+
+def _exposed(a: Assessment) -> bool:
+    return any(e.drug_class in IMMUNOTHERAPY_CLASSES for e in a.exposures)
+
+
+def _ici_names(a: Assessment) -> str:
+    names = sorted({e.drug for e in a.checkpoint_inhibitors})
+    return ", ".join(names) or "the checkpoint inhibitor"
+
+
+def _worst_irae(findings: list[IraeFinding]) -> IraeFinding | None:
+    rank = {"discontinue": 2, "hold": 1}
+    return max(
+        findings,
+        key=lambda f: (rank.get(f.checkpoint_inhibitor_action or "", 0), f.grade or 0),
+        default=None,
+    )
+
+
+def _lead_action(recs: list[Recommendation]) -> str:
+    for r in recs:
+        if r.drug and r.dose and r.alternative_to is None:
+            return f"{r.drug} {fmt_dose(r.dose)}" + (f" {r.route}" if r.route else "")
+    return ""
+
+
+def _assessment_card(
+    a: Assessment,
+    cc: CardContext,
+    findings: list[IraeFinding],
+    recs: list[Recommendation],
+    with_crs: bool,
+    kind: str,
+) -> Card:
+    crs_grade = (a.max_crs_grade or 0) if with_crs else 0
+    irae_grade = max((f.grade or 1 for f in findings), default=0)
+    level = max(crs_grade, irae_grade)
+    worst = _worst_irae(findings)
+    if worst and worst.checkpoint_inhibitor_action in ("hold", "discontinue"):
+        level = max(level, 2)
+    parts: list[str] = []
+    if with_crs and crs_grade >= 1:
+        systems = [SYSTEM_LABELS.get(s, s) for s, r in a.crs.items() if r.grade == crs_grade]
+        parts.append(f"CRS grade {crs_grade} ({', '.join(systems)})")
+    if worst:
+        g = f" grade {worst.grade}" if worst.grade is not None else ""
+        act = worst.checkpoint_inhibitor_action
+        parts.append(
+            f"{worst.label}{g}"
+            + (f": {act} {_ici_names(a)}" if act in ("hold", "discontinue") else "")
+        )
+        if len(findings) > 1:
+            parts[-1] += f" (+{len(findings) - 1} irAE)"
+    lead = _lead_action(recs)
+    if lead:
+        parts.append(lead)
+    detail: list[str] = ["**Immunotherapy exposure**", *_exposures(a), ""]
+    if with_crs:
+        detail += [*_crs_section(a), ""]
+    if findings:
+        detail += [*_irae_section(findings), ""]
+    if recs:
+        detail += [*_plan_section(a, recs), ""]
+    detail += _unavailable_section(cc)
+    detail += _footer(a)
+    topic = "crs" if with_crs and crs_grade >= 1 else "irae"
+    return Card(
+        summary=_summary(parts),
+        indicator=_indicator(level),
+        source=_source(
+            topic,
+            "Cytokine release syndrome" if topic == "crs" else "Immune-related adverse event",
+            "astct2019" if topic == "crs" else "asco2021",
+        ),
+        detail="\n".join(detail),
+        suggestions=tuple(_suggestions(recs, a, cc)),
+        selection_behavior="any",
+        links=(_smart_link(a, cc),),
+        kind=kind,
+    )
+
+
+def _incomplete_card(a: Assessment, cc: CardContext) -> Card:
+    detail = [
+        "**Immunotherapy exposure**",
+        *_exposures(a),
+        "",
+        *_unavailable_section(cc),
+        *_footer(a),
+    ]
+    return Card(
+        summary="Immunotherapy toxicity check incomplete: some patient data could not be fetched",
+        indicator="info",
+        source=_source("incomplete", "Check incomplete", None),
+        detail="\n".join(detail),
+        links=(_smart_link(a, cc),),
+        kind="incomplete",
+    )
+
+
+def assessment_cards(a: Assessment, cc: CardContext) -> list[Card]:
+    """patient-view and encounter-start: one card when the patient is exposed to immunotherapy
+    and has CRS grade 1 or more under any system, or any irAE; else none."""
+    if not _exposed(a):
+        return []
+    crs = (a.max_crs_grade or 0) >= 1
+    if not crs and not a.irae:
+        return [_incomplete_card(a, cc)] if cc.unavailable else []
+    return [_assessment_card(a, cc, list(a.irae), list(a.recommendations), True, "assessment")]
+
+
+# --------------------------------------------------------------------------------------------
+# problem-list-item-create
+# --------------------------------------------------------------------------------------------
+
+
+def _bundle_conditions(bundle: Any) -> list[dict[str, Any]]:
+    if not isinstance(bundle, dict):
+        return []
+    return [
+        e["resource"]
+        for e in bundle.get("entry") or []
+        if isinstance(e, dict)
+        and isinstance(e.get("resource"), dict)
+        and e["resource"].get("resourceType") == "Condition"
+    ]
+
+
+def problem_list_cards(a: Assessment, cc: CardContext) -> list[Card]:
+    """A Condition being added that is an irAE, for a patient on a checkpoint inhibitor: the card
+    for that irAE (its grade, the checkpoint-inhibitor action and its plan)."""
+    if not a.checkpoint_inhibitors:
+        return []
+    cards: list[Card] = []
+    seen: set[str] = set()
+    for cond in _bundle_conditions(cc.hook_context.get("conditions")):
+        code = cond.get("code") or {}
+        codings = [
+            (c.get("system"), c.get("code"))
+            for c in code.get("coding") or []
+            if isinstance(c, dict)
+        ]
+        hit = match_condition(codings, code.get("text") or "")
+        if hit is None:
+            continue
+        kind = hit[0].kind
+        if kind in seen:
+            continue
+        seen.add(kind)
+        if kind == "crs":
+            if (a.max_crs_grade or 0) >= 1:
+                recs = [r for r in a.recommendations if "crs" in r.for_irae or not r.for_irae]
+                cards.append(_assessment_card(a, cc, [], recs, True, "problem-list"))
+            continue
+        findings = [f for f in a.irae if f.kind == kind]
+        if findings:
+            recs = [r for r in a.recommendations if kind in r.for_irae]
+            cards.append(_assessment_card(a, cc, findings, recs, False, "problem-list"))
+            continue
+        label = kind.replace("_", " ")
+        cards.append(
+            Card(
+                summary=_summary(
+                    [f"Possible immune-related {label} on {_ici_names(a)}: grade not determined"]
+                ),
+                indicator="warning",
+                source=_source("irae", "Immune-related adverse event", "asco2021"),
+                detail="\n".join(
+                    [
+                        f"The condition being added ({md(code.get('text') or label)}) is a "
+                        f"recognised immune-related adverse event and the patient is on "
+                        f"{md(_ici_names(a))}. The record does not hold what is needed to grade "
+                        f"it; grade it clinically and review the checkpoint inhibitor.",
+                        "",
+                        *_unavailable_section(cc),
+                        *_footer(a),
+                    ]
+                ),
+                links=(_smart_link(a, cc),),
+                kind="problem-list-ungraded",
+            )
+        )
+    return cards
+
+
+# --------------------------------------------------------------------------------------------
+# order-select and order-sign
+# --------------------------------------------------------------------------------------------
+
+
+def order_cards(a: Assessment, cc: CardContext) -> list[Card]:
+    """Cards for the draft orders in `context.draftOrders` (see `services.order_check`)."""
+    from services.knowledge import orders as K
+    from services.order_check import check_orders
+
+    findings = check_orders(cc.hook_context.get("draftOrders"), a, list(cc.resources))
+    cards: list[Card] = []
+    for f in findings:
+        drug = f.draft.drug.name
+        if f.kind == "checkpoint_hold" and f.irae:
+            irae = f.irae
+            g = f" grade {irae.grade}" if irae.grade is not None else ""
+            act = irae.checkpoint_inhibitor_action or "hold"
+            detail = [
+                f"**{md(irae.label)}**{md(g)} ({md(irae.grade_basis)}): the checkpoint inhibitor "
+                f"should be **{md(act)}** ({md(irae.action_reason)}).",
+                "",
+                f"Drafted: {md(drug)}, {md(f.draft.dose_text)}.",
+                "",
+                *[f"- {md(ev.what)}, {_when(ev.time)}" for ev in irae.evidence],
+                "",
+                f"Sources: {_cites(irae.sources)}",
+                "",
+                *_unavailable_section(cc),
+                *_footer(a),
+            ]
+            cards.append(
+                Card(
+                    summary=_summary(
+                        [f"{act.capitalize()} {drug}: {irae.label}{g}", "remove this order"]
+                    ),
+                    indicator="critical",
+                    source=_source("irae", "Immune-related adverse event", "asco2021"),
+                    detail="\n".join(detail),
+                    suggestions=(
+                        Suggestion(
+                            label=plain(f"Remove the {drug} order", 80),
+                            actions=(
+                                Action(
+                                    "delete",
+                                    plain(f"Remove the draft {drug} order ({act}: {irae.label})"),
+                                    resource_id=f.draft.ref,
+                                ),
+                            ),
+                            is_recommended=True,
+                        ),
+                    ),
+                    selection_behavior="at-most-one",
+                    override_reasons=tuple(
+                        Coding(K.OVERRIDE_REASON_SYSTEM, code, display)
+                        for code, display, _src in K.OVERRIDE_REASONS
+                    ),
+                    links=(_smart_link(a, cc),),
+                    kind="order-checkpoint-hold",
+                )
+            )
+        elif f.kind in ("dose_mismatch", "dose_over_cap") and f.recommendation and f.expected_mg:
+            r = f.recommendation
+            lo, hi = f.expected_mg
+            expected = f"{_num(lo)} mg" if abs(hi - lo) < 1e-9 else f"{_num(lo)}-{_num(hi)} mg"
+            weight = f" for {_num(a.weight.kg)} kg" if a.weight else ""
+            what = "exceeds the maximum" if f.kind == "dose_over_cap" else "differs from the plan"
+            detail = [
+                f"Drafted: **{md(drug)} {md(f.draft.dose_text)}** per dose. "
+                f"Plan{md(weight)}: **{md(expected)}** per dose"
+                + (
+                    " (the plan gives a daily dose; the order was read as once daily)"
+                    if f.assumed_once_daily
+                    else ""
+                )
+                + ".",
+                "",
+                f"Plan: {md(r.text)}"
+                + (f" Basis: {md(r.dose.basis)}." if r.dose and r.dose.basis else "")
+                + (f" Cap: {md(r.dose.cap)}." if r.dose and r.dose.capped and r.dose.cap else ""),
+                "",
+                f"Sources: {_cites(r.sources)}; tolerance: {_cite(K.DOSE_TOLERANCE_SOURCE)}",
+                "",
+                *_unavailable_section(cc),
+                *_footer(a),
+            ]
+            fixed = f"{_num(f.corrected_dose_mg or 0)} mg"
+            cards.append(
+                Card(
+                    summary=_summary([f"{drug} {f.draft.dose_text} {what} ({expected}{weight})"]),
+                    indicator="warning",
+                    source=_source(
+                        "dose", "Dose check", r.sources[0].partition(":")[0] if r.sources else None
+                    ),
+                    detail="\n".join(detail),
+                    suggestions=(
+                        Suggestion(
+                            label=plain(f"Change {drug} to {fixed}", 80),
+                            actions=(
+                                Action(
+                                    "update",
+                                    plain(f"Set the {drug} dose to {fixed} per dose"),
+                                    resource=f.corrected_resource,
+                                ),
+                            ),
+                            is_recommended=True,
+                        ),
+                    ),
+                    selection_behavior="at-most-one",
+                    links=(_smart_link(a, cc),),
+                    kind="order-dose",
+                )
+            )
+        elif f.kind == "baseline_missing":
+            detail = [
+                f"Before a first dose of {md(drug)}, the guidelines ask for a baseline work-up. "
+                f"Not found in the last {K.BASELINE_LOOKBACK_DAYS} days "
+                f"({_cite(K.BASELINE_LOOKBACK_SOURCE)}):",
+                "",
+                *[f"- {md(i.label)} ({_cites(i.sources)})" for i in f.missing_baseline],
+            ]
+            if f.present_baseline:
+                detail += [
+                    "",
+                    "On record: " + ", ".join(md(i.label) for i in f.present_baseline) + ".",
+                ]
+            detail += ["", *_unavailable_section(cc), *_footer(a)]
+            n, m = len(f.missing_baseline), len(K.BASELINE_WORKUP)
+            cards.append(
+                Card(
+                    summary=_summary(
+                        [f"Baseline work-up before first {drug}: {n} of {m} tests not on record"]
+                    ),
+                    indicator="info",
+                    source=_source("baseline", "Baseline work-up", None),
+                    detail="\n".join(detail),
+                    kind="order-baseline",
+                )
+            )
+    return cards
+
+
+def error_card(reference: str) -> Card:
+    """Said instead of silence when the assessment fails."""
+    return Card(
+        summary="immunotox could not assess this patient: review toxicity directly",
+        indicator="warning",
+        source=_source("error", "Service error", None),
+        detail=(
+            "The immunotherapy toxicity assessment failed for this call, so no grade or plan is "
+            f"shown. This is not a negative result. Reference: `{reference}`."
+        ),
+        kind="error",
+    )
+
+
+BUILDERS = {
+    "assessment_cards": assessment_cards,
+    "order_cards": order_cards,
+    "problem_list_cards": problem_list_cards,
+}

@@ -1,0 +1,116 @@
+"""One service call in clear steps, without Flask: parse the request, complete the data set
+(prefetch plus fetch), assess, build cards. The blueprint only moves bytes and statuses.
+
+Domain failures never become a 500 and never become silence: a missing required resource is a
+412 with a message; an exception from the assessment or the card builders is logged (type and
+stack, never the message, which may hold data) and answered with an explicit error card.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cds_hooks import cards as card_mod
+from cds_hooks.prefetch import PrefetchUnavailable, flatten, hydrate
+from cds_hooks.registry import REQUIRED_KEYS, ServiceDef
+from cds_hooks.spec import Card, HookRequest, SpecError, new_uuid, response
+
+log = logging.getLogger("immunotox.cds_hooks")
+
+
+@dataclass
+class Outcome:
+    status: int
+    body: dict[str, Any]
+    cards: list[Card]
+    degraded: bool = False
+
+
+def run_assessment(resources: list[dict[str, Any]], at: datetime | None = None) -> Any:
+    """The domain core's entry point, imported when first needed."""
+    from services.assess import assess
+
+    return assess(resources, at=at)
+
+
+def _error(status: int, message: str, field: str | None = None) -> Outcome:
+    body: dict[str, Any] = {"error": status, "message": message}
+    if field:
+        body["field"] = field
+    return Outcome(status, body, [])
+
+
+def _log_failure(what: str, e: BaseException) -> str:
+    ref = new_uuid()
+    log.error(
+        "%s failed ref=%s type=%s\n%s",
+        what,
+        ref,
+        type(e).__name__,
+        "".join(traceback.format_tb(e.__traceback__)),
+    )
+    return ref
+
+
+def call_service(
+    service: ServiceDef,
+    body: Any,
+    cfg: Mapping[str, Any],
+    base_url: str,
+    started: float | None = None,
+    http_get: Callable[..., Any] | None = None,
+) -> Outcome:
+    try:
+        req = HookRequest.parse(body, expected_hook=service.hook)
+    except SpecError as e:
+        return _error(400, f"invalid request: {e.field}: {e.message}", e.field)
+
+    templates = service.prefetch
+    try:
+        hydrated = hydrate(
+            req,
+            templates,
+            cfg,
+            started=started,
+            http_get=http_get,
+            required=REQUIRED_KEYS & frozenset(templates),
+        )
+    except PrefetchUnavailable as e:
+        return _error(
+            412,
+            f"required data '{e.key}' is neither in the prefetch nor obtainable from the FHIR "
+            f"server: {e.reason}",
+            f"prefetch.{e.key}",
+        )
+
+    resources = hydrated.resources()
+    if service.hook == "problem-list-item-create":
+        # The condition being added is not on the server yet: the assessment must see it.
+        resources = flatten([*resources, req.context.get("conditions")])
+
+    cc = card_mod.CardContext(
+        service_id=service.id,
+        patient_id=req.patient_id,
+        base_url=base_url.rstrip("/"),
+        encounter_id=req.context.get("encounterId")
+        if isinstance(req.context.get("encounterId"), str)
+        else None,
+        hook_context=req.context,
+        unavailable=dict(hydrated.failed),
+        notes=tuple(hydrated.notes),
+        resources=tuple(resources),
+    )
+    try:
+        assessment = run_assessment(resources)
+        built = card_mod.BUILDERS[service.builder](assessment, cc)
+        out = response(built)
+    except Exception as e:
+        ref = _log_failure(f"service {service.id}", e)
+        built = [card_mod.error_card(ref)]
+        out = response(built)
+    return Outcome(200, out, built, degraded=hydrated.degraded)

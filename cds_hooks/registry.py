@@ -1,0 +1,153 @@
+"""The services this server offers, declared as data and keyed by service id.
+
+Discovery (`GET /cds-services`) is built from `SERVICES`; each service names its hook, its
+prefetch templates (from one shared catalogue) and the card builder that answers it. Two services
+on one hook are two entries here, never an overwrite.
+
+https://cds-hooks.hl7.org/2.0/#discovery
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from services.knowledge import codes
+
+
+def _codes_param(code_list: list[str]) -> str:
+    return ",".join(code_list)
+
+
+@cache
+def prefetch_catalogue() -> dict[str, str]:
+    """Prefetch templates by key, with `{{context.patientId}}` tokens.
+
+    Only the query features the specification recommends: type-level search by patient, token
+    search by `system|code`, `_count`. https://cds-hooks.hl7.org/2.0/#prefetch-template
+    """
+    from services.knowledge.orders import BASELINE_WORKUP
+
+    obs_codes = [c for s in codes.SERIES for c in s.codes]
+    baseline_codes = [c for item in BASELINE_WORKUP for c in item.codes]
+    o2_codes = [code for code, _level, _label in codes.O2_CODES]
+    p = "{{context.patientId}}"
+    return {
+        "patient": f"Patient/{p}",
+        "observations": f"Observation?patient={p}&code={_codes_param(obs_codes)}&_count=1000",
+        "baselineLabs": f"Observation?patient={p}&code={_codes_param(baseline_codes)}&_count=200",
+        "medicationRequests": f"MedicationRequest?patient={p}&_count=200",
+        "medicationAdministrations": f"MedicationAdministration?patient={p}&_count=500",
+        "medicationStatements": f"MedicationStatement?patient={p}&_count=200",
+        "conditions": f"Condition?patient={p}&_count=200",
+        "oxygenProcedures": f"Procedure?patient={p}&code={_codes_param(o2_codes)}&_count=200",
+        "devices": f"DeviceUseStatement?patient={p}&_count=200",
+    }
+
+
+# Keys whose data the service cannot work without: 412 when neither prefetched nor fetchable.
+REQUIRED_KEYS = frozenset({"patient"})
+
+_ASSESS_KEYS = (
+    "patient",
+    "observations",
+    "medicationRequests",
+    "medicationAdministrations",
+    "medicationStatements",
+    "conditions",
+    "oxygenProcedures",
+    "devices",
+)
+
+_USAGE = (
+    "Needs either the prefetch listed here or fhirServer with fhirAuthorization granting "
+    "patient-level read of Patient, Observation, MedicationRequest, MedicationAdministration, "
+    "MedicationStatement, Condition, Procedure and DeviceUseStatement. Calls must carry a signed "
+    "client JWT."
+)
+
+
+@dataclass(frozen=True)
+class ServiceDef:
+    id: str
+    hook: str
+    title: str
+    description: str
+    prefetch_keys: tuple[str, ...]
+    builder: str  # name of the card builder in cds_hooks.cards
+    usage_requirements: str = _USAGE
+
+    @property
+    def prefetch(self) -> dict[str, str]:
+        cat = prefetch_catalogue()
+        return {k: cat[k] for k in self.prefetch_keys}
+
+    def discovery(self) -> dict[str, Any]:
+        return {
+            "hook": self.hook,
+            "title": self.title,
+            "description": self.description,
+            "id": self.id,
+            "prefetch": self.prefetch,
+            "usageRequirements": self.usage_requirements,
+        }
+
+
+SERVICES: dict[str, ServiceDef] = {
+    s.id: s
+    for s in (
+        ServiceDef(
+            "immunotox-patient-view",
+            "patient-view",
+            "Immunotherapy toxicity: CRS grade and irAE plan",
+            "For a patient exposed to a checkpoint inhibitor, CAR T cells or a T-cell engager: "
+            "grades cytokine release syndrome under Lee 2014, ASTCT 2019 and CTCAE v5.0, "
+            "recognises immune-related adverse events and proposes the plan, dosed for the "
+            "patient's weight, with sources.",
+            _ASSESS_KEYS,
+            "assessment_cards",
+        ),
+        ServiceDef(
+            "immunotox-encounter-start",
+            "encounter-start",
+            "Immunotherapy toxicity at encounter start",
+            "At the start of an encounter, the same CRS grade and irAE plan as the patient-view "
+            "service, for a patient exposed to immunotherapy.",
+            _ASSESS_KEYS,
+            "assessment_cards",
+        ),
+        ServiceDef(
+            "immunotox-order-select",
+            "order-select",
+            "Immunotherapy order check (selection)",
+            "Checks selected orders: a checkpoint inhibitor while an irAE says hold or stop; a "
+            "tocilizumab, corticosteroid or immune globulin dose that disagrees with the plan for "
+            "this weight or exceeds its cap; a first checkpoint inhibitor without baseline labs.",
+            (*_ASSESS_KEYS, "baselineLabs"),
+            "order_cards",
+        ),
+        ServiceDef(
+            "immunotox-order-sign",
+            "order-sign",
+            "Immunotherapy order check (signing)",
+            "The order-select checks, run again on the orders about to be signed.",
+            (*_ASSESS_KEYS, "baselineLabs"),
+            "order_cards",
+        ),
+        ServiceDef(
+            "immunotox-problem-list",
+            "problem-list-item-create",
+            "Immune-related adverse event on the problem list",
+            "When a condition added to the problem list is an immune-related adverse event in a "
+            "patient on a checkpoint inhibitor: the grade, the checkpoint-inhibitor action and "
+            "the plan for it.",
+            _ASSESS_KEYS,
+            "problem_list_cards",
+        ),
+    )
+}
+
+
+def discovery() -> dict[str, Any]:
+    return {"services": [s.discovery() for s in SERVICES.values()]}
