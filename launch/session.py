@@ -150,6 +150,7 @@ def complete(app: Flask, req: Request) -> dict[str, Any]:
         "access_token": token["access_token"],
         "refresh_token": token.get("refresh_token"),
         "expires_at": time.time() + float(token.get("expires_in") or 300),
+        "lifetime": float(token.get("expires_in") or 300),
         "scope": granted,
         "patient": patient,
         "encounter": token.get("encounter"),
@@ -248,35 +249,51 @@ def load(app: Flask, req: Request) -> dict[str, Any]:
     raise errors.expired()
 
 
-def access_token(app: Flask, sess: dict[str, Any], force_refresh: bool = False) -> str:
-    """A live access token for the session, refreshing it when it is (nearly) expired."""
-    if not force_refresh and sess["expires_at"] - REFRESH_MARGIN_S > time.time():
-        return sess["access_token"]
+def access_token(app: Flask, sess: dict[str, Any], stale: str | None = None) -> str:
+    """A live access token for the session.
+
+    Refreshes when the token is (nearly) expired, or when `stale` (a token the FHIR server
+    just refused) is still the current one. Workers and threads that lose the race wait for
+    the winner's result (refresh tokens may rotate, so only one may use it).
+    """
+    current = sess["access_token"]
+    if stale is not None and stale != current:
+        return current  # someone refreshed meanwhile
+    margin = min(REFRESH_MARGIN_S, float(sess.get("lifetime") or 300) / 2)
+    if stale is None and sess["expires_at"] - margin > time.time():
+        return current
     if not sess.get("refresh_token"):
         raise errors.expired()
     sid = sess["sid"]
     st = store(app)
-    # One worker refreshes; the others wait for its result (refresh tokens may rotate).
     if not st.put_if_absent(NS_LOCK, sid, 1, 15):
-        for _ in range(50):
-            time.sleep(0.1)
+        for _ in range(100):
+            time.sleep(0.05)
             fresh = st.get(NS_SESSION, sid)
-            if fresh and fresh["access_token"] != sess["access_token"]:
+            if fresh and fresh["access_token"] != current:
                 sess.update(fresh)
-                return sess["access_token"]
+                return fresh["access_token"]
         raise errors.expired()
     try:
+        fresh = st.get(NS_SESSION, sid)
+        if fresh and fresh["access_token"] != current:  # refreshed just before we locked
+            sess.update(fresh)
+            return fresh["access_token"]
         token = _token_request(
             app, sess, {"grant_type": "refresh_token", "refresh_token": sess["refresh_token"]}
         )
-        sess["access_token"] = token["access_token"]
-        sess["refresh_token"] = token.get("refresh_token") or sess["refresh_token"]
-        sess["expires_at"] = time.time() + float(token.get("expires_in") or 300)
-        if token.get("scope"):
-            sess["scope"] = token["scope"]
+        lifetime = float(token.get("expires_in") or 300)
         record = {k: v for k, v in sess.items() if k != "sid"}
+        record.update(
+            access_token=token["access_token"],
+            refresh_token=token.get("refresh_token") or sess["refresh_token"],
+            expires_at=time.time() + lifetime,
+            lifetime=lifetime,
+            scope=token.get("scope") or sess["scope"],
+        )
         st.put(NS_SESSION, sid, record, SESSION_TTL_S)
+        sess.update(record)
         log.info("SMART access token refreshed")
-        return sess["access_token"]
+        return record["access_token"]
     finally:
         st.delete(NS_LOCK, sid)

@@ -32,8 +32,8 @@ def run_assessment(resources: list[dict[str, Any]]) -> Any:
 def _load(app: Flask) -> tuple[dict[str, Any], fetch.Record, Any]:
     sess = session.load(app, request)
 
-    def token(force: bool) -> str:
-        return session.access_token(app, sess, force_refresh=force)
+    def token(refused: str | None) -> str:
+        return session.access_token(app, sess, stale=refused)
 
     started = time.monotonic()
     record = fetch.fetch_record(

@@ -42,7 +42,7 @@ class Record:
     problems: list[dict[str, str]] = field(default_factory=list)
 
 
-TokenFn = Callable[[bool], str]
+TokenFn = Callable[[str | None], str]  # (token the server refused, or None) -> live token
 
 
 def fetch_record(
@@ -104,27 +104,25 @@ class _Http:
         self.deadline = deadline
 
     def _get(self, url: str, params: dict[str, str] | None = None) -> Any:
-        refreshed = False
+        refused: str | None = None
         while True:
             left = self.deadline - time.monotonic()
             if left <= 0:
                 return _Failure("time limit reached")
+            token = self.token(refused)
             try:
                 r = requests.get(
                     url,
                     params=params,
-                    headers={
-                        "Accept": "application/fhir+json",
-                        "Authorization": f"Bearer {self.token(refreshed)}",
-                    },
+                    headers={"Accept": "application/fhir+json", "Authorization": f"Bearer {token}"},
                     timeout=min(self.timeout, left),
                 )
             except requests.Timeout:
                 return _Failure("timed out")
             except requests.RequestException as e:
                 return _Failure(f"connection failed: {type(e).__name__}")
-            if r.status_code == 401 and not refreshed:
-                refreshed = True
+            if r.status_code == 401 and refused is None:
+                refused = token
                 continue
             if r.status_code != 200:
                 return _Failure(f"HTTP {r.status_code}", r.status_code)

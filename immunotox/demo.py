@@ -1,0 +1,227 @@
+"""`immunotox demo`: everything a clinician needs to see the product, started by one command.
+
+1. a real FHIR server (`sekmet serve`, a subprocess) loaded with every `demo/patients/*.json`
+   transaction Bundle, dates shifted so each patient's latest data is a few minutes old;
+2. the demo EHR (in this process): patient list, SMART EHR launch of the app, CDS Hooks calls
+   (patient-view, order-select, order-sign) with prefetch built from the FHIR server, and a
+   local SMART authorization server (Authlib) plus a FHIR gateway in front of sekmet that
+   serves `.well-known/smart-configuration` and checks bearer tokens;
+3. the CDS service and the SMART app (`immunotox.server.serve`, a subprocess under gunicorn).
+
+Ctrl-C stops all three.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+PATIENTS_DIR = REPO / "demo" / "patients"
+SEKMET_PIN = "sekmet-fhir==0.1.1"
+
+# -- date shift -----------------------------------------------------------------------------
+
+_DATETIME = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$"
+)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Values that are not clinical event times: left as they are.
+_KEEP = {"birthDate", "lastUpdated", "deceasedDateTime__never"}
+
+
+def _parse(s: str) -> datetime | None:
+    if not _DATETIME.match(s):
+        return None
+    try:
+        return datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _walk(node: Any, fn: Any, key: str | None = None) -> Any:
+    if isinstance(node, dict):
+        return {k: _walk(v, fn, k) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_walk(v, fn, key) for v in node]
+    if isinstance(node, str) and key not in _KEEP:
+        return fn(node)
+    return node
+
+
+def latest_instant(doc: Any) -> datetime | None:
+    found: list[datetime] = []
+
+    def see(s: str) -> str:
+        t = _parse(s)
+        if t is not None:
+            found.append(t)
+        return s
+
+    _walk(doc, see)
+    return max(found) if found else None
+
+
+def shift_dates(
+    doc: Any, now: datetime | None = None, lag: timedelta = timedelta(minutes=5)
+) -> Any:
+    """A copy of `doc` with every dateTime (and date) moved by one offset so that the latest
+    dateTime is `lag` before `now`. Whole-day shifts keep the time of day; birth dates and
+    `meta.lastUpdated` are left alone."""
+    now = now or datetime.now(UTC)
+    latest = latest_instant(doc)
+    if latest is None:
+        return doc
+    delta = now - lag - latest
+    days = timedelta(days=delta.days)  # shift dates by whole days only
+
+    def move(s: str) -> str:
+        t = _parse(s)
+        if t is not None:
+            moved = t + delta
+            if "." in s:
+                return moved.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            return moved.isoformat(timespec="seconds").replace("+00:00", "Z")
+        if _DATE.match(s):
+            try:
+                return (datetime.fromisoformat(s) + days).date().isoformat()
+            except ValueError:
+                return s
+        return s
+
+    return _walk(doc, move)
+
+
+# -- the FHIR server ------------------------------------------------------------------------
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def sekmet_executable() -> str | None:
+    exe = Path(sys.executable).with_name("sekmet")
+    if exe.exists():
+        return str(exe)
+    return shutil.which("sekmet")
+
+
+@contextmanager
+def sekmet_server(port: int, workdir: Path, log_path: Path | None = None) -> Iterator[str]:
+    """Run `sekmet serve` on loopback; yield its FHIR base URL. Raises RuntimeError if it
+    cannot start."""
+    exe = sekmet_executable()
+    if exe is None:
+        raise RuntimeError(f"the sekmet command is not installed (pip install {SEKMET_PIN})")
+    workdir.mkdir(parents=True, exist_ok=True)
+    base = f"http://127.0.0.1:{port}/fhir"
+    (workdir / "settings.yaml").write_text(
+        "validation:\n  inbound: warn\nsimulator:\n  enabled: false\nlog_inbound: false\n"
+        f"data_dir: {workdir / 'data'}\nown_private_key_path: {workdir / 'keys' / 'own.pem'}\n"
+    )
+    env = {
+        **os.environ,
+        "SEKMET_BASE_URL": base,
+        "SEKMET_DB": str(workdir / "sekmet.sqlite3"),
+        "SEKMET_CONFIG": str(workdir / "settings.yaml"),
+    }
+    log = open(log_path or workdir / "sekmet.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [exe, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=workdir,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        _wait_for(f"{base}/metadata", proc, 30, "sekmet")
+        yield base
+    finally:
+        _stop(proc)
+        log.close()
+
+
+def _wait_for(url: str, proc: subprocess.Popen, timeout_s: float, name: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with status {proc.returncode} while starting")
+        try:
+            if requests.get(url, timeout=1).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{name} did not answer at {url} within {timeout_s:.0f} s")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=8)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+def load_bundle(base: str, bundle: dict[str, Any], now: datetime | None = None) -> list[str]:
+    """POST one transaction Bundle (dates shifted); return the Patient ids it created."""
+    shifted = shift_dates(bundle, now)
+    r = requests.post(
+        base,
+        data=json.dumps(shifted),
+        headers={"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"},
+        timeout=60,
+    )
+    if r.status_code >= 300:
+        raise RuntimeError(f"the FHIR server refused a demo bundle: HTTP {r.status_code}")
+    ids = []
+    for e in r.json().get("entry") or []:
+        loc = (e.get("response") or {}).get("location") or ""
+        m = re.search(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})", loc)
+        if m and m.group(1) not in ids:
+            ids.append(m.group(1))
+    return ids
+
+
+class ThreadedServer:
+    """A WSGI app on a werkzeug threaded server in a background thread."""
+
+    def __init__(self, app: Any, host: str, port: int):
+        from werkzeug.serving import make_server
+
+        self.server = make_server(host, port, app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> ThreadedServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=5)

@@ -1,0 +1,150 @@
+"""Launch flows over real HTTP: a sekmet FHIR server (subprocess), the local SMART
+authorization server and FHIR gateway, and the immunotox app, each on a free port.
+
+The "browser" is a `requests.Session` that follows redirects across the three servers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+from pathlib import Path
+
+import pytest
+import requests
+
+from immunotox.demo import ThreadedServer, free_port, load_bundle, sekmet_server
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PATIENT = "itx-test-pembro"
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def fhir_upstream(tmp_path_factory):
+    cm = sekmet_server(free_port(), tmp_path_factory.mktemp("sekmet"))
+    try:
+        base = cm.__enter__()
+    except RuntimeError as e:
+        pytest.skip(f"the sekmet FHIR server could not start: {e}")
+    for path in sorted(FIXTURES.glob("*.json")):
+        load_bundle(base, json.loads(path.read_text()))
+    yield base
+    cm.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def stack(fhir_upstream, tmp_path_factory):
+    from flask import Flask
+
+    from immunotox.app import create_app
+    from launch.dev_authserver import DevClient, DevSmartServer
+
+    gw_port, app_port, dead_port = free_port(), free_port(), free_port()
+    gw_base = f"http://127.0.0.1:{gw_port}"
+    app_base = f"http://127.0.0.1:{app_port}"
+    callback = f"{app_base}/smart/callback"
+
+    dev = DevSmartServer(fhir_upstream, gw_base)
+    dev.register_client(DevClient("immunotox", [callback]))
+    dev.register_client(
+        DevClient(
+            "immunotox-limited",
+            [callback],
+            allowed_scopes=["launch", "launch/patient", "patient/Patient.rs"],
+        )
+    )
+    dev.register_client(
+        DevClient("immunotox-secret", [callback], "client_secret_basic", client_secret="s3cret")
+    )
+    dev.register_client(
+        DevClient(
+            "immunotox-jwt",
+            [callback],
+            "private_key_jwt",
+            jwks_url=f"{app_base}/smart/.well-known/jwks.json",
+        )
+    )
+    gateway = Flask("gateway")
+    dev.init_app(gateway)
+
+    tmp = tmp_path_factory.mktemp("app")
+    app = create_app(
+        {
+            "INSTANCE_DIR": str(tmp),
+            "DATABASE_URL": f"sqlite:///{tmp / 'store.sqlite3'}",
+            "FHIR_ALLOWLIST": f"{gw_base}/fhir,http://127.0.0.1:{dead_port}/fhir",
+            "SESSION_COOKIE_SECURE": False,
+            "SECRET_KEY": "test-only",
+            "PUBLIC_BASE_URL": app_base,
+            "CDS_AUTH": "off",
+        }
+    )
+    servers = [
+        ThreadedServer(gateway, "127.0.0.1", gw_port).start(),
+        ThreadedServer(app, "127.0.0.1", app_port).start(),
+    ]
+
+    class Stack:
+        pass
+
+    s = Stack()
+    s.dev, s.app, s.gw_base, s.app_base = dev, app, gw_base, app_base
+    s.fhir_base = f"{gw_base}/fhir"
+    s.dead_fhir = f"http://127.0.0.1:{dead_port}/fhir"
+    s.patient = PATIENT
+    yield s
+    for srv in servers:
+        srv.stop()
+
+
+@pytest.fixture
+def smart(stack, monkeypatch):
+    """The stack, with configuration and gateway switches restored after each test."""
+    try:
+        import services.assess  # noqa: F401
+    except ImportError:
+        import fake_assess
+
+        monkeypatch.setattr("smart_app.blueprint.run_assessment", fake_assess.assess)
+    saved = dict(stack.app.config)
+    dev = stack.dev
+    saved_dev = (dev.token_lifetime, dev.fhir_down, dev.serve_well_known)
+    yield stack
+    stack.app.config.clear()
+    stack.app.config.update(saved)
+    dev.token_lifetime, dev.fhir_down, dev.serve_well_known = saved_dev
+
+
+class Browser:
+    def __init__(self) -> None:
+        self.http = requests.Session()
+
+    def get(self, url: str, **kw) -> requests.Response:
+        return self.http.get(url, timeout=30, **kw)
+
+    def submit_consent(self, page: requests.Response, decision: str, patient: str | None):
+        action = re.search(r'<form method="post" action="([^"]+)"', page.text).group(1)
+        fields = {
+            unescape(k): unescape(v)
+            for k, v in re.findall(
+                r'<input type="hidden" name="([^"]*)" value="([^"]*)">', page.text
+            )
+        }
+        if patient:
+            fields["patient"] = patient
+        fields["decision"] = decision
+        base = re.match(r"https?://[^/]+", page.url).group(0)
+        return self.http.post(base + action, data=fields, timeout=30)
+
+
+@pytest.fixture
+def browser():
+    return Browser()
+
+
+def error_kind(resp: requests.Response) -> str | None:
+    m = re.search(r'data-error-kind="([^"]+)"', resp.text)
+    return m.group(1) if m else None

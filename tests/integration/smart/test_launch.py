@@ -1,0 +1,269 @@
+"""SMART launch flows end to end: EHR launch, standalone launch, launch from a CDS card link,
+token refresh, confidential clients, and every failure page."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from conftest import error_kind
+
+pytestmark = pytest.mark.integration
+
+
+def ehr_launch(smart, browser, app_context=None, need_patient_banner=True):
+    launch = smart.dev.create_launch(smart.patient, app_context, need_patient_banner)
+    return browser.get(
+        f"{smart.app_base}/smart/launch", params={"iss": smart.fhir_base, "launch": launch}
+    )
+
+
+def ctx_of(resp) -> str:
+    return parse_qs(urlparse(resp.url).query)["ctx"][0]
+
+
+def test_ehr_launch_opens_the_assessment_of_the_launch_patient(smart, browser):
+    resp = ehr_launch(smart, browser)
+    assert resp.status_code == 200, resp.text[:500]
+    assert urlparse(resp.url).path == "/app/"
+    assert "Immunotherapy toxicity assessment" in resp.text
+    assert "Testperson" in resp.text  # patient banner
+    assert "Alex &lt;b&gt;" in resp.text and "Alex <b>" not in resp.text  # FHIR text escaped
+    assert "<svg" in resp.text and 'class="timeline"' in resp.text
+    csp = resp.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert resp.headers["Cache-Control"] == "no-store"
+
+
+def test_the_authorize_request_uses_pkce_s256_a_long_state_and_the_fhir_base_as_aud(smart, browser):
+    launch = smart.dev.create_launch(smart.patient)
+    resp = browser.get(
+        f"{smart.app_base}/smart/launch",
+        params={"iss": smart.fhir_base, "launch": launch},
+        allow_redirects=False,
+    )
+    assert resp.status_code == 302
+    q = parse_qs(urlparse(resp.headers["Location"]).query)
+    assert q["code_challenge_method"] == ["S256"]
+    assert len(q["code_challenge"][0]) == 43
+    assert len(q["state"][0]) >= 40  # 32 random bytes, base64url: 256 bits
+    assert q["aud"] == [smart.fhir_base]
+    assert q["launch"] == [launch]
+    assert "patient/Observation.rs" in q["scope"][0].split()
+    cookie = resp.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_the_session_cookie_is_httponly_and_lax_and_holds_no_token(smart, browser):
+    launch = smart.dev.create_launch(smart.patient)
+    resp = browser.get(
+        f"{smart.app_base}/smart/launch", params={"iss": smart.fhir_base, "launch": launch}
+    )
+    callback = next(h for h in resp.history if urlparse(h.url).path == "/smart/callback")
+    text = callback.headers["Set-Cookie"]  # all cookies of the response, comma-joined
+    assert "immunotox_sid=" in text
+    assert "HttpOnly" in text and "SameSite=Lax" in text
+    for token in smart.dev.access:
+        assert token not in text
+
+
+def test_the_json_api_returns_the_assessment(smart, browser):
+    page = ehr_launch(smart, browser)
+    resp = browser.get(f"{smart.app_base}/app/api/assessment", params={"ctx": ctx_of(page)})
+    assert resp.status_code == 200
+    doc = resp.json()
+    assert set(doc["crs"]) == {"lee2014", "astct2019", "ctcae5"}
+    assert doc["launch"]["need_patient_banner"] is True
+    assert "series" in doc["timeline"]
+
+
+def test_no_patient_banner_when_the_ehr_says_it_is_not_needed(smart, browser):
+    resp = ehr_launch(smart, browser, need_patient_banner=False)
+    assert resp.status_code == 200
+    assert "patient-banner" not in resp.text
+
+
+def test_launch_from_a_card_link_reads_app_context_from_the_token_response(smart, browser):
+    resp = ehr_launch(smart, browser, app_context=json.dumps({"reason": "CRS grade 2 <now>"}))
+    assert resp.status_code == 200
+    assert "Opened from a decision-support card: CRS grade 2 &lt;now&gt;" in resp.text
+    api = browser.get(f"{smart.app_base}/app/api/assessment", params={"ctx": ctx_of(resp)})
+    assert json.loads(api.json()["launch"]["app_context"])["reason"] == "CRS grade 2 <now>"
+
+
+def test_standalone_launch_lets_the_user_pick_the_server_and_the_patient(smart, browser):
+    form = browser.get(f"{smart.app_base}/smart/standalone")
+    assert form.status_code == 200 and smart.fhir_base in form.text
+    consent = browser.get(f"{smart.app_base}/smart/standalone", params={"iss": smart.fhir_base})
+    assert consent.status_code == 200 and "launch/patient" in consent.text
+    page = browser.submit_consent(consent, "approve", smart.patient)
+    assert page.status_code == 200, page.text[:500]
+    assert urlparse(page.url).path == "/app/"
+    assert "Testperson" in page.text
+
+
+def test_user_denied_shows_an_access_denied_page(smart, browser):
+    consent = browser.get(f"{smart.app_base}/smart/standalone", params={"iss": smart.fhir_base})
+    page = browser.submit_consent(consent, "deny", None)
+    assert page.status_code == 403
+    assert error_kind(page) == "access_denied"
+    assert "Traceback" not in page.text
+
+
+def test_a_state_that_this_browser_did_not_start_is_refused(smart, browser):
+    launch = smart.dev.create_launch(smart.patient)
+    browser.get(
+        f"{smart.app_base}/smart/launch",
+        params={"iss": smart.fhir_base, "launch": launch},
+        allow_redirects=False,
+    )
+    resp = browser.get(
+        f"{smart.app_base}/smart/callback", params={"code": "x", "state": "forged-state-value"}
+    )
+    assert resp.status_code == 403
+    assert error_kind(resp) == "state_mismatch"
+
+
+def test_a_callback_without_the_launch_cookie_is_an_expired_session(smart, browser):
+    resp = browser.get(f"{smart.app_base}/smart/callback", params={"code": "x", "state": "y"})
+    assert resp.status_code == 401
+    assert error_kind(resp) == "expired"
+
+
+def test_replaying_a_callback_is_refused(smart, browser):
+    launch = smart.dev.create_launch(smart.patient)
+    browser.http.max_redirects = 30
+    first = browser.get(
+        f"{smart.app_base}/smart/launch", params={"iss": smart.fhir_base, "launch": launch}
+    )
+    callback_url = next(h for h in first.history if "/smart/callback" in h.url).url
+    # keep the launch cookie so only the store decides
+    state = parse_qs(urlparse(callback_url).query)["state"][0]
+    browser.http.cookies.set("immunotox_launch", state, path="/smart/")
+    again = browser.get(callback_url)
+    assert again.status_code == 401
+    assert error_kind(again) == "expired"
+
+
+def test_the_app_without_a_session_says_the_session_expired(smart, browser):
+    resp = browser.get(f"{smart.app_base}/app/")
+    assert resp.status_code == 401
+    assert error_kind(resp) == "expired"
+    api = browser.get(f"{smart.app_base}/app/api/assessment")
+    assert api.status_code == 401 and api.json()["error"] == "expired"
+
+
+def test_a_fhir_server_that_is_down_at_launch_gets_a_clear_page(smart, browser):
+    resp = browser.get(
+        f"{smart.app_base}/smart/launch", params={"iss": smart.dead_fhir, "launch": "x"}
+    )
+    assert resp.status_code == 502
+    assert error_kind(resp) == "fhir_unavailable"
+    assert "Traceback" not in resp.text
+
+
+def test_a_fhir_server_that_goes_down_after_launch_gets_a_clear_page(smart, browser):
+    page = ehr_launch(smart, browser)
+    assert page.status_code == 200
+    smart.dev.fhir_down = True
+    resp = browser.get(page.url)
+    assert resp.status_code == 502
+    assert error_kind(resp) == "fhir_unavailable"
+
+
+def test_missing_scopes_get_a_clear_page(smart, browser):
+    smart.app.config["SMART_CLIENT_ID"] = "immunotox-limited"
+    resp = ehr_launch(smart, browser)
+    assert resp.status_code == 403
+    assert error_kind(resp) == "missing_scope"
+    assert "Observation" in resp.text
+
+
+def test_an_unlisted_fhir_server_is_refused(smart, browser):
+    resp = browser.get(
+        f"{smart.app_base}/smart/launch",
+        params={"iss": "http://169.254.169.254/fhir", "launch": "x"},
+    )
+    assert resp.status_code == 400
+    assert error_kind(resp) == "unknown_server"
+
+
+def test_discovery_falls_back_to_the_capability_statement(smart, browser):
+    smart.dev.serve_well_known = False
+    resp = ehr_launch(smart, browser)
+    assert resp.status_code == 200, resp.text[:300]
+
+
+def test_an_expired_access_token_is_refreshed(smart, browser):
+    smart.dev.token_lifetime = 1
+    page = ehr_launch(smart, browser)
+    assert page.status_code == 200
+    before = smart.dev.counters["refresh_token"]
+    time.sleep(1.2)  # the access token has expired now
+    resp = browser.get(f"{smart.app_base}/app/api/assessment", params={"ctx": ctx_of(page)})
+    assert resp.status_code == 200
+    assert smart.dev.counters["refresh_token"] == before + 1  # one refresh, not one per thread
+
+
+def test_a_revoked_access_token_is_refreshed_after_a_401(smart, browser):
+    page = ehr_launch(smart, browser)
+    before = smart.dev.counters["refresh_token"]
+    smart.dev.revoke_access_tokens()
+    resp = browser.get(f"{smart.app_base}/app/api/assessment", params={"ctx": ctx_of(page)})
+    assert resp.status_code == 200
+    assert smart.dev.counters["refresh_token"] == before + 1
+
+
+def test_v1_scopes_by_configuration(smart, browser):
+    smart.app.config["SMART_SCOPE_STYLE"] = "v1"
+    launch = smart.dev.create_launch(smart.patient)
+    first = browser.get(
+        f"{smart.app_base}/smart/launch",
+        params={"iss": smart.fhir_base, "launch": launch},
+        allow_redirects=False,
+    )
+    scope = parse_qs(urlparse(first.headers["Location"]).query)["scope"][0].split()
+    assert "patient/Observation.read" in scope
+    page = browser.get(first.headers["Location"])
+    assert page.status_code == 200
+
+
+def test_confidential_client_with_a_secret(smart, browser):
+    smart.app.config["SMART_CLIENT_ID"] = "immunotox-secret"
+    smart.app.config["SMART_CLIENT_SECRET"] = "s3cret"
+    assert ehr_launch(smart, browser).status_code == 200
+
+
+def test_confidential_client_with_private_key_jwt(smart, browser, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = tmp_path / "app-key.pem"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    smart.app.config["SMART_CLIENT_ID"] = "immunotox-jwt"
+    smart.app.config["SMART_PRIVATE_KEY_PATH"] = str(path)
+    jwks = browser.get(f"{smart.app_base}/smart/.well-known/jwks.json").json()
+    assert jwks["keys"][0]["kty"] == "RSA" and jwks["keys"][0]["alg"] == "RS384"
+    assert "d" not in jwks["keys"][0]
+    assert ehr_launch(smart, browser).status_code == 200
+
+
+def test_the_page_loads_only_its_own_script_and_stylesheet(smart, browser):
+    page = ehr_launch(smart, browser)
+    srcs = re.findall(r'<script[^>]*src="([^"]+)"', page.text)
+    hrefs = re.findall(r'<link rel="stylesheet" href="([^"]+)"', page.text)
+    assert srcs == ["/app/static/app.js"] and hrefs == ["/app/static/app.css"]
+    assert not re.search(r"<script(?![^>]*src=)", page.text)  # no inline script
+    assert browser.get(smart.app_base + hrefs[0]).status_code == 200
+    css = browser.get(smart.app_base + hrefs[0]).text
+    assert "@media print" in css
