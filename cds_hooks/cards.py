@@ -49,7 +49,7 @@ class CardContext:
 # --------------------------------------------------------------------------------------------
 
 _MD_ESCAPE = re.compile(r"([\\`*_{}\[\]#+!|~])")
-_LEADING_LIST = re.compile(r"^(\s*)([-+]|\d+[.)])")
+_LEADING_LIST = re.compile(r"^(\s*)(?:([-+=])|(\d{1,9})([.)]))(?=\s|$)")
 
 
 def plain(text: Any, limit: int | None = None) -> str:
@@ -68,7 +68,13 @@ def md(text: Any) -> str:
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     s = _MD_ESCAPE.sub(r"\\\1", s)
     s = s.replace("://", "\\://")
-    return _LEADING_LIST.sub(lambda m: m.group(1) + "\\" + m.group(2), s)
+    return _LEADING_LIST.sub(_escape_leading, s)
+
+
+def _escape_leading(m: re.Match[str]) -> str:
+    if m.group(2):  # a bullet: escape the bullet
+        return m.group(1) + "\\" + m.group(2)
+    return m.group(1) + m.group(3) + "\\" + m.group(4)  # "1." -> "1\."
 
 
 def _num(v: float) -> str:
@@ -153,10 +159,12 @@ def _quantity(value: float, unit: str) -> dict[str, Any]:
     return {"value": value, "unit": unit, "system": UCUM, "code": unit}
 
 
-def _reason(rec: Recommendation) -> list[dict[str, Any]]:
+def _reason(rec: Recommendation, a: Assessment) -> list[dict[str, Any]]:
+    labels = {f.kind: f.label for f in a.irae}
+    labels.setdefault("crs", "Cytokine release syndrome")
     kinds = rec.for_irae or ()
-    text = ", ".join(k.replace("_", " ") for k in kinds) or rec.category.replace("_", " ")
-    return [{"text": text}]
+    text = ", ".join(labels.get(k, k.replace("_", " ")) for k in kinds)
+    return [{"text": text or rec.category.replace("_", " ")}]
 
 
 def medication_request(rec: Recommendation, a: Assessment, cc: CardContext) -> dict[str, Any]:
@@ -205,7 +213,7 @@ def medication_request(rec: Recommendation, a: Assessment, cc: CardContext) -> d
         "medicationCodeableConcept": _medication_concept(rec.drug),
         "subject": {"reference": f"Patient/{cc.patient_id}"},
         "authoredOn": a.at.isoformat(),
-        "reasonCode": _reason(rec),
+        "reasonCode": _reason(rec, a),
         "note": [{"text": plain(note)}],
         "dosageInstruction": [dosage],
     }
@@ -239,7 +247,7 @@ def service_request(rec: Recommendation, a: Assessment, cc: CardContext) -> dict
         "code": {"text": rec.service},
         "subject": {"reference": f"Patient/{cc.patient_id}"},
         "authoredOn": a.at.isoformat(),
-        "reasonCode": _reason(rec),
+        "reasonCode": _reason(rec, a),
         "note": [{"text": plain(f"{rec.text} Sources: {'; '.join(rec.sources)}.")}],
     }
     if cc.encounter_id:
@@ -372,10 +380,13 @@ def _footer(a: Assessment) -> list[str]:
     out = ["---"]
     if a.data_quality:
         out.append(f"{len(a.data_quality)} resource(s) could not be read; see the full assessment.")
-    out.append(
-        f"*{md(a.disclaimer)}* A grade is not a diagnosis: attribution needs clinical judgement "
-        f"(infection can look the same). Assessed {_when(a.at)}, rules {md(a.ruleset_version)}."
-    )
+    disclaimer = f"*{md(a.disclaimer)}*" if a.disclaimer else ""
+    if "not a diagnosis" not in (a.disclaimer or "").lower():
+        disclaimer += (
+            " A grade is not a diagnosis: attribution needs clinical judgement (infection can"
+            " look the same)."
+        )
+    out.append(f"{disclaimer.strip()} Assessed {_when(a.at)}, rules {md(a.ruleset_version)}.")
     return out
 
 

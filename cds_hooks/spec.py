@@ -270,9 +270,11 @@ class Card:
                 s.to_dict(f"{path}.suggestions[{i}]") for i, s in enumerate(self.suggestions)
             ]
             d["selectionBehavior"] = self.selection_behavior
-        elif self.selection_behavior is not None:
-            if self.selection_behavior not in SELECTION_BEHAVIORS:
-                raise SpecError(f"{path}.selectionBehavior", "at-most-one or any")
+        elif (
+            self.selection_behavior is not None
+            and self.selection_behavior not in SELECTION_BEHAVIORS
+        ):
+            raise SpecError(f"{path}.selectionBehavior", "at-most-one or any")
         if self.override_reasons:
             for i, c in enumerate(self.override_reasons):
                 c.validate(f"{path}.overrideReasons[{i}]", display_required=True)

@@ -284,7 +284,7 @@ def test_unknown_unit_is_reported_not_guessed():
 
 
 def test_death_after_crs_is_grade_5_with_the_attribution_caveat():
-    g, a = grades(
+    g, _ = grades(
         temp(39.0, hours_before=10),
         infusion("norepinephrine", 5, "ug/min", 8, 3),
     )
