@@ -1,0 +1,326 @@
+"""Card builders: pure functions from hand-built Assessments to cards."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.servicerequest import ServiceRequest
+
+from cds_hooks.cards import CardContext, assessment_cards, md, order_cards, problem_list_cards
+from cds_hooks.spec import response
+from services.knowledge.sources import RULESET_VERSION
+from tests.unit.cds_hooks.fixtures import (
+    AT,
+    PID,
+    assessment,
+    bundle,
+    check_response,
+    condition,
+    exposure,
+    finding,
+    med_request,
+    observation,
+    rec_consult,
+    rec_ivig,
+    rec_mp,
+    rec_toci,
+)
+
+BASE = "https://immunotox.example"
+
+
+def ctx(**kw) -> CardContext:
+    return CardContext(service_id="immunotox-patient-view", patient_id=PID, base_url=BASE, **kw)
+
+
+def cards_of(built) -> list[dict]:
+    return check_response(response(built))
+
+
+# -- patient-view / encounter-start ------------------------------------------------------------
+
+
+def test_no_immunotherapy_exposure_means_no_card_even_with_a_grade():
+    a = assessment({"lee2014": 3}, exposures=[exposure("tocilizumab", "anti_cytokine")])
+    assert assessment_cards(a, ctx()) == []
+
+
+def test_exposed_without_grade_or_irae_means_no_card():
+    assert assessment_cards(assessment(), ctx()) == []
+
+
+@pytest.mark.parametrize(
+    ("g", "indicator"), [(1, "info"), (2, "warning"), (3, "critical"), (4, "critical")]
+)
+def test_indicator_follows_the_highest_crs_grade(g, indicator):
+    a = assessment(
+        {"lee2014": g - 1, "astct2019": g, "ctcae5": None},
+        exposures=[exposure("tisagenlecleucel", "cellular_therapy")],
+    )
+    [card] = cards_of(assessment_cards(a, ctx()))
+    assert card["indicator"] == indicator
+    assert f"CRS grade {g} (ASTCT 2019)" in card["summary"]
+
+
+def test_an_irae_with_a_stop_action_names_it_in_the_summary_and_is_at_least_a_warning():
+    a = assessment(irae=[finding(g=1, action="hold", label="Colitis", kind="colitis")])
+    [card] = cards_of(assessment_cards(a, ctx()))
+    assert card["indicator"] == "warning"
+    assert "Colitis grade 1: hold pembrolizumab" in card["summary"]
+
+
+def test_summary_stays_under_140_characters_with_long_labels():
+    a = assessment(
+        {"lee2014": 3}, irae=[finding(label="A very long label " * 12)], recs=[rec_toci()]
+    )
+    [card] = cards_of(assessment_cards(a, ctx()))
+    assert len(card["summary"]) < 140 and card["summary"].endswith("…")
+
+
+def test_detail_holds_grades_criteria_evidence_missing_plan_sources_and_disclaimer():
+    a = assessment(
+        {"lee2014": 3, "astct2019": 2, "ctcae5": None},
+        irae=[finding()],
+        recs=[rec_toci(800, capped=True), rec_mp(), rec_consult()],
+    )
+    [card] = cards_of(assessment_cards(a, ctx()))
+    d = card["detail"]
+    assert "| Lee 2014 | 3 |" in d and "| ASTCT 2019 | 2 |" in d and "not gradable" in d
+    assert "Grade 3 criterion text" in d and "2026-11-20 10:00 UTC" in d  # evidence with its time
+    assert "Missing for Lee 2014" in d and "FiO2" in d
+    assert "**tocilizumab 800 mg**" in d and "Capped at 800 mg per dose (label)" in d
+    assert "Dosed for 70 kg" in d
+    assert "Tocilizumab (Actemra) prescribing information" in d  # cited, not a bare id
+    assert "not a diagnosis" in d
+    assert "Acute transverse myelitis" in d and "**discontinue**" in d
+    assert RULESET_VERSION in card["source"]["label"]
+    assert card["source"]["topic"]["code"] == "crs"
+
+
+def test_stale_or_missing_weight_is_said():
+    a = assessment({"lee2014": 2}, recs=[rec_toci()], weight=None)
+    [card] = cards_of(assessment_cards(a, ctx()))
+    assert "no weight on record" in card["detail"]
+    a = assessment({"lee2014": 2}, recs=[rec_toci()])
+    a.weight = replace(a.weight, stale=True)
+    assert "stale" in cards_of(assessment_cards(a, ctx()))[0]["detail"]
+
+
+def test_suggestions_carry_complete_r4_resources_with_any_selection():
+    a = assessment(
+        {"lee2014": 3}, irae=[finding()], recs=[rec_toci(), rec_mp(), rec_ivig(), rec_consult()]
+    )
+    [card] = cards_of(assessment_cards(a, ctx(encounter_id="enc-9")))
+    assert card["selectionBehavior"] == "any"
+    by_label = {s["label"]: s["actions"][0] for s in card["suggestions"]}
+    toci = by_label["Order tocilizumab 560 mg IV"]
+    assert toci["type"] == "create"
+    mr = toci["resource"]
+    MedicationRequest.model_validate(mr)  # a valid FHIR R4 resource
+    dose = mr["dosageInstruction"][0]
+    assert dose["doseAndRate"][0]["doseQuantity"] == {
+        "value": 560.0,
+        "unit": "mg",
+        "system": "http://unitsofmeasure.org",
+        "code": "mg",
+    }
+    assert dose["route"] == {"text": "IV"} and dose["timing"] == {"repeat": {"count": 1}}
+    assert mr["medicationCodeableConcept"]["coding"][0]["code"] == "612865"
+    assert (
+        mr["subject"] == {"reference": f"Patient/{PID}"}
+        and mr["encounter"]["reference"] == "Encounter/enc-9"
+    )
+    mp = by_label["Order methylprednisolone 70-140 mg/d IV"]["resource"]
+    MedicationRequest.model_validate(mp)
+    rng = mp["dosageInstruction"][0]["doseAndRate"][0]["doseRange"]
+    assert (rng["low"]["value"], rng["high"]["value"], rng["high"]["code"]) == (70.0, 140.0, "mg")
+    assert mp["dosageInstruction"][0]["timing"]["repeat"] == {
+        "frequency": 1,
+        "period": 1,
+        "periodUnit": "d",
+    }
+    assert mp["reasonCode"] == [{"text": "Acute transverse myelitis"}]
+    ivig = by_label["Order immune globulin 140 g IV"]["resource"]
+    MedicationRequest.model_validate(ivig)
+    assert ivig["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["code"] == "g"
+    sr = by_label["Request Neurology consult"]["resource"]
+    ServiceRequest.model_validate(sr)
+    assert sr["priority"] == "urgent" and sr["code"] == {"text": "Neurology consult"}
+
+
+def test_recommendations_without_a_dose_get_no_order_suggestion():
+    rec = replace(rec_toci(), dose=None, dose_missing_reason="no weight")
+    [card] = cards_of(assessment_cards(assessment({"lee2014": 2}, recs=[rec]), ctx()))
+    assert "suggestions" not in card and "No dose:" in card["detail"]
+
+
+def test_smart_link_carries_patient_and_time_in_app_context():
+    [card] = cards_of(assessment_cards(assessment({"lee2014": 1}), ctx()))
+    [link] = card["links"]
+    assert link["type"] == "smart" and link["url"] == f"{BASE}/smart/launch"
+    assert json.loads(link["appContext"]) == {"patient": PID, "at": AT.isoformat()}
+
+
+def test_fhir_text_cannot_inject_markup():
+    a = assessment(irae=[finding(label="<script>alert(1)</script> **x** [l](http://e.x)")])
+    [card] = cards_of(assessment_cards(a, ctx()))
+    d = card["detail"]
+    assert "<script>" not in d and "&lt;script&gt;" in d
+    assert "**x**" not in d and "\\*\\*x\\*\\*" in d
+    assert "[l](http" not in d
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        ("<b>", "&lt;b&gt;"),
+        ("**x**", "\\*\\*x\\*\\*"),
+        ("# h", "\\# h"),
+        ("1. x", "1\\. x"),
+        ("a\nb", "a b"),
+        ("0.5 mg/kg", "0.5 mg/kg"),
+        ("a|b", "a\\|b"),
+    ],
+)
+def test_md_escapes(raw, escaped):
+    assert md(raw) == escaped
+
+
+def test_degraded_data_is_named_on_the_card():
+    a = assessment({"lee2014": 2})
+    [card] = cards_of(assessment_cards(a, ctx(unavailable={"observations": "timed out"})))
+    assert "could not be fetched" in card["detail"] and "observations: timed out" in card["detail"]
+
+
+def test_exposed_with_nothing_found_but_degraded_data_says_the_check_is_incomplete():
+    [card] = cards_of(
+        assessment_cards(assessment(), ctx(unavailable={"observations": "timed out"}))
+    )
+    assert card["indicator"] == "info" and "incomplete" in card["summary"]
+
+
+# -- order-select / order-sign ----------------------------------------------------------------
+
+
+def octx(drafts, resources=(), **kw) -> CardContext:
+    return CardContext(
+        service_id="immunotox-order-sign",
+        patient_id=PID,
+        base_url=BASE,
+        hook_context={"draftOrders": bundle(*drafts)},
+        resources=tuple(resources),
+        **kw,
+    )
+
+
+def test_checkpoint_inhibitor_draft_under_a_discontinue_finding_is_critical_with_delete():
+    a = assessment(irae=[finding()])
+    [card] = cards_of(order_cards(a, octx([med_request("d1", "Keytruda 200 mg", value=200)])))
+    assert card["indicator"] == "critical"
+    assert "Discontinue pembrolizumab" in card["summary"]
+    [s] = card["suggestions"]
+    assert s["actions"] == [
+        {
+            "type": "delete",
+            "description": s["actions"][0]["description"],
+            "resourceId": "MedicationRequest/d1",
+        }
+    ]
+    assert card["overrideReasons"] and all(r["display"] for r in card["overrideReasons"])
+
+
+def test_checkpoint_inhibitor_draft_with_a_continue_finding_is_not_blocked():
+    a = assessment(irae=[finding(g=1, action="continue")])
+    obs = [
+        observation(f"o{i}", code, AT - timedelta(days=3))
+        for i, code in enumerate(
+            ["718-7", "2160-0", "1742-6", "2345-7", "3016-3", "2157-6", "10839-9"]
+        )
+    ]
+    obs.append(observation("o9", "xx", AT - timedelta(days=3), text="Hepatitis B surface antigen"))
+    assert order_cards(a, octx([med_request("d1", "pembrolizumab", "1547545", 200)], obs)) == []
+
+
+def test_tocilizumab_draft_off_plan_gets_an_update_to_the_plan_dose():
+    a = assessment({"lee2014": 3}, recs=[rec_toci(560)])
+    draft = med_request("t1", "tocilizumab", "612865", 400)
+    [card] = cards_of(order_cards(a, octx([draft])))
+    assert card["indicator"] == "warning" and "differs from the plan" in card["summary"]
+    action = card["suggestions"][0]["actions"][0]
+    assert action["type"] == "update" and action["resource"]["id"] == "t1"
+    MedicationRequest.model_validate(action["resource"])
+    assert (
+        action["resource"]["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"] == 560
+    )
+    assert (
+        draft["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"] == 400
+    )  # untouched
+
+
+def test_tocilizumab_above_the_cap_says_so():
+    a = assessment({"lee2014": 3}, recs=[rec_toci(800, capped=True)])
+    [card] = cards_of(order_cards(a, octx([med_request("t1", "Actemra", None, 900)])))
+    assert "exceeds the maximum" in card["summary"]
+    assert (
+        card["suggestions"][0]["actions"][0]["resource"]["dosageInstruction"][0]["doseAndRate"][0][
+            "doseQuantity"
+        ]["value"]
+        == 800
+    )
+
+
+def test_a_draft_on_plan_gets_no_card():
+    a = assessment({"lee2014": 3}, recs=[rec_toci(560)])
+    assert order_cards(a, octx([med_request("t1", "tocilizumab", "612865", 560)])) == []
+
+
+def test_first_checkpoint_inhibitor_without_baseline_labs_gets_an_info_card_with_citations():
+    a = assessment(exposures=[])
+    [card] = cards_of(order_cards(a, octx([med_request("d1", "nivolumab", "1597876", 240)])))
+    assert card["indicator"] == "info" and "Baseline work-up" in card["summary"]
+    assert "TSH and free T4" in card["detail"] and "SITC 2017" in card["detail"]
+
+
+# -- problem-list-item-create -----------------------------------------------------------------
+
+
+def test_problem_list_irae_for_a_patient_on_a_checkpoint_inhibitor_gets_the_irae_card():
+    a = assessment(
+        irae=[finding(), finding("rash", "Maculopapular rash", 2, "hold")],
+        recs=[rec_mp(), rec_toci()],
+    )
+    cc = CardContext(
+        service_id="immunotox-problem-list",
+        patient_id=PID,
+        base_url=BASE,
+        hook_context={"conditions": bundle(condition("c9", "G37.3", "Acute transverse myelitis"))},
+    )
+    [card] = cards_of(problem_list_cards(a, cc))
+    assert "Acute transverse myelitis grade 3: discontinue pembrolizumab" in card["summary"]
+    assert "Maculopapular" not in card["detail"]  # only the matching irAE
+    assert [s["label"] for s in card["suggestions"]] == ["Order methylprednisolone 70-140 mg/d IV"]
+
+
+def test_problem_list_without_checkpoint_inhibitor_exposure_gets_nothing():
+    a = assessment(irae=[finding()], exposures=[exposure("tisagenlecleucel", "cellular_therapy")])
+    cc = CardContext(
+        service_id="x",
+        patient_id=PID,
+        base_url=BASE,
+        hook_context={"conditions": bundle(condition("c9", "G37.3", "myelitis"))},
+    )
+    assert problem_list_cards(a, cc) == []
+
+
+def test_problem_list_non_irae_condition_gets_nothing():
+    cc = CardContext(
+        service_id="x",
+        patient_id=PID,
+        base_url=BASE,
+        hook_context={"conditions": bundle(condition("c9", "E11.9", "Type 2 diabetes"))},
+    )
+    assert problem_list_cards(assessment(irae=[finding()]), cc) == []
