@@ -51,6 +51,13 @@ def cmd_assess(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules(args: argparse.Namespace) -> int:
+    from services.knowledge.document import render
+
+    sys.stdout.write(render())
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from immunotox.server import serve
 
@@ -80,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--at", help="assessment time, ISO 8601 (default: now)")
     a.add_argument("--format", choices=("json", "text"), default="text")
     a.set_defaults(func=cmd_assess)
+
+    r = sub.add_parser("rules", help="print every threshold, dose, code and rule with its source")
+    r.set_defaults(func=cmd_rules)
 
     s = sub.add_parser("serve", help="run the CDS Hooks service and the SMART app (gunicorn)")
     s.add_argument("--host", default="127.0.0.1")

@@ -25,11 +25,11 @@ _PARAMS = (
     Param("fever", 38.0, "Cel", "Fever: temperature ≥38.0 °C",
           "astct2019: CRS consensus grading, fever definition"),
     Param("hypotension_sbp", 90, "mm[Hg]", "Hypotension: systolic blood pressure <90 mm Hg",
-          "immunotox: Lee 2014 and ASTCT 2019 leave hypotension undefined; adult SBP <90 mm Hg, the threshold CAR T trials used"),
+          "immunotox: Lee 2014 and ASTCT 2019 leave hypotension undefined, so adult SBP <90 mm Hg, the threshold CAR T trials used"),
     Param("hypotension_map", 65, "mm[Hg]", "Hypotension: mean arterial pressure <65 mm Hg",
-          "immunotox: common adult threshold; Lee 2014 and ASTCT 2019 leave hypotension undefined"),
+          "immunotox: common adult threshold (Lee 2014 and ASTCT 2019 leave hypotension undefined)"),
     Param("hypoxia_spo2", 90, "%", "Hypoxia: oxygen saturation <90%",
-          "immunotox: shown as a finding only; the grades rest on the oxygen support given"),
+          "immunotox: shown as a finding only, the grades rest on the oxygen support given"),
     # --- Oxygen ---------------------------------------------------------------------------
     Param("lee_fio2", 40, "%", "Lee 2014: oxygen requirement <40% FiO2 is grade 2, ≥40% FiO2 grade 3",
           "lee2014: Table 2"),
@@ -49,7 +49,7 @@ _PARAMS = (
           "lee2014: Table 3"),
     # --- Windows (product conventions, stated on every page) ----------------------------------
     Param("window", 24, "h", "Findings in the 24 hours before the assessment time count as current; a grade is the worst in that window",
-          "immunotox: CRS is graded at least daily in practice; the window is shown with every grade"),
+          "immunotox: CRS is graded at least daily in practice, and the window is shown with every grade"),
     Param("anticytokine_lookback", 14, "d", "Tocilizumab, another anti-cytokine or a corticosteroid given in the 14 days before lifts the ASTCT fever requirement",
           "astct2019: fever no longer required once antipyretic or anti-cytokine therapy has started; immunotox: 14-day look-back"),
     Param("trajectory", 7, "d", "The grade over time is shown hour by hour for the 7 days before the assessment time",

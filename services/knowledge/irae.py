@@ -74,9 +74,9 @@ _ACTIONS = (
     ActionRule("pneumonitis", 3, "discontinue", "Pneumonitis grade 3-4: permanently discontinue", "asco2021: pulmonary toxicities, pneumonitis"),
     # Endocrinopathies on replacement are the exception to discontinuation at grade 4.
     ActionRule("hypophysitis", 4, "hold", "Endocrinopathy grade 4: hold until stable on hormone replacement (the grade 4 discontinuation rule does not apply)",
-               "asco2021: general recommendations; endocrine toxicities"),
+               "asco2021: general recommendations, endocrine toxicities"),
     ActionRule("thyroiditis", 4, "hold", "Endocrinopathy grade 4: hold until stable on hormone replacement (the grade 4 discontinuation rule does not apply)",
-               "asco2021: general recommendations; endocrine toxicities"),
+               "asco2021: general recommendations, endocrine toxicities"),
 )
 # fmt: on
 

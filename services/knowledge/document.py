@@ -1,0 +1,170 @@
+"""Render every knowledge table as Markdown (docs/clinical-rules.md is this output; a test keeps
+them equal, so the document cannot drift from the rules the code runs)."""
+
+from __future__ import annotations
+
+from services.knowledge import codes, crs, dosing, irae
+from services.knowledge.sources import RULESET_VERSION, SOURCES
+
+
+def _row(*cells: object) -> str:
+    return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+
+def render() -> str:
+    out: list[str] = [
+        "# Clinical rules",
+        "",
+        f"Rule set **{RULESET_VERSION}**. Generated from `services/knowledge/` by "
+        "`immunotox rules`; do not edit by hand. Every row names its source; `immunotox:` marks a "
+        "convention of this product where the sources are silent.",
+        "",
+        "## Sources",
+        "",
+        _row("id", "citation", "link"),
+        _row("---", "---", "---"),
+    ]
+    out += [_row(s.id, s.citation, s.url or "-") for s in SOURCES.values()]
+    out += [
+        "",
+        "## Thresholds and windows (CRS)",
+        "",
+        _row("id", "value", "unit", "rule", "source"),
+        _row(*["---"] * 5),
+    ]
+    out += [_row(p.id, f"{p.value:g}", p.unit, p.text, p.source) for p in crs.PARAMS.values()]
+    out += [
+        "",
+        "Norepinephrine-equivalent (µg/min) = "
+        + " + ".join(f"{c:g} × {d}" for d, c in crs.NE_EQUIVALENT.items() if c)
+        + f" (dopamine in µg/kg/min, the others in µg/min); source: {crs.NE_EQUIVALENT_SOURCE}.",
+        "",
+        "## Grading criteria",
+        "",
+        _row("id", "system", "grade", "criterion", "source"),
+        _row(*["---"] * 5),
+    ]
+    out += [_row(r.id, r.system, r.grade, r.text, r.source) for r in crs.RULES.values()]
+    out += [
+        "",
+        "## Organ toxicity from laboratory results (Lee 2014 organ grades)",
+        "",
+        _row("lab", "grade", "above × ULN", "source"),
+        _row(*["---"] * 4),
+    ]
+    out += [_row(r.series, r.grade, f"{r.above_uln:g}", r.source) for r in crs.ORGAN_TOXICITY]
+    out += ["", _row("lab", "fallback ULN", "source"), _row(*["---"] * 3)]
+    out += [_row(k, f"{v:g}", s) for k, (v, s) in crs.FALLBACK_ULN.items()]
+    out += [
+        "",
+        "## Checkpoint-inhibitor action by irAE and grade",
+        "",
+        _row("irAE", "grade", "action", "rule", "source"),
+        _row(*["---"] * 5),
+    ]
+    out += [
+        _row(r.kind, "any" if r.grade is None else r.grade, r.action, r.text, r.source)
+        for r in irae._ACTIONS
+    ]
+    out += ["", _row("rash BSA below", "grade", "rule", "source"), _row(*["---"] * 4)]
+    out += [_row(f"{lim:g}%", g, t, s) for lim, g, t, s in irae.RASH_BSA]
+    out += [
+        "",
+        f"Resume rule: {irae.RESUME_RULE[0]} ({irae.RESUME_RULE[1]}). Attribution window: "
+        f"{irae.ATTRIBUTION_WINDOW_DAYS[0]} days ({irae.ATTRIBUTION_WINDOW_DAYS[1]}).",
+        "",
+        "## Doses",
+        "",
+        _row("id", "drug", "per kg", "fixed", "unit", "cap", "applies to", "route", "source"),
+        _row(*["---"] * 9),
+    ]
+    for r in dosing._REGIMENS:
+        per_kg = (
+            ""
+            if r.per_kg_low is None
+            else f"{r.per_kg_low:g}" + (f"-{r.per_kg_high:g}" if r.per_kg_high else "")
+        )
+        fixed = (
+            ""
+            if r.fixed_low is None
+            else f"{r.fixed_low:g}" + (f"-{r.fixed_high:g}" if r.fixed_high else "")
+        )
+        cap = f"{r.cap:g} ({r.cap_source})" if r.cap is not None else "-"
+        applies = (
+            ", ".join(
+                x
+                for x in (
+                    f"weight ≥{r.min_weight_kg:g} kg" if r.min_weight_kg else "",
+                    f"weight <{r.max_weight_kg:g} kg" if r.max_weight_kg else "",
+                    f"age ≥{r.min_age:g} y" if r.min_age else "",
+                    f"age <{r.max_age:g} y" if r.max_age else "",
+                )
+                if x
+            )
+            or "all"
+        )
+        out.append(
+            _row(r.id, r.drug, per_kg, fixed, r.unit, cap, applies, r.route or "-", r.source)
+        )
+    out += [
+        "",
+        "PJP prophylaxis is suggested at "
+        + " or ".join(
+            f"≥{mg:g} mg/day prednisone-equivalent for ≥{d} days" for mg, d in dosing.PJP_THRESHOLDS
+        )
+        + f" ({dosing.PJP_SOURCE}).",
+        "",
+        "## Code sets",
+        "",
+        "### Drugs",
+        "",
+        _row("drug", "class", "target", "codes", "names matched", "source"),
+        _row(*["---"] * 6),
+    ]
+    for d in codes.DRUGS:
+        out.append(
+            _row(
+                d.name,
+                d.drug_class,
+                d.target or "-",
+                ", ".join(c.split("|")[1] for c in d.codes) or "-",
+                ", ".join(d.terms),
+                d.source,
+            )
+        )
+    out += [
+        "",
+        "### Observations (LOINC)",
+        "",
+        _row("series", "LOINC", "unit", "source"),
+        _row(*["---"] * 4),
+    ]
+    for s in codes.SERIES:
+        out.append(_row(s.name, ", ".join(c.split("|")[1] for c in s.codes), s.unit, s.source))
+    out += [
+        "",
+        "### Oxygen support (SNOMED CT)",
+        "",
+        _row("code", "support", "label"),
+        _row(*["---"] * 3),
+    ]
+    out += [_row(c.split("|")[1], level.name.lower(), label) for c, level, label in codes.O2_CODES]
+    out += [
+        "",
+        "### Conditions",
+        "",
+        _row("kind", "codes", "code families", "text terms", "source"),
+        _row(*["---"] * 5),
+    ]
+    for c in codes.CONDITIONS:
+        out.append(
+            _row(
+                c.kind,
+                ", ".join(x.split("|")[1] for x in c.codes) or "-",
+                ", ".join(x.split("|")[1] + "*" for x in c.prefixes) or "-",
+                ", ".join(c.terms),
+                c.source,
+            )
+        )
+    out += ["", "## Disclaimer shown with every assessment", "", crs.DISCLAIMER, ""]
+    return "\n".join(out)

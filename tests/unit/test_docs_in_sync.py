@@ -1,0 +1,23 @@
+from pathlib import Path
+
+from services.knowledge.document import render
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_clinical_rules_document_matches_the_tables_the_code_runs():
+    doc = (ROOT / "docs" / "clinical-rules.md").read_text(encoding="utf-8")
+    assert doc == render(), (
+        "docs/clinical-rules.md is stale: run `immunotox rules > docs/clinical-rules.md`"
+    )
+
+
+def test_every_cited_source_id_exists():
+    from services.knowledge import crs, dosing, irae
+    from services.knowledge.sources import SOURCES
+
+    cited = [p.source for p in crs.PARAMS.values()] + [r.source for r in crs.RULES.values()]
+    cited += [r.source for r in dosing._REGIMENS] + [r.source for r in irae._ACTIONS]
+    for c in cited:
+        for part in c.split(";"):
+            assert part.partition(":")[0].strip() in SOURCES, c
