@@ -12,6 +12,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from services import vasopressors as V
 from services.knowledge import codes
@@ -136,6 +137,7 @@ class Findings:
 # ------------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
 def _ev_sample(name: str, s: Sample) -> Evidence:
     sc = codes.series_by_name(name)
     return Evidence(s.ref, f"{sc.label} {_fmt(s.value)} {sc.unit}", s.time, s.value, sc.unit)

@@ -271,11 +271,13 @@ def _drug_term_regex() -> tuple[re.Pattern[str], dict[str, DrugConcept]]:
     return pattern, by_term
 
 
+@cache
+def _drug_by_name() -> dict[str, DrugConcept]:
+    return {d.name: d for d in DRUGS}
+
+
 def drug_by_name(name: str) -> DrugConcept | None:
-    for d in DRUGS:
-        if d.name == name:
-            return d
-    return None
+    return _drug_by_name().get(name)
 
 
 def match_drug(codings: list[tuple[str | None, str | None]], text: str) -> DrugConcept | None:
@@ -305,6 +307,7 @@ def series_for_code(system: str | None, code: str | None) -> SeriesConcept | Non
     return _series_by_code().get(f"{system}|{code}")
 
 
+@cache
 def series_by_name(name: str) -> SeriesConcept:
     for s in SERIES:
         if s.name == name:
