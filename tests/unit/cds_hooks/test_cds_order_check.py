@@ -1,0 +1,150 @@
+"""Order checks (services.order_check): dose arithmetic, units, tolerance edges, exposure."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from services.knowledge import orders as K
+from services.order_check import check_orders, read_drafts
+from tests.unit.cds_hooks.fixtures import (
+    AT,
+    assessment,
+    bundle,
+    exposure,
+    finding,
+    med_request,
+    observation,
+    rec_ivig,
+    rec_mp,
+    rec_toci,
+)
+
+
+def kinds(findings):
+    return [f.kind for f in findings]
+
+
+def test_drafts_name_the_drug_by_code_or_brand_and_skip_cancelled_ones():
+    drafts = read_drafts(
+        bundle(
+            med_request("a", "something", "612865", 400),
+            med_request("b", "Keytruda", None, 200),
+            med_request("c", "pembrolizumab", None, 200, status="cancelled"),
+            med_request("d", "paracetamol", None, 1000),
+        ),
+        70,
+    )
+    assert [(d.id, d.drug.name) for d in drafts] == [("a", "tocilizumab"), ("b", "pembrolizumab")]
+
+
+def test_a_medication_reference_to_a_medication_in_the_bundle_is_followed():
+    mr = med_request("a", "x", None, 560)
+    del mr["medicationCodeableConcept"]
+    mr["medicationReference"] = {"reference": "Medication/m1"}
+    med = {"resourceType": "Medication", "id": "m1", "code": {"text": "Actemra 20 mg/mL"}}
+    [d] = read_drafts(bundle(mr, med), 70)
+    assert d.drug.name == "tocilizumab" and d.dose_mg == 560
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "mg"), [(0.56, "g", 560.0), (8, "mg/kg", 560.0), (560000, "ug", 560.0)]
+)
+def test_dose_units_are_read_as_milligrams(value, unit, mg):
+    [d] = read_drafts(bundle(med_request("a", "tocilizumab", "612865", value, unit)), 70)
+    assert d.dose_mg == pytest.approx(mg)
+
+
+def test_a_per_kg_dose_without_weight_is_unreadable_and_not_flagged():
+    a = assessment({"lee2014": 3}, recs=[rec_toci(560)], weight=None)
+    assert check_orders(bundle(med_request("a", "tocilizumab", "612865", 4, "mg/kg")), a, []) == []
+
+
+@pytest.mark.parametrize(
+    ("ordered", "flagged"), [(504, False), (503, True), (616, False), (617, True)]
+)
+def test_tolerance_edges_around_a_single_dose(ordered, flagged):
+    a = assessment({"lee2014": 3}, recs=[rec_toci(560)])
+    assert pytest.approx(0.10) == K.DOSE_TOLERANCE_FRACTION  # the edges below are 10% of 560
+    out = check_orders(bundle(med_request("a", "tocilizumab", "612865", ordered)), a, [])
+    assert bool(out) is flagged
+
+
+def test_a_capped_dose_allows_no_tolerance_above_the_cap():
+    a = assessment({"lee2014": 3}, recs=[rec_toci(800, capped=True)])
+    assert check_orders(bundle(med_request("a", "tocilizumab", "612865", 800)), a, []) == []
+    [f] = check_orders(bundle(med_request("a", "tocilizumab", "612865", 801)), a, [])
+    assert f.kind == "dose_over_cap" and f.corrected_dose_mg == 800
+
+
+def test_a_daily_plan_is_compared_with_the_drafted_daily_total():
+    a = assessment(irae=[finding()], recs=[rec_mp(70, 140)])
+    assert (
+        check_orders(bundle(med_request("a", "methylprednisolone", "6902", 60, per_day=2)), a, [])
+        == []
+    )
+    [f] = check_orders(
+        bundle(med_request("a", "methylprednisolone", "6902", 100, per_day=2)), a, []
+    )
+    assert f.kind == "dose_mismatch" and f.corrected_dose_mg == pytest.approx(
+        70.0
+    )  # 140/d in two doses
+    assert not f.assumed_once_daily
+
+
+def test_a_daily_plan_with_no_timing_on_the_draft_is_read_as_once_daily_and_says_so():
+    a = assessment(irae=[finding()], recs=[rec_mp(70, 140)])
+    [f] = check_orders(bundle(med_request("a", "methylprednisolone", "6902", 1000)), a, [])
+    assert f.assumed_once_daily and f.corrected_dose_mg == pytest.approx(140)
+
+
+def test_a_draft_matching_an_alternative_recommendation_is_accepted():
+    pulse = replace(rec_mp(1000, 1000), id="mp.pulse", alternative_to="methylprednisolone.asco")
+    a = assessment(irae=[finding()], recs=[rec_mp(70, 140), pulse])
+    assert check_orders(bundle(med_request("a", "methylprednisolone", "6902", 1000)), a, []) == []
+
+
+def test_ivig_in_grams_is_checked():
+    a = assessment(irae=[finding()], recs=[rec_ivig(140)])
+    [f] = check_orders(bundle(med_request("a", "IVIG", None, 200, "g")), a, [])
+    assert f.kind == "dose_mismatch" and f.corrected_dose_mg == 140000
+
+
+def test_drugs_outside_the_plan_are_not_second_guessed():
+    a = assessment(irae=[finding()], recs=[rec_toci()])
+    assert check_orders(bundle(med_request("a", "dexamethasone", "3264", 40)), a, []) == []
+
+
+def test_the_worst_stop_finding_is_the_one_named():
+    a = assessment(
+        irae=[finding("rash", "Rash", 3, "hold"), finding("tm", "Myelitis", 2, "discontinue")]
+    )
+    [f] = check_orders(bundle(med_request("a", "nivolumab", "1597876", 240)), a, [])
+    assert f.kind == "checkpoint_hold" and f.irae.label == "Myelitis"
+
+
+def test_baseline_is_only_asked_for_a_first_exposure():
+    drafts = bundle(med_request("d1", "nivolumab", "1597876", 240))
+    assert check_orders(drafts, assessment(exposures=[exposure()]), []) == []
+    # The draft itself, echoed back by the server as an order, is not a prior exposure.
+    a = assessment(exposures=[exposure("nivolumab", ref="MedicationRequest/d1")])
+    assert kinds(check_orders(drafts, a, [])) == ["baseline_missing"]
+
+
+def test_baseline_results_older_than_the_window_do_not_count():
+    old = AT - timedelta(days=K.BASELINE_LOOKBACK_DAYS + 1)
+    recent = AT - timedelta(days=K.BASELINE_LOOKBACK_DAYS - 1)
+    drafts = bundle(med_request("d1", "nivolumab", "1597876", 240))
+    [f] = check_orders(drafts, assessment(exposures=[]), [observation("t", "3016-3", old)])
+    assert "thyroid" in {i.id for i in f.missing_baseline}
+    [f] = check_orders(drafts, assessment(exposures=[]), [observation("t", "3016-3", recent)])
+    assert "thyroid" in {i.id for i in f.present_baseline}
+
+
+def test_every_baseline_item_cites_a_known_source():
+    for item in K.BASELINE_WORKUP:
+        assert item.sources and (item.codes or item.terms)
+        for ref in item.sources:
+            K.cite_any(ref)
