@@ -130,23 +130,27 @@ class _Adapter:
             return
         code = r.get("code")
         codings = _codings(code)
+        index = codes.observation_index()
+        hit: Any = False  # False: no code matched; None: the blood-pressure panel
+        for key in codings:
+            if key in index:
+                hit = index[key]  # type: ignore[index]
+                break
         ref = _ref(r)
         start, end = _effective(r)
         t = end or start
-        if any(f"{s}|{c}" == codes.BP_PANEL for s, c in codings):
+        if hit is None:
             self._bp_panel(r, t, ref)
             return
-        series = next((s for s in map(lambda sc: codes.series_for_code(*sc), codings) if s), None)
-        if series is None:
+        if hit is False:
             o2 = codes.match_o2(codings, _text(code)) if codings else None
             if o2 is not None and t is not None:
                 self.data.o2_episodes.append(O2Episode(o2[0], t, t, ref, o2[1]))
             return
         if t is None:
-            self.data.unreadable.append((ref, f"{series.label}: no effective time"))
+            self.data.unreadable.append((ref, f"{hit.label}: no effective time"))
             return
-        self._sample(series.name, r.get("valueQuantity"), t, ref, r.get("referenceRange"))
-        # Oxygen flow/FiO2 observations may name the device in a component or in `device`.
+        self._sample(hit, r.get("valueQuantity"), t, ref, r.get("referenceRange"))
 
     def _bp_panel(self, r: dict[str, Any], t: datetime | None, ref: str) -> None:
         if t is None:
@@ -158,11 +162,13 @@ class _Adapter:
             for s, c in _codings(comp.get("code")):
                 series = codes.series_for_code(s, c)
                 if series is not None:
-                    self._sample(series.name, comp.get("valueQuantity"), t, ref, None)
+                    self._sample(series, comp.get("valueQuantity"), t, ref, None)
                     break
 
-    def _sample(self, name: str, q: Any, t: datetime, ref: str, ranges: Any) -> None:
-        series = codes.series_by_name(name)
+    def _sample(
+        self, series: codes.SeriesConcept, q: Any, t: datetime, ref: str, ranges: Any
+    ) -> None:
+        name = series.name
         if not isinstance(q, dict):
             self.data.unreadable.append((ref, f"{series.label}: no valueQuantity"))
             return

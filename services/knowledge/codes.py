@@ -308,6 +308,19 @@ def series_for_code(system: str | None, code: str | None) -> SeriesConcept | Non
 
 
 @cache
+def observation_index() -> dict[tuple[str, str], SeriesConcept | None]:
+    """(system, code) → series; the blood-pressure panel maps to None (read by components)."""
+    index: dict[tuple[str, str], SeriesConcept | None] = {}
+    for s in SERIES:
+        for c in s.codes:
+            system, _, code = c.partition("|")
+            index[(system, code)] = s
+    system, _, code = BP_PANEL.partition("|")
+    index[(system, code)] = None
+    return index
+
+
+@cache
 def series_by_name(name: str) -> SeriesConcept:
     for s in SERIES:
         if s.name == name:
