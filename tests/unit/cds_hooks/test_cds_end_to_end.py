@@ -1,0 +1,177 @@
+"""End to end with the real domain core (`services.assess`) on the demo patients."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import responses
+
+try:
+    import services.assess  # noqa: F401
+
+    HAVE_ASSESS = True
+except ImportError:  # the domain core is written in parallel; these run once it lands
+    HAVE_ASSESS = False
+
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+
+from tests.unit.cds_hooks.fixtures import (
+    FHIR,
+    TOKEN,
+    bundle,
+    check_response,
+    condition,
+    med_request,
+)
+from tests.unit.cds_hooks.test_cds_http import make_app
+
+pytestmark = pytest.mark.skipif(not HAVE_ASSESS, reason="services.assess is not importable yet")
+
+DEMO = Path(__file__).resolve().parents[3] / "demo" / "patients"
+KEY_FOR_TYPE = {
+    "Patient": "patient",
+    "Observation": "observations",
+    "MedicationRequest": "medicationRequests",
+    "MedicationAdministration": "medicationAdministrations",
+    "Medication": "medicationAdministrations",
+    "MedicationStatement": "medicationStatements",
+    "Condition": "conditions",
+    "Procedure": "oxygenProcedures",
+    "DeviceUseStatement": "devices",
+    "Device": "devices",
+}
+
+
+def load(name: str) -> list[dict]:
+    doc = json.loads((DEMO / f"{name}.json").read_text())
+    return [e["resource"] for e in doc["entry"]]
+
+
+def split(resources: list[dict]) -> tuple[str, dict]:
+    pid = next(r["id"] for r in resources if r["resourceType"] == "Patient")
+    pf: dict = {k: bundle() for k in set(KEY_FOR_TYPE.values()) if k != "patient"}
+    pf["baselineLabs"] = bundle(*[r for r in resources if r["resourceType"] == "Observation"])
+    for r in resources:
+        key = KEY_FOR_TYPE.get(r["resourceType"])
+        if key == "patient":
+            pf["patient"] = r
+        elif key:
+            pf[key]["entry"].append({"resource": r})
+    return pid, pf
+
+
+@pytest.fixture
+def client(tmp_path, monkeypatch):
+    from services.timeutil import parse_instant
+
+    anchor = parse_instant("2026-11-20T12:00:00Z")  # the demo data ends here
+    monkeypatch.setattr("services.assess.now", lambda: anchor)
+    return make_app(tmp_path).test_client()
+
+
+def body(hook: str, pid: str, prefetch, **ctx) -> dict:
+    import uuid
+
+    b = {
+        "hook": hook,
+        "hookInstance": str(uuid.uuid4()),
+        "context": {"userId": "Practitioner/1", "patientId": pid, **ctx},
+    }
+    if prefetch is not None:
+        b["prefetch"] = prefetch
+    return b
+
+
+def test_seed_case_patient_view_gives_one_critical_card_with_the_plan(client):
+    pid, pf = split(load("seed-pembrolizumab"))
+    r = client.post("/cds-services/immunotox-patient-view", json=body("patient-view", pid, pf))
+    [card] = check_response(r.json)
+    assert card["indicator"] == "critical"
+    assert "discontinue pembrolizumab" in card["summary"]
+    toci = [s for s in card["suggestions"] if "tocilizumab" in s["label"]]
+    assert toci
+    MedicationRequest.model_validate(toci[0]["actions"][0]["resource"])
+    assert "transverse myelitis" in card["detail"].lower()
+
+
+def test_seed_case_order_sign_blocks_a_new_pembrolizumab_dose(client):
+    pid, pf = split(load("seed-pembrolizumab"))
+    drafts = bundle(med_request("draft-1", "pembrolizumab", "1547545", 200))
+    r = client.post(
+        "/cds-services/immunotox-order-sign", json=body("order-sign", pid, pf, draftOrders=drafts)
+    )
+    cards = check_response(r.json)
+    crit = [c for c in cards if c["indicator"] == "critical"]
+    assert (
+        crit
+        and crit[0]["suggestions"][0]["actions"][0]["resourceId"] == "MedicationRequest/draft-1"
+    )
+
+
+def test_seed_case_order_sign_corrects_an_overdose_of_tocilizumab(client):
+    pid, pf = split(load("seed-pembrolizumab"))
+    drafts = bundle(med_request("draft-2", "tocilizumab", "612865", 2000))
+    r = client.post(
+        "/cds-services/immunotox-order-sign", json=body("order-sign", pid, pf, draftOrders=drafts)
+    )
+    [card] = check_response(r.json)
+    action = card["suggestions"][0]["actions"][0]
+    assert card["indicator"] == "warning" and action["type"] == "update"
+    assert (
+        action["resource"]["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"] <= 800
+    )
+
+
+def test_seed_case_problem_list_transverse_myelitis(client):
+    pid, pf = split(load("seed-pembrolizumab"))
+    conds = bundle(condition("new-1", "G37.3", "Acute transverse myelitis"))
+    r = client.post(
+        "/cds-services/immunotox-problem-list",
+        json=body("problem-list-item-create", pid, pf, conditions=conds),
+    )
+    [card] = check_response(r.json)
+    assert "myelitis" in card["summary"].lower() and "discontinue" in card["summary"]
+
+
+def test_sepsis_without_immunotherapy_gives_no_card(client):
+    pid, pf = split(load("negative-sepsis"))
+    r = client.post("/cds-services/immunotox-patient-view", json=body("patient-view", pid, pf))
+    assert r.json == {"cards": []}
+
+
+@responses.activate
+def test_fetching_from_the_fhir_server_gives_the_same_card_as_the_prefetch(client):
+    resources = load("seed-pembrolizumab")
+    pid, pf = split(resources)
+
+    def answer(request):
+        path = urlsplit(request.url).path[len(urlsplit(FHIR).path) :].strip("/")
+        rtype = path.split("/")[0]
+        if rtype == "Patient":
+            return 200, {}, json.dumps(pf["patient"])
+        return 200, {}, json.dumps(bundle(*[r for r in resources if r["resourceType"] == rtype]))
+
+    responses.add_callback(responses.GET, __import__("re").compile(rf"{FHIR}/.*"), callback=answer)
+    with_prefetch = client.post(
+        "/cds-services/immunotox-patient-view", json=body("patient-view", pid, pf)
+    ).json
+    fetched = client.post(
+        "/cds-services/immunotox-patient-view",
+        json={
+            **body("patient-view", pid, None),
+            "fhirServer": FHIR,
+            "fhirAuthorization": {
+                "access_token": TOKEN,
+                "token_type": "Bearer",
+                "expires_in": 60,
+                "scope": "patient/*.read",
+                "subject": "immunotox",
+            },
+        },
+    ).json
+    [a], [b] = check_response(with_prefetch), check_response(fetched)
+    assert a["summary"] == b["summary"] and a["indicator"] == b["indicator"]
+    assert all(c.request.headers["Authorization"] == f"Bearer {TOKEN}" for c in responses.calls)
