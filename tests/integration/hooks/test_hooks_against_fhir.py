@@ -1,0 +1,266 @@
+"""Every hook against a real FHIR server over HTTP: with empty prefetch the service fetches
+everything itself, and its cards must equal the cards it gives with full prefetch.
+
+By default a local sekmet FHIR server is started and loaded with the demo patients. Set
+IMMUNOTOX_IT_FHIR_BASE to a FHIR R4 base URL (a public sandbox, a test EHR) to run the same
+suite there: the patients are created with a transaction and deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import requests
+
+from cds_hooks.registry import SERVICES
+from immunotox.demo import free_port, load_bundle, sekmet_server, shift_dates
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[3]
+PATIENTS = ("seed-pembrolizumab", "lee-case3", "no-weight-nivolumab", "negative-pembrolizumab")
+EXTERNAL = os.environ.get("IMMUNOTOX_IT_FHIR_BASE", "").rstrip("/")
+
+
+def _bundle(name: str) -> dict:
+    return json.loads((ROOT / "demo" / "patients" / f"{name}.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def fhir(tmp_path_factory):
+    """(base URL, {demo name: patient id}); patients removed afterwards on external servers."""
+    if EXTERNAL:
+        suffix = uuid.uuid4().hex[:8]
+        ids, created = {}, []
+        for name in PATIENTS:
+            doc = _bundle(name)
+            text = json.dumps(doc).replace(
+                name, f"{name}-{suffix}"
+            )  # unique ids on a shared server
+            doc = shift_dates(json.loads(text))
+            r = requests.post(
+                EXTERNAL, json=doc, headers={"Content-Type": "application/fhir+json"}, timeout=60
+            )
+            r.raise_for_status()
+            locs = [
+                (e.get("response") or {}).get("location", "") for e in r.json().get("entry", [])
+            ]
+            created += [loc.split("/_history")[0] for loc in locs if loc]
+            ids[name] = f"{name}-{suffix}"
+        yield EXTERNAL, ids
+        for loc in reversed(created):
+            url = loc if loc.startswith("http") else f"{EXTERNAL}/{loc}"
+            requests.delete(url, timeout=30)
+        return
+    cm = sekmet_server(free_port(), tmp_path_factory.mktemp("sekmet-hooks"))
+    try:
+        base = cm.__enter__()
+    except RuntimeError as e:
+        pytest.skip(f"the sekmet FHIR server could not start: {e}")
+    try:
+        for name in PATIENTS:
+            load_bundle(base, _bundle(name))
+        yield base, {name: name for name in PATIENTS}
+    finally:
+        cm.__exit__(None, None, None)
+
+
+@pytest.fixture
+def hook_client(fhir, tmp_path):
+    from immunotox.app import create_app
+
+    base, _ = fhir
+    app = create_app(
+        {
+            "INSTANCE_DIR": str(tmp_path),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}",
+            "CDS_AUTH": "off",
+            "FHIR_ALLOWLIST": base,
+            "HOOK_DEADLINE_S": 20.0,
+            "FHIR_TIMEOUT_S": 15.0,
+            "TESTING": True,
+        }
+    )
+    return app.test_client()
+
+
+def _fetch_all(base: str, url: str) -> dict:
+    """One prefetch value: a searchset Bundle with every page, or one resource."""
+    r = requests.get(f"{base}/{url}", headers={"Accept": "application/fhir+json"}, timeout=30)
+    r.raise_for_status()
+    doc = r.json()
+    if doc.get("resourceType") != "Bundle":
+        return doc
+    entries = list(doc.get("entry") or [])
+    nxt = next(
+        (link["url"] for link in doc.get("link", []) if link.get("relation") == "next"), None
+    )
+    while nxt:
+        page = requests.get(nxt, headers={"Accept": "application/fhir+json"}, timeout=30).json()
+        entries += page.get("entry") or []
+        nxt = next(
+            (link["url"] for link in page.get("link", []) if link.get("relation") == "next"), None
+        )
+    doc["entry"] = entries
+    doc.pop("link", None)
+    return doc
+
+
+def _request(
+    service_id: str,
+    base: str,
+    pid: str,
+    full_prefetch: bool,
+    draft: dict | None = None,
+    condition: dict | None = None,
+) -> dict:
+    svc = SERVICES[service_id]
+    ctx: dict = {"userId": "Practitioner/demo", "patientId": pid}
+    if svc.hook == "encounter-start":
+        ctx["encounterId"] = "enc-1"
+    if svc.hook in ("order-select", "order-sign"):
+        bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": draft}]}
+        ctx["draftOrders"] = bundle
+        if svc.hook == "order-select":
+            ctx["selections"] = [f"MedicationRequest/{draft['id']}"]
+    if svc.hook == "problem-list-item-create":
+        ctx["conditions"] = {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": condition}],
+        }
+    body = {
+        "hook": svc.hook,
+        "hookInstance": str(uuid.uuid4()),
+        "fhirServer": base,
+        "fhirAuthorization": {
+            "access_token": "it-token",
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": "patient/*.read",
+            "subject": "immunotox",
+        },
+        "context": ctx,
+    }
+    if full_prefetch:
+        body["prefetch"] = {
+            key: _fetch_all(base, tpl.replace("{{context.patientId}}", quote(pid)))
+            for key, tpl in svc.prefetch.items()
+        }
+    return body
+
+
+# Fields that hold the moment of the call (or a random id) rather than clinical content.
+_VOLATILE = frozenset({"uuid", "authoredOn"})
+
+
+def _normalise(cards: list[dict]) -> list[dict]:
+    """Cards without random ids and call times, for comparison."""
+
+    def strip(node):
+        if isinstance(node, dict):
+            out = {k: strip(v) for k, v in node.items() if k not in _VOLATILE}
+            if "appContext" in out:  # carries the assessment time: compare the patient only
+                out["appContext"] = json.loads(out["appContext"]).get("patient")
+            return out
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    return strip(copy.deepcopy(cards))
+
+
+def _pembro_draft(pid: str) -> dict:
+    return {
+        "resourceType": "MedicationRequest",
+        "id": "draft-pembro",
+        "status": "draft",
+        "intent": "order",
+        "subject": {"reference": f"Patient/{pid}"},
+        "medicationCodeableConcept": {
+            "coding": [
+                {
+                    "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                    "code": "1547545",
+                    "display": "pembrolizumab",
+                }
+            ]
+        },
+        "dosageInstruction": [
+            {
+                "doseAndRate": [
+                    {
+                        "doseQuantity": {
+                            "value": 200,
+                            "unit": "mg",
+                            "system": "http://unitsofmeasure.org",
+                            "code": "mg",
+                        }
+                    }
+                ]
+            }
+        ],
+    }
+
+
+def _myelitis(pid: str) -> dict:
+    return {
+        "resourceType": "Condition",
+        "id": "new-tm",
+        "subject": {"reference": f"Patient/{pid}"},
+        "clinicalStatus": {"coding": [{"code": "active"}]},
+        "code": {
+            "coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G37.3"}],
+            "text": "Acute transverse myelitis",
+        },
+    }
+
+
+@pytest.mark.parametrize("service_id", sorted(SERVICES))
+@pytest.mark.parametrize("patient", PATIENTS)
+def test_empty_prefetch_fetches_everything_and_gives_the_same_cards(
+    hook_client, fhir, service_id, patient
+):
+    base, ids = fhir
+    pid = ids[patient]
+    draft, cond = _pembro_draft(pid), _myelitis(pid)
+    full = hook_client.post(
+        f"/cds-services/{service_id}", json=_request(service_id, base, pid, True, draft, cond)
+    )
+    empty = hook_client.post(
+        f"/cds-services/{service_id}", json=_request(service_id, base, pid, False, draft, cond)
+    )
+    assert full.status_code == 200, full.get_data(as_text=True)
+    assert empty.status_code == 200, empty.get_data(as_text=True)
+    assert _normalise(empty.get_json()["cards"]) == _normalise(full.get_json()["cards"])
+
+
+def test_seed_patient_view_over_http_names_the_grade_and_stops_pembrolizumab(hook_client, fhir):
+    base, ids = fhir
+    resp = hook_client.post(
+        "/cds-services/immunotox-patient-view",
+        json=_request("immunotox-patient-view", base, ids["seed-pembrolizumab"], False),
+    )
+    cards = resp.get_json()["cards"]
+    assert len(cards) == 1
+    card = cards[0]
+    assert card["indicator"] == "critical"
+    assert "grade 3" in card["summary"].lower()
+    assert "pembrolizumab" in card["detail"].lower()
+    assert "624 mg" in card["detail"]
+
+
+def test_negative_patient_gets_no_cards_over_http(hook_client, fhir):
+    base, ids = fhir
+    resp = hook_client.post(
+        "/cds-services/immunotox-patient-view",
+        json=_request("immunotox-patient-view", base, ids["negative-pembrolizumab"], False),
+    )
+    assert resp.status_code == 200
+    assert resp.get_json() == {"cards": []}
