@@ -590,6 +590,12 @@ def order_cards(a: Assessment, cc: CardContext) -> list[Card]:
     from services.order_check import check_orders
 
     findings = check_orders(cc.hook_context.get("draftOrders"), a, list(cc.resources))
+    # order-select: `selections` names the orders just selected; the other drafts were already
+    # answered when they were selected.
+    selections = cc.hook_context.get("selections")
+    if isinstance(selections, list) and selections:
+        chosen = {s for s in selections if isinstance(s, str)}
+        findings = [f for f in findings if f.draft.ref in chosen]
     cards: list[Card] = []
     for f in findings:
         drug = f.draft.drug.name

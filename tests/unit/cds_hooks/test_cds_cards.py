@@ -324,3 +324,19 @@ def test_problem_list_non_irae_condition_gets_nothing():
         hook_context={"conditions": bundle(condition("c9", "E11.9", "Type 2 diabetes"))},
     )
     assert problem_list_cards(assessment(irae=[finding()]), cc) == []
+
+
+def test_order_select_answers_only_for_the_selected_drafts():
+    a = assessment(irae=[finding()])
+    drafts = [
+        med_request("d1", "pembrolizumab", "1547545", 200),
+        med_request("d2", "nivolumab", "1597876", 240),
+    ]
+    cc = CardContext(
+        service_id="immunotox-order-select",
+        patient_id=PID,
+        base_url=BASE,
+        hook_context={"draftOrders": bundle(*drafts), "selections": ["MedicationRequest/d2"]},
+    )
+    [card] = cards_of(order_cards(a, cc))
+    assert card["suggestions"][0]["actions"][0]["resourceId"] == "MedicationRequest/d2"
