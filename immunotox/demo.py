@@ -145,7 +145,7 @@ def sekmet_server(port: int, workdir: Path, log_path: Path | None = None) -> Ite
         "SEKMET_CONFIG": str(workdir / "settings.yaml"),
     }
     log = open(log_path or workdir / "sekmet.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: S603 - the installed sekmet command, fixed arguments
         [exe, "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=workdir,
         env=env,
@@ -225,3 +225,144 @@ class ThreadedServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.thread.join(timeout=5)
+
+
+# -- the whole demo -------------------------------------------------------------------------
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+@contextmanager
+def app_server(host: str, port: int, workers: int, env_extra: dict[str, str], workdir: Path):
+    """`immunotox serve` (gunicorn) as a subprocess; yields its base URL."""
+    env = {**os.environ, **env_extra}
+    log = open(workdir / "immunotox.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module, fixed arguments
+        [
+            sys.executable,
+            "-m",
+            "immunotox.cli",
+            "serve",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        cwd=workdir,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://{host}:{port}"
+    try:
+        _wait_for(f"{base}/smart/.well-known/jwks.json", proc, 60, "immunotox serve")
+        yield base
+    finally:
+        _stop(proc)
+        log.close()
+
+
+@contextmanager
+def demo_stack(
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    fhir_port: int = 8081,
+    app_port: int | None = None,
+    workers: int = 2,
+    workdir: Path | None = None,
+    patients_dir: Path = PATIENTS_DIR,
+) -> Iterator[dict[str, Any]]:
+    """Start the FHIR server, the app and the EHR; yield their URLs; stop them on exit."""
+    import secrets
+
+    from launch.dev_authserver import DevClient, DevSmartServer
+
+    sys.path.insert(0, str(REPO))  # demo/ehr is not part of the installed package
+    from demo.ehr.app import create_ehr_app
+
+    app_port = app_port or (port + 2 if _port_free(host, port + 2) else free_port(host))
+    for name, p in (("--port", port), ("--fhir-port", fhir_port), ("app", app_port)):
+        if not _port_free(host, p):
+            raise RuntimeError(f"port {p} ({name}) is in use; choose another with {name}")
+    own_tmp = workdir is None
+    work = Path(tempfile.mkdtemp(prefix="immunotox-demo-")) if workdir is None else workdir
+    ehr_base = f"http://{host}:{port}"
+    app_base = f"http://{host}:{app_port}"
+    ehr = None
+    try:
+        with sekmet_server(fhir_port, work / "fhir") as fhir_base:
+            loaded: list[str] = []
+            for path in sorted(patients_dir.glob("*.json")):
+                loaded += load_bundle(fhir_base, json.loads(path.read_text(encoding="utf-8")))
+            dev = DevSmartServer(fhir_base, ehr_base)
+            dev.register_client(DevClient("immunotox", [f"{app_base}/smart/callback"]))
+            env = {
+                "IMMUNOTOX_CDS_AUTH": "off",
+                "IMMUNOTOX_FHIR_ALLOWLIST": dev.fhir_base,
+                "IMMUNOTOX_DEMO": "true",
+                "IMMUNOTOX_SESSION_COOKIE_SECURE": "false",
+                "IMMUNOTOX_INSTANCE_DIR": str(work / "app"),
+                "IMMUNOTOX_PUBLIC_BASE_URL": app_base,
+                "IMMUNOTOX_SECRET_KEY": secrets.token_urlsafe(32),
+                "IMMUNOTOX_SMART_CLIENT_ID": "immunotox",
+            }
+            (work / "app").mkdir(parents=True, exist_ok=True)
+            with app_server(host, app_port, workers, env, work / "app"):
+                ehr = ThreadedServer(create_ehr_app(dev, app_base), host, port).start()
+                yield {
+                    "ehr": ehr_base,
+                    "app": app_base,
+                    "fhir": dev.fhir_base,
+                    "fhir_upstream": fhir_base,
+                    "patients": loaded,
+                    "workdir": work,
+                    "dev": dev,
+                }
+    finally:
+        if ehr is not None:
+            ehr.stop()
+        if own_tmp:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def main(args: argparse.Namespace) -> int:
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "", None) else args.host  # noqa: S104
+
+    def on_term(_sig: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    print("immunotox demo: starting the FHIR server, the service and the demo EHR ...", flush=True)
+    try:
+        with demo_stack(host, args.port, args.fhir_port, workers=args.workers) as urls:
+            print(
+                f"\n  Open the demo EHR:   {urls['ehr']}/\n"
+                f"  FHIR base (gateway): {urls['fhir']}\n"
+                f"  CDS discovery:       {urls['app']}/cds-services\n"
+                f"  Standalone launch:   {urls['app']}/smart/standalone\n"
+                f"  {len(urls['patients'])} demo patients loaded. Press Ctrl-C to stop.\n",
+                flush=True,
+            )
+            while True:
+                time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nimmunotox demo: stopping ...", flush=True)
+    except RuntimeError as e:
+        print(f"immunotox demo: {e}", file=sys.stderr)
+        return 1
+    print("immunotox demo: stopped.", flush=True)
+    return 0

@@ -17,6 +17,7 @@ RESOURCES = (
     "MedicationStatement",
     "Condition",
     "Procedure",
+    "DeviceUseStatement",
 )
 REQUIRED = ("Patient", "Observation")
 

@@ -32,6 +32,7 @@ SEARCHES: dict[str, dict[str, str]] = {
     "MedicationStatement": {},
     "Condition": {},
     "Procedure": {},
+    "DeviceUseStatement": {},
 }
 
 

@@ -15,10 +15,11 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from services.model import O2Level
 from services.timeutil import parse_instant
 
 W = 960
-LEFT = 150
+LEFT = 160
 RIGHT = 78
 TOP = 34
 PANEL_H = 58
@@ -39,6 +40,16 @@ class Panel:
     steps: list[tuple[datetime, datetime, float]] | None = None
     fixed: tuple[float, float] | None = None
     grade_lines: bool = False
+
+
+def _level(raw: Any) -> int:
+    """O2 level as its rank: the timeline sends the O2Level name ("low_flow_cannula")."""
+    if isinstance(raw, int):
+        return raw
+    try:
+        return int(O2Level[str(raw).upper()])
+    except KeyError:
+        return 0
 
 
 def _pts(series: list[dict[str, Any]] | None) -> list[tuple[datetime, float]]:
@@ -78,11 +89,11 @@ def build_panels(assessment: Any) -> list[Panel]:
         s = parse_instant(ep.get("start"))
         e = parse_instant(ep.get("end")) or at
         if s is not None:
-            bands.append((s, e, str(ep.get("label") or ""), int(ep.get("level") or 0)))
+            bands.append((s, e, str(ep.get("label") or ""), _level(ep.get("level"))))
     panels.append(
         Panel(
             "oxygen",
-            "Oxygen support / SpO2",
+            "Oxygen / SpO2",
             units.get("spo2", "%"),
             [("s-spo2", "SpO2", _pts(series.get("spo2")))],
             bands=bands,
@@ -95,7 +106,7 @@ def build_panels(assessment: Any) -> list[Panel]:
         v = seg.get("value")
         if s is not None and isinstance(v, (int, float)):
             steps.append((s, e, float(v)))
-    panels.append(Panel("nee", "Norepinephrine equiv.", "ug/min", [], steps=steps))
+    panels.append(Panel("nee", "Vasopressor", "norepi. eq. ug/min", [], steps=steps))
     for lab, label in LAB_LABELS.items():
         pts = _pts(series.get(lab))
         if pts:
@@ -141,9 +152,11 @@ def render(assessment: Any) -> Markup:
     )
     add(
         '<desc id="tl-desc">'
-        + escape(
-            f"From {t0:%d %b %H:%M} to {t1:%d %b %H:%M} UTC. "
-            "The same values are listed in the table below the chart."
+        + str(
+            escape(
+                f"From {t0:%d %b %H:%M} to {t1:%d %b %H:%M} UTC. "
+                "The same values are listed in the table below the chart."
+            )
         )
         + "</desc>"
     )

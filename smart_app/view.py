@@ -99,3 +99,9 @@ def app_context_note(raw: str | None) -> str | None:
     if isinstance(doc, dict) and isinstance(doc.get("reason"), str):
         return f"Opened from a decision-support card: {doc['reason'][:200]}"
     return "Opened from a decision-support card."
+
+
+def criterion_text(c: Any) -> str:
+    """The rule text without a leading "Grade N: " that repeats the grade shown beside it."""
+    prefix = f"Grade {c.grade}: "
+    return c.text[len(prefix) :] if c.text.startswith(prefix) else c.text

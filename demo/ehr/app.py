@@ -1,0 +1,373 @@
+"""The demo EHR: a patient list, a chart per patient, a real SMART EHR launch of the app, and
+CDS Hooks calls (patient-view, order-select, order-sign) whose cards it shows.
+
+It runs in the demo process together with the local SMART authorization server and FHIR
+gateway (`launch.dev_authserver`), on the same origin: `/fhir` is the FHIR base the app and
+the CDS service see, `/auth/*` the authorization server, `/` and `/ehr/*` the EHR.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+from flask import Flask, abort, redirect, render_template, request, url_for
+
+from launch.dev_authserver import DevSmartServer, patient_name
+
+HERE = Path(__file__).parent
+HOOK_TIMEOUT_S = 15.0
+FETCH_TIMEOUT_S = 10.0
+USER = "Practitioner/demo-clinician"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+
+# Orders a clinician might draft; each becomes a draft MedicationRequest.
+DRAFT_ORDERS: dict[str, dict[str, Any]] = {
+    "pembrolizumab-200": {
+        "label": "pembrolizumab 200 mg IV once",
+        "code": "1547545",
+        "display": "pembrolizumab",
+        "dose": (200, "mg"),
+        "route": "intravenous",
+        "timing": "once",
+    },
+    "tocilizumab-560": {
+        "label": "tocilizumab 560 mg IV once",
+        "code": "612865",
+        "display": "tocilizumab",
+        "dose": (560, "mg"),
+        "route": "intravenous",
+        "timing": "once",
+    },
+    "tocilizumab-1000": {
+        "label": "tocilizumab 1000 mg IV once",
+        "code": "612865",
+        "display": "tocilizumab",
+        "dose": (1000, "mg"),
+        "route": "intravenous",
+        "timing": "once",
+    },
+    "methylprednisolone-140": {
+        "label": "methylprednisolone 140 mg IV daily",
+        "code": "6902",
+        "display": "methylprednisolone",
+        "dose": (140, "mg"),
+        "route": "intravenous",
+        "timing": "daily",
+    },
+    "prednisone-20": {
+        "label": "prednisone 20 mg by mouth daily",
+        "code": "8640",
+        "display": "prednisone",
+        "dose": (20, "mg"),
+        "route": "oral",
+        "timing": "daily",
+    },
+}
+
+
+def draft_medication_request(key: str, patient_id: str) -> dict[str, Any]:
+    o = DRAFT_ORDERS[key]
+    value, unit = o["dose"]
+    return {
+        "resourceType": "MedicationRequest",
+        "id": f"draft-{key}",
+        "status": "draft",
+        "intent": "order",
+        "medicationCodeableConcept": {
+            "coding": [{"system": RXNORM, "code": o["code"], "display": o["display"]}],
+            "text": o["display"],
+        },
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "authoredOn": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "requester": {"reference": USER},
+        "dosageInstruction": [
+            {
+                "text": o["label"],
+                "route": {"text": o["route"]},
+                "timing": {"code": {"text": o["timing"]}},
+                "doseAndRate": [
+                    {
+                        "doseQuantity": {
+                            "value": value,
+                            "unit": unit,
+                            "system": "http://unitsofmeasure.org",
+                            "code": unit,
+                        }
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def fill_template(template: str, context: dict[str, Any]) -> str | None:
+    """Replace `{{context.x}}` and `{{userPractitionerId}}` tokens; None if one is unknown."""
+    missing = False
+
+    def sub(m: re.Match[str]) -> str:
+        nonlocal missing
+        name = m.group(1).strip()
+        if name.startswith("context."):
+            v = context.get(name[len("context.") :])
+        elif name in ("userPractitionerId", "user.Practitioner.id"):
+            v = USER.split("/", 1)[1]
+        else:
+            v = None
+        if not isinstance(v, str):
+            missing = True
+            return ""
+        return v
+
+    out = re.sub(r"\{\{([^}]+)\}\}", sub, template)
+    return None if missing else out
+
+
+def age_of(birth: str | None) -> str:
+    if not birth or len(birth) < 10:
+        return ""
+    try:
+        b = date.fromisoformat(birth[:10])
+    except ValueError:
+        return ""
+    t = date.today()
+    return str(t.year - b.year - ((t.month, t.day) < (b.month, b.day)))
+
+
+def create_ehr_app(dev: DevSmartServer, app_base: str, cds_base: str | None = None) -> Flask:
+    """The EHR and the SMART server on one Flask app. `app_base` is where immunotox runs."""
+    app = Flask(
+        "demo_ehr",
+        template_folder=str(HERE / "templates"),
+        static_folder=str(HERE / "static"),
+        static_url_path="/ehr/static",
+    )
+    dev.init_app(app)
+    app_base = app_base.rstrip("/")
+    cds_base = (cds_base or app_base).rstrip("/")
+    launch_url = f"{app_base}/smart/launch"
+
+    def upstream(path: str, params: dict[str, str] | None = None) -> Any:
+        r = requests.get(
+            f"{dev.upstream}/{path}",
+            params=params,
+            headers={"Accept": "application/fhir+json"},
+            timeout=FETCH_TIMEOUT_S,
+        )
+        r.raise_for_status()
+        return r.json()
+
+    def patient_or_404(pid: str) -> dict[str, Any]:
+        if not re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", pid):
+            abort(404)
+        try:
+            return upstream(f"Patient/{pid}")
+        except requests.RequestException:
+            abort(404)
+
+    @app.after_request
+    def headers(resp):
+        resp.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self' "
+            f"{app_base}; base-uri 'none'",
+        )
+        resp.headers.setdefault("Referrer-Policy", "no-referrer")
+        return resp
+
+    @app.get("/")
+    def index():
+        try:
+            bundle = upstream("Patient", {"_count": "100", "_sort": "family"})
+            error = None
+        except requests.RequestException as e:
+            bundle, error = {}, f"The FHIR server did not answer ({type(e).__name__})."
+        patients = []
+        for e in bundle.get("entry") or []:
+            p = e.get("resource") or {}
+            patients.append(
+                {
+                    "id": p.get("id"),
+                    "name": patient_name(p),
+                    "gender": p.get("gender") or "",
+                    "age": age_of(p.get("birthDate")),
+                }
+            )
+        patients.sort(key=lambda p: (p["id"] != "seed-pembrolizumab", p["name"]))
+        return render_template(
+            "index.html", patients=patients, error=error, fhir_base=dev.fhir_base
+        )
+
+    @app.get("/ehr/patient/<pid>")
+    def chart(pid: str):
+        p = patient_or_404(pid)
+        return render_chart(p, None)
+
+    def render_chart(p: dict[str, Any], result: dict[str, Any] | None, status: int = 200):
+        return (
+            render_template(
+                "chart.html",
+                p=p,
+                name=patient_name(p),
+                age=age_of(p.get("birthDate")),
+                orders=DRAFT_ORDERS,
+                result=result,
+                app_base=app_base,
+            ),
+            status,
+        )
+
+    @app.get("/ehr/launch/<pid>")
+    def ehr_launch(pid: str):
+        """A SMART EHR launch: a launch context on the authorization server, then the app's
+        launch URL with `iss` and `launch`. From a card link, the link's URL and appContext."""
+        patient_or_404(pid)
+        target = request.args.get("url") or launch_url
+        if not (target == launch_url or target.startswith(app_base + "/")):
+            abort(400, "This EHR only launches the immunotox app.")
+        app_context = request.args.get("appContext")
+        launch = dev.create_launch(pid, app_context=app_context, need_patient_banner=True)
+        sep = "&" if "?" in target else "?"
+        return redirect(f"{target}{sep}{urlencode({'iss': dev.fhir_base, 'launch': launch})}")
+
+    @app.post("/ehr/patient/<pid>/hook/<hook>")
+    def fire_hook(pid: str, hook: str):
+        p = patient_or_404(pid)
+        if hook not in ("patient-view", "order-select", "order-sign"):
+            abort(404)
+        order_keys = [k for k in request.form.getlist("order") if k in DRAFT_ORDERS]
+        result = call_hook(pid, hook, order_keys)
+        return render_chart(p, result)
+
+    def call_hook(pid: str, hook: str, order_keys: list[str]) -> dict[str, Any]:
+        started = time.monotonic()
+        try:
+            disc = requests.get(f"{cds_base}/cds-services", timeout=FETCH_TIMEOUT_S)
+            services = disc.json().get("services") or []
+        except (requests.RequestException, ValueError):
+            return {"hook": hook, "error": "The CDS service did not answer its discovery URL."}
+        chosen = [s for s in services if s.get("hook") == hook]
+        if not chosen:
+            return {"hook": hook, "error": f"The CDS service offers no {hook} service."}
+        context: dict[str, Any] = {"userId": USER, "patientId": pid}
+        if hook in ("order-select", "order-sign"):
+            if not order_keys:
+                return {"hook": hook, "error": "Choose at least one order first."}
+            drafts = [draft_medication_request(k, pid) for k in order_keys]
+            context["draftOrders"] = {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [{"resource": d} for d in drafts],
+            }
+            if hook == "order-select":
+                context["selections"] = [f"MedicationRequest/{d['id']}" for d in drafts]
+        token = dev.issue_token(pid, "patient/*.rs", client_id="demo-ehr-cds")
+        out: dict[str, Any] = {"hook": hook, "services": [], "orders": order_keys}
+        for svc in chosen:
+            prefetch = build_prefetch(svc.get("prefetch") or {}, context, token["access_token"])
+            body = {
+                "hookInstance": str(uuid.uuid4()),
+                "hook": hook,
+                "fhirServer": dev.fhir_base,
+                "fhirAuthorization": token,
+                "context": context,
+                "prefetch": prefetch,
+            }
+            t0 = time.monotonic()
+            try:
+                r = requests.post(
+                    f"{cds_base}/cds-services/{svc['id']}", json=body, timeout=HOOK_TIMEOUT_S
+                )
+                cards = r.json().get("cards", []) if r.status_code == 200 else []
+                err = None if r.status_code == 200 else f"HTTP {r.status_code}: {r.text[:300]}"
+            except (requests.RequestException, ValueError) as e:
+                cards, err = [], f"no answer ({type(e).__name__})"
+            out["services"].append(
+                {
+                    "id": svc["id"],
+                    "title": svc.get("title") or svc["id"],
+                    "cards": [view_card(c, pid) for c in cards],
+                    "error": err,
+                    "ms": round((time.monotonic() - t0) * 1000),
+                }
+            )
+        out["ms"] = round((time.monotonic() - started) * 1000)
+        return out
+
+    def build_prefetch(
+        templates: dict[str, str], context: dict[str, Any], token: str
+    ) -> dict[str, Any]:
+        def one(item: tuple[str, str]) -> tuple[str, Any]:
+            key, template = item
+            query = fill_template(template, context)
+            if query is None:
+                return key, None
+            try:
+                r = requests.get(
+                    f"{dev.fhir_base}/{query}",
+                    headers={"Accept": "application/fhir+json", "Authorization": f"Bearer {token}"},
+                    timeout=FETCH_TIMEOUT_S,
+                )
+                return key, r.json() if r.status_code == 200 else None
+            except (requests.RequestException, ValueError):
+                return key, None
+
+        with ThreadPoolExecutor(max_workers=max(1, len(templates))) as pool:
+            return dict(pool.map(one, templates.items()))
+
+    def view_card(card: dict[str, Any], pid: str) -> dict[str, Any]:
+        links = []
+        for lk in card.get("links") or []:
+            url = lk.get("url") or ""
+            if lk.get("type") == "smart":
+                params = {"url": url}
+                if lk.get("appContext"):
+                    params["appContext"] = lk["appContext"]
+                href = url_for("ehr_launch", pid=pid) + "?" + urlencode(params)
+            else:
+                href = url if url.startswith(("https://", "http://")) else ""
+            links.append({"label": lk.get("label") or url, "href": href, "type": lk.get("type")})
+        suggestions = []
+        for s in card.get("suggestions") or []:
+            actions = []
+            for a in s.get("actions") or []:
+                res = a.get("resource") or {}
+                actions.append(
+                    {
+                        "type": a.get("type"),
+                        "description": a.get("description") or "",
+                        "resource": res.get("resourceType") or a.get("resourceId") or "",
+                        "json": json.dumps(res, indent=1)[:4000] if res else "",
+                    }
+                )
+            suggestions.append(
+                {
+                    "label": s.get("label") or "",
+                    "recommended": bool(s.get("isRecommended")),
+                    "actions": actions,
+                }
+            )
+        source = card.get("source") or {}
+        return {
+            "summary": card.get("summary") or "",
+            "indicator": card.get("indicator") or "info",
+            "detail": card.get("detail") or "",
+            "source": source.get("label") or "",
+            "source_url": source.get("url") or "",
+            "suggestions": suggestions,
+            "links": links,
+            "selection": card.get("selectionBehavior"),
+            "overrides": [
+                o.get("display") or o.get("code") for o in card.get("overrideReasons") or []
+            ],
+        }
+
+    return app
