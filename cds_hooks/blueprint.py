@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import threading
 import time
@@ -143,10 +142,7 @@ def create_blueprint(app: Flask) -> Blueprint:
         verifier = Verifier(
             clients, store.put_if_absent, JwksCache(float(cfg.get("FHIR_TIMEOUT_S", 1.5)))
         )
-    floor = cfg.get("BENCH_FLOOR")
-    if floor is None:
-        floor = os.environ.get("IMMUNOTOX_BENCH_FLOOR", "")
-    bench_floor = str(floor).strip().lower() in {"1", "true", "yes", "on"}
+    bench_floor = bool(cfg.get("BENCH_FLOOR"))
     app.extensions["immunotox.cds_hooks"] = _State(verifier, auth_off, bench_floor)
 
     @bp.before_request

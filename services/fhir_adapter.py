@@ -76,16 +76,19 @@ def _codings(concept: Any) -> Codings:
 
 
 def _text(concept: Any) -> str:
+    """CodeableConcept.text and the codings' displays, each distinct string once."""
     if not isinstance(concept, dict):
         return ""
-    parts = []
+    parts: list[str] = []
     t = concept.get("text")
-    if isinstance(t, str):
-        parts.append(t)
+    if isinstance(t, str) and t.strip():
+        parts.append(t.strip())
     for c in concept.get("coding") or ():
         if isinstance(c, dict) and isinstance(c.get("display"), str):
-            parts.append(c["display"])
-    return " ".join(parts)
+            d = c["display"].strip()
+            if d and all(d.lower() not in p.lower() for p in parts):
+                parts.append(d)
+    return "; ".join(parts)
 
 
 def _number(v: Any) -> float | None:

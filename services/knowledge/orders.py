@@ -1,8 +1,7 @@
 """Knowledge for checking draft orders: the baseline work-up before a checkpoint inhibitor, which
 drug classes get a dose check, and how far a drafted dose may sit from the plan.
 
-Every row cites its source. `ORDER_SOURCES` holds the sources these rows cite that
-`services.knowledge.sources.SOURCES` does not (yet) list; `cite_any()` resolves both.
+Every row cites its source (ids in `services.knowledge.sources`).
 
 What was checked (November 2026):
 - SITC 2017 (Puzanov I et al., J Immunother Cancer 2017;5:95), Table 1 "Pre-treatment evaluation
@@ -33,38 +32,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.knowledge.codes import LOINC, series_by_name
-from services.knowledge.sources import SOURCES, Source
-
-ORDER_SOURCES: dict[str, Source] = {
-    s.id: s
-    for s in (
-        Source(
-            "sitc2017",
-            "SITC 2017 irAE consensus",
-            "https://doi.org/10.1186/s40425-017-0300-z",
-            "Puzanov I et al. Managing toxicities associated with immune checkpoint inhibitors: "
-            "consensus recommendations from the Society for Immunotherapy of Cancer (SITC) "
-            "Toxicity Management Working Group. J Immunother Cancer 2017;5:95, Table 1.",
-        ),
-        Source(
-            "eviq_baseline",
-            "eviQ immunotherapy blood test recommendations",
-            "https://www.eviq.org.au/additional-clinical-information/3549-immunotherapy-blood-test-monitoring-recommend",
-            "eviQ, Cancer Institute NSW. Immunotherapy blood test monitoring recommendations "
-            "(baseline investigations recommended by ASCO, ESMO and SITC, side by side).",
-        ),
-    )
-}
+from services.knowledge.sources import Source, cite
 
 
 def cite_any(ref: str) -> tuple[Source, str]:
-    """Like `sources.cite()`, also resolving the sources listed here."""
-    sid, _, locator = ref.partition(":")
-    sid = sid.strip()
-    src = SOURCES.get(sid) or ORDER_SOURCES.get(sid)
-    if src is None:
-        raise KeyError(sid)
-    return src, locator.strip()
+    """Kept for callers: every source now lives in `sources.SOURCES`."""
+    return cite(ref)
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,21 @@ SOURCES: dict[str, Source] = {
             "2013;9:30, Table 1.",
         ),
         Source(
+            "sitc2017",
+            "SITC 2017 irAE consensus",
+            "https://doi.org/10.1186/s40425-017-0300-z",
+            "Puzanov I et al. Managing toxicities associated with immune checkpoint inhibitors: "
+            "consensus recommendations from the Society for Immunotherapy of Cancer (SITC) "
+            "Toxicity Management Working Group. J Immunother Cancer 2017;5:95, Table 1.",
+        ),
+        Source(
+            "eviq_baseline",
+            "eviQ immunotherapy blood test recommendations",
+            "https://www.eviq.org.au/additional-clinical-information/3549-immunotherapy-blood-test-monitoring-recommend",
+            "eviQ, Cancer Institute NSW. Immunotherapy blood test monitoring recommendations "
+            "(baseline investigations recommended by ASCO, ESMO and SITC, side by side).",
+        ),
+        Source(
             "immunotox",
             "immunotox convention",
             "",
