@@ -182,14 +182,12 @@ def plan(
             p.advice(
                 f"checkpoint_inhibitor.{action}.{e.drug}",
                 "checkpoint_inhibitor",
-                f"{verb} {e.drug}: {worst.label.lower()}"
-                + (f" grade {worst.grade}" if worst.grade is not None else "")
-                + f". {worst.action_reason}.",
+                f"{verb} {e.drug} ({worst.action_reason[0].lower()}{worst.action_reason[1:]})",
                 "; ".join(worst.sources),
                 tuple(f.kind for f in acted),
                 drug=e.drug,
                 urgency="urgent" if action != "continue" else "routine",
-                dose_missing_reason="Not a dose: an instruction about the drug",
+                dose_missing_reason=f"No dose: this line is about whether to give {e.drug}",
             )
         if action == "hold":
             p.advice(

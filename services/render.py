@@ -46,7 +46,8 @@ def render_text(a: Assessment) -> str:
         worst_s = f"; worst {worst.grades[system]} at {worst.time.isoformat()}" if worst else ""
         lines.append(f"  {SYSTEM_LABELS[system]}: {_grade(r.grade)}{worst_s}")
         for c in r.criteria:
-            lines.append(f"    - {c.text}  [{c.source}]")
+            prefix = f"Grade {c.grade}: " if c.grade else ""
+            lines.append(f"    - {prefix}{c.text}  [{c.source}]")
             for e in c.evidence:
                 when = f" at {e.time.isoformat()}" if e.time else ""
                 lines.append(f"        {e.what}{when} ({e.ref})")
