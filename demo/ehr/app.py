@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 import requests
 from flask import Flask, abort, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from launch.dev_authserver import DevSmartServer, patient_name
 
@@ -129,6 +130,18 @@ def fill_template(template: str, context: dict[str, Any]) -> str | None:
 
     out = re.sub(r"\{\{([^}]+)\}\}", sub, template)
     return None if missing else out
+
+
+def render_markdown(text: str) -> Markup:
+    """Card `detail` is GitHub-flavoured Markdown. Raw HTML stays disabled, so the output holds
+    only what Markdown itself produces (and unsafe link schemes are refused). Without the
+    renderer (it comes with the demo's FHIR server), the text is shown as it is."""
+    try:
+        from markdown_it import MarkdownIt
+    except ImportError:
+        return Markup('<div class="detail plain">{}</div>').format(text)
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    return Markup('<div class="detail">') + Markup(md.render(text)) + Markup("</div>")  # noqa: S704
 
 
 def age_of(birth: str | None) -> str:
@@ -359,7 +372,7 @@ def create_ehr_app(dev: DevSmartServer, app_base: str, cds_base: str | None = No
         return {
             "summary": card.get("summary") or "",
             "indicator": card.get("indicator") or "info",
-            "detail": card.get("detail") or "",
+            "detail": render_markdown(card.get("detail") or "") if card.get("detail") else "",
             "source": source.get("label") or "",
             "source_url": source.get("url") or "",
             "suggestions": suggestions,

@@ -78,7 +78,7 @@ def test_a_patient_view_card_link_launches_the_app_with_its_context(demo, browse
     assert card.find_element(By.CSS_SELECTOR, "h4").text
     save_full_page(browser, output_dir / "e2e-seed-pembrolizumab-cards.png")
     browser.set_window_size(1280, 1000)
-    link = card.find_element(By.PARTIAL_LINK_TEXT, "immunotox")
+    link = card.find_element(By.CSS_SELECTOR, "a.smart-link")
     link.click()
     wait_for(browser, "#crs-h")
     assert "Opened from a decision-support card" in browser.page_source

@@ -7,12 +7,9 @@ The "browser" is a `requests.Session` that follows redirects across the three se
 from __future__ import annotations
 
 import json
-import re
-from html import unescape
 from pathlib import Path
 
 import pytest
-import requests
 
 from immunotox.demo import ThreadedServer, free_port, load_bundle, sekmet_server
 
@@ -118,33 +115,8 @@ def smart(stack, monkeypatch):
     dev.token_lifetime, dev.fhir_down, dev.serve_well_known = saved_dev
 
 
-class Browser:
-    def __init__(self) -> None:
-        self.http = requests.Session()
-
-    def get(self, url: str, **kw) -> requests.Response:
-        return self.http.get(url, timeout=30, **kw)
-
-    def submit_consent(self, page: requests.Response, decision: str, patient: str | None):
-        action = re.search(r'<form method="post" action="([^"]+)"', page.text).group(1)
-        fields = {
-            unescape(k): unescape(v)
-            for k, v in re.findall(
-                r'<input type="hidden" name="([^"]*)" value="([^"]*)">', page.text
-            )
-        }
-        if patient:
-            fields["patient"] = patient
-        fields["decision"] = decision
-        base = re.match(r"https?://[^/]+", page.url).group(0)
-        return self.http.post(base + action, data=fields, timeout=30)
-
-
 @pytest.fixture
 def browser():
+    from smart_helpers import Browser
+
     return Browser()
-
-
-def error_kind(resp: requests.Response) -> str | None:
-    m = re.search(r'data-error-kind="([^"]+)"', resp.text)
-    return m.group(1) if m else None

@@ -9,7 +9,7 @@ import time
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from conftest import error_kind
+from smart_helpers import error_kind
 
 pytestmark = pytest.mark.integration
 

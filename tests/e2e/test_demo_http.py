@@ -1,0 +1,118 @@
+"""The demo over plain HTTP (no browser needed): every demo patient is listed, the EHR launch
+reaches the app, each hook returns cards, and `immunotox demo` stops cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from immunotox.demo import PATIENTS_DIR, free_port
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_ehr_lists_every_demo_patient(demo):
+    page = requests.get(demo["ehr"] + "/", timeout=30)
+    assert page.status_code == 200
+    ids = {p.stem for p in PATIENTS_DIR.glob("*.json")}
+    assert ids and set(demo["patients"]) >= ids
+    for pid in ids:
+        assert f'data-patient="{pid}"' in page.text
+
+
+def test_the_fhir_gateway_advertises_the_demo_authorization_server(demo):
+    conf = requests.get(f"{demo['fhir']}/.well-known/smart-configuration", timeout=10).json()
+    assert conf["authorization_endpoint"] == f"{demo['ehr']}/auth/authorize"
+    assert "S256" in conf["code_challenge_methods_supported"]
+    # and it refuses FHIR reads without a token
+    assert requests.get(f"{demo['fhir']}/Patient", timeout=10).status_code == 401
+
+
+def test_an_ehr_launch_reaches_the_assessment(demo):
+    http = requests.Session()
+    page = http.get(f"{demo['ehr']}/ehr/launch/seed-pembrolizumab", timeout=60)
+    assert page.status_code == 200
+    assert page.url.startswith(demo["app"] + "/app/")
+    assert 'data-system="lee2014"' in page.text
+
+
+@pytest.mark.parametrize(
+    ("hook", "orders"),
+    [
+        ("patient-view", []),
+        ("order-select", ["pembrolizumab-200"]),
+        ("order-sign", ["tocilizumab-1000"]),
+    ],
+)
+def test_each_hook_returns_cards_for_the_seed_patient(demo, hook, orders):
+    resp = requests.post(
+        f"{demo['ehr']}/ehr/patient/seed-pembrolizumab/hook/{hook}",
+        data={"order": orders},
+        timeout=60,
+    )
+    assert resp.status_code == 200
+    cards_part = resp.text.split('id="cards"', 1)[1]
+    assert 'class="card card-' in cards_part, cards_part[:2000]
+    assert 'class="error"' not in cards_part
+
+
+def test_ctrl_c_stops_the_whole_demo(tmp_path):
+    port, fhir_port = free_port(), free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "immunotox.cli",
+            "demo",
+            "--port",
+            str(port),
+            "--fhir-port",
+            str(fhir_port),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 90
+        out = b""
+        while b"Press Ctrl-C" not in out:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the demo did not start: {out.decode(errors='replace')[-2000:]}")
+            out += proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}/".encode() in out
+        children = _children(proc.pid)
+        assert children, "the demo started no subprocess"
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0, rest.decode(errors="replace")
+        assert b"stopped" in rest
+        time.sleep(0.5)
+        assert [c for c in children if Path(f"/proc/{c}").exists()] == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _children(pid: int) -> list[int]:
+    """Direct and indirect children of `pid` (Linux /proc)."""
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            kids = (task / "children").read_text().split() if (task / "children").exists() else []
+            for k in kids:
+                found.append(int(k))
+                frontier.append(int(k))
+    return found
