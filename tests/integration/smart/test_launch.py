@@ -267,3 +267,40 @@ def test_the_page_loads_only_its_own_script_and_stylesheet(smart, browser):
     assert browser.get(smart.app_base + hrefs[0]).status_code == 200
     css = browser.get(smart.app_base + hrefs[0]).text
     assert "@media print" in css
+
+
+def test_two_launches_in_one_browser_keep_their_own_patients(smart, browser):
+    first = ehr_launch(smart, browser)
+    launch = smart.dev.create_launch("itx-test-second")
+    second = browser.get(
+        f"{smart.app_base}/smart/launch", params={"iss": smart.fhir_base, "launch": launch}
+    )
+    assert "Secondperson" in second.text
+    again = browser.get(first.url)  # the first tab, reloaded
+    assert "Testperson" in again.text and "Secondperson" not in again.text
+
+
+def test_the_fhir_gateway_keeps_the_app_inside_the_launch_patient(smart, browser):
+    page = ehr_launch(smart, browser)
+    assert page.status_code == 200
+    token = list(smart.dev.access)[-1]  # the token this launch received
+    other = browser.get(
+        f"{smart.fhir_base}/Patient/itx-test-second",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert other.status_code == 403
+    own = browser.get(
+        f"{smart.fhir_base}/Patient/{smart.patient}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert own.status_code == 200
+
+
+def test_session_cookies_are_secure_unless_configured_off(smart, browser):
+    smart.app.config["SESSION_COOKIE_SECURE"] = True
+    launch = smart.dev.create_launch(smart.patient)
+    first = browser.get(
+        f"{smart.app_base}/smart/launch",
+        params={"iss": smart.fhir_base, "launch": launch},
+        allow_redirects=False,
+    )
+    assert "Secure" in first.headers["Set-Cookie"]
