@@ -50,3 +50,17 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for section, values in sorted(helpers.FIGURES.items()):
         tr.write_line(f"{section}: {values}")
     tr.write_line(f"written to {helpers.RELIABILITY_JSON}")
+
+
+@pytest.fixture(autouse=True)
+def _count_error_cards(caplog):
+    """Count the assessments that failed inside a service (answered with an error card rather
+    than a 500) so the figures show them; tests that must see none assert it themselves."""
+    yield
+    records = [*caplog.get_records("setup"), *caplog.get_records("call")]
+    failed = [r for r in records if r.levelno >= logging.ERROR and "failed ref=" in str(r.msg)]
+    if failed:
+        helpers.count("error_cards", len(failed))
+        for r in failed:
+            kind = r.args[2] if isinstance(r.args, tuple) and len(r.args) > 2 else "?"
+            helpers.count(f"error_cards_{kind}")

@@ -217,6 +217,10 @@ def hook_body(
 # -- answers ----------------------------------------------------------------------------------
 
 
+def _no_constant(name: str) -> Any:
+    raise AssertionError(f"the answer holds {name}, which is not JSON (RFC 8259)")
+
+
 def check_answer(resp: Any, what: str = "") -> int:
     """The contract every answer must keep: 2xx or 4xx (412 included), never 5xx, and a JSON
     body; a 4xx body carries a message. Returns the status."""
@@ -226,7 +230,7 @@ def check_answer(resp: Any, what: str = "") -> int:
     if resp.request.method == "OPTIONS" or status in (204, 401):
         return status
     assert resp.mimetype == "application/json", f"{what}: HTTP {status} {resp.mimetype}"
-    body = json.loads(resp.get_data())
+    body = json.loads(resp.get_data(), parse_constant=_no_constant)
     assert isinstance(body, dict), f"{what}: body is {type(body).__name__}"
     if status >= 400:
         assert isinstance(body.get("message"), str) and body["message"], f"{what}: {body}"
