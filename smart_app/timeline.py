@@ -195,10 +195,12 @@ def render(assessment: Any) -> Markup:
                 f'width="{max(x1 - x0, 1.5)}" height="{PANEL_H}"><title>'
                 f"{escape(label)} from {s:%d %b %H:%M}</title></rect>"
             )
-            if x1 - x0 > 60:
+            room = int((x1 - x0 - 6) / 5.6)  # characters that fit in the band at 10px
+            if room >= 6:
+                short = label if len(label) <= room else label[: room - 1] + "…"
                 add(
                     f'<text class="o2-label" x="{x0 + 4}" y="{y + PANEL_H - 6}">'
-                    f"{escape(label)}</text>"
+                    f"{escape(short)}</text>"
                 )
         if p.steps is not None:
             for s, e, v in p.steps:
@@ -208,7 +210,13 @@ def render(assessment: Any) -> Markup:
                     f'height="{round(y + PANEL_H - 4 - yv(v), 1)}"><title>{escape(_fmt(v))} ug/min '
                     f"from {s:%d %b %H:%M}</title></rect>"
                 )
-            if not p.steps:
+            if p.steps:
+                last = p.steps[-1][2]
+                add(
+                    f'<text class="last-value s-nee" x="{LEFT + plot_w + 6}" '
+                    f'y="{yv(last) + 4}">{escape(_fmt(last))}</text>'
+                )
+            else:
                 add(
                     f'<text class="no-data" x="{LEFT + 8}" y="{y + PANEL_H / 2 + 4}">'
                     "no vasopressor in this window</text>"

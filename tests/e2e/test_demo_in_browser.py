@@ -65,6 +65,9 @@ def test_ehr_launch_of_the_seed_patient_shows_grades_timeline_and_plan(demo, bro
     assert plan, "the plan is empty"
     assert "pembrolizumab" in browser.find_element(By.ID, "ici").text
 
+    browser.find_element(By.ID, "timeline").screenshot(
+        str(output_dir / "e2e-seed-pembrolizumab-timeline.png")
+    )
     save_full_page(browser, output_dir / "e2e-seed-pembrolizumab-app.png")
     assert csp_violations(browser) == []
 
