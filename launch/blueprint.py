@@ -24,7 +24,7 @@ from flask import (
 from immunotox import config as config_mod
 from launch import client_auth, discovery, errors, session
 from launch.errors import LaunchError
-from launch.web import secure_headers
+from launch.web import error_response, secure_headers
 
 log = logging.getLogger("immunotox.launch")
 
@@ -120,11 +120,6 @@ def create_blueprint(app: Flask) -> Blueprint:
     @bp.app_errorhandler(LaunchError)
     def launch_error(e: LaunchError):
         log.warning("launch/session failure: %s", e.kind)
-        if request.path.startswith("/app/api/"):
-            resp = jsonify({"error": e.kind, "title": e.title, "detail": e.detail})
-        else:
-            resp = Response(render_template("launch/error.html", error=e), mimetype="text/html")
-        resp.status_code = e.status
-        return secure_headers(resp)
+        return error_response(e)
 
     return bp

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from typing import Any
 
 from flask import Blueprint, Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
 
 from launch import scopes, session
-from launch.web import secure_headers
+from launch.errors import LaunchError
+from launch.web import error_response, secure_headers
 from smart_app import fetch, timeline, view
 
 log = logging.getLogger("immunotox.app")
@@ -64,6 +67,29 @@ def create_blueprint(app: Flask) -> Blueprint:
         static_url_path="/static",
     )
     bp.after_request(secure_headers)
+
+    @bp.errorhandler(Exception)
+    def unexpected(e: Exception):
+        """A failure of the assessment itself: a clear page, the details in the log only."""
+        if isinstance(e, HTTPException):
+            return e
+        if isinstance(e, LaunchError):
+            log.warning("launch/session failure: %s", e.kind)
+            return error_response(e)
+        tb = traceback.extract_tb(e.__traceback__)
+        where = f"{tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else "?"
+        # the type and place only: messages may quote patient data
+        log.error("assessment failed: %s at %s", type(e).__name__, where)
+        return error_response(
+            LaunchError(
+                "assessment_failed",
+                "The assessment could not be computed",
+                "The patient's record was read, but building the assessment failed. The "
+                "failure has been logged for the support team.",
+                "Use the EHR's own data for now, and report the time of this failure.",
+                500,
+            )
+        )
 
     @bp.get("/")
     def index():

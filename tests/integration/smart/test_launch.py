@@ -304,3 +304,14 @@ def test_session_cookies_are_secure_unless_configured_off(smart, browser):
         allow_redirects=False,
     )
     assert "Secure" in first.headers["Set-Cookie"]
+
+
+def test_a_failing_assessment_gets_a_clear_page_and_no_traceback(smart, browser, monkeypatch):
+    def boom(resources):
+        raise ValueError("Patient/itx-test-pembro has something odd")
+
+    monkeypatch.setattr("smart_app.blueprint.run_assessment", boom)
+    resp = ehr_launch(smart, browser)
+    assert resp.status_code == 500
+    assert error_kind(resp) == "assessment_failed"
+    assert "Traceback" not in resp.text and "something odd" not in resp.text
