@@ -44,7 +44,7 @@ _DATETIME = re.compile(
 )
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Values that are not clinical event times: left as they are.
-_KEEP = {"birthDate", "lastUpdated", "deceasedDateTime__never"}
+_KEEP = {"birthDate", "lastUpdated"}
 
 
 def _parse(s: str) -> datetime | None:
@@ -288,7 +288,8 @@ def demo_stack(
 
     from launch.dev_authserver import DevClient, DevSmartServer
 
-    sys.path.insert(0, str(REPO))  # demo/ehr is not part of the installed package
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))  # demo/ehr is not part of the installed package
     from demo.ehr.app import create_ehr_app
 
     app_port = app_port or (port + 2 if _port_free(host, port + 2) else free_port(host))
