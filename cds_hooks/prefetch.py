@@ -78,7 +78,7 @@ def flatten(values: Iterable[Any]) -> list[dict[str, Any]]:
                 if isinstance(e, dict):
                     add(e.get("resource"))
             return
-        if not rt or rt == "OperationOutcome":
+        if not isinstance(rt, str) or not rt or rt == "OperationOutcome":
             return
         rid = r.get("id")
         if isinstance(rid, str):

@@ -92,9 +92,13 @@ def _text(concept: Any) -> str:
 
 
 def _number(v: Any) -> float | None:
+    """A finite float, or None (not a number, NaN, infinite, or an integer beyond float range)."""
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return None
-    f = float(v)
+    try:
+        f = float(v)
+    except OverflowError:
+        return None
     return f if math.isfinite(f) else None
 
 
@@ -490,7 +494,8 @@ def to_patient_data(resources: Iterable[Any]) -> PatientData:
         "Condition": a.condition,
     }
     for r in flat:
-        h = handlers.get(r.get("resourceType"))  # type: ignore[arg-type]
+        rt = r.get("resourceType")
+        h = handlers.get(rt) if isinstance(rt, str) else None
         if h is not None:
             h(r)
     return a.finish()

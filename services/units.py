@@ -9,6 +9,7 @@ guessed.
 
 from __future__ import annotations
 
+import math
 import threading
 from functools import cache
 
@@ -103,7 +104,10 @@ def linear_map(from_unit: str, to_unit: str) -> tuple[float, float]:
 def convert(value: float, from_unit: str | None, to_unit: str) -> float:
     """Convert, rounded to 6 decimals so exact boundaries survive (100.4 [degF] is 38.0 Cel)."""
     scale, offset = linear_map(normalise(from_unit), to_unit)
-    return round(value * scale + offset, 6)
+    out = round(value * scale + offset, 6)
+    if not math.isfinite(out):
+        raise UnitError(f"{value!r} {from_unit} is out of range")
+    return out
 
 
 def convertible(from_unit: str | None, to_unit: str) -> bool:

@@ -357,3 +357,13 @@ def test_unreadable_values_are_listed_not_dropped():
     problems = {d["problem"] for d in a.data_quality}
     assert "Temperature: value is not a number" in problems
     assert "Temperature: no unit" in problems
+
+
+def test_values_beyond_float_range_are_listed_not_raised():
+    huge = obs("8310-5", 10**400, "Cel")
+    vast = infusion("norepinephrine", 1e308, "mg/min", 4)  # overflows when converted to µg/min
+    a = assess([patient(), huge, vast, {"resourceType": ["Observation"], "id": "odd"}], at=AT)
+    problems = {d["ref"]: d["problem"] for d in a.data_quality}
+    assert problems[f"Observation/{huge['id']}"] == "Temperature: value is not a number"
+    assert "out of range" in problems[f"MedicationAdministration/{vast['id']}"]
+    json.dumps(a.to_dict(), allow_nan=False)  # no Infinity or NaN reaches the output
