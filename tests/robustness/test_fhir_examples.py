@@ -21,7 +21,7 @@ import pytest
 from services.assess import assess
 from services.fhir_adapter import to_patient_data
 from tests.robustness import helpers
-from tests.robustness.conftest import remember_secret
+from tests.robustness.conftest import remember_patient_id
 
 CORPUS = helpers.OUT_DIR / "fhir-examples"
 SCRIPT = helpers.ROOT / "scripts" / "fetch-fhir-examples.sh"
@@ -115,7 +115,7 @@ def _prefetch(batch: list[Any]) -> dict[str, Any]:
 def test_every_example_resource_through_the_patient_view_service_never_500(
     app, client, corpus_files, caplog
 ):
-    remember_secret(PID)
+    remember_patient_id(PID)
     # The 35 MB Bundle-resources.json must reach the service, not stop at the size limit.
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024
     t0 = time.monotonic()

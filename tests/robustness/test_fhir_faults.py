@@ -1,0 +1,255 @@
+"""Faults of the client's FHIR server, with an empty prefetch so that everything is fetched:
+refused connections, a server that sleeps past the timeout, trickles, answers 500, 401 or
+malformed JSON, an endless `next` chain, redirects and links to another server. Each hook still
+answers within the deadline plus one second, with a card or a 412, never a 500, never hanging.
+
+And server-side request forgery: a fhirServer not on the allowlist is never contacted (a
+listening socket proves that no connection arrives) and the bearer token never leaves.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import select
+import socket
+import threading
+import time
+import uuid
+
+import pytest
+
+from immunotox.app import create_app
+from tests.robustness import helpers
+from tests.robustness.conftest import remember_patient_id, remember_token
+from tests.robustness.fhir_server import FaultServer
+
+DEADLINE_S = 1.0
+TIMEOUT_S = 0.5
+PID = "fault-patient-7"
+MODES_ALL = ["e500", "e401", "badjson", "slow", "trickle", "refused"]  # the Patient fails: 412
+MODES_SEARCH = ["e500s", "e401s", "badjsons", "slows", "trickles", "endless", "endlessslow"]
+SERVICES = list(helpers.SERVICE_HOOKS)
+
+
+def _closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there: connections are refused
+    return port
+
+
+@pytest.fixture(scope="module")
+def fhir():
+    with FaultServer() as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def outsider():
+    """A listening socket no hook may ever connect to."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(16)
+    s.setblocking(False)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def refused_base() -> str:
+    return f"http://127.0.0.1:{_closed_port()}/refused"
+
+
+@pytest.fixture(scope="module")
+def fault_app(tmp_path_factory, fhir, outsider, refused_base):
+    fhir.elsewhere = f"http://127.0.0.1:{outsider.getsockname()[1]}"
+    tmp = tmp_path_factory.mktemp("faults")
+    modes = ["ok", *MODES_ALL, *MODES_SEARCH, "redirect", "nextout"]
+    allow = [f"{fhir.base}/{m}" for m in modes if m != "refused"] + [refused_base]
+    return create_app(
+        {
+            "INSTANCE_DIR": str(tmp),
+            "DATABASE_URL": f"sqlite:///{tmp / 'store.sqlite3'}",
+            "CDS_AUTH": "off",
+            "SECRET_KEY": "test-only",
+            "SESSION_COOKIE_SECURE": False,
+            "TESTING": True,
+            "FHIR_ALLOWLIST": ",".join(allow),
+            "HOOK_DEADLINE_S": DEADLINE_S,
+            "FHIR_TIMEOUT_S": TIMEOUT_S,
+        }
+    )
+
+
+def _token() -> str:
+    token = f"tok-{uuid.uuid4().hex}"
+    remember_token(token)
+    remember_patient_id(PID)
+    return token
+
+
+def _call(app, service: str, base: str, token: str):
+    body = helpers.hook_body(
+        helpers.SERVICE_HOOKS[service], PID, prefetch={}, fhir_server=base, token=token
+    )
+    client = app.test_client()
+    t0 = time.monotonic()
+    r = client.post(
+        f"/cds-services/{service}", data=json.dumps(body), content_type="application/json"
+    )
+    return r, time.monotonic() - t0
+
+
+def _no_connection(sock: socket.socket, wait_s: float = 0.2) -> bool:
+    readable, _, _ = select.select([sock], [], [], wait_s)
+    if readable:
+        conn, _addr = sock.accept()
+        conn.close()
+        return False
+    return True
+
+
+def _record(mode: str, status: int, elapsed: float) -> None:
+    helpers.count("faults_injected")
+    helpers.count(f"faults_status_{status}")
+    with _worst_lock:
+        _worst[0] = max(_worst[0], elapsed)
+    helpers.figure(
+        "faults",
+        {
+            "deadline_s": DEADLINE_S,
+            "fhir_timeout_s": TIMEOUT_S,
+            "worst_answer_s": round(_worst[0], 3),
+        },
+    )
+
+
+_worst = [0.0]
+_worst_lock = threading.Lock()
+
+
+@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("mode", MODES_ALL)
+def test_patient_unobtainable_answers_412_within_the_deadline(
+    fault_app, fhir, refused_base, mode, service
+):
+    base = refused_base if mode == "refused" else f"{fhir.base}/{mode}"
+    r, elapsed = _call(fault_app, service, base, _token())
+    status = helpers.check_answer(r, f"{mode} {service}")
+    _record(mode, status, elapsed)
+    assert elapsed < DEADLINE_S + 1.0, f"{mode}: answered after {elapsed:.2f} s"
+    assert status == 412, r.get_json()
+    assert r.get_json()["field"] == "prefetch.patient"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("mode", MODES_SEARCH)
+def test_failing_searches_still_answer_cards_within_the_deadline(fault_app, fhir, mode, service):
+    r, elapsed = _call(fault_app, service, f"{fhir.base}/{mode}", _token())
+    status = helpers.check_answer(r, f"{mode} {service}")
+    _record(mode, status, elapsed)
+    assert elapsed < DEADLINE_S + 1.0, f"{mode}: answered after {elapsed:.2f} s"
+    assert status == 200, r.get_json()
+    assert isinstance(r.get_json()["cards"], list)
+
+
+def test_the_token_goes_only_to_the_allowlisted_server(fault_app, fhir):
+    token = _token()
+    before = len(fhir.requests)
+    r, _ = _call(fault_app, "immunotox-patient-view", f"{fhir.base}/ok", token)
+    assert helpers.check_answer(r) == 200
+    seen = fhir.requests[before:]
+    assert seen, "the FHIR server was not called"
+    assert all(path.startswith("/ok/") and auth == f"Bearer {token}" for path, auth in seen)
+
+
+@pytest.mark.parametrize("mode", ["redirect", "nextout"])
+def test_redirects_and_next_links_to_another_server_are_not_followed(
+    fault_app, fhir, outsider, mode
+):
+    token = _token()
+    r, elapsed = _call(fault_app, "immunotox-patient-view", f"{fhir.base}/{mode}", token)
+    status = helpers.check_answer(r, mode)
+    _record(mode, status, elapsed)
+    assert status in (200, 412)
+    assert _no_connection(outsider), f"{mode}: a connection reached the other server"
+
+
+def _ssrf_targets(fhir: FaultServer, outsider: socket.socket) -> list[str]:
+    op = outsider.getsockname()[1]
+    return [
+        f"http://127.0.0.1:{op}",
+        f"http://127.0.0.1:{op}/ok",
+        f"http://localhost:{op}/ok",
+        f"http://user:pw@127.0.0.1:{op}/ok",
+        f"http://127.0.0.1:{fhir.port}@127.0.0.1:{op}/ok",
+        f"{fhir.base}/ok/../../x@127.0.0.1:{op}",
+        f"http://[::ffff:127.0.0.1]:{op}/ok",
+        f"http://2130706433:{op}/ok",
+        f"{fhir.base}/okx",
+        f"{fhir.base}/ok.evil",
+        f"{fhir.base}",
+        f"https://127.0.0.1:{fhir.port}/ok",
+    ]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_fhir_server_off_the_allowlist_is_never_contacted(fault_app, fhir, outsider, service):
+    for target in _ssrf_targets(fhir, outsider):
+        token = _token()
+        before = len(fhir.requests)
+        r, elapsed = _call(fault_app, service, target, token)
+        status = helpers.check_answer(r, target)
+        helpers.count("ssrf_targets_refused")
+        assert status in (400, 412), (target, status)
+        assert elapsed < DEADLINE_S + 1.0
+        assert _no_connection(outsider, 0.05), f"{target} was contacted"
+        assert fhir.requests[before:] == [], f"{target} reached the FHIR server"
+        assert token not in r.get_data(as_text=True)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "cds_hooks/prefetch.py hydrate(): at the deadline the pool is shut down with "
+        "wait=False, but a fetch already running goes on; requests' read timeout is per read, "
+        "so a FHIR server that sends one byte every 100 ms keeps the thread (and the bearer "
+        "token in use) alive for as long as it likes, one thread per search key per call. "
+        "Reproduction: an allowlisted server that answers 200 with Content-Length 1000000 and "
+        "trickles the body; after the hook has answered, 'fhir_*' threads are still alive "
+        "seconds later."
+    ),
+)
+def test_no_fetch_thread_outlives_the_hook(fault_app, fhir):
+    """After a hook answers, the threads it started to fetch must end soon (a server that
+    trickles bytes forever must not keep one alive, nor keep the token in use)."""
+
+    def fetch_threads() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name.startswith("fhir")}
+
+    before = fetch_threads()
+    r, _ = _call(fault_app, "immunotox-patient-view", f"{fhir.base}/trickles", _token())
+    assert helpers.check_answer(r) == 200
+    time.sleep(DEADLINE_S + 1.0)
+    alive = fetch_threads() - before
+    assert not alive, f"{len(alive)} fetch threads still running after the answer"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "with logging at DEBUG, urllib3.connectionpool logs every FHIR request line, whose URL "
+        "holds the patient id (e.g. 'GET /r4/Patient/<id>' and '?patient=<id>'); nothing in "
+        "the app raises that logger above DEBUG. Reproduction: logging.basicConfig(level="
+        "logging.DEBUG), then any hook call with an empty prefetch and an allowlisted "
+        "fhirServer. At the default INFO level (immunotox serve) nothing leaks."
+    ),
+)
+def test_no_patient_id_in_any_log_record_at_debug_third_party_included(fault_app, fhir, caplog):
+    caplog.set_level(logging.DEBUG)
+    r, _ = _call(fault_app, "immunotox-patient-view", f"{fhir.base}/ok", _token())
+    assert helpers.check_answer(r) == 200
+    leaking = [rec.name for rec in caplog.records if PID in rec.getMessage()]
+    assert not leaking, f"the patient id is in records of {sorted(set(leaking))}"
