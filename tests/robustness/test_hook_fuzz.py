@@ -705,7 +705,8 @@ def test_fuzzing_found_no_error_card_for_well_formed_demo_data(client, caplog):
     assert not errors, errors[0].getMessage()[:2000]
 
 
-# -- failures found by this file (strict xfail: they pass, and so fail here, once fixed) -------
+# -- failures found by this file: regression tests for the fixed ones, strict xfail for the
+# others (which pass, and so fail here, once fixed: then drop the marker) --------------------
 
 _HUGE_INT_OBS = {
     "resourceType": "Observation",
@@ -717,17 +718,8 @@ _HUGE_INT_OBS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason=(
-        "services/fhir_adapter.py _number(): float(v) raises OverflowError for an integer "
-        "beyond the float range (JSON 1e400 written as digits, e.g. valueQuantity.value = "
-        "10**400) instead of listing the resource under data_quality. Reproduction: "
-        "assess([Patient, Observation 8310-5 with valueQuantity.value=10**400])."
-    ),
-)
 def test_an_integer_beyond_the_float_range_is_listed_not_raised():
+    """Found by this file's fuzzing (an OverflowError in services/fhir_adapter.py)."""
     from datetime import UTC, datetime
 
     from services.assess import assess
@@ -737,15 +729,6 @@ def test_an_integer_beyond_the_float_range_is_listed_not_raised():
     assert any(d["ref"] == "Observation/huge-temp" for d in a.data_quality)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "same OverflowError through a hook: POST /cds-services/immunotox-patient-view with a "
-        "prefetched Observation whose valueQuantity.value is the 401-digit integer 10**400 "
-        "answers the 'could not assess this patient' error card instead of an assessment "
-        "that lists the value under data quality"
-    ),
-)
 def test_an_integer_beyond_the_float_range_does_not_become_an_error_card(client):
     pid, pf = DEMO["seed-pembrolizumab"]
     pf = copy.deepcopy(pf)
@@ -758,21 +741,10 @@ def test_an_integer_beyond_the_float_range_does_not_become_an_error_card(client)
     assert not any("could not assess" in s for s in summaries), summaries
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "cds_hooks/prefetch.py flatten(): `(rt, rid) in seen` raises TypeError "
-        "(unhashable type: 'list') when a resource's resourceType is a JSON array or object; "
-        "hydrated.resources() runs outside the try in cds_hooks/pipeline.py call_service, so "
-        "the hook answers HTTP 500. Reproduction: POST /cds-services/immunotox-patient-view "
-        'with prefetch.observations = {"resourceType": "Bundle", "entry": [{"resource": '
-        '{"resourceType": [null], "id": "x"}}]} and a valid prefetch.patient.'
-    ),
-)
 @pytest.mark.parametrize("bad_type", [[None], {"a": 1}])
 def test_a_resource_type_that_is_not_a_string_is_not_a_500(app, bad_type):
-    app.config["PROPAGATE_EXCEPTIONS"] = False  # answer as production does: a 500
+    """Found by this file's fuzzing (a TypeError in cds_hooks/prefetch.py flatten, a 500)."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # answer as production does
     client = app.test_client()
     pid, pf = DEMO["seed-pembrolizumab"]
     pf = {**pf, "observations": helpers.searchset([{"resourceType": bad_type, "id": "x"}])}
