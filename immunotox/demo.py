@@ -347,6 +347,9 @@ def main(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C even if inherited ignored
+    # request lines carry patient ids and OAuth parameters: keep them out of the console
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     print("immunotox demo: starting the FHIR server, the service and the demo EHR ...", flush=True)
     try:
         with demo_stack(host, args.port, args.fhir_port, workers=args.workers) as urls:
