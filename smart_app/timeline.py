@@ -27,7 +27,13 @@ GAP = 12
 AXIS_H = 30
 
 SYSTEM_LABELS = {"lee2014": "Lee 2014", "astct2019": "ASTCT 2019", "ctcae5": "CTCAE v5"}
+# UCUM codes as a clinician reads them (display only; values are never converted here)
+UNIT_DISPLAY = {"Cel": "°C", "mm[Hg]": "mmHg", "ug/min": "µg/min", "[iU]/min": "U/min"}
 LAB_LABELS = {"crp": "CRP", "ferritin": "Ferritin", "il6": "IL-6"}
+
+
+def unit_label(ucum: str) -> str:
+    return UNIT_DISPLAY.get(ucum, ucum)
 
 
 @dataclass
@@ -71,13 +77,13 @@ def build_panels(assessment: Any) -> list[Panel]:
         Panel(
             "temperature",
             "Temperature",
-            units.get("temperature", "Cel"),
+            unit_label(units.get("temperature", "Cel")),
             [("s-temp", "Temperature", _pts(series.get("temperature")))],
         ),
         Panel(
             "bp",
             "Blood pressure",
-            units.get("sbp", "mm[Hg]"),
+            unit_label(units.get("sbp", "mm[Hg]")),
             [
                 ("s-sbp", "Systolic", _pts(series.get("sbp"))),
                 ("s-map", "Mean arterial", _pts(series.get("map"))),
@@ -94,7 +100,7 @@ def build_panels(assessment: Any) -> list[Panel]:
         Panel(
             "oxygen",
             "Oxygen / SpO2",
-            units.get("spo2", "%"),
+            unit_label(units.get("spo2", "%")),
             [("s-spo2", "SpO2", _pts(series.get("spo2")))],
             bands=bands,
         )
@@ -106,11 +112,13 @@ def build_panels(assessment: Any) -> list[Panel]:
         v = seg.get("value")
         if s is not None and isinstance(v, (int, float)):
             steps.append((s, e, float(v)))
-    panels.append(Panel("nee", "Vasopressor", "norepi. eq. ug/min", [], steps=steps))
+    panels.append(Panel("nee", "Vasopressor", "norepi. eq. µg/min", [], steps=steps))
     for lab, label in LAB_LABELS.items():
         pts = _pts(series.get(lab))
         if pts:
-            panels.append(Panel(lab, label, units.get(lab, ""), [(f"s-{lab}", label, pts)]))
+            panels.append(
+                Panel(lab, label, unit_label(units.get(lab, "")), [(f"s-{lab}", label, pts)])
+            )
     grade_lines = []
     for system, label in SYSTEM_LABELS.items():
         pts = [
@@ -207,7 +215,7 @@ def render(assessment: Any) -> Markup:
                 x0, x1 = x(s), x(e)
                 add(
                     f'<rect class="nee-step" x="{x0}" y="{yv(v)}" width="{max(x1 - x0, 1.5)}" '
-                    f'height="{round(y + PANEL_H - 4 - yv(v), 1)}"><title>{escape(_fmt(v))} ug/min '
+                    f'height="{round(y + PANEL_H - 4 - yv(v), 1)}"><title>{escape(_fmt(v))} µg/min '
                     f"from {s:%d %b %H:%M}</title></rect>"
                 )
             if p.steps:

@@ -105,3 +105,29 @@ def criterion_text(c: Any) -> str:
     """The rule text without a leading "Grade N: " that repeats the grade shown beside it."""
     prefix = f"Grade {c.grade}: "
     return c.text[len(prefix) :] if c.text.startswith(prefix) else c.text
+
+
+_SEVERITY = {"discontinue": 3, "hold": 2, "continue": 1}
+
+
+def at_a_glance(a: Any) -> dict[str, Any]:
+    """The few lines a clinician reads first: the checkpoint-inhibitor decision, urgent
+    actions, and the data whose absence could change a grade."""
+    acted = [f for f in a.irae if f.checkpoint_inhibitor_action in _SEVERITY]
+    ici = None
+    if acted:
+        worst = max(_SEVERITY[f.checkpoint_inhibitor_action] for f in acted)
+        action = next(k for k, v in _SEVERITY.items() if v == worst)
+        ici = {
+            "action": action,
+            "label": ACTION_LABELS[action],
+            "drugs": sorted({e.drug for e in a.checkpoint_inhibitors}),
+            "because": [f.label for f in acted if f.checkpoint_inhibitor_action == action],
+        }
+    urgent = [r for r in a.recommendations if r.urgency == "urgent"]
+    missing: list[str] = []
+    for r in a.crs.values():
+        for m in r.missing:
+            if m.data not in missing:
+                missing.append(m.data)
+    return {"ici": ici, "urgent": urgent, "missing": missing}

@@ -61,10 +61,14 @@ def test_ehr_launch_of_the_seed_patient_shows_grades_timeline_and_plan(demo, bro
     assert svg.find_elements(By.CSS_SELECTOR, ".panel-nee rect.nee-step")
     assert svg.size["width"] > 600
 
+    glance = browser.find_element(By.CSS_SELECTOR, "section.glance").text
+    assert "discontinue" in glance.lower() and "pembrolizumab" in glance
+
     plan = browser.find_elements(By.CSS_SELECTOR, "#plan li.rec")
     assert plan, "the plan is empty"
     assert "pembrolizumab" in browser.find_element(By.ID, "ici").text
 
+    browser.save_screenshot(str(output_dir / "e2e-seed-pembrolizumab-first-screen.png"))
     browser.find_element(By.ID, "timeline").screenshot(
         str(output_dir / "e2e-seed-pembrolizumab-timeline.png")
     )
