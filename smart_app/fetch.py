@@ -145,6 +145,11 @@ class _Http:
         for _page in range(MAX_PAGES):
             assert url is not None
             got = self._get(url, query)
+            if (
+                isinstance(got, _Failure) and got.status == 400 and query and "_sort" in query
+            ):  # a server that does not support _sort: ask again without it
+                query = {k: v for k, v in query.items() if k != "_sort"}
+                got = self._get(url, query)
             if isinstance(got, _Failure):
                 if items:  # keep what arrived; say the rest is missing
                     return items, f"only part fetched: a later page failed ({got.reason})"
