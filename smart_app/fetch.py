@@ -117,6 +117,7 @@ class _Http:
                     params=params,
                     headers={"Accept": "application/fhir+json", "Authorization": f"Bearer {token}"},
                     timeout=min(self.timeout, left),
+                    allow_redirects=False,  # a redirect elsewhere is a failure, not a new host
                 )
             except requests.Timeout:
                 return _Failure("timed out")
