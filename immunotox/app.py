@@ -19,6 +19,9 @@ log = logging.getLogger("immunotox")
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     cfg = config_mod.load(config)
+    # HTTP client libraries log request URLs (which hold patient ids) at DEBUG: never let them.
+    for noisy in ("urllib3", "requests"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     app = Flask(__name__, instance_path=None)
     app.config.update(cfg)
     app.config["MAX_CONTENT_LENGTH"] = cfg["MAX_CONTENT_LENGTH"]
