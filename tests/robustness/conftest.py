@@ -13,11 +13,6 @@ from tests.robustness import helpers
 TOKENS: set[str] = set()
 PATIENT_IDS: set[str] = set()
 
-# One known exception, shown by its own strict-xfail test in test_fhir_faults.py: at DEBUG,
-# urllib3 logs each request line, whose URL holds the patient id (never the token, which is a
-# header). Those records are set aside here and counted; a token in them still fails the test.
-THIRD_PARTY_URL_LOGGERS = ("urllib3.connectionpool",)
-
 
 def remember_token(*values: str) -> None:
     TOKENS.update(v for v in values if v)
@@ -45,13 +40,6 @@ def _no_secrets_in_logs(caplog):
             text += rec.exc_text
         for s in TOKENS | PATIENT_IDS:
             if s in text:
-                if (
-                    s not in TOKENS
-                    and rec.name in THIRD_PARTY_URL_LOGGERS
-                    and rec.levelno == logging.DEBUG
-                ):
-                    helpers.count("debug_url_records_with_patient_id")
-                    continue
                 leaks.append(f"{rec.name}:{rec.levelname}: {text[:200]!r} holds {s[:12]!r}…")
     assert not leaks, "secrets in logs:\n" + "\n".join(leaks[:10])
 

@@ -237,17 +237,9 @@ def test_no_fetch_thread_outlives_the_hook(fault_app, fhir):
     assert not alive, f"{len(alive)} fetch threads still running after the answer"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "with logging at DEBUG, urllib3.connectionpool logs every FHIR request line, whose URL "
-        "holds the patient id (e.g. 'GET /r4/Patient/<id>' and '?patient=<id>'); nothing in "
-        "the app raises that logger above DEBUG. Reproduction: logging.basicConfig(level="
-        "logging.DEBUG), then any hook call with an empty prefetch and an allowlisted "
-        "fhirServer. At the default INFO level (immunotox serve) nothing leaks."
-    ),
-)
 def test_no_patient_id_in_any_log_record_at_debug_third_party_included(fault_app, fhir, caplog):
+    """Was a finding (urllib3 request lines at DEBUG held the patient id); now a regression
+    test."""
     caplog.set_level(logging.DEBUG)
     r, _ = _call(fault_app, "immunotox-patient-view", f"{fhir.base}/ok", _token())
     assert helpers.check_answer(r) == 200
