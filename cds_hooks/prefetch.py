@@ -16,6 +16,7 @@ https://cds-hooks.hl7.org/2.0/#providing-fhir-resources-to-a-cds-service
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -25,6 +26,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
+from urllib3 import exceptions as urllib3_exceptions
 
 from cds_hooks.spec import HookRequest
 from immunotox.config import allowlist
@@ -138,6 +140,37 @@ def _usable(value: Any) -> bool:
     )
 
 
+# The largest FHIR answer read for one page; a bigger one is refused, not buffered.
+MAX_PAGE_BYTES = 64 * 1024 * 1024
+
+
+def _read_json(r: Any, deadline: float) -> Any:
+    """The body as JSON, read within the overall deadline: `requests`' read timeout applies to
+    each read, so a server trickling bytes would otherwise hold the fetch (and the token) open."""
+    buf = bytearray()
+    raw = getattr(r, "raw", None)
+    if hasattr(raw, "read1"):
+        # read1 returns as soon as any bytes arrive, so the deadline is checked between them.
+        chunks = iter(lambda: raw.read1(65536), b"")
+    else:  # test doubles without a raw stream
+        chunks = r.iter_content(chunk_size=65536)
+    try:
+        for chunk in chunks:
+            buf += chunk
+            if time.monotonic() > deadline:
+                raise _FetchError("timed out")
+            if len(buf) > MAX_PAGE_BYTES:
+                raise _FetchError("the FHIR server answered more than we read for one page")
+    except (requests.Timeout, urllib3_exceptions.TimeoutError) as e:
+        raise _FetchError("timed out") from e
+    except (requests.RequestException, urllib3_exceptions.HTTPError, OSError) as e:
+        raise _FetchError("the FHIR server could not be reached") from e
+    try:
+        return json.loads(buf)
+    except ValueError as e:
+        raise _FetchError("the FHIR server did not answer JSON") from e
+
+
 def _fetch(
     url: str,
     base: str,
@@ -161,17 +194,19 @@ def _fetch(
             raise _FetchError("timed out")
         t = min(timeout_s, remaining)
         try:
-            r = http_get(next_url, headers=headers, timeout=(t, t), allow_redirects=False)
+            r = http_get(
+                next_url, headers=headers, timeout=(t, t), allow_redirects=False, stream=True
+            )
         except requests.Timeout as e:
             raise _FetchError("timed out") from e
         except requests.RequestException as e:
             raise _FetchError("the FHIR server could not be reached") from e
-        if r.status_code != 200:
-            raise _FetchError(f"the FHIR server answered HTTP {r.status_code}")
         try:
-            doc = r.json()
-        except ValueError as e:
-            raise _FetchError("the FHIR server did not answer JSON") from e
+            if r.status_code != 200:
+                raise _FetchError(f"the FHIR server answered HTTP {r.status_code}")
+            doc = _read_json(r, deadline)
+        finally:
+            r.close()
         if not isinstance(doc, dict) or not isinstance(doc.get("resourceType"), str):
             raise _FetchError("the FHIR server did not answer a FHIR resource")
         if doc["resourceType"] == "OperationOutcome":
