@@ -76,7 +76,8 @@ def flatten(values: Iterable[Any]) -> list[dict[str, Any]]:
             return
         rt = r.get("resourceType")
         if rt == "Bundle":
-            for e in r.get("entry") or []:
+            entries = r.get("entry")
+            for e in entries if isinstance(entries, list) else ():
                 if isinstance(e, dict):
                     add(e.get("resource"))
             return

@@ -55,7 +55,8 @@ def flatten(resources: Iterable[Any]) -> list[dict[str, Any]]:
 
 def _ref(r: dict[str, Any]) -> str:
     rid = r.get("id")
-    rt = r.get("resourceType", "Resource")
+    rt = r.get("resourceType")
+    rt = rt if isinstance(rt, str) else "Resource"
     return f"{rt}/{rid}" if isinstance(rid, str) else f"{rt}/(no id)"
 
 
@@ -409,7 +410,12 @@ class _Adapter:
     def finish(self) -> PatientData:
         weight = self._weight_for_rates()
         for r, drug, ref in self._rate_pending:
-            self._vasopressor(r, drug, ref, weight)
+            try:
+                self._vasopressor(r, drug, ref, weight)
+            except (TypeError, AttributeError, ValueError, KeyError):
+                self.data.unreadable.append(
+                    (ref, "malformed resource (a field has the wrong type)")
+                )
         d = self.data
         for s in d.series.values():
             s.sort(key=lambda x: x.time)
@@ -497,7 +503,13 @@ def to_patient_data(resources: Iterable[Any]) -> PatientData:
         rt = r.get("resourceType")
         h = handlers.get(rt) if isinstance(rt, str) else None
         if h is not None:
-            h(r)
+            try:
+                h(r)
+            except (TypeError, AttributeError, ValueError, KeyError):
+                # A field of the wrong JSON type somewhere in this resource: list it, keep going.
+                a.data.unreadable.append(
+                    (_ref(r), "malformed resource (a field has the wrong type)")
+                )
     return a.finish()
 
 

@@ -210,18 +210,6 @@ def test_a_fhir_server_off_the_allowlist_is_never_contacted(fault_app, fhir, out
         assert token not in r.get_data(as_text=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "cds_hooks/prefetch.py hydrate(): at the deadline the pool is shut down with "
-        "wait=False, but a fetch already running goes on; requests' read timeout is per read, "
-        "so a FHIR server that sends one byte every 100 ms keeps the thread (and the bearer "
-        "token in use) alive for as long as it likes, one thread per search key per call. "
-        "Reproduction: an allowlisted server that answers 200 with Content-Length 1000000 and "
-        "trickles the body; after the hook has answered, 'fhir_*' threads are still alive "
-        "seconds later."
-    ),
-)
 def test_no_fetch_thread_outlives_the_hook(fault_app, fhir):
     """After a hook answers, the threads it started to fetch must end soon (a server that
     trickles bytes forever must not keep one alive, nor keep the token in use)."""

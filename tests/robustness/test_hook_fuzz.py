@@ -705,8 +705,7 @@ def test_fuzzing_found_no_error_card_for_well_formed_demo_data(client, caplog):
     assert not errors, errors[0].getMessage()[:2000]
 
 
-# -- failures found by this file: regression tests for the fixed ones, strict xfail for the
-# others (which pass, and so fail here, once fixed: then drop the marker) --------------------
+# -- failures found by this file, now fixed: regression tests ----------------------------------
 
 _HUGE_INT_OBS = {
     "resourceType": "Observation",
@@ -754,17 +753,6 @@ def test_a_resource_type_that_is_not_a_string_is_not_a_500(app, bad_type):
     helpers.check_answer(r, "resourceType not a string")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "cds_hooks/prefetch.py flatten(): `for e in r.get('entry') or []` raises TypeError "
-        "('float' object is not iterable) when a prefetched Bundle's entry is a number; it runs "
-        "outside the try in call_service, so the hook answers HTTP 500. Reproduction: POST "
-        "/cds-services/immunotox-patient-view with prefetch.observations = "
-        '{"resourceType": "Bundle", "entry": NaN} (or 1) and a valid prefetch.patient.'
-    ),
-)
 @pytest.mark.parametrize("entry", [math.nan, 1, True])
 def test_a_bundle_entry_that_is_a_number_is_not_a_500(app, entry):
     app.config["PROPAGATE_EXCEPTIONS"] = False
@@ -832,18 +820,6 @@ _WRONG_TYPED = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason=(
-        "services/fhir_adapter.py iterates or hashes fields without checking their JSON type "
-        "(`r.get('status') in IGNORED_STATUS`, `for c in concept.get('coding') or ()`, and the "
-        "same for component, contained, ingredient and stage): a wrong-typed field raises "
-        "TypeError from assess(), which a hook answers with the 'could not assess' error card "
-        "instead of listing the resource under data_quality. Reproduction: "
-        "assess([Patient, <the resource named in the test id>])."
-    ),
-)
 @pytest.mark.parametrize("case", sorted(_WRONG_TYPED))
 def test_a_wrong_typed_field_is_listed_not_raised(case):
     from datetime import UTC, datetime
