@@ -282,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     out = json.dumps(figures, indent=2)
     print(out)
+    if errors:  # show why: the end of the server's own log
+        sys.stderr.write("--- end of the server log ---\n" + server_log[-4000:] + "\n")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(out + "\n", "utf-8")

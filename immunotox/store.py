@@ -27,7 +27,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 METADATA = MetaData()
 
@@ -49,7 +49,7 @@ class Store:
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        METADATA.create_all(self.engine)
+        _create_tables(self.engine)
         self._last_purge = 0.0
         self._lock = threading.Lock()
 
@@ -129,6 +129,20 @@ class Store:
             self._last_purge = now
         with self.engine.begin() as conn:
             conn.execute(delete(KV).where(KV.c.expires_at < now))
+
+
+def _create_tables(engine: Engine, attempts: int = 5) -> None:
+    """Create missing tables. Several worker processes start at once on a fresh database: one
+    may create a table between another's existence check and its CREATE, which then fails with
+    "already exists". Checking again settles it."""
+    for attempt in range(attempts):
+        try:
+            METADATA.create_all(engine, checkfirst=True)
+            return
+        except (OperationalError, ProgrammingError) as e:
+            if "already exists" not in str(e).lower() or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

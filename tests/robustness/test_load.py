@@ -40,12 +40,14 @@ def _run(tmp_path, duration: float, concurrency: int) -> dict:
     )
     assert out.exists(), f"the load run failed (status {proc.returncode}):\n{proc.stderr[-4000:]}"
     figures = json.loads(out.read_text("utf-8"))
+    if proc.returncode:
+        figures["server_log_tail"] = proc.stderr[-3000:]
     print(f"\nload {duration:.0f} s x {concurrency}: {json.dumps(figures)}")
     return figures | {"exit_status": proc.returncode}
 
 
 def _check(figures: dict) -> None:
-    assert figures["errors"] == 0, figures["error_samples"]
+    assert figures["errors"] == 0, (figures["error_samples"], figures.get("server_log_tail"))
     assert figures["hung_clients"] == 0
     assert figures["ok"] > 0 and figures["cards_received"] > 0
     assert figures["feedback_sent"] > 0

@@ -16,3 +16,22 @@ def test_two_store_objects_on_one_file_share_state(tmp_path):
     assert b.get("session", "s1") == {"token": "x"}
     assert b.pop("session", "s1") == {"token": "x"}
     assert a.get("session", "s1") is None
+
+
+def test_many_processes_creating_the_store_at_once_all_succeed(tmp_path):
+    """Gunicorn starts its workers together on a fresh database; none may fail to boot."""
+    import multiprocessing
+
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(6) as pool:
+        results = pool.map(_open_store, [url] * 12)
+    assert results == [True] * 12
+
+
+def _open_store(url: str) -> bool:
+    from cds_hooks import feedback  # noqa: F401  (its tables join the same metadata)
+    from immunotox.store import Store
+
+    Store(url)
+    return True
