@@ -343,6 +343,20 @@ def _hypotension_lee(f: Findings, out: _Out) -> None:
             )
 
 
+def _missing_vitals(
+    f: Findings, out: _Out, *, temperature: bool, o2_what: str, o2_why: str
+) -> None:
+    """Missing temperature, blood pressure and oxygen data, listed only when it could raise the
+    grade (shared by the three graders)."""
+    g = out.grade
+    if temperature and f.temp_n == 0 and g < 1:
+        out.missing.append(Missing("temperature", "A fever would make it grade 1"))
+    if f.bp_n == 0 and not f.vaso_segments and g < 2:
+        out.missing.append(Missing("blood pressure", "Hypotension would make it grade 2"))
+    if not f.has_o2_data and g < 4:
+        out.missing.append(Missing(o2_what, o2_why))
+
+
 def lee2014(f: Findings) -> _Out:
     out = _Out()
     if f.fever:
@@ -370,18 +384,14 @@ def lee2014(f: Findings) -> _Out:
                     "The organ toxicity grade uses an assumed upper limit of normal",
                 )
             )
+    _missing_vitals(
+        f,
+        out,
+        temperature=True,
+        o2_what="oxygen support (device, flow, FiO2)",
+        o2_why="An oxygen requirement would make it grade 2 to 4",
+    )
     g = out.grade
-    if f.temp_n == 0 and g < 1:
-        out.missing.append(Missing("temperature", "A fever would make it grade 1"))
-    if f.bp_n == 0 and not f.vaso_segments and g < 2:
-        out.missing.append(Missing("blood pressure", "Hypotension would make it grade 2"))
-    if not f.has_o2_data and g < 4:
-        out.missing.append(
-            Missing(
-                "oxygen support (device, flow, FiO2)",
-                "An oxygen requirement would make it grade 2 to 4",
-            )
-        )
     if f.labs_n == 0 and g < 4:
         out.missing.append(
             Missing(
@@ -429,16 +439,13 @@ def astct2019(f: Findings) -> _Out:
         out.criteria.append(_crit("astct2019.g3.high_flow", ev))
     elif level in LOW_FLOW:
         out.criteria.append(_crit("astct2019.g2.low_flow", ev))
-    g = out.grade
-    if f.bp_n == 0 and not f.vaso_segments and g < 2:
-        out.missing.append(Missing("blood pressure", "Hypotension would make it grade 2"))
-    if not f.has_o2_data and g < 4:
-        out.missing.append(
-            Missing(
-                "oxygen support (device and flow)",
-                "Oxygen by cannula, mask or positive pressure would make it grade 2 to 4",
-            )
-        )
+    _missing_vitals(
+        f,
+        out,
+        temperature=False,
+        o2_what="oxygen support (device and flow)",
+        o2_why="Oxygen by cannula, mask or positive pressure would make it grade 2 to 4",
+    )
     return out
 
 
@@ -453,18 +460,13 @@ def ctcae5(f: Findings) -> _Out:
         out.criteria.append(_crit("ctcae5.g3.one_pressor", _ev_segments(f.vaso_segments)))
     elif f.hypotension:
         out.criteria.append(_crit("ctcae5.g2.hypotension", f.hypotension))
-    g = out.grade
-    if f.temp_n == 0 and g < 1:
-        out.missing.append(Missing("temperature", "A fever would make it grade 1"))
-    if f.bp_n == 0 and not f.vaso_segments and g < 2:
-        out.missing.append(Missing("blood pressure", "Hypotension would make it grade 2"))
-    if not f.has_o2_data and g < 4:
-        out.missing.append(
-            Missing(
-                "oxygen support (device, flow, FiO2)",
-                "An oxygen requirement would make it grade 2 to 4",
-            )
-        )
+    _missing_vitals(
+        f,
+        out,
+        temperature=True,
+        o2_what="oxygen support (device, flow, FiO2)",
+        o2_why="An oxygen requirement would make it grade 2 to 4",
+    )
     return out
 
 
