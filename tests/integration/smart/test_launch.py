@@ -165,13 +165,18 @@ def test_a_fhir_server_that_is_down_at_launch_gets_a_clear_page(smart, browser):
     assert "Traceback" not in resp.text
 
 
-def test_a_fhir_server_that_goes_down_after_launch_gets_a_clear_page(smart, browser):
+def test_a_fhir_server_that_goes_down_after_launch_gets_a_clear_page_then_recovers(smart, browser):
     page = ehr_launch(smart, browser)
     assert page.status_code == 200
     smart.dev.fhir_down = True
     resp = browser.get(page.url)
     assert resp.status_code == 502
     assert error_kind(resp) == "fhir_unavailable"
+    # The server comes back: the same session works again on a reload, no new launch.
+    smart.dev.fhir_down = False
+    again = browser.get(page.url)
+    assert again.status_code == 200
+    assert error_kind(again) is None
 
 
 def test_missing_scopes_get_a_clear_page(smart, browser):
