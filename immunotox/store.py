@@ -134,20 +134,23 @@ class Store:
 def _create_tables(engine: Engine, attempts: int = 5) -> None:
     """Create missing tables. Several worker processes start at once on a fresh database: one
     may create a table between another's existence check and its CREATE, which then fails with
-    "already exists". Checking again settles it."""
+    "already exists", or hold the new file's lock while switching it to WAL ("database is
+    locked"). Checking again settles both."""
     for attempt in range(attempts):
         try:
             METADATA.create_all(engine, checkfirst=True)
             return
         except (OperationalError, ProgrammingError) as e:
-            if "already exists" not in str(e).lower() or attempt == attempts - 1:
+            message = str(e).lower()
+            transient = "already exists" in message or "database is locked" in message
+            if not transient or attempt == attempts - 1:
                 raise
-            time.sleep(0.05 * (attempt + 1))
+            time.sleep(0.1 * (attempt + 1))
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA busy_timeout=10000")  # first, so the pragmas below wait for a lock
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
     cur.close()

@@ -100,3 +100,116 @@ def test_order_sign_with_an_overdose_returns_a_card_with_a_suggestion(demo, brow
     card = wait_for(browser, "#cards article.card")
     assert "tocilizumab" in card.text
     assert card.find_elements(By.CSS_SELECTOR, ".suggestions li")
+
+
+XSS_ID = "xss-probe"
+XSS_NAME = "<script>window.__xss='name'</script>"
+XSS_CONDITION = (
+    "<img src=x onerror=\"window.__xss='condition'\"> **bold** [click](javascript:alert(1))"
+)
+
+
+def _xss_bundle() -> dict:
+    """A patient whose every text field carries markup: it must show as text everywhere."""
+    now = "2026-11-20T11:00:00Z"
+    subject = {"reference": f"Patient/{XSS_ID}"}
+
+    def put(r: dict) -> dict:
+        return {
+            "resource": r,
+            "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"},
+        }
+
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            put(
+                {
+                    "resourceType": "Patient",
+                    "id": XSS_ID,
+                    "name": [{"family": XSS_NAME, "given": ["<b>Eve</b>"]}],
+                    "birthDate": "1970-01-01",
+                }
+            ),
+            put(
+                {
+                    "resourceType": "MedicationAdministration",
+                    "id": "xss-ma",
+                    "status": "completed",
+                    "subject": subject,
+                    "medicationCodeableConcept": {"text": "pembrolizumab <i>Keytruda</i>"},
+                    "effectiveDateTime": "2026-11-10T11:00:00Z",
+                }
+            ),
+            put(
+                {
+                    "resourceType": "Condition",
+                    "id": "xss-c",
+                    "subject": subject,
+                    "clinicalStatus": {"coding": [{"code": "active"}]},
+                    "code": {
+                        "coding": [
+                            {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G37.3"}
+                        ],
+                        "text": XSS_CONDITION,
+                    },
+                    "onsetDateTime": now,
+                }
+            ),
+            put(
+                {
+                    "resourceType": "Observation",
+                    "id": "xss-t",
+                    "status": "final",
+                    "subject": subject,
+                    "code": {
+                        "coding": [{"system": "http://loinc.org", "code": "8310-5"}],
+                        "text": "<svg onload=alert(1)>",
+                    },
+                    "effectiveDateTime": now,
+                    "valueQuantity": {"value": 38.9, "unit": "Cel", "code": "Cel"},
+                }
+            ),
+        ],
+    }
+
+
+def _no_script_ran(driver) -> None:
+    from selenium.common.exceptions import NoAlertPresentException
+
+    assert driver.execute_script("return window.__xss === undefined")
+    try:
+        _ = driver.switch_to.alert
+    except NoAlertPresentException:
+        pass
+    else:
+        raise AssertionError("an alert opened: markup from FHIR ran as script")
+
+
+def test_markup_in_every_fhir_text_field_shows_as_text_in_the_app_and_the_card(
+    demo, browser, output_dir
+):
+    from selenium.webdriver.common.by import By
+
+    from immunotox.demo import load_bundle
+
+    load_bundle(demo["fhir_upstream"], _xss_bundle())
+    # The app, through a real EHR launch
+    browser.get(demo["ehr"] + "/")
+    wait_for(browser, f"#launch-{XSS_ID}").click()
+    wait_for(browser, "#crs-h")
+    _no_script_ran(browser)
+    assert XSS_NAME in browser.find_element(By.CSS_SELECTOR, ".patient-banner").text
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "<img src=x" in body  # the condition's markup is visible as characters
+    assert not browser.find_elements(By.CSS_SELECTOR, "img[src='x'], main script, main svg[onload]")
+    save_full_page(browser, output_dir / "e2e-xss-app.png")
+    # The patient-view card in the demo EHR
+    browser.set_window_size(1280, 1000)
+    browser.get(f"{demo['ehr']}/ehr/patient/{XSS_ID}")
+    wait_for(browser, "#fire-patient-view").click()
+    card = wait_for(browser, "#cards article.card")
+    _no_script_ran(browser)
+    assert "<img src=x" in card.text
+    assert not card.find_elements(By.CSS_SELECTOR, "img, script, a[href^='javascript']")
