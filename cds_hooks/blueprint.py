@@ -191,8 +191,9 @@ def create_blueprint(app: Flask) -> Blueprint:
             _body, error = _read_json()
             return error or _json(200, {"cards": []})
 
-    @bp.route("/cds-services/<service_id>", methods=_ALL_METHODS)
-    def service_view(service_id: str) -> Response:
+    def _post_preamble(service_id: str) -> Response | None:
+        """What every POST route answers before its own work: preflight, wrong method,
+        failed client authentication, unknown service."""
         if request.method == "OPTIONS":
             return Response(status=204)
         if request.method != "POST":
@@ -200,9 +201,16 @@ def create_blueprint(app: Flask) -> Blueprint:
         denied = _authorize()
         if denied:
             return denied
-        service = SERVICES.get(service_id)
-        if service is None:
+        if service_id not in SERVICES:
             return _err(404, "no such CDS service; see GET /cds-services")
+        return None
+
+    @bp.route("/cds-services/<service_id>", methods=_ALL_METHODS)
+    def service_view(service_id: str) -> Response:
+        early = _post_preamble(service_id)
+        if early is not None:
+            return early
+        service = SERVICES[service_id]
         body, error = _read_json()
         if error:
             return error
@@ -221,15 +229,9 @@ def create_blueprint(app: Flask) -> Blueprint:
 
     @bp.route("/cds-services/<service_id>/feedback", methods=_ALL_METHODS)
     def feedback_view(service_id: str) -> Response:
-        if request.method == "OPTIONS":
-            return Response(status=204)
-        if request.method != "POST":
-            return _method_not_allowed("POST, OPTIONS")
-        denied = _authorize()
-        if denied:
-            return denied
-        if service_id not in SERVICES:
-            return _err(404, "no such CDS service; see GET /cds-services")
+        early = _post_preamble(service_id)
+        if early is not None:
+            return early
         body, error = _read_json()
         if error:
             return error
