@@ -13,12 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -28,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
+from immunotox.demo import app_server, free_port
 
 LOINC = "http://loinc.org"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -156,55 +154,6 @@ def build_prefetch(n_obs: int = 1000, n_admin: int = 50, seed: int = 7) -> dict[
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_server(port: int, workers: int, instance: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "IMMUNOTOX_CDS_AUTH": "off",
-        "IMMUNOTOX_BENCH_FLOOR": "1",
-        "IMMUNOTOX_INSTANCE_DIR": instance,
-        "IMMUNOTOX_HOOK_DEADLINE_S": "10",
-    }
-    cmd = [
-        sys.executable,
-        "-m",
-        "immunotox.cli",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-    ]
-    return subprocess.Popen(
-        cmd,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=Path(__file__).resolve().parents[1],
-    )
-
-
-def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited with status {proc.returncode}")
-        try:
-            if requests.get(f"{base}/cds-services", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the server did not become ready")
-
-
 def _pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     k = max(0, min(len(xs) - 1, round(p / 100 * (len(xs) - 1))))
@@ -213,12 +162,14 @@ def _pct(xs: list[float], p: float) -> float:
 
 def run(n: int, concurrency: int, workers: int) -> dict[str, Any]:
     prefetch = build_prefetch()
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as instance:
-        proc = _start_server(port, workers, instance)
-        try:
-            _wait_ready(base, proc)
+        env = {
+            "IMMUNOTOX_CDS_AUTH": "off",
+            "IMMUNOTOX_BENCH_FLOOR": "1",
+            "IMMUNOTOX_INSTANCE_DIR": instance,
+            "IMMUNOTOX_HOOK_DEADLINE_S": "10",
+        }
+        with app_server("127.0.0.1", free_port(), workers, env, Path(instance)) as base:
             local = __import__("threading").local()
 
             def one(path: str) -> tuple[float, int, int]:
@@ -259,12 +210,6 @@ def run(n: int, concurrency: int, workers: int) -> dict[str, Any]:
                     [j[0] for j in jobs], pool.map(lambda j: one(j[1]), jobs), strict=True
                 ):
                     results[name].append(res)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
     out: dict[str, Any] = {
         "requests_each": n,
         "concurrency": concurrency,

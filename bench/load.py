@@ -18,9 +18,6 @@ import argparse
 import json
 import os
 import random
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,74 +33,12 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from immunotox.demo import app_server, free_port  # noqa: E402
 from tests.robustness.helpers import demo_bundles, hook_body, prefetch_from_bundle  # noqa: E402
 
 TIMEOUT = (5.0, 30.0)  # connect, read: every call has one
 MIX = (("patient-view", 0.6), ("order-sign", 0.25), ("feedback", 0.15))
 SERVICE = {"patient-view": "immunotox-patient-view", "order-sign": "immunotox-order-sign"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, workers: int, workdir: Path) -> tuple[subprocess.Popen, Path]:
-    env = {
-        **os.environ,
-        "IMMUNOTOX_CDS_AUTH": "off",
-        "IMMUNOTOX_DATABASE_URL": f"sqlite:///{workdir / 'store.sqlite3'}",
-        "IMMUNOTOX_INSTANCE_DIR": str(workdir),
-        "IMMUNOTOX_FHIR_ALLOWLIST": "",
-    }
-    log_path = workdir / "server.log"
-    log = log_path.open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "immunotox.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    log.close()
-    return proc, log_path
-
-
-def wait_ready(base: str, proc: subprocess.Popen, limit_s: float = 60.0) -> None:
-    end = time.monotonic() + limit_s
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited with status {proc.returncode}")
-        try:
-            if requests.get(f"{base}/cds-services", timeout=(1, 2)).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the server did not answer within {limit_s:.0f} s")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
 
 
 class Run:
@@ -224,29 +159,30 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="immunotox-load-") as tmp:
         workdir = Path(tmp)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        proc, log_path = start_server(port, args.workers, workdir)
+        env = {
+            "IMMUNOTOX_CDS_AUTH": "off",
+            "IMMUNOTOX_DATABASE_URL": f"sqlite:///{workdir / 'store.sqlite3'}",
+            "IMMUNOTOX_INSTANCE_DIR": str(workdir),
+            "IMMUNOTOX_FHIR_ALLOWLIST": "",
+        }
+        log_path = workdir / "immunotox.log"
         try:
-            try:
-                wait_ready(base, proc)
-            except RuntimeError:
-                sys.stderr.write(log_path.read_text("utf-8", errors="replace")[-4000:])
-                raise
-            run = Run(base, args.duration, args.seed)
-            threads = [
-                threading.Thread(target=run.client, args=(i,), name=f"load-{i}", daemon=True)
-                for i in range(args.concurrency)
-            ]
-            t0 = time.monotonic()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(timeout=args.duration + 120)
-            elapsed = time.monotonic() - t0
-            hung = sum(t.is_alive() for t in threads)
-        finally:
-            stop_server(proc)
+            with app_server("127.0.0.1", free_port(), args.workers, env, workdir) as base:
+                run = Run(base, args.duration, args.seed)
+                threads = [
+                    threading.Thread(target=run.client, args=(i,), name=f"load-{i}", daemon=True)
+                    for i in range(args.concurrency)
+                ]
+                t0 = time.monotonic()
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join(timeout=args.duration + 120)
+                elapsed = time.monotonic() - t0
+                hung = sum(t.is_alive() for t in threads)
+        except RuntimeError:  # the server did not start: show why
+            sys.stderr.write(log_path.read_text("utf-8", errors="replace")[-4000:])
+            raise
         server_log = log_path.read_text("utf-8", errors="replace")
         stored = stored_feedback(f"sqlite:///{workdir / 'store.sqlite3'}")
 
