@@ -284,9 +284,12 @@ def test_grade_4_hypophysitis_is_held_not_discontinued():
     assert a.irae[0].checkpoint_inhibitor_action == "hold"
 
 
-def test_opdualag_records_both_components():
+def test_checkpoint_inhibitors_are_found_by_name_and_by_rxnorm_code():
     a = assess([patient(), given("pembrolizumab", 1, by_text=True), given("nivolumab", 2)], at=AT)
     assert {e.drug for e in a.checkpoint_inhibitors} == {"pembrolizumab", "nivolumab"}
+
+
+def test_opdualag_records_both_components():
     b = assess(
         [
             patient(),
