@@ -218,13 +218,29 @@ def main(argv: list[str] | None = None) -> int:
     }
     out = json.dumps(figures, indent=2)
     print(out)
-    if errors:  # show why: the end of the server's own log
-        sys.stderr.write("--- end of the server log ---\n" + server_log[-4000:] + "\n")
+    if errors:  # show why: the server's tracebacks first, then the end of its log
+        sys.stderr.write(_tracebacks(server_log) + "--- end of the server log ---\n")
+        sys.stderr.write(server_log[-2000:] + "\n")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(out + "\n", "utf-8")
     failed = errors or lost or figures["feedback_acknowledged"] != figures["feedback_sent"]
     return 1 if failed else 0
+
+
+def _tracebacks(log: str, limit: int = 3) -> str:
+    """The first `limit` tracebacks in a server log, each with the line that announced it."""
+    lines = log.splitlines()
+    out: list[str] = []
+    found = 0
+    for i, line in enumerate(lines):
+        if line.startswith("Traceback") and found < limit:
+            found += 1
+            end = i + 1
+            while end < len(lines) and (lines[end].startswith(" ") or lines[end] == ""):
+                end += 1
+            out += ["--- server traceback ---", *lines[max(i - 1, 0) : end + 1]]
+    return "\n".join(out) + "\n" if out else ""
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 
 from cds_hooks.spec import Card, FeedbackItem
 from immunotox.store import METADATA
+from immunotox.store import create_tables as _create_tables
 
 CARDS = Table(
     "cds_card",
@@ -56,7 +57,7 @@ TABLES = (CARDS, FEEDBACK)
 
 
 def create_tables(engine: Engine) -> None:
-    METADATA.create_all(engine, tables=list(TABLES), checkfirst=True)
+    _create_tables(engine, list(TABLES))  # with the store's retry for workers starting together
 
 
 def record_cards(engine: Engine, service_id: str, cards: Iterable[Card]) -> None:

@@ -36,5 +36,16 @@ def serve(host: str = "127.0.0.1", port: int = 5000, workers: int = 2, **extra: 
         "preload_app": False,
         **extra,
     }
+    _create_schema()
     _Gunicorn(options).run()
     return 0
+
+
+def _create_schema() -> None:
+    """Create the store's tables once, in the master, before any worker forks: workers that
+    boot together (or one restarted while others write) then only find them there."""
+    import cds_hooks.feedback  # noqa: F401 - its tables join the store's metadata
+    from immunotox import config as config_mod
+    from immunotox.store import Store
+
+    Store(config_mod.load()["DATABASE_URL"]).engine.dispose()

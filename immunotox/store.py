@@ -49,7 +49,7 @@ class Store:
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        _create_tables(self.engine)
+        create_tables(self.engine)
         self._last_purge = 0.0
         self._lock = threading.Lock()
 
@@ -131,14 +131,14 @@ class Store:
             conn.execute(delete(KV).where(KV.c.expires_at < now))
 
 
-def _create_tables(engine: Engine, attempts: int = 5) -> None:
-    """Create missing tables. Several worker processes start at once on a fresh database: one
+def create_tables(engine: Engine, tables: list[Table] | None = None, attempts: int = 8) -> None:
+    """Create missing tables (all of `METADATA`, or `tables`). Several worker processes start at once on a fresh database: one
     may create a table between another's existence check and its CREATE, which then fails with
     "already exists", or hold the new file's lock while switching it to WAL ("database is
     locked"). Checking again settles both."""
     for attempt in range(attempts):
         try:
-            METADATA.create_all(engine, checkfirst=True)
+            METADATA.create_all(engine, tables=tables, checkfirst=True)
             return
         except (OperationalError, ProgrammingError) as e:
             message = str(e).lower()
@@ -151,6 +151,7 @@ def _create_tables(engine: Engine, attempts: int = 5) -> None:
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA busy_timeout=10000")  # first, so the pragmas below wait for a lock
-    cur.execute("PRAGMA journal_mode=WAL")
+    if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        cur.execute("PRAGMA journal_mode=WAL")  # once per file: needs the write lock
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()

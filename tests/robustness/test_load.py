@@ -41,7 +41,7 @@ def _run(tmp_path, duration: float, concurrency: int) -> dict:
     assert out.exists(), f"the load run failed (status {proc.returncode}):\n{proc.stderr[-4000:]}"
     figures = json.loads(out.read_text("utf-8"))
     if proc.returncode:
-        figures["server_log_tail"] = proc.stderr[-3000:]
+        figures["server_log_tail"] = proc.stderr[:6000]  # tracebacks first (bench/load.py)
     print(f"\nload {duration:.0f} s x {concurrency}: {json.dumps(figures)}")
     return figures | {"exit_status": proc.returncode}
 

@@ -18,20 +18,23 @@ def test_two_store_objects_on_one_file_share_state(tmp_path):
     assert a.get("session", "s1") is None
 
 
-def test_many_processes_creating_the_store_at_once_all_succeed(tmp_path):
-    """Gunicorn starts its workers together on a fresh database; none may fail to boot."""
+def test_many_workers_booting_at_once_on_a_fresh_database_all_succeed(tmp_path):
+    """Gunicorn starts its workers together on a fresh database, and restarts one while the
+    others write: none may fail to boot. Each process builds the whole app, as a worker does
+    (the store's tables, then the feedback tables when the CDS blueprint registers)."""
     import multiprocessing
 
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(6) as pool:
-        results = pool.map(_open_store, [url] * 12)
+        results = pool.map(_boot_app_and_write, [url] * 12)
     assert results == [True] * 12
 
 
-def _open_store(url: str) -> bool:
-    from cds_hooks import feedback  # noqa: F401  (its tables join the same metadata)
-    from immunotox.store import Store
+def _boot_app_and_write(url: str) -> bool:
+    from immunotox.app import create_app, store
 
-    Store(url)
+    app = create_app({"DATABASE_URL": url, "CDS_AUTH": "off"})
+    for i in range(20):  # the writes a serving worker makes while the next one boots
+        store(app).put("session", f"{id(app)}-{i}", {"n": i}, ttl_s=60)
     return True
