@@ -65,12 +65,10 @@ class OrderFinding:
 def _codings(cc: Any) -> tuple[list[tuple[str | None, str | None]], str]:
     if not isinstance(cc, dict):
         return [], ""
-    codings = [
-        (c.get("system"), c.get("code")) for c in cc.get("coding") or [] if isinstance(c, dict)
-    ]
-    texts = [cc.get("text") or ""] + [
-        c.get("display") or "" for c in cc.get("coding") or [] if isinstance(c, dict)
-    ]
+    raw = cc.get("coding")
+    coding = [c for c in raw if isinstance(c, dict)] if isinstance(raw, list) else []
+    codings = [(c.get("system"), c.get("code")) for c in coding]
+    texts = [cc.get("text") or ""] + [c.get("display") or "" for c in coding]
     return codings, " ".join(t for t in texts if isinstance(t, str))
 
 
@@ -277,7 +275,9 @@ def _obs_time(o: dict[str, Any]) -> datetime | None:
         t = parse_instant(o.get(key))
         if t:
             return t
-    period = o.get("effectivePeriod") or {}
+    period = o.get("effectivePeriod")
+    if not isinstance(period, dict):
+        return None
     return parse_instant(period.get("start")) or parse_instant(period.get("end"))
 
 
@@ -287,8 +287,11 @@ def _baseline_present(resources: list[dict[str, Any]], at: datetime) -> set[str]
     terms = [(item.id, t) for item in K.BASELINE_WORKUP for t in item.terms]
     present: set[str] = set()
     for o in resources:
-        if o.get("resourceType") != "Observation" or o.get("status") in _BAD_OBS:
+        if not isinstance(o, dict) or o.get("resourceType") != "Observation":
             continue
+        status = o.get("status")
+        if not isinstance(status, str | None) or status in _BAD_OBS:
+            continue  # a malformed status is not read as final
         t = _obs_time(o)
         if t is None or t < since or t > at + timedelta(days=1):
             continue

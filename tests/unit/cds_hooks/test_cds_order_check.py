@@ -143,6 +143,25 @@ def test_baseline_results_older_than_the_window_do_not_count():
     assert "thyroid" in {i.id for i in f.present_baseline}
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"status": ["final"]},  # unhashable status
+        {"status": {"x": 1}},
+        {"effectiveDateTime": None, "effectivePeriod": "2026-11-20"},
+        {"code": {"coding": 7}},
+        {"code": {"coding": {"system": "http://loinc.org", "code": "3016-3"}}},
+    ],
+)
+def test_a_malformed_baseline_observation_is_skipped_not_fatal(damage):
+    """Found by the hook fuzzer: a list as `status` broke the baseline check (TypeError)."""
+    recent = AT - timedelta(days=1)
+    drafts = bundle(med_request("d1", "nivolumab", "1597876", 240))
+    bad = observation("t", "3016-3", recent) | damage
+    [f] = check_orders(drafts, assessment(exposures=[]), [bad, "not a resource"])
+    assert "thyroid" in {i.id for i in f.missing_baseline}
+
+
 def test_every_baseline_item_cites_a_known_source():
     for item in K.BASELINE_WORKUP:
         assert item.sources and (item.codes or item.terms)
