@@ -32,10 +32,11 @@ class Outcome:
 
 
 def run_assessment(resources: list[dict[str, Any]], at: datetime | None = None) -> Any:
-    """The domain core's entry point, imported when first needed."""
+    """The domain core's entry point, imported when first needed. Cards show no trends, so the
+    timeline is not built here."""
     from services.assess import assess
 
-    return assess(resources, at=at)
+    return assess(resources, at=at, with_timeline=False)
 
 
 def _error(status: int, message: str, field: str | None = None) -> Outcome:

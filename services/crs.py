@@ -10,6 +10,7 @@ criteria that fired with their evidence, and what is missing. Every number is a 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -57,12 +58,12 @@ class Findings:
     sbp_min: Sample | None = None
     map_min: Sample | None = None
     bp_n: int = 0
-    spo2_min: Sample | None = None
     fio2_max: Sample | None = None
     flow_max: Sample | None = None
     o2_top: O2Episode | None = None
     o2_n: int = 0
     vaso_segments: list[V.Segment] = field(default_factory=list)
+    vaso_evidence: tuple[Evidence, ...] = ()  # the infusions of `vaso_segments`, once each
     high_dose: V.HighDoseRun | None = None
     labs_n: int = 0
     organ: list[OrganTox] = field(default_factory=list)
@@ -131,6 +132,33 @@ class Findings:
     def has_o2_data(self) -> bool:
         return self.o2_n > 0 or self.fio2_max is not None or self.flow_max is not None
 
+    def grading_key(self) -> tuple:
+        """Everything the graders read from these findings, by identity (counts only as "any or
+        none", which is all the graders ask of them). Within one `evaluate`, where every sample,
+        segment and run is one object held by the index, windows with equal keys get equal
+        grades, so the trajectory grades each distinct key once. Identities are cheap to hash
+        and never equal across different objects, so a key can only miss, never mix up two
+        windows. A test fails if a field is added to `Findings` and left out of this key."""
+        return (
+            id(self.temp_max),
+            self.temp_n > 0,
+            id(self.sbp_min),
+            id(self.map_min),
+            self.bp_n > 0,
+            id(self.fio2_max),
+            id(self.flow_max),
+            id(self.o2_top),
+            self.o2_n > 0,
+            *map(id, self.vaso_segments),
+            -1,  # separates the variable-length part
+            id(self.vaso_evidence),
+            id(self.high_dose),
+            self.labs_n > 0,
+            *map(id, self.organ),
+            id(self.anticytokine),
+            self.deceased,
+        )
+
 
 # ------------------------------------------------------------------------------------------
 # Evidence helpers
@@ -147,7 +175,7 @@ def _ev_o2(e: O2Episode) -> Evidence:
     return Evidence(e.ref, e.label, e.start)
 
 
-def _ev_segments(segs: list[V.Segment]) -> tuple[Evidence, ...]:
+def _ev_segments(segs: Iterable[V.Segment]) -> tuple[Evidence, ...]:
     out: dict[str, Evidence] = {}
     for s in segs:
         for i in s.infusions:
@@ -158,7 +186,7 @@ def _ev_segments(segs: list[V.Segment]) -> tuple[Evidence, ...]:
 
 
 def _ev_run(run: V.HighDoseRun) -> tuple[Evidence, ...]:
-    evs = list(_ev_segments(list(run.segments)))
+    evs = list(_ev_segments(run.segments))
     nee = min((s.ne_equivalent() or 0.0) for s in run.segments)
     hours = (run.end - run.start).total_seconds() / 3600
     evs.append(
@@ -195,7 +223,15 @@ class _Index:
     def __init__(self, data: PatientData, until: datetime):
         self.data = data
         self.times = {name: [s.time for s in ss] for name, ss in data.series.items()}
-        self.segs = V.segments(data.infusions, until)
+        # Each laboratory value's organ toxicity, once per sample rather than once per window.
+        self.organ = {
+            name: [_organ_grade(name, s) for s in data.series.get(name, ())]
+            for name in ORGAN_SERIES
+        }
+        self.segs = V.segments(data.infusions, until)  # sorted, not overlapping
+        self.seg_starts = [s.start for s in self.segs]
+        self.seg_ends = [s.end for s in self.segs]
+        self._seg_evidence: dict[tuple[int, int], tuple[Evidence, ...]] = {}
         self.runs = V.high_dose_runs(self.segs)
         self.anticytokine = [
             d
@@ -205,11 +241,26 @@ class _Index:
             and d.time is not None
         ]
 
-    def window(self, name: str, a: datetime, b: datetime) -> list[Sample]:
+    def segments(self, a: datetime, b: datetime) -> tuple[list[V.Segment], tuple[Evidence, ...]]:
+        """The vasopressor segments touching [a, b] (`vasopressors.overlapping`, by bisection:
+        the segments are sorted and do not overlap) and their evidence, built once per span."""
+        i, j = bisect_left(self.seg_ends, a), bisect_right(self.seg_starts, b)
+        if j <= i:
+            return [], ()
+        ev = self._seg_evidence.get((i, j))
+        if ev is None:
+            ev = self._seg_evidence[(i, j)] = _ev_segments(self.segs[i:j])
+        return self.segs[i:j], ev
+
+    def span(self, name: str, a: datetime, b: datetime) -> tuple[int, int]:
         ts = self.times.get(name)
         if not ts:
-            return []
-        return self.data.series[name][bisect_left(ts, a) : bisect_right(ts, b)]
+            return 0, 0
+        return bisect_left(ts, a), bisect_right(ts, b)
+
+    def window(self, name: str, a: datetime, b: datetime) -> list[Sample]:
+        i, j = self.span(name, a, b)
+        return self.data.series[name][i:j] if j > i else []
 
 
 def gather(ix: _Index, a: datetime, b: datetime) -> Findings:
@@ -224,9 +275,6 @@ def gather(ix: _Index, a: datetime, b: datetime) -> Findings:
         f.sbp_min = min(sbp, key=lambda s: s.value)
     if mp:
         f.map_min = min(mp, key=lambda s: s.value)
-    spo2 = ix.window("spo2", a, b)
-    if spo2:
-        f.spo2_min = min(spo2, key=lambda s: s.value)
     fio2 = ix.window("fio2", a, b)
     if fio2:
         f.fio2_max = max(fio2, key=lambda s: s.value)
@@ -240,14 +288,13 @@ def gather(ix: _Index, a: datetime, b: datetime) -> Findings:
             f.o2_n += 1
             if f.o2_top is None or e.level > f.o2_top.level:
                 f.o2_top = e
-    f.vaso_segments = V.overlapping(ix.segs, a, b)
+    f.vaso_segments, f.vaso_evidence = ix.segments(a, b)
     f.high_dose = V.run_in_window(ix.runs, a, b)
     for name in ORGAN_SERIES:
-        labs = ix.window(name, a, b)
-        f.labs_n += len(labs)
+        i, j = ix.span(name, a, b)
+        f.labs_n += j - i
         worst: OrganTox | None = None
-        for s in labs:
-            tox = _organ_grade(name, s)
+        for tox in ix.organ[name][i:j]:
             if tox and (worst is None or tox.grade > worst.grade):
                 worst = tox
         if worst:
@@ -325,11 +372,11 @@ def _oxygen(f: Findings, out: _Out, system: str) -> None:
 
 def _hypotension_lee(f: Findings, out: _Out) -> None:
     if f.max_concurrent >= 2:
-        out.criteria.append(_crit("lee2014.g3.multiple", _ev_segments(f.vaso_segments)))
+        out.criteria.append(_crit("lee2014.g3.multiple", f.vaso_evidence))
     if f.high_dose is not None:
         out.criteria.append(_crit("lee2014.g3.high_dose", _ev_run(f.high_dose)))
     elif f.max_concurrent == 1:
-        out.criteria.append(_crit("lee2014.g2.one_low_dose", _ev_segments(f.vaso_segments)))
+        out.criteria.append(_crit("lee2014.g2.one_low_dose", f.vaso_evidence))
     elif f.hypotension:
         out.criteria.append(_crit("lee2014.g2.hypotension", f.hypotension))
     unknown = f.unknown_rate_infusions
@@ -421,9 +468,9 @@ def astct2019(f: Findings) -> _Out:
         return out
     # Hypotension
     if f.max_concurrent_excluding_vasopressin >= 2:
-        out.criteria.append(_crit("astct2019.g4.multiple", _ev_segments(f.vaso_segments)))
+        out.criteria.append(_crit("astct2019.g4.multiple", f.vaso_evidence))
     elif f.vaso_segments:
-        out.criteria.append(_crit("astct2019.g3.one_vasopressor", _ev_segments(f.vaso_segments)))
+        out.criteria.append(_crit("astct2019.g3.one_vasopressor", f.vaso_evidence))
     elif f.hypotension:
         out.criteria.append(_crit("astct2019.g2.hypotension", f.hypotension))
     # Hypoxia
@@ -455,9 +502,9 @@ def ctcae5(f: Findings) -> _Out:
         out.criteria.append(_crit("ctcae5.g1.fever", [_ev_sample("temperature", f.temp_max)]))  # type: ignore[arg-type]
     _oxygen(f, out, "ctcae5")
     if f.max_concurrent >= 2:
-        out.criteria.append(_crit("ctcae5.g4.urgent", _ev_segments(f.vaso_segments)))
+        out.criteria.append(_crit("ctcae5.g4.urgent", f.vaso_evidence))
     elif f.vaso_segments:
-        out.criteria.append(_crit("ctcae5.g3.one_pressor", _ev_segments(f.vaso_segments)))
+        out.criteria.append(_crit("ctcae5.g3.one_pressor", f.vaso_evidence))
     elif f.hypotension:
         out.criteria.append(_crit("ctcae5.g2.hypotension", f.hypotension))
     _missing_vitals(
@@ -510,14 +557,16 @@ def evaluate(data: PatientData, at: datetime) -> CrsEvaluation:
     # Hour by hour back over the trajectory span; point 0 is `at` itself.
     hours = int(K.value("trajectory") * 24)
     points: list[TrajectoryPoint] = []
+    graded: dict[tuple, dict[str, int | None]] = {}  # grading_key -> grades
     for k in range(hours, -1, -1):
         b = at - timedelta(hours=k)
         f = gather(ix, b - window, b)
-        grades: dict[str, int | None] = {}
-        for system, grader in GRADERS.items():
-            out = grader(f)
-            grades[system] = _grade_of(system, f, out)
-        points.append(TrajectoryPoint(b, grades))
+        key = f.grading_key()
+        grades = graded.get(key)
+        if grades is None:
+            grades = {system: _grade_of(system, f, grader(f)) for system, grader in GRADERS.items()}
+            graded[key] = grades
+        points.append(TrajectoryPoint(b, dict(grades)))
     # Now, with full evidence
     f_now = gather(ix, at - window, at)
     now: dict[str, GradeResult] = {}

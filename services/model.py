@@ -348,7 +348,7 @@ class Assessment:
     disclaimer: str
     # Trends for the app's timeline (see `services.timeline` for the shape): series of vitals
     # and labs, oxygen support episodes, vasopressor rates, norepinephrine-equivalent segments
-    # and drug doses, all inside [window_start, at].
+    # and drug doses, all inside [window_start, at]. Empty when the caller asked for none (hooks).
     timeline: dict[str, Any] = field(default_factory=dict)
 
     @property

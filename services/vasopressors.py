@@ -4,7 +4,7 @@ high-dose rule of Lee 2014 Table 3 (thresholds and formula: `knowledge.crs`)."""
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from services.knowledge import crs as K
@@ -18,10 +18,10 @@ class Segment:
     start: datetime
     end: datetime
     infusions: tuple[Infusion, ...]
+    drugs: frozenset[str] = field(init=False, repr=False, compare=False)  # from `infusions`
 
-    @property
-    def drugs(self) -> frozenset[str]:
-        return frozenset(i.drug for i in self.infusions)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "drugs", frozenset(i.drug for i in self.infusions))
 
     def rate(self, drug: str) -> float | None:
         """Sum of the rates of that drug's running infusions (None if any rate is unknown)."""
