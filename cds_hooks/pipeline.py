@@ -16,9 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from cds_hooks import cards as card_mod
-from cds_hooks.prefetch import PrefetchUnavailable, flatten, hydrate
+from cds_hooks.prefetch import PrefetchUnavailable, hydrate
 from cds_hooks.registry import REQUIRED_KEYS, ServiceDef
 from cds_hooks.spec import Card, HookRequest, SpecError, new_uuid, response
+from services.fhir_adapter import flatten
 
 log = logging.getLogger("immunotox.cds_hooks")
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +30,7 @@ from urllib3 import exceptions as urllib3_exceptions
 
 from cds_hooks.spec import HookRequest
 from immunotox.config import allowlist
+from services.fhir_adapter import flatten
 
 MAX_PAGES = 20
 _TOKEN_RE = re.compile(r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}")
@@ -63,36 +64,6 @@ class Hydrated:
 
     def resources(self) -> list[dict[str, Any]]:
         return flatten(v for v in self.data.values() if v is not None)
-
-
-def flatten(values: Iterable[Any]) -> list[dict[str, Any]]:
-    """Resources out of resources and Bundles (nested too), minus OperationOutcomes, deduplicated
-    by type and id."""
-    out: list[dict[str, Any]] = []
-    seen: set[tuple[str, str]] = set()
-
-    def add(r: Any) -> None:
-        if not isinstance(r, dict):
-            return
-        rt = r.get("resourceType")
-        if rt == "Bundle":
-            entries = r.get("entry")
-            for e in entries if isinstance(entries, list) else ():
-                if isinstance(e, dict):
-                    add(e.get("resource"))
-            return
-        if not isinstance(rt, str) or not rt or rt == "OperationOutcome":
-            return
-        rid = r.get("id")
-        if isinstance(rid, str):
-            if (rt, rid) in seen:
-                return
-            seen.add((rt, rid))
-        out.append(r)
-
-    for v in values:
-        add(v)
-    return out
 
 
 def render(template: str, context: Mapping[str, Any]) -> str | None:

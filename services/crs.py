@@ -175,13 +175,23 @@ def _ev_o2(e: O2Episode) -> Evidence:
     return Evidence(e.ref, e.label, e.start)
 
 
-def _ev_segments(segs: Iterable[V.Segment]) -> tuple[Evidence, ...]:
+def _ev_segments(
+    segs: Iterable[V.Segment], built: dict[int, Evidence] | None = None
+) -> tuple[Evidence, ...]:
+    """One line of evidence per infusion (an infusion spans many segments). `built` keeps the
+    lines already written, by infusion identity, across the windows of one evaluation."""
+    built = {} if built is None else built
     out: dict[str, Evidence] = {}
     for s in segs:
         for i in s.infusions:
-            unit = codes.drug_by_name(i.drug).extra["unit"]  # type: ignore[union-attr]
-            rate = f"{_fmt(i.rate)} {unit}" if i.rate is not None else "rate unknown"
-            out.setdefault(i.ref, Evidence(i.ref, f"{i.drug} {rate}", i.start, i.rate, unit))
+            if i.ref in out:
+                continue
+            ev = built.get(id(i))
+            if ev is None:
+                unit = codes.drug_by_name(i.drug).extra["unit"]  # type: ignore[union-attr]
+                rate = f"{_fmt(i.rate)} {unit}" if i.rate is not None else "rate unknown"
+                ev = built[id(i)] = Evidence(i.ref, f"{i.drug} {rate}", i.start, i.rate, unit)
+            out[i.ref] = ev
     return tuple(out.values())
 
 
@@ -223,6 +233,7 @@ class _Index:
     def __init__(self, data: PatientData, until: datetime):
         self.data = data
         self.times = {name: [s.time for s in ss] for name, ss in data.series.items()}
+        self.values = {name: [s.value for s in ss] for name, ss in data.series.items()}
         # Each laboratory value's organ toxicity, once per sample rather than once per window.
         self.organ = {
             name: [_organ_grade(name, s) for s in data.series.get(name, ())]
@@ -232,6 +243,7 @@ class _Index:
         self.seg_starts = [s.start for s in self.segs]
         self.seg_ends = [s.end for s in self.segs]
         self._seg_evidence: dict[tuple[int, int], tuple[Evidence, ...]] = {}
+        self._infusion_evidence: dict[int, Evidence] = {}
         self.runs = V.high_dose_runs(self.segs)
         self.anticytokine = [
             d
@@ -249,7 +261,8 @@ class _Index:
             return [], ()
         ev = self._seg_evidence.get((i, j))
         if ev is None:
-            ev = self._seg_evidence[(i, j)] = _ev_segments(self.segs[i:j])
+            ev = _ev_segments(self.segs[i:j], self._infusion_evidence)
+            self._seg_evidence[(i, j)] = ev
         return self.segs[i:j], ev
 
     def span(self, name: str, a: datetime, b: datetime) -> tuple[int, int]:
@@ -258,29 +271,24 @@ class _Index:
             return 0, 0
         return bisect_left(ts, a), bisect_right(ts, b)
 
-    def window(self, name: str, a: datetime, b: datetime) -> list[Sample]:
+    def extreme(self, name: str, a: datetime, b: datetime, pick=max) -> tuple[Sample | None, int]:
+        """The first sample with the highest (`pick=max`) or lowest (`min`) value in [a, b],
+        as `max(window, key=value)` would find it, and the window's sample count."""
         i, j = self.span(name, a, b)
-        return self.data.series[name][i:j] if j > i else []
+        if j <= i:
+            return None, 0
+        vals = self.values[name]
+        return self.data.series[name][vals.index(pick(vals[i:j]), i, j)], j - i
 
 
 def gather(ix: _Index, a: datetime, b: datetime) -> Findings:
     f = Findings(a, b)
-    temps = ix.window("temperature", a, b)
-    f.temp_n = len(temps)
-    if temps:
-        f.temp_max = max(temps, key=lambda s: s.value)
-    sbp, mp = ix.window("sbp", a, b), ix.window("map", a, b)
-    f.bp_n = len(sbp) + len(mp)
-    if sbp:
-        f.sbp_min = min(sbp, key=lambda s: s.value)
-    if mp:
-        f.map_min = min(mp, key=lambda s: s.value)
-    fio2 = ix.window("fio2", a, b)
-    if fio2:
-        f.fio2_max = max(fio2, key=lambda s: s.value)
-    flow = ix.window("o2_flow", a, b)
-    if flow:
-        f.flow_max = max(flow, key=lambda s: s.value)
+    f.temp_max, f.temp_n = ix.extreme("temperature", a, b, max)
+    f.sbp_min, n_sbp = ix.extreme("sbp", a, b, min)
+    f.map_min, n_map = ix.extreme("map", a, b, min)
+    f.bp_n = n_sbp + n_map
+    f.fio2_max, _ = ix.extreme("fio2", a, b, max)
+    f.flow_max, _ = ix.extreme("o2_flow", a, b, max)
     for e in ix.data.o2_episodes:
         if e.start > b:
             break

@@ -33,22 +33,31 @@ Codings = list[tuple[str | None, str | None]]
 
 
 def flatten(resources: Iterable[Any]) -> list[dict[str, Any]]:
-    """Resources from Bundles (any type, nested), search sets and plain lists, in order."""
+    """Resources out of resources and Bundles (any type, nested, search sets and plain lists),
+    in document order, without OperationOutcomes and with each type and id once (the first).
+
+    Iterative on purpose: a recursive closure would be a reference cycle holding every resource
+    until the cyclic collector runs, and deep nesting must not exhaust the stack."""
     out: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
     stack = list(resources)[::-1]
     while stack:
         r = stack.pop()
         if not isinstance(r, dict):
             continue
-        if r.get("resourceType") == "Bundle":
+        rt = r.get("resourceType")
+        if rt == "Bundle":
             entries = r.get("entry")
             if isinstance(entries, list):
-                stack.extend(
-                    e["resource"]
-                    for e in reversed(entries)
-                    if isinstance(e, dict) and isinstance(e.get("resource"), dict)
-                )
+                stack.extend(e.get("resource") for e in reversed(entries) if isinstance(e, dict))
             continue
+        if not isinstance(rt, str) or not rt or rt == "OperationOutcome":
+            continue
+        rid = r.get("id")
+        if isinstance(rid, str):
+            if (rt, rid) in seen:
+                continue
+            seen.add((rt, rid))
         out.append(r)
     return out
 
