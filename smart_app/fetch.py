@@ -21,8 +21,11 @@ from launch import errors
 
 log = logging.getLogger("immunotox.app")
 
-MAX_PAGES = 10
-PAGE_SIZE = 200
+# A week of q15-minute vitals is about 3,000 observations for each few series: read up to
+# 20,000 per type (as the hooks do, `cds_hooks.prefetch.MAX_PAGES` x `_count=1000`); servers that
+# cap `_count` lower page further. What is left unread is reported on the page.
+MAX_PAGES = 20
+PAGE_SIZE = 1000
 OVERALL_DEADLINE_S = 25.0
 
 SEARCHES: dict[str, dict[str, str]] = {
