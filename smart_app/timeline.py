@@ -131,6 +131,38 @@ def build_panels(assessment: Any) -> list[Panel]:
     return panels
 
 
+COLUMN_PX = 4  # drawn points: at most the lowest and the highest of each 4-pixel column
+
+
+def _decimate(pts: list[tuple[datetime, float]], x: Any) -> list[tuple[datetime, float]]:
+    """At most the lowest and the highest point of each `COLUMN_PX` column, in time order: a
+    week of q5-minute readings draws as fast as a day's, and no peak or trough is hidden (a
+    fever spike stays on the chart with its tooltip). The table under the chart lists every
+    value."""
+    if len(pts) <= 2 * (W - LEFT - RIGHT) // COLUMN_PX:
+        return pts
+    keep: list[tuple[datetime, float]] = []
+    column: list[tuple[datetime, float]] = []
+    current = None
+    for p in pts:
+        col = int(x(p[0]) // COLUMN_PX)
+        if col != current and column:
+            keep += _extremes(column)
+            column = []
+        current = col
+        column.append(p)
+    keep += _extremes(column)
+    return keep
+
+
+def _extremes(column: list[tuple[datetime, float]]) -> list[tuple[datetime, float]]:
+    if len(column) <= 2:
+        return column
+    lo = min(column, key=lambda p: p[1])
+    hi = max(column, key=lambda p: p[1])
+    return sorted({lo, hi})
+
+
 def _fmt(v: float) -> str:
     return f"{v:.0f}" if abs(v) >= 100 or v == int(v) else f"{v:.1f}"
 
@@ -251,6 +283,7 @@ def render(assessment: Any) -> Markup:
                     coords += [f"{x(t)},{yv(v) + off}", f"{x(nxt)},{yv(v) + off}"]
                 add(f'<polyline class="line {cls}" points="{" ".join(coords)}"/>')
                 continue
+            pts = _decimate(pts, x)  # the drawn points; the data table keeps every value
             coords = " ".join(f"{x(t)},{yv(v)}" for t, v in pts)
             add(f'<polyline class="line {cls}" points="{coords}"/>')
             for t, v in pts:

@@ -88,3 +88,24 @@ def test_an_empty_timeline_says_there_is_no_data():
     svg = str(timeline.render(an_assessment()))
     assert "no data in this window" in svg
     assert "no vasopressor in this window" in svg
+
+
+def test_a_dense_series_is_thinned_for_drawing_but_keeps_every_peak_and_trough():
+    """10,000 readings over four days: at most the lowest and highest of each 4-pixel column
+    are drawn, in time order, and the single fever spike and the single trough are among them."""
+    n = 10_000
+    temps = [{"t": iso(96 * (1 - i / n)), "v": 37.0 + (i % 7) * 0.01} for i in range(n)]
+    temps[4321]["v"] = 40.2  # one spike
+    temps[8765]["v"] = 35.1  # one trough
+    svg = str(timeline.render(an_assessment(series={"temperature": temps})))
+    drawn = svg.count('<circle class="pt s-temp"')
+    plot_w = timeline.W - timeline.LEFT - timeline.RIGHT
+    assert drawn <= 2 * (plot_w // timeline.COLUMN_PX + 1)
+    assert drawn >= plot_w // timeline.COLUMN_PX  # thinned, not emptied
+    assert "Temperature 40.2" in svg and "Temperature 35.1" in svg
+
+
+def test_a_sparse_series_is_drawn_point_for_point():
+    temps = [{"t": iso(h), "v": 37.0 + h / 100} for h in range(0, 90, 3)]
+    svg = str(timeline.render(an_assessment(series={"temperature": temps})))
+    assert svg.count('<circle class="pt s-temp"') == len(temps)
