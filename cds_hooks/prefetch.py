@@ -149,8 +149,13 @@ def _fetch(
     headers: dict[str, str],
     timeout_s: float,
     deadline: float,
-    http_get: Callable[..., Any],
+    http_get: Callable[..., Any] | None,
 ) -> tuple[dict[str, Any], str | None]:
+    """One query and its `next` pages. Without an `http_get`, the pages share one connection
+    (a session per query: no TCP or TLS handshake per page, and nothing shared between calls)."""
+    if http_get is None:
+        with requests.Session() as session:
+            return _fetch(url, base, headers, timeout_s, deadline, session.get)
     pages: list[dict[str, Any]] = []
     next_url: str | None = url
     note = None
@@ -212,7 +217,6 @@ def hydrate(
 ) -> Hydrated:
     """The complete data set for `req`; raises `PrefetchUnavailable` when a required key cannot
     be had. `req` is never modified."""
-    http_get = http_get or requests.get
     started = time.monotonic() if started is None else started
     deadline = started + float(cfg.get("HOOK_DEADLINE_S", 2.0))
     timeout_s = float(cfg.get("FHIR_TIMEOUT_S", 1.5))

@@ -107,7 +107,7 @@ class _Http:
         self.timeout = timeout
         self.deadline = deadline
 
-    def _get(self, url: str, params: dict[str, str] | None = None) -> Any:
+    def _get(self, url: str, params: dict[str, str] | None = None, http: Any = requests) -> Any:
         refused: str | None = None
         while True:
             left = self.deadline - time.monotonic()
@@ -115,7 +115,7 @@ class _Http:
                 return _Failure("time limit reached")
             token = self.token(refused)
             try:
-                r = requests.get(
+                r = http.get(
                     url,
                     params=params,
                     headers={"Accept": "application/fhir+json", "Authorization": f"Bearer {token}"},
@@ -143,17 +143,24 @@ class _Http:
         return got
 
     def search(self, rtype: str, params: dict[str, str]) -> tuple[list, str | None] | _Failure:
+        """All pages of one search, over one connection (a session per search and thread)."""
+        with requests.Session() as session:
+            return self._search(rtype, params, session)
+
+    def _search(
+        self, rtype: str, params: dict[str, str], session: requests.Session
+    ) -> tuple[list, str | None] | _Failure:
         url: str | None = f"{self.base}/{rtype}"
         query: dict[str, str] | None = {**params, "_count": str(PAGE_SIZE)}
         items: list[dict[str, Any]] = []
         for _page in range(MAX_PAGES):
             assert url is not None
-            got = self._get(url, query)
+            got = self._get(url, query, session)
             if (
                 isinstance(got, _Failure) and got.status == 400 and query and "_sort" in query
             ):  # a server that does not support _sort: ask again without it
                 query = {k: v for k, v in query.items() if k != "_sort"}
-                got = self._get(url, query)
+                got = self._get(url, query, session)
             if isinstance(got, _Failure):
                 if items:  # keep what arrived; say the rest is missing
                     return items, f"only part fetched: a later page failed ({got.reason})"

@@ -9,7 +9,7 @@ only and serves the Patient, so the hook can still answer with a (degraded) card
     endless   a `next` page chain with no end            endlessslow  the same, 50 ms a page
     redirect  302 to another server                      nextout   a `next` link to another server
 
-Every request is recorded (path and Authorization header). Sleeps and trickles stop when the
+Every request is recorded (path and Authorization header, and the client port). Sleeps and trickles stop when the
 server stops, so nothing outlives the fixture.
 """
 
@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 class FaultServer:
     def __init__(self) -> None:
         self.requests: list[tuple[str, str | None]] = []
+        self.peers: list[tuple[str, int]] = []  # (path, client port): one port per connection
         self.stop = threading.Event()
         self.elsewhere = "http://127.0.0.1:9"  # where redirect and nextout point
         owner = self
@@ -39,6 +40,7 @@ class FaultServer:
 
             def do_GET(self) -> None:
                 owner.requests.append((self.path, self.headers.get("Authorization")))
+                owner.peers.append((self.path, self.client_address[1]))
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     owner.handle(self)
 

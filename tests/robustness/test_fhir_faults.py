@@ -233,3 +233,14 @@ def test_no_patient_id_in_any_log_record_at_debug_third_party_included(fault_app
     assert helpers.check_answer(r) == 200
     leaking = [rec.name for rec in caplog.records if PID in rec.getMessage()]
     assert not leaking, f"the patient id is in records of {sorted(set(leaking))}"
+
+
+def test_the_pages_of_one_query_share_one_connection(fault_app, fhir):
+    """Paging opens no new TCP (or, on a real server, TLS) connection per page."""
+    start = len(fhir.peers)
+    r, _elapsed = _call(fault_app, "immunotox-patient-view", f"{fhir.base}/endlessslow", _token())
+    assert r.status_code == 200
+    peers = fhir.peers[start:]
+    queries = [path for path, _port in peers if "page=" not in path]
+    assert len(peers) > 2 * len(queries)  # pages were followed
+    assert len({port for _path, port in peers}) <= len(queries)
