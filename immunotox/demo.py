@@ -243,6 +243,16 @@ def _port_free(host: str, port: int) -> bool:
 @contextmanager
 def app_server(host: str, port: int, workers: int, env_extra: dict[str, str], workdir: Path):
     """`immunotox serve` (gunicorn) as a subprocess; yields its base URL."""
+    with app_server_process(host, port, workers, env_extra, workdir) as (base, _proc):
+        yield base
+
+
+@contextmanager
+def app_server_process(
+    host: str, port: int, workers: int, env_extra: dict[str, str], workdir: Path
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`app_server`, yielding the base URL and the process: the gunicorn master, whose children
+    are the workers (the benchmark reads their memory). Its log is `workdir/immunotox.log`."""
     env = {**os.environ, **env_extra}
     log = open(workdir / "immunotox.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module, fixed arguments
@@ -267,7 +277,7 @@ def app_server(host: str, port: int, workers: int, env_extra: dict[str, str], wo
     base = f"http://{host}:{port}"
     try:
         _wait_for(f"{base}/smart/.well-known/jwks.json", proc, 60, "immunotox serve")
-        yield base
+        yield base, proc
     finally:
         _stop(proc)
         log.close()
