@@ -62,10 +62,11 @@ Figures, one row per scenario and size:
 - `floor p50`  the floor's p50 at concurrency 1 with the same body
 - `x floor`    scenario p50 (and p99) over the floor's, concurrency 1
 
-The app reads at most 10 pages of 200 per resource type and sorts Observations by date; sekmet
-sorts with a subquery per row, which is slow for big patients. Before the app rows of a size,
-one such page is timed; when it takes longer than the app can wait for ten of them, the app
-rows for that size are not measured and the output says so with the time measured.
+The app asks for Observations sorted by date, and sekmet sorts with a subquery per row, which
+is slow for big patients. Before the app rows of a size, the first page of that search is timed
+(with the app's own page size, `smart_app.fetch`); when it takes longer than the app can wait
+for the pages it needs within its overall deadline, the app rows for that size are not measured
+and the output says so with the time measured.
 """
 
 from __future__ import annotations
@@ -115,9 +116,6 @@ ADMINISTRATIONS = 50
 AUTO_BUDGET_S = 5.0  # default request count: about this much time per phase
 AUTO_MIN, AUTO_MAX = 10, 200
 WARMUP = 3
-# The app waits at most 25 s for a record of up to 10 pages a type: a sorted Observation page
-# slower than this makes the app's own figures meaningless for that size.
-APP_PAGE_LIMIT_S = 2.5
 SORT_PROBE_TIMEOUT_S = 90.0
 FHIR_QUERY_REPEATS = 5
 FHIR_QUERY_LIMIT_S = 10.0  # a prefetch query alone slower than this: fhir-fetch not measured
@@ -485,31 +483,31 @@ def prefetch_urls(fhir: str, pid: str) -> dict[str, str]:
 
 
 def time_query(url: str, base: str) -> tuple[float, int, int]:
-    """One prefetch query alone, as the service issues it (a fresh connection, the token,
-    `next` links under the base followed): (ms, pages, resources)."""
+    """One prefetch query alone, as the service issues it (one connection for its pages, the
+    token, `next` links under the base followed): (ms, pages, resources)."""
     headers = {"Accept": "application/fhir+json", "Authorization": "Bearer bench-dummy-token"}
     pages = resources = 0
     next_url: str | None = url
     t0 = time.perf_counter()
-    while next_url:
-        r = requests.get(next_url, headers=headers, timeout=TIMEOUT, allow_redirects=False)
-        if r.status_code != 200:
-            raise RuntimeError(f"sekmet answered HTTP {r.status_code} to a prefetch query")
-        doc = r.json()
-        pages += 1
-        if doc.get("resourceType") != "Bundle":
-            return (time.perf_counter() - t0) * 1000, pages, 1
-        resources += sum(
-            1 for e in doc.get("entry") or [] if (e.get("search") or {}).get("mode") != "outcome"
-        )
-        next_url = next(
-            (
-                lk["url"]
-                for lk in doc.get("link") or []
-                if lk.get("relation") == "next" and str(lk.get("url", "")).startswith(base + "/")
-            ),
-            None,
-        )
+    with requests.Session() as http:
+        while next_url:
+            r = http.get(next_url, headers=headers, timeout=TIMEOUT, allow_redirects=False)
+            if r.status_code != 200:
+                raise RuntimeError(f"sekmet answered HTTP {r.status_code} to a prefetch query")
+            doc = r.json()
+            pages += 1
+            if doc.get("resourceType") != "Bundle":
+                return (time.perf_counter() - t0) * 1000, pages, 1
+            entries = doc.get("entry") or []
+            resources += sum((e.get("search") or {}).get("mode") != "outcome" for e in entries)
+            next_url = next(
+                (
+                    str(lk["url"])
+                    for lk in doc.get("link") or []
+                    if lk.get("relation") == "next" and str(lk.get("url")).startswith(base + "/")
+                ),
+                None,
+            )
     return (time.perf_counter() - t0) * 1000, pages, resources
 
 
@@ -542,14 +540,30 @@ def time_queries(fhir: str, pid: str, repeats: int) -> dict[str, Any]:
     }
 
 
+def app_page_limit_s(size: int) -> float:
+    """How long one page of the app's Observation search may take for the app to read a record
+    of `size` Observations within its overall deadline (`smart_app.fetch`)."""
+    from smart_app import fetch
+
+    pages = min(fetch.MAX_PAGES, -(-size // fetch.PAGE_SIZE))
+    return fetch.OVERALL_DEADLINE_S / pages
+
+
 def sorted_page_s(fhir: str, pid: str) -> float | None:
-    """Seconds sekmet takes for the first page of the app's Observation search (sorted by
-    date, 200 a page); None when it did not answer within SORT_PROBE_TIMEOUT_S."""
+    """Seconds sekmet takes for the first page of the app's Observation search (its own
+    parameters: sorted by date, its page size); None when it did not answer within
+    SORT_PROBE_TIMEOUT_S."""
+    from smart_app import fetch
+
     t0 = time.perf_counter()
     try:
         requests.get(
             f"{fhir}/Observation",
-            params={"patient": pid, "_sort": "-date", "_count": "200"},
+            params={
+                "patient": pid,
+                **fetch.SEARCHES["Observation"],
+                "_count": str(fetch.PAGE_SIZE),
+            },
             headers={"Accept": "application/fhir+json"},
             timeout=(5.0, SORT_PROBE_TIMEOUT_S),
         )
@@ -701,12 +715,17 @@ def _endpoints(
 
     page_s = sorted_page_s(st.fhir, p.pid)
     info["app_sorted_page_s"] = None if page_s is None else round(page_s, 3)
-    if page_s is None or page_s > APP_PAGE_LIMIT_S:
+    limit = app_page_limit_s(size)
+    if page_s is None or page_s > limit:
+        from smart_app import fetch
+
         took = f"{page_s:.1f} s" if page_s else f"over {SORT_PROBE_TIMEOUT_S:.0f} s"
+        pages = -(-size // fetch.PAGE_SIZE)
         notes.append(
             f"app-page and app-api at {size:,} Observations not measured: sekmet took {took} "
-            "for one page of the app's Observation search (_sort=-date, 200 a page); the app "
-            f"reads up to 10 such pages within 25 s, so {APP_PAGE_LIMIT_S} s a page at most."
+            f"for one page of the app's Observation search (_sort=-date, {fetch.PAGE_SIZE:,} a "
+            f"page); the app reads {pages} such pages within {fetch.OVERALL_DEADLINE_S:.0f} s, "
+            f"so {limit:.1f} s a page at most."
         )
         return
     cookie, ctx = smart_launch(st, p.pid)
