@@ -34,7 +34,9 @@ def _page(n: int, has_next: bool) -> dict:
 
 
 @responses.activate
-def test_a_record_longer_than_the_page_limit_is_cut_and_the_page_says_so(monkeypatch):
+def test_a_record_longer_than_the_page_limit_keeps_the_newest_and_the_page_says_so(monkeypatch):
+    """Read unsorted first (sorting is slow on some servers and order does not matter when all
+    is read); cut at the page limit, ask again sorted newest first and keep that."""
     monkeypatch.setattr(fetch, "MAX_PAGES", 3)
     responses.get(f"{BASE}/Patient/p1", json={"resourceType": "Patient", "id": "p1"})
     pages = iter(range(100))
@@ -46,7 +48,21 @@ def test_a_record_longer_than_the_page_limit_is_cut_and_the_page_says_so(monkeyp
     record = fetch.fetch_record(BASE, "p1", lambda _refused: "tok", 2.0, ["Observation"])
     observations = [r for r in record.resources if r["resourceType"] == "Observation"]
     assert len(observations) == 9  # three pages of three
+    assert observations[0]["id"] == "o3-0"  # from the second, sorted, search
     [problem] = [p for p in record.problems if "Observation" in str(p)]
-    assert "only the first 3 pages" in str(problem)
+    assert "only the newest 3 pages" in str(problem)
     searches = [c.request.url for c in responses.calls if "/Observation" in c.request.url]
-    assert "_count=1000" in searches[0] and len(searches) == 3
+    assert len(searches) == 6
+    assert "_count=1000" in searches[0] and "_sort" not in searches[0]
+    assert "_sort=-date" in searches[3]
+
+
+@responses.activate
+def test_a_record_within_the_page_limit_is_read_once_unsorted():
+    responses.get(f"{BASE}/Patient/p1", json={"resourceType": "Patient", "id": "p1"})
+    responses.get(re.compile(rf"{re.escape(BASE)}/Observation.*"), json=_page(0, False))
+    record = fetch.fetch_record(BASE, "p1", lambda _refused: "tok", 2.0, ["Observation"])
+    assert len([r for r in record.resources if r["resourceType"] == "Observation"]) == 3
+    assert not [p for p in record.problems if p["ref"] == "Observation"]
+    [search] = [c.request.url for c in responses.calls if "/Observation" in c.request.url]
+    assert "_sort" not in search
