@@ -549,9 +549,9 @@ def app_page_limit_s(size: int) -> float:
     return fetch.OVERALL_DEADLINE_S / pages
 
 
-def sorted_page_s(fhir: str, pid: str) -> float | None:
+def app_page_probe_s(fhir: str, pid: str) -> float | None:
     """Seconds sekmet takes for the first page of the app's Observation search (its own
-    parameters: sorted by date, its page size); None when it did not answer within
+    parameters and page size, `smart_app.fetch`); None when it did not answer within
     SORT_PROBE_TIMEOUT_S."""
     from smart_app import fetch
 
@@ -713,8 +713,8 @@ def _endpoints(
     else:
         yield "fhir-fetch", post(PV, check_cards("CRS grade"), small), small_floor
 
-    page_s = sorted_page_s(st.fhir, p.pid)
-    info["app_sorted_page_s"] = None if page_s is None else round(page_s, 3)
+    page_s = app_page_probe_s(st.fhir, p.pid)
+    info["app_page_s"] = None if page_s is None else round(page_s, 3)
     limit = app_page_limit_s(size)
     if page_s is None or page_s > limit:
         from smart_app import fetch
@@ -723,7 +723,7 @@ def _endpoints(
         pages = -(-size // fetch.PAGE_SIZE)
         notes.append(
             f"app-page and app-api at {size:,} Observations not measured: sekmet took {took} "
-            f"for one page of the app's Observation search (_sort=-date, {fetch.PAGE_SIZE:,} a "
+            f"for one page of the app's Observation search ({fetch.PAGE_SIZE:,} a "
             f"page); the app reads {pages} such pages within {fetch.OVERALL_DEADLINE_S:.0f} s, "
             f"so {limit:.1f} s a page at most."
         )
@@ -905,8 +905,8 @@ def report(doc: dict[str, Any]) -> str:
                 for k, q in sorted(info["queries"].items(), key=lambda kv: -kv[1]["median_ms"])
             )
             line += f"; sum {info['sum_ms']:.0f}, all at once {info['all_at_once_ms']:.0f}"
-        if info.get("app_sorted_page_s") is not None:
-            line += f"; the app's sorted Observation page {info['app_sorted_page_s'] * 1000:.0f}"
+        if info.get("app_page_s") is not None:
+            line += f"; the app's Observation page {info['app_page_s'] * 1000:.0f}"
         out.append(line)
     out += [f"note: {n}" for n in doc["notes"]]
     out.append("")

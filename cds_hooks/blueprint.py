@@ -29,8 +29,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from cds_hooks import feedback as fb
 from cds_hooks.auth import AuthError, JwksCache, Verifier, load_clients
 from cds_hooks.pipeline import call_service
-from cds_hooks.registry import SERVICES, discovery
+from cds_hooks.registry import SERVICES, ServiceDef, discovery
 from cds_hooks.spec import SpecError, parse_feedback
+from immunotox.admission import ByteBudget
 
 log = logging.getLogger("immunotox.cds_hooks")
 
@@ -50,6 +51,7 @@ class _State:
     verifier: Verifier | None
     auth_off: bool
     bench_floor: bool
+    budget: ByteBudget
     warned: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -143,7 +145,8 @@ def create_blueprint(app: Flask) -> Blueprint:
             clients, store.put_if_absent, JwksCache(float(cfg.get("FHIR_TIMEOUT_S", 1.5)))
         )
     bench_floor = bool(cfg.get("BENCH_FLOOR"))
-    app.extensions["immunotox.cds_hooks"] = _State(verifier, auth_off, bench_floor)
+    budget = ByteBudget(int(cfg.get("WORKER_BODY_BUDGET") or 8 * 1024 * 1024))
+    app.extensions["immunotox.cds_hooks"] = _State(verifier, auth_off, bench_floor, budget)
 
     @bp.before_request
     def _start() -> None:
@@ -188,8 +191,12 @@ def create_blueprint(app: Flask) -> Blueprint:
             denied = _authorize()
             if denied:
                 return denied
-            _body, error = _read_json()
-            return error or _json(200, {"cards": []})
+            with budget.admit(request.content_length):  # as the services are
+                return _parse_only()
+
+    def _parse_only() -> Response:
+        _body, error = _read_json()
+        return error or _json(200, {"cards": []})
 
     def _post_preamble(service_id: str) -> Response | None:
         """What every POST route answers before its own work: preflight, wrong method,
@@ -210,7 +217,11 @@ def create_blueprint(app: Flask) -> Blueprint:
         early = _post_preamble(service_id)
         if early is not None:
             return early
-        service = SERVICES[service_id]
+        with budget.admit(request.content_length):
+            # the request's data is freed when _serve returns, before the next one is admitted
+            return _serve(SERVICES[service_id])
+
+    def _serve(service: ServiceDef) -> Response:
         body, error = _read_json()
         if error:
             return error

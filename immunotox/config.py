@@ -24,8 +24,11 @@ DEFAULTS: dict[str, Any] = {
     # Hook deadline in seconds (prefetch completion included) and per-request FHIR timeout.
     "HOOK_DEADLINE_S": 2.0,
     "FHIR_TIMEOUT_S": 1.5,
-    # Largest accepted request body in bytes.
-    "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+    # Largest accepted request body in bytes: a prefetch of 10,000 Observations is 6-20 MB.
+    "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+    # Request-body bytes one worker process parses and assesses at once (immunotox.admission):
+    # small calls run side by side, large ones take turns, so memory per worker stays bounded.
+    "WORKER_BODY_BUDGET": 8 * 1024 * 1024,
     # Base URL the service is reached at (for card links and JWT `aud`); None: from the request.
     "PUBLIC_BASE_URL": None,
     # SMART app registration (see README "Registering the app").

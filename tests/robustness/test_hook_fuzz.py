@@ -688,8 +688,9 @@ def test_multi_megabyte_strings_never_500(client, where):
         body["hook"] = big
     r = post(client, "/cds-services/immunotox-patient-view", body)
     _tally("big_strings", helpers.check_answer(r, where))
-    # and one over the 5 MiB limit: 413 with a message
-    huge = json.dumps({"hook": "patient-view", "pad": "B" * (6 * 1024 * 1024)})
+    # and one over the configured limit: 413 with a message
+    limit = client.application.config["MAX_CONTENT_LENGTH"]
+    huge = json.dumps({"hook": "patient-view", "pad": "B" * (limit + 1024)})
     r = post_raw(client, "/cds-services/immunotox-patient-view", huge)
     assert helpers.check_answer(r, "over the limit") == 413
 
