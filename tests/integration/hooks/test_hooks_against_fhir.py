@@ -225,8 +225,12 @@ def _myelitis(pid: str) -> dict:
 @pytest.mark.parametrize("service_id", sorted(SERVICES))
 @pytest.mark.parametrize("patient", PATIENTS)
 def test_empty_prefetch_fetches_everything_and_gives_the_same_cards(
-    hook_client, fhir, service_id, patient
+    hook_client, fhir, service_id, patient, monkeypatch
 ):
+    from services.timeutil import now
+
+    at = now()  # both calls assessed at one instant: card detail names the assessment time
+    monkeypatch.setattr("services.assess.now", lambda: at)
     base, ids = fhir
     pid = ids[patient]
     draft, cond = _pembro_draft(pid), _myelitis(pid)
