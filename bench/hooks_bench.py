@@ -78,7 +78,6 @@ import platform
 import re
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -105,6 +104,7 @@ from immunotox.demo import (  # noqa: E402
     free_port,
     load_bundle,
     sekmet_server,
+    subprocess_server,
 )
 
 TIMEOUT = (5.0, 180.0)  # connect, read: every request the bench sends has one
@@ -385,33 +385,6 @@ def memory(master: int) -> dict[str, Any]:
 # -- the stack ------------------------------------------------------------------------------
 
 
-@contextmanager
-def _process(args: list[str], ready_url: str, log: Path, timeout_s: float = 60) -> Iterator[None]:
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            deadline = time.monotonic() + timeout_s
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{args[1]} exited with {proc.returncode}: see {log}")
-                try:
-                    if requests.get(ready_url, timeout=2).status_code < 500:
-                        break
-                except requests.RequestException:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{args[1]} did not answer at {ready_url}")
-                time.sleep(0.2)
-            yield
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-
-
 @dataclass
 class Stack:
     fhir: str  # sekmet's FHIR base URL (the hook's fhirServer)
@@ -437,7 +410,9 @@ def stack(workers: int, work: Path) -> Iterator[Stack]:
             "--app-base",
             app_base,
         ]
-        with _process(gw_args, f"{gateway}/fhir/.well-known/smart-configuration", work / "gw.log"):
+        with subprocess_server(
+            gw_args, f"{gateway}/fhir/.well-known/smart-configuration", work / "gw.log", "gateway"
+        ):
             (work / "app").mkdir()
             env = {
                 **SERVER_SETTINGS,

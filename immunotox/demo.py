@@ -126,6 +126,31 @@ def sekmet_executable() -> str | None:
 
 
 @contextmanager
+def subprocess_server(
+    args: list[str],
+    ready_url: str,
+    log_path: Path,
+    name: str,
+    timeout_s: float = 60,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Iterator[subprocess.Popen]:
+    """Start a server process in its own session with its output in `log_path`, wait until
+    `ready_url` answers, yield the process, and stop it (and its children) on exit: the one
+    home for start, wait, log and stop."""
+    log = open(log_path, "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(  # noqa: S603 - callers pass fixed arguments
+        args, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        _wait_for(ready_url, proc, timeout_s, name)
+        yield proc
+    finally:
+        _stop(proc)
+        log.close()
+
+
+@contextmanager
 def sekmet_server(port: int, workdir: Path, log_path: Path | None = None) -> Iterator[str]:
     """Run `sekmet serve` on loopback; yield its FHIR base URL. Raises RuntimeError if it
     cannot start."""
@@ -144,21 +169,16 @@ def sekmet_server(port: int, workdir: Path, log_path: Path | None = None) -> Ite
         "SEKMET_DB": str(workdir / "sekmet.sqlite3"),
         "SEKMET_CONFIG": str(workdir / "settings.yaml"),
     }
-    log = open(log_path or workdir / "sekmet.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(  # noqa: S603 - the installed sekmet command, fixed arguments
+    with subprocess_server(
         [exe, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=workdir,
+        f"{base}/metadata",
+        log_path or workdir / "sekmet.log",
+        "sekmet",
+        timeout_s=30,
         env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        _wait_for(f"{base}/metadata", proc, 30, "sekmet")
+        cwd=workdir,
+    ):
         yield base
-    finally:
-        _stop(proc)
-        log.close()
 
 
 def _wait_for(url: str, proc: subprocess.Popen, timeout_s: float, name: str) -> None:
@@ -253,9 +273,8 @@ def app_server_process(
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """`app_server`, yielding the base URL and the process: the gunicorn master, whose children
     are the workers (the benchmark reads their memory). Its log is `workdir/immunotox.log`."""
-    env = {**os.environ, **env_extra}
-    log = open(workdir / "immunotox.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module, fixed arguments
+    base = f"http://{host}:{port}"
+    with subprocess_server(
         [
             sys.executable,
             "-m",
@@ -268,19 +287,13 @@ def app_server_process(
             "--workers",
             str(workers),
         ],
+        f"{base}/smart/.well-known/jwks.json",
+        workdir / "immunotox.log",
+        "immunotox serve",
+        env={**os.environ, **env_extra},
         cwd=workdir,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://{host}:{port}"
-    try:
-        _wait_for(f"{base}/smart/.well-known/jwks.json", proc, 60, "immunotox serve")
+    ) as proc:
         yield base, proc
-    finally:
-        _stop(proc)
-        log.close()
 
 
 @contextmanager
