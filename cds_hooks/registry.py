@@ -60,6 +60,19 @@ _ASSESS_KEYS = (
     "devices",
 )
 
+# Where a resource of each type goes in a full prefetch: the template that searches for it. For
+# clients and tests that build a prefetch from a patient's resources.
+PREFETCH_KEY_FOR_TYPE = {
+    "Patient": "patient",
+    "Observation": "observations",
+    "MedicationRequest": "medicationRequests",
+    "MedicationAdministration": "medicationAdministrations",
+    "MedicationStatement": "medicationStatements",
+    "Condition": "conditions",
+    "Procedure": "oxygenProcedures",
+    "DeviceUseStatement": "devices",
+}
+
 _USAGE = (
     "Needs either the prefetch listed here or fhirServer with fhirAuthorization granting "
     "patient-level read of Patient, Observation, MedicationRequest, MedicationAdministration, "

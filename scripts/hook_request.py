@@ -17,18 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from cds_hooks.registry import PREFETCH_KEY_FOR_TYPE as KEY_FOR_TYPE  # noqa: E402
 from cds_hooks.registry import SERVICES  # noqa: E402
 from immunotox.demo import shift_dates  # noqa: E402
 
-KEY_FOR_TYPE = {
-    "Observation": "observations",
-    "MedicationRequest": "medicationRequests",
-    "MedicationAdministration": "medicationAdministrations",
-    "MedicationStatement": "medicationStatements",
-    "Condition": "conditions",
-    "Procedure": "oxygenProcedures",
-    "DeviceUseStatement": "devices",
-}
 DRAFTS = {
     "pembrolizumab": ("1547545", "pembrolizumab", 200, "mg"),
     "tocilizumab": ("612865", "tocilizumab", 1000, "mg"),

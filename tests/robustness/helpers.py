@@ -13,6 +13,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from cds_hooks.registry import PREFETCH_KEY_FOR_TYPE
+
 ROOT = Path(__file__).resolve().parents[2]
 OUT_DIR = ROOT / "test-output"
 RELIABILITY_JSON = OUT_DIR / "reliability.json"
@@ -26,17 +28,6 @@ SERVICE_HOOKS = {
     "immunotox-problem-list": "problem-list-item-create",
 }
 
-# prefetch key each resource type of a demo Bundle goes under
-_KEY_FOR_TYPE = {
-    "Patient": "patient",
-    "Observation": "observations",
-    "MedicationRequest": "medicationRequests",
-    "MedicationAdministration": "medicationAdministrations",
-    "MedicationStatement": "medicationStatements",
-    "Condition": "conditions",
-    "Procedure": "oxygenProcedures",
-    "DeviceUseStatement": "devices",
-}
 SEARCH_KEYS = (
     "observations",
     "baselineLabs",
@@ -105,7 +96,7 @@ def prefetch_from_bundle(doc: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     patient: dict[str, Any] | None = None
     for e in doc.get("entry", []):
         r = e["resource"]
-        key = _KEY_FOR_TYPE.get(r["resourceType"])
+        key = PREFETCH_KEY_FOR_TYPE.get(r["resourceType"])
         if key == "patient":
             patient = r
         elif key:

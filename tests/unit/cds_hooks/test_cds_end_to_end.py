@@ -10,6 +10,7 @@ import pytest
 import responses
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 
+from cds_hooks.registry import PREFETCH_KEY_FOR_TYPE
 from tests.unit.cds_hooks.fixtures import (
     FHIR,
     TOKEN,
@@ -21,16 +22,9 @@ from tests.unit.cds_hooks.fixtures import (
 from tests.unit.cds_hooks.test_cds_http import make_app
 
 DEMO = Path(__file__).resolve().parents[3] / "demo" / "patients"
-KEY_FOR_TYPE = {
-    "Patient": "patient",
-    "Observation": "observations",
-    "MedicationRequest": "medicationRequests",
-    "MedicationAdministration": "medicationAdministrations",
+KEY_FOR_TYPE = {  # the registry's, plus what the demo Bundles carry alongside
+    **PREFETCH_KEY_FOR_TYPE,
     "Medication": "medicationAdministrations",
-    "MedicationStatement": "medicationStatements",
-    "Condition": "conditions",
-    "Procedure": "oxygenProcedures",
-    "DeviceUseStatement": "devices",
     "Device": "devices",
 }
 
