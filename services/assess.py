@@ -10,7 +10,7 @@ from typing import Any
 from services import crs, fhir_adapter, irae, management, timeline
 from services.knowledge import crs as KC
 from services.knowledge.sources import RULESET_VERSION
-from services.model import Assessment, PatientData, Weight
+from services.model import Assessment, IraeExclusion, PatientData, Weight
 from services.timeutil import now
 
 
@@ -45,7 +45,8 @@ def assess_data(data: PatientData, at: datetime, *, with_timeline: bool = True) 
     age = age_years(data, at)
     evaluation = crs.evaluate(data, at)
     expos = irae.exposures(data, at)
-    found = irae.findings(data, at, expos, evaluation.now)
+    excluded: list[IraeExclusion] = []
+    found = irae.findings(data, at, expos, evaluation.now, excluded)
     grades = [r.grade for r in evaluation.now.values() if r.grade is not None]
     crs_grade = max(grades) if grades else None
     recs = management.plan(data, at, weight, age, expos, found, crs_grade)
@@ -61,6 +62,7 @@ def assess_data(data: PatientData, at: datetime, *, with_timeline: bool = True) 
         window_start=evaluation.window_start,
         exposures=expos,
         irae=found,
+        irae_excluded=excluded,
         recommendations=recs,
         data_quality=[{"ref": ref, "problem": why} for ref, why in data.unreadable],
         disclaimer=KC.DISCLAIMER,

@@ -22,6 +22,7 @@ from services.model import (
     O2Episode,
     PatientData,
     Sample,
+    TestResult,
 )
 from services.timeutil import parse_instant
 
@@ -160,6 +161,10 @@ class _Adapter:
             self._bp_panel(r, t, ref)
             return
         if hit is False:
+            test = codes.match_infection_test(codings, _text(code))
+            if test is not None:
+                self._infection_test(r, test)
+                return
             o2 = codes.match_o2(codings, _text(code)) if codings else None
             if o2 is not None and t is not None:
                 self.data.o2_episodes.append(O2Episode(o2[0], t, t, ref, o2[1]))
@@ -392,27 +397,47 @@ class _Adapter:
         if any(c in ("entered-in-error", "refuted") for _, c in vs):
             return
         code = r.get("code")
-        hit = codes.match_condition(_codings(code), _text(code))
+        text = _text(code)
+        hit = codes.classify_condition(_codings(code), text)
         if hit is None:
             return
-        concept, matched, grade = hit
         cs = [c for _, c in _codings(r.get("clinicalStatus"))]
         active = not any(c in INACTIVE_CONDITION for c in cs)
-        onset = parse_instant(r.get("onsetDateTime")) or parse_instant(r.get("recordedDate"))
+        # Only an onset is an onset: recordedDate is when it was written down (kept apart).
+        onset = parse_instant(r.get("onsetDateTime"))
         if onset is None and isinstance(r.get("onsetPeriod"), dict):
             onset = parse_instant(r["onsetPeriod"].get("start"))
-        if grade is None:
-            grade = _recorded_grade(r)
+        recorded = parse_instant(r.get("recordedDate"))
+        grade = hit.grade if hit.grade is not None else _recorded_grade(r)
         self.data.conditions.append(
             ConditionFact(
-                kind=concept.kind,
+                kind=hit.kind,
                 onset=onset,
                 active=active,
                 ref=_ref(r),
-                text=_text(code) or concept.kind,
-                code=matched,
+                text=text or hit.kind.replace("_", " "),
+                code=hit.code,
                 grade=grade,
                 bsa_percent=None,
+                text_matched=hit.text_matched,
+                excluded=hit.excluded,
+                exclusion_source=hit.exclusion_source,
+                recorded=recorded,
+                mass_effect=_mass_effect(r, text),
+            )
+        )
+
+    def _infection_test(self, r: dict[str, Any], test: codes.InfectionTest) -> None:
+        start, end = _effective(r)
+        t = end or start
+        if t is None:
+            return
+        positive = _positive_result(r)
+        if positive is None:
+            return
+        self.data.tests.append(
+            TestResult(
+                test.kinds, _text(r.get("code")) or test.label, t, positive, _ref(r), test.source
             )
         )
 
@@ -438,6 +463,59 @@ class _Adapter:
         if not ws:
             return None
         return max(ws, key=lambda s: s.time).value
+
+
+_MASS_EFFECT_TERMS = (
+    "mass effect",
+    "chiasm",
+    "visual",
+    "vision",
+    "severe headache",
+    "optic",
+)
+
+
+def _mass_effect(r: dict[str, Any], text: str) -> bool | None:
+    """Mass effect written on a hypophysitis Condition (its text, notes or evidence)."""
+    parts = [text or ""]
+    for n in r.get("note") or ():
+        if isinstance(n, dict) and isinstance(n.get("text"), str):
+            parts.append(n["text"])
+    for e in r.get("evidence") or ():
+        if isinstance(e, dict):
+            for cc in e.get("code") or ():
+                parts.append(_text(cc))
+    low = " ".join(parts).lower()
+    if "no mass effect" in low or "without mass effect" in low:
+        return False
+    return True if any(t in low for t in _MASS_EFFECT_TERMS) else None
+
+
+def _positive_result(r: dict[str, Any]) -> bool | None:
+    """True for a positive or detected result, False for negative, None when it cannot be read."""
+    for _, c in _codings(r.get("valueCodeableConcept")) + [
+        x for i in (r.get("interpretation") or ()) for x in _codings(i)
+    ]:
+        if c in codes.POSITIVE_RESULT_CODES:
+            return True
+        if c in codes.NEGATIVE_RESULT_CODES:
+            return False
+    words = " ".join(
+        filter(
+            None,
+            [
+                _text(r.get("valueCodeableConcept")),
+                r.get("valueString") if isinstance(r.get("valueString"), str) else "",
+            ],
+        )
+    ).lower()
+    if not words:
+        return None
+    if any(w in words for w in ("negative", "not detected", "no growth", "none detected")):
+        return False
+    if any(w in words for w in ("positive", "detected", "isolated", "growth", "present")):
+        return True
+    return None
 
 
 def _recorded_grade(r: dict[str, Any]) -> int | None:

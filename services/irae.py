@@ -15,9 +15,11 @@ from services.model import (
     Evidence,
     Exposure,
     GradeResult,
+    IraeExclusion,
     IraeFinding,
     Missing,
     PatientData,
+    TestResult,
 )
 
 THERAPY_CLASSES = ("checkpoint_inhibitor", "cellular_therapy", "bispecific")
@@ -60,19 +62,77 @@ def exposures(data: PatientData, at: datetime) -> list[Exposure]:
     return out
 
 
-def _attributable(c: ConditionFact, ici: list[Exposure], at: datetime) -> tuple[bool, str]:
-    if not ici:
-        return False, "no checkpoint-inhibitor exposure"
-    first = min((e.first_seen for e in ici if e.first_seen), default=None)
+def _first_dose(ici: list[Exposure]) -> tuple[datetime | None, str]:
+    dated = [e for e in ici if e.first_seen is not None]
+    if not dated:
+        return None, ""
+    e = min(dated, key=lambda x: x.first_seen)  # type: ignore[arg-type,return-value]
+    return e.first_seen, e.drug
+
+
+def _explaining_test(c: ConditionFact, data: PatientData, at: datetime) -> TestResult | None:
+    """A positive test for an infection that explains this finding, near its onset."""
+    days, _src = K.INFECTION_TEST_WINDOW_DAYS
+    if c.onset is None:
+        return None
+    lo, hi = c.onset - timedelta(days=days), min(c.onset + timedelta(days=days), at)
+    hits = [t for t in data.tests if t.positive and c.kind in t.kinds and lo <= t.time <= hi]
+    return max(hits, key=lambda t: t.time) if hits else None
+
+
+def _attribution(
+    c: ConditionFact, ici: list[Exposure], at: datetime, data: PatientData
+) -> tuple[str | None, str, tuple[Evidence, ...], str | None]:
+    """(reason it is excluded or None, why it is attributed, extra evidence, source)."""
+    if c.excluded:
+        return c.excluded, "", (), c.exclusion_source
+    first, drug = _first_dose(ici)
     last = max((e.last_given for e in ici if e.last_given), default=None)
-    if c.onset is not None and first is not None and c.onset < first:
-        return False, "began before the first checkpoint-inhibitor exposure"
+    if c.onset is None:
+        if c.recorded is not None and first is not None and c.recorded < first:
+            return (
+                f"pre-existing: recorded {_d(c.recorded)}, before the first {drug} dose "
+                f"({_d(first)})",
+                "",
+                (),
+                K.ATTRIBUTION_SOURCE,
+            )
+        return K.ONSET_UNKNOWN, "", (), K.ATTRIBUTION_SOURCE
+    if first is not None and c.onset < first:
+        return (
+            f"pre-existing: onset {_d(c.onset)}, before the first {drug} dose ({_d(first)})",
+            "",
+            (),
+            K.ATTRIBUTION_SOURCE,
+        )
     days, _src = K.ATTRIBUTION_WINDOW_DAYS
-    if last is not None and c.onset is not None and c.onset - last > timedelta(days=days):
-        return False, f"began more than {days} days after the last checkpoint-inhibitor dose"
-    if c.onset is not None and c.onset > at:
-        return False, "recorded after the assessment time"
-    return True, ""
+    if last is not None and c.onset - last > timedelta(days=days):
+        return (
+            f"onset {_d(c.onset)}, more than {days} days after the last checkpoint-inhibitor dose",
+            "",
+            (),
+            K.ATTRIBUTION_WINDOW_DAYS[1],
+        )
+    test = _explaining_test(c, data, at)
+    if test is not None:
+        return (
+            f"positive {test.label} on {_d(test.time)}: an infection explains it (not an irAE); "
+            "treat it and re-assess",
+            "",
+            (Evidence(test.ref, f"{test.label}: positive", test.time),),
+            test.source,
+        )
+    since = (
+        f", {(c.onset - first).days} days after the first {drug} dose ({_d(first)})"
+        if first
+        else ""
+    )
+    how = "text-matched (no recognised code)" if c.text_matched else "coded"
+    return None, f"onset {_d(c.onset)}{since}; {how}", (), None
+
+
+def _d(t: datetime) -> str:
+    return t.date().isoformat()
 
 
 def _rash_bsa(c: ConditionFact) -> float | None:
@@ -85,8 +145,17 @@ def _rash_bsa(c: ConditionFact) -> float | None:
 
 
 def findings(
-    data: PatientData, at: datetime, expos: list[Exposure], crs: dict[str, GradeResult]
+    data: PatientData,
+    at: datetime,
+    expos: list[Exposure],
+    crs: dict[str, GradeResult],
+    excluded: list[IraeExclusion] | None = None,
 ) -> list[IraeFinding]:
+    """The irAEs attributed to the checkpoint inhibitor. Conditions that look like irAEs but
+    are not attributed (an infection, present before the first dose, onset unknown) are added
+    to `excluded` with their reason when a list is given."""
+    if excluded is None:
+        excluded = []
     ici = [e for e in expos if e.drug_class == "checkpoint_inhibitor"]
     out: list[IraeFinding] = []
     # CRS: graded by the three systems; the irAE takes the highest of them, and says so.
@@ -103,14 +172,29 @@ def findings(
             grade = max(recorded) if recorded else None
             basis = "recorded on the condition" if recorded else "CRS recorded without a grade"
         out.append(_finding("crs", grade, basis, ev, []))
-    # Conditions attributed to the checkpoint inhibitor
+    # Conditions attributed to the checkpoint inhibitor; the others are excluded with a reason.
     seen: dict[str, list[ConditionFact]] = {}
+    why: dict[str, list[str]] = {}
     for c in data.conditions:
-        if c.kind in ("crs", "ici_adverse_effect") or not c.active:
+        if c.kind in ("crs", "ici_adverse_effect") or not c.active or not ici:
             continue
-        ok, _why = _attributable(c, ici, at)
-        if ok:
-            seen.setdefault(c.kind, []).append(c)
+        if c.onset is not None and c.onset > at:
+            continue
+        reason, attribution, extra, src = _attribution(c, ici, at, data)
+        if reason is not None:
+            excluded.append(
+                IraeExclusion(
+                    kind=c.kind,
+                    label=K.KINDS.get(c.kind, c.kind.replace("_", " ")),
+                    reason=reason,
+                    evidence=(Evidence(c.ref, c.text, c.onset), *extra),
+                    sources=tuple(x for x in (src,) if x),
+                    text_matched=c.text_matched,
+                )
+            )
+            continue
+        seen.setdefault(c.kind, []).append(c)
+        why.setdefault(c.kind, []).append(attribution)
     for kind, conds in seen.items():
         grade: int | None = None
         basis = ""
@@ -146,7 +230,18 @@ def findings(
                 Missing(what, "The grade decides the plan; record it to get a graded plan")
             )
         ev = [Evidence(c.ref, c.text, c.onset) for c in conds]
-        out.append(_finding(kind, grade, basis, ev, missing, extra_sources))
+        f = _finding(kind, grade, basis, ev, missing, extra_sources)
+        rechallenge = K.rechallenge_for(kind, grade)
+        out.append(
+            IraeFinding(
+                **{
+                    **{k: getattr(f, k) for k in f.__slots__},  # type: ignore[attr-defined]
+                    "attribution": "; ".join(dict.fromkeys(why[kind])),
+                    "text_matched": all(c.text_matched for c in conds),
+                    "rechallenge": rechallenge[0] if rechallenge else None,
+                }
+            )
+        )
     return out
 
 

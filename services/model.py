@@ -101,6 +101,26 @@ class ConditionFact:
     code: str | None  # "system|code" that matched, or None when matched by text
     grade: int | None = None  # a grade carried by the code (D89.83x) or recorded on it
     bsa_percent: float | None = None
+    text_matched: bool = False  # recognised by its text only (no known code)
+    excluded: str | None = None  # another cause named by its code or text (an infection...)
+    exclusion_source: str | None = None
+    recorded: datetime | None = None  # Condition.recordedDate (not an onset)
+    # Mass effect of hypophysitis (severe headache, visual change, chiasm compression) when the
+    # record says so; None: not recorded.
+    mass_effect: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TestResult:
+    """A microbiology or serology result that can explain an organ finding (a positive C.
+    difficile test explains diarrhoea; a positive urine culture, pyelonephritis)."""
+
+    kinds: tuple[str, ...]  # irAE kinds it can explain
+    label: str
+    time: datetime
+    positive: bool
+    ref: str
+    source: str
 
 
 @dataclass(slots=True)
@@ -117,6 +137,7 @@ class PatientData:
     infusions: list[Infusion] = field(default_factory=list)
     drugs: list[DrugEvent] = field(default_factory=list)
     conditions: list[ConditionFact] = field(default_factory=list)
+    tests: list[TestResult] = field(default_factory=list)
     # What the adapter could not read, as (resource reference, reason); shown, never dropped silently.
     unreadable: list[tuple[str, str]] = field(default_factory=list)
 
@@ -304,6 +325,11 @@ class IraeFinding:
     evidence: tuple[Evidence, ...]
     sources: tuple[str, ...]
     missing: tuple[Missing, ...] = ()
+    # Why the finding is attributed to the checkpoint inhibitor ("onset 2026-11-19, 24 days
+    # after the first pembrolizumab dose"), and whether it was recognised by text only.
+    attribution: str = ""
+    text_matched: bool = False
+    rechallenge: str | None = None  # what the guideline says about giving the drug again
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -315,6 +341,32 @@ class IraeFinding:
             "action_reason": self.action_reason,
             "evidence": [e.to_dict() for e in self.evidence],
             "missing": [m.to_dict() for m in self.missing],
+            "sources": list(self.sources),
+            "attribution": self.attribution,
+            "text_matched": self.text_matched,
+            "rechallenge": self.rechallenge,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class IraeExclusion:
+    """A condition that looks like an irAE but is not attributed to the checkpoint inhibitor,
+    with the reason (an infection, present before the first dose, onset unknown...)."""
+
+    kind: str
+    label: str
+    reason: str
+    evidence: tuple[Evidence, ...]
+    sources: tuple[str, ...] = ()
+    text_matched: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "label": self.label,
+            "reason": self.reason,
+            "text_matched": self.text_matched,
+            "evidence": [e.to_dict() for e in self.evidence],
             "sources": list(self.sources),
         }
 
@@ -350,6 +402,8 @@ class Assessment:
     # and labs, oxygen support episodes, vasopressor rates, norepinephrine-equivalent segments
     # and drug doses, all inside [window_start, at]. Empty when the caller asked for none (hooks).
     timeline: dict[str, Any] = field(default_factory=dict)
+    # Conditions that look like irAEs but are not attributed, each with its reason.
+    irae_excluded: list[IraeExclusion] = field(default_factory=list)
 
     @property
     def checkpoint_inhibitors(self) -> list[Exposure]:
@@ -379,6 +433,7 @@ class Assessment:
                 for e in self.checkpoint_inhibitors
             ],
             "irae": [f.to_dict() for f in self.irae],
+            "irae_excluded": [x.to_dict() for x in self.irae_excluded],
             "recommendations": [r.to_dict() for r in self.recommendations],
             "data_quality": self.data_quality,
             "disclaimer": self.disclaimer,

@@ -70,7 +70,8 @@ DRUGS: tuple[DrugConcept, ...] = (
     DrugConcept("tremelimumab", "checkpoint_inhibitor", (), ("tremelimumab", "imjudo"), SRC_RXNORM_NAME, "CTLA-4"),
     DrugConcept("relatlimab", "checkpoint_inhibitor", (), ("relatlimab",), SRC_RXNORM_NAME, "LAG-3"),
     # Fixed combination: nivolumab and relatlimab (Opdualag); both components are recorded.
-    DrugConcept("nivolumab and relatlimab", "checkpoint_inhibitor", (), ("opdualag",), SRC_FDA, "PD-1/LAG-3",
+    DrugConcept("nivolumab and relatlimab", "checkpoint_inhibitor", (), ("opdualag", "nivolumab and relatlimab", "relatlimab and nivolumab",
+                "nivolumab-relatlimab", "nivolumab/relatlimab", "relatlimab-rmbw", "nivolumab and relatlimab-rmbw"), SRC_FDA, "PD-1/LAG-3",
                 components=("nivolumab", "relatlimab")),
     # --- Cellular therapies (CAR T) and T-cell engagers: they cause CRS (Lee 2014; ASTCT 2019) -
     DrugConcept("axicabtagene ciloleucel", "cellular_therapy", (), ("axicabtagene ciloleucel", "axi-cel", "yescarta"), SRC_RXNORM_NAME),
@@ -204,39 +205,270 @@ O2_TERMS: tuple[tuple[str, O2Level], ...] = (
 @dataclass(frozen=True)
 class ConditionConcept:
     kind: str  # irAE vocabulary (knowledge.irae) or "ici_adverse_effect"
-    codes: tuple[str, ...]  # exact "system|code"
-    prefixes: tuple[str, ...]  # ICD-10-CM code families "system|K71"
+    codes: tuple[str, ...]  # exact "system|code"; an irAE is never matched by a code family
+    prefixes: tuple[str, ...]  # kept for older callers; irAE concepts leave it empty
     terms: tuple[str, ...]
     source: str
     # ICD-10-CM codes that carry a grade (D89.831 = CRS grade 1).
     graded_codes: tuple[tuple[str, int], ...] = ()
+    # Words that, in the condition's text, name another cause: the text is then no irAE.
+    exclude_terms: tuple[str, ...] = ()
 
 
 def _icd(*codes: str) -> tuple[str, ...]:
     return tuple(f"{ICD10CM}|{c}" for c in codes)
 
 
+def _sct(*codes: str) -> tuple[str, ...]:
+    return tuple(f"{SNOMED}|{c}" for c in codes)
+
+
+# Sources for the condition rows. ICD-10-CM codes were read against the CDC/NCHS tabular list
+# (FY2026) and public value sets; SNOMED CT codes only where a public value set or code table
+# showed them (docs/verification.md). A row says "not verified" where that check was not possible.
+SRC_ICD_IRAE = SRC_ICD
+SRC_SCT_IPS = "SNOMED CT as listed in the HL7 IPS allergy-reaction value set (73442001, 23067006)"
+SRC_SCT_UNVERIFIED = "SNOMED CT code not verified against a public code table in this release"
+
+# Text that names an infection or another cause: a condition whose text holds one of these is
+# never an irAE, whatever organ it names (Lee 2014 and ASCO 2021: rule out infection first).
+INFECTION_TERMS: tuple[str, ...] = (
+    "infectious",
+    "infective",
+    "infected",
+    "infection",
+    "bacterial",
+    "viral",
+    "virus",
+    "septic",
+    "sepsis",
+    "fungal",
+    "candida",
+    "tuberculous",
+    "tuberculosis",
+    "difficile",
+    "c. diff",
+    "c.diff",
+    "cdiff",
+    "cdi ",
+    "clostridium",
+    "clostridioides",
+    "salmonella",
+    "shigella",
+    "campylobacter",
+    "norovirus",
+    "rotavirus",
+    "cmv",
+    "cytomegalovirus",
+    "herpes",
+    "hsv",
+    "varicella",
+    "zoster",
+    "covid",
+    "sars-cov-2",
+    "influenza",
+    "pneumocystis",
+    "pyelonephritis",
+    "urinary tract infection",
+    "abscess",
+    "lyme",
+    "hiv",
+)
+
 # fmt: off
 CONDITIONS: tuple[ConditionConcept, ...] = (
     ConditionConcept("crs", (*_icd("D89.839", "D89.83"), f"{SNOMED}|710027002"), (), ("cytokine release syndrome",), SRC_ICD,
                      graded_codes=tuple((f"{ICD10CM}|D89.83{g}", g) for g in range(1, 6))),
-    ConditionConcept("transverse_myelitis", _icd("G37.3", "G04.89"), (), ("transverse myelitis", "myelitis"), SRC_ICD),
-    ConditionConcept("rash", (*_icd("L27.0", "L27.1"), f"{SNOMED}|28926001", f"{SNOMED}|247471006"), (), ("maculopapular", "drug eruption", "rash", "dermatitis"), SRC_ICD),
-    ConditionConcept("inflammatory_arthritis", (*_icd("M06.4"), f"{SNOMED}|3723001"), (), ("inflammatory arthritis", "polyarthritis", "arthritis"), SRC_ICD + "; " + SRC_SNOMED),
-    ConditionConcept("colitis", (*_icd("K52.1"), f"{SNOMED}|64226004"), (), ("colitis", "enterocolitis"), SRC_ICD),
-    ConditionConcept("hepatitis", (f"{SNOMED}|128241005", f"{SNOMED}|37871000"), (f"{ICD10CM}|K71",), ("hepatitis", "hepatotoxicity", "transaminitis"), SRC_ICD),
-    ConditionConcept("pneumonitis", (*_icd("J70.2", "J70.3", "J70.4"), f"{SNOMED}|205237003"), (), ("pneumonitis",), SRC_ICD),
-    ConditionConcept("myocarditis", (f"{SNOMED}|50920009",), (f"{ICD10CM}|I40", f"{ICD10CM}|I51.4"), ("myocarditis",), SRC_ICD),
-    ConditionConcept("hypophysitis", _icd("E23.6"), (), ("hypophysitis",), SRC_ICD),
-    ConditionConcept("thyroiditis", (), (f"{ICD10CM}|E06",), ("thyroiditis",), SRC_ICD),
-    ConditionConcept("nephritis", _icd("N14.1", "N14.19", "N10"), (), ("nephritis",), SRC_ICD),
-    ConditionConcept("myasthenia_gravis", (), (f"{ICD10CM}|G70.0",), ("myasthenia",), SRC_ICD),
-    ConditionConcept("guillain_barre", _icd("G61.0"), (), ("guillain-barre", "guillain barre", "guillain-barré"), SRC_ICD),
-    ConditionConcept("encephalitis", (), (f"{ICD10CM}|G04.8", f"{ICD10CM}|G04.9"), ("encephalitis",), SRC_ICD),
+    # --- Neurologic -------------------------------------------------------------------------
+    ConditionConcept("transverse_myelitis", _icd("G37.3", "G04.89"), (), ("transverse myelitis", "myelitis"), SRC_ICD,
+                     exclude_terms=("acute flaccid myelitis",)),
+    ConditionConcept("guillain_barre", _icd("G61.0"), (), ("guillain-barre", "guillain barre", "guillain-barré", "guillain barré"),
+                     SRC_ICD + "; HL7 ICSR GBS diagnosis value set (G61.0)"),
+    ConditionConcept("myasthenia_gravis", _icd("G70.00", "G70.01", "G70.0"), (), ("myasthenia",), SRC_ICD + " (G70.0 for WHO ICD-10)"),
+    ConditionConcept("encephalitis", _icd("G04.81", "G04.90", "G04.30", "G04.31", "G04.39"), (), ("encephalitis", "encephalopathy, autoimmune"),
+                     SRC_ICD + "; G04.0x (post-infectious ADEM), G04.2 and A83-A89/B00.4/B02.0 are excluded as infection"),
+    ConditionConcept("aseptic_meningitis", _icd("G03.0", "G03.9"), (), ("aseptic meningitis", "meningitis"),
+                     SRC_ICD + "; G00.x, A39.0, A87.x, B00.3 excluded as infection"),
+    # --- Skin -------------------------------------------------------------------------------
+    ConditionConcept("sjs_ten", (*_icd("L51.1", "L51.2", "L51.3"), *_sct("73442001", "23067006")), (),
+                     ("stevens-johnson", "stevens johnson", "toxic epidermal necrolysis", "sjs/ten", "sjs-ten"),
+                     SRC_ICD + "; " + SRC_SCT_IPS),
+    ConditionConcept("dress", _icd("D72.12"), (), ("drug reaction with eosinophilia", "dress syndrome", "drug-induced hypersensitivity syndrome"),
+                     SRC_ICD + " (D72.12 drug rash with eosinophilia and systemic symptoms syndrome)"),
+    ConditionConcept("bullous_dermatitis", _icd("L12.0", "L12.8", "L12.9"), (), ("bullous pemphigoid", "pemphigoid", "bullous dermatitis", "bullous dermatosis"),
+                     SRC_ICD),
+    ConditionConcept("rash", (*_icd("L27.0", "L27.1"), f"{SNOMED}|28926001", f"{SNOMED}|247471006"), (), ("maculopapular", "drug eruption", "rash", "dermatitis"),
+                     SRC_ICD + "; SNOMED CT 28926001, 247471006 " + SRC_SCT_UNVERIFIED.lower(), exclude_terms=("contact dermatitis", "seborrh", "atopic", "radiation dermatitis", "diaper")),
+    # --- Musculoskeletal --------------------------------------------------------------------
+    ConditionConcept("inflammatory_arthritis", (*_icd("M06.4"), f"{SNOMED}|3723001"), (), ("inflammatory arthritis", "polyarthritis", "arthritis"), SRC_ICD + "; " + SRC_SNOMED,
+                     exclude_terms=("osteoarthritis", "septic arthritis", "gout", "pseudogout", "reactive arthritis", "rheumatoid arthritis", "psoriatic arthritis")),
+    ConditionConcept("myositis", _icd("M60.9", "M60.80", "G72.0", "G72.49"), (), ("myositis", "inflammatory myopathy"),
+                     SRC_ICD + "; M60.0x infective myositis excluded", exclude_terms=("inclusion body",)),
+    # --- Gastrointestinal -------------------------------------------------------------------
+    ConditionConcept("colitis", (*_icd("K52.1", "K52.89", "K52.9"), f"{SNOMED}|64226004"), (), ("colitis", "enterocolitis", "enteritis"),
+                     SRC_ICD + "; SNOMED CT 64226004 " + SRC_SCT_UNVERIFIED.lower(),
+                     exclude_terms=("ulcerative colitis", "crohn", "ischemic colitis", "ischaemic colitis", "neutropenic", "microscopic colitis",
+                                    "radiation", "long-standing", "longstanding")),
+    ConditionConcept("hepatitis", (*_icd("K71.0", "K71.10", "K71.11", "K71.2", "K71.3", "K71.4", "K71.50", "K71.51", "K71.6", "K71.8", "K71.9", "K75.4", "K75.9"),
+                                   f"{SNOMED}|128241005"), (),
+                     ("hepatitis", "hepatotoxicity", "transaminitis"), SRC_ICD + "; B15-B19 (viral hepatitis) excluded as infection",
+                     exclude_terms=("hepatitis a", "hepatitis b", "hepatitis c", "hepatitis d", "hepatitis e", "hbv", "hcv", "chronic hepatitis",
+                                    "alcoholic", "ischemic hepatitis", "ischaemic hepatitis", "steatohepatitis", "nash")),
+    ConditionConcept("pancreatitis", _icd("K85.30", "K85.31", "K85.32", "K85.80", "K85.81", "K85.82", "K85.90", "K85.91", "K85.92"), (),
+                     ("pancreatitis",), SRC_ICD + "; K85.1x (biliary) and K85.2x (alcohol) excluded as another cause",
+                     exclude_terms=("biliary", "gallstone", "alcohol", "chronic pancreatitis", "hypertriglyceridemi")),
+    # --- Lung, heart, kidney ----------------------------------------------------------------
+    ConditionConcept("pneumonitis", (*_icd("J70.2", "J70.3", "J70.4"), f"{SNOMED}|205237003"), (), ("pneumonitis",),
+                     SRC_ICD + "; J70.0/J70.1 (radiation) and J12-J18 (pneumonia) excluded",
+                     exclude_terms=("radiation", "aspiration", "hypersensitivity", "chemical", "pneumonia")),
+    ConditionConcept("myocarditis", (*_icd("I40.1", "I40.8", "I40.9", "I51.4"), f"{SNOMED}|50920009"), (), ("myocarditis",),
+                     SRC_ICD + "; I40.0 (infective myocarditis) and I41 (in diseases classified elsewhere) excluded",
+                     exclude_terms=("rheumatic", "giant cell")),
+    ConditionConcept("nephritis", _icd("N14.1", "N14.19", "N14.11"), (), ("interstitial nephritis", "immune nephritis", "immune-related nephritis", "nephritis"),
+                     SRC_ICD + "; N10-N12 and N39.0 excluded as infection (N12 includes pyelonephritis NOS)",
+                     exclude_terms=("lupus", "glomerulonephritis", "iga")),
+    # --- Endocrine --------------------------------------------------------------------------
+    ConditionConcept("hypophysitis", _icd("E23.6", "E23.1"), (), ("hypophysitis", "hypopituitarism"), SRC_ICD),
+    ConditionConcept("adrenal_insufficiency", _icd("E27.1", "E27.2", "E27.40"), (), ("primary adrenal insufficiency", "adrenal insufficiency", "addison"),
+                     SRC_ICD + "; E27.3 (drug-induced, mostly after steroid withdrawal) not matched",
+                     exclude_terms=("secondary adrenal", "central adrenal", "steroid withdrawal", "tuberculous")),
+    ConditionConcept("thyroiditis", _icd("E06.1", "E06.2", "E06.3", "E06.4", "E06.5", "E06.9"), (), ("thyroiditis",),
+                     SRC_ICD + "; E06.0 (acute, infective) excluded", exclude_terms=("suppurative",)),
+    ConditionConcept("hypothyroidism", _icd("E03.2", "E03.8", "E03.9"), (), ("hypothyroidism", "hypothyroid"), SRC_ICD,
+                     exclude_terms=("congenital", "postprocedural", "post-surgical", "radioactive iodine")),
+    ConditionConcept("hyperthyroidism", _icd("E05.90", "E05.91", "E05.80", "E05.81"), (), ("thyrotoxicosis", "hyperthyroidism", "hyperthyroid"), SRC_ICD,
+                     exclude_terms=("graves",)),
+    ConditionConcept("type1_diabetes", _icd("E10.9", "E10.65", "E10.10", "E10.11"), (),
+                     ("type 1 diabetes", "insulin-dependent diabetes", "diabetic ketoacidosis", "autoimmune diabetes"), SRC_ICD,
+                     graded_codes=((f"{ICD10CM}|E10.10", 3), (f"{ICD10CM}|E10.11", 4)), exclude_terms=("type 2",)),
+    # --- Eye, blood -------------------------------------------------------------------------
+    ConditionConcept("uveitis", _icd("H20.9", "H20.00", "H20.011", "H20.012", "H20.013", "H20.019", "H20.041", "H20.042", "H20.043", "H20.049",
+                                     "H44.111", "H44.112", "H44.113", "H44.119"), (), ("uveitis", "iritis", "iridocyclitis", "panuveitis"),
+                     SRC_ICD + "; H20.03x (secondary infectious iridocyclitis) excluded", exclude_terms=("toxoplasm",)),
+    ConditionConcept("autoimmune_haemolytic_anaemia", _icd("D59.0", "D59.10", "D59.11", "D59.12", "D59.13", "D59.19"), (),
+                     ("autoimmune hemolytic anemia", "autoimmune haemolytic anaemia", "hemolytic anemia", "haemolytic anaemia"), SRC_ICD),
+    ConditionConcept("immune_thrombocytopenia", _icd("D69.3"), (), ("immune thrombocytopenia", "immune thrombocytopenic purpura", "itp"), SRC_ICD),
     # Attribution marker: adverse effect of immune checkpoint inhibitors (T45.AX5A initial encounter).
-    ConditionConcept("ici_adverse_effect", (), (f"{ICD10CM}|T45.AX5",), ("immune-related adverse event", "irae"), SRC_ICD),
+    ConditionConcept("ici_adverse_effect", _icd("T45.AX5A", "T45.AX5D", "T45.AX5S", "T45.AX5"), (), ("immune-related adverse event", "irae"), SRC_ICD),
+)
+
+
+@dataclass(frozen=True)
+class ExclusionConcept:
+    """A condition that looks like an irAE but has another cause (above all infection)."""
+
+    kind: str  # the irAE it mimics ("*" any)
+    codes: tuple[str, ...]  # exact "system|code"
+    prefixes: tuple[str, ...]  # code families: safe here, they only ever exclude more
+    reason: str
+    source: str
+
+
+EXCLUSIONS: tuple[ExclusionConcept, ...] = (
+    ExclusionConcept("nephritis", _icd("N10", "N11.0", "N11.1", "N11.8", "N11.9", "N12", "N39.0", "N15.1"), (f"{ICD10CM}|N11", f"{ICD10CM}|N13.6"),
+                     "pyelonephritis or urinary tract infection: an infection, not an irAE", SRC_ICD),
+    ExclusionConcept("colitis", (), (f"{ICD10CM}|A04.7", f"{ICD10CM}|A0"), "infectious enteritis or colitis (C. difficile and other infections, A00-A09): not an irAE",
+                     SRC_ICD + " (A00-A09 intestinal infectious diseases; A04.71/A04.72 C. difficile enterocolitis)"),
+    ExclusionConcept("colitis", _icd("K51.90", "K51.00", "K51.80", "K50.90", "K50.10", "K50.00", "K55.9", "K55.0"), (f"{ICD10CM}|K51", f"{ICD10CM}|K50"),
+                     "ulcerative colitis, Crohn disease or ischaemic colitis: another cause", SRC_ICD),
+    ExclusionConcept("myocarditis", _icd("I40.0", "I41", "B33.22", "I01.2", "I09.0"), (f"{ICD10CM}|I41",),
+                     "infective, viral or rheumatic myocarditis: not an irAE", SRC_ICD),
+    ExclusionConcept("hepatitis", (), (f"{ICD10CM}|B15", f"{ICD10CM}|B16", f"{ICD10CM}|B17", f"{ICD10CM}|B18", f"{ICD10CM}|B19", f"{ICD10CM}|K70"),
+                     "viral or alcoholic hepatitis: not an irAE", SRC_ICD + " (B15-B19 viral hepatitis, K70 alcoholic liver disease)"),
+    ExclusionConcept("pneumonitis", _icd("J70.0", "J70.1", "J69.0", "J67.9"), (f"{ICD10CM}|J12", f"{ICD10CM}|J13", f"{ICD10CM}|J14", f"{ICD10CM}|J15",
+                     f"{ICD10CM}|J16", f"{ICD10CM}|J17", f"{ICD10CM}|J18", f"{ICD10CM}|B59", f"{ICD10CM}|U07.1"),
+                     "pneumonia (J12-J18, Pneumocystis, COVID-19), radiation or aspiration pneumonitis: another cause", SRC_ICD),
+    ExclusionConcept("encephalitis", _icd("G04.00", "G04.01", "G04.02", "G04.2", "B00.4", "B02.0"), (f"{ICD10CM}|A83", f"{ICD10CM}|A84", f"{ICD10CM}|A85", f"{ICD10CM}|A86"),
+                     "infective or post-infectious encephalitis: not an irAE", SRC_ICD),
+    ExclusionConcept("aseptic_meningitis", _icd("A39.0", "B00.3", "B02.1"), (f"{ICD10CM}|G00", f"{ICD10CM}|A87", f"{ICD10CM}|G01", f"{ICD10CM}|G02"),
+                     "bacterial or viral meningitis: an infection, not an irAE", SRC_ICD),
+    ExclusionConcept("transverse_myelitis", _icd("G04.82"), (), "acute flaccid myelitis (usually enteroviral): not an irAE", SRC_ICD),
+    ExclusionConcept("myositis", (), (f"{ICD10CM}|M60.0",), "infective myositis: not an irAE", SRC_ICD),
+    ExclusionConcept("inflammatory_arthritis", (), (f"{ICD10CM}|M00", f"{ICD10CM}|M01", f"{ICD10CM}|M02"),
+                     "septic, infective or reactive arthritis: not an irAE", SRC_ICD),
+    ExclusionConcept("thyroiditis", _icd("E06.0"), (), "acute (infective) thyroiditis: not an irAE", SRC_ICD),
+    ExclusionConcept("uveitis", _icd("H20.031", "H20.032", "H20.033", "H20.039", "B58.01"), (f"{ICD10CM}|H44.0",),
+                     "infectious iridocyclitis, endophthalmitis or toxoplasma chorioretinitis: not an irAE", SRC_ICD),
+    ExclusionConcept("pancreatitis", (), (f"{ICD10CM}|K85.1", f"{ICD10CM}|K85.2"), "biliary or alcohol-induced pancreatitis: another cause", SRC_ICD),
+    ExclusionConcept("*", (), (f"{ICD10CM}|A40", f"{ICD10CM}|A41", f"{ICD10CM}|R65.2"), "sepsis: an infection, not an irAE", SRC_ICD),
 )
 # fmt: on
+
+
+@dataclass(frozen=True)
+class ConditionMatch:
+    """How a Condition was read: the irAE kind it names, by code or by text, and whether it is
+    excluded (another cause named by its code or its text)."""
+
+    kind: str
+    concept: ConditionConcept | None
+    code: str | None  # "system|code" that matched, None when by text
+    grade: int | None
+    text_matched: bool
+    excluded: str | None = None  # reason
+    exclusion_source: str | None = None
+
+
+@dataclass(frozen=True)
+class InfectionTest:
+    """A test that, when positive, names an infection explaining an organ finding."""
+
+    label: str
+    codes: tuple[str, ...]  # LOINC
+    terms: tuple[str, ...]  # words in the Observation's name
+    kinds: tuple[str, ...]  # irAE kinds it explains
+    source: str
+
+
+SRC_TEST = (
+    "Attribution rule (ASCO 2021 work-up of each organ: rule out infection); LOINC codes not "
+    "verified against the LOINC table in this release, test names matched as text"
+)
+# fmt: off
+INFECTION_TESTS: tuple[InfectionTest, ...] = (
+    InfectionTest("C. difficile test", (), ("difficile", "c. diff", "c.diff", "cdiff"), ("colitis",), SRC_TEST),
+    InfectionTest("Stool pathogen test", _ln("625-4"), ("stool culture", "stool pathogen", "gastrointestinal pathogen", "gi pathogen", "enteric pathogen",
+                  "campylobacter", "salmonella", "shigella", "norovirus", "rotavirus"), ("colitis",), SRC_TEST),
+    InfectionTest("Urine culture", _ln("630-4"), ("urine culture",), ("nephritis",), SRC_TEST),
+    InfectionTest("Blood culture", _ln("600-7"), ("blood culture",), ("nephritis", "pneumonitis", "myocarditis", "colitis", "hepatitis", "aseptic_meningitis",
+                  "encephalitis"), SRC_TEST),
+    InfectionTest("Hepatitis virus test", _ln("5196-1"), ("hepatitis b surface antigen", "hbsag", "hbv dna", "hepatitis b virus dna", "hcv rna",
+                  "hepatitis c virus rna", "hepatitis a virus igm", "hepatitis e"), ("hepatitis",), SRC_TEST),
+    InfectionTest("Respiratory pathogen test", (), ("sars-cov-2", "covid", "influenza", "respiratory syncytial", "legionella", "pneumococcal",
+                  "pneumocystis", "respiratory pathogen", "sputum culture"), ("pneumonitis",), SRC_TEST),
+    InfectionTest("CSF infection test", (), ("csf culture", "herpes simplex", "hsv pcr", "enterovirus", "meningitis/encephalitis panel"),
+                  ("aseptic_meningitis", "encephalitis"), SRC_TEST),
+)
+# fmt: on
+
+
+@cache
+def _test_by_code() -> dict[str, InfectionTest]:
+    return {c: t for t in INFECTION_TESTS for c in t.codes}
+
+
+def match_infection_test(
+    codings: list[tuple[str | None, str | None]], text: str
+) -> InfectionTest | None:
+    table = _test_by_code()
+    for system, code in codings:
+        hit = table.get(f"{system}|{code}")
+        if hit:
+            return hit
+    low = (text or "").lower()
+    if not low:
+        return None
+    for t in INFECTION_TESTS:
+        if any(term in low for term in t.terms):
+            return t
+    return None
+
+
+# SNOMED CT result values read as positive / negative (10828004 Positive, 260373001 Detected;
+# 260385009 Negative, 260415000 Not detected) and HL7 interpretation codes.
+POSITIVE_RESULT_CODES = frozenset({"10828004", "260373001", "POS", "DET", "A", "AA"})
+NEGATIVE_RESULT_CODES = frozenset({"260385009", "260415000", "NEG", "ND", "N"})
+
 
 # SNOMED CT severity qualifiers sometimes used on Condition.severity → a grade. Only used when no
 # explicit grade is recorded; the finding says the grade came from a severity word.
@@ -281,19 +513,34 @@ def drug_by_name(name: str) -> DrugConcept | None:
 
 
 def match_drug(codings: list[tuple[str | None, str | None]], text: str) -> DrugConcept | None:
-    """The drug a medication concept names: by code first, then by generic or brand name."""
+    """The drug a medication concept names: by code first, then by generic or brand name. A
+    fixed combination is recognised however it is written (brand, "nivolumab and relatlimab",
+    "relatlimab/nivolumab", two ingredient codes): every one of its components is named."""
     table = _drug_by_code()
+    found: list[DrugConcept] = []
     for system, code in codings:
         if system and code:
             hit = table.get(f"{system}|{code}")
-            if hit:
-                return hit
+            if hit and hit not in found:
+                found.append(hit)
     if text:
         pattern, by_term = _drug_term_regex()
-        m = pattern.search(text.lower())
-        if m:
-            return by_term[m.group(1)]
-    return None
+        for m in pattern.finditer(text.lower()):
+            hit = by_term[m.group(1)]
+            if hit not in found:
+                found.append(hit)
+    if not found:
+        return None
+    names = {d.name for d in found}
+    for combo in _combinations():
+        if combo in found or set(combo.components) <= names:
+            return combo
+    return found[0]
+
+
+@cache
+def _combinations() -> tuple[DrugConcept, ...]:
+    return tuple(d for d in DRUGS if d.components)
 
 
 @cache
@@ -346,26 +593,103 @@ def match_o2(codings: list[tuple[str | None, str | None]], text: str) -> tuple[O
     return None
 
 
+def _norm_key(system: str | None, code: str) -> str:
+    if system == ICD10:  # WHO ICD-10 codes share the codes used here
+        system = ICD10CM
+    return f"{system}|{code.strip()}"
+
+
+@cache
+def _condition_by_code() -> dict[str, tuple[ConditionConcept, int | None]]:
+    table: dict[str, tuple[ConditionConcept, int | None]] = {}
+    for c in CONDITIONS:
+        for code in c.codes:
+            table.setdefault(code, (c, None))
+        for code, grade in c.graded_codes:
+            table[code] = (c, grade)
+    return table
+
+
+def _exclusion_for(key: str) -> ExclusionConcept | None:
+    for e in EXCLUSIONS:
+        if key in e.codes or any(key.startswith(p) for p in e.prefixes):
+            return e
+    return None
+
+
+def _has_term(term: str, low: str) -> bool:
+    return re.search(r"(?<![a-z])" + re.escape(term.strip()) + r"(?![a-z])", low) is not None
+
+
+def classify_condition(
+    codings: list[tuple[str | None, str | None]], text: str
+) -> ConditionMatch | None:
+    """Read a Condition: an exclusion code wins over everything; then an exact irAE code; the
+    text only when no coding is recognised, and then any word naming an infection or another
+    cause excludes it. Codes are matched exactly per system, never by substring."""
+    low = (text or "").lower()
+    keys = [_norm_key(s, c) for s, c in codings if s and isinstance(c, str) and c.strip()]
+    table = _condition_by_code()
+    coded = next((table[k] + (k,) for k in keys if k in table), None)
+    for k in keys:
+        ex = _exclusion_for(k)
+        if ex is not None:
+            kind = ex.kind if ex.kind != "*" else (coded[0].kind if coded else _text_kind(low))
+            if kind is None:
+                return None
+            return ConditionMatch(kind, None, k, None, False, ex.reason, ex.source)
+    if coded is not None:
+        concept, grade, key = coded
+        for term in INFECTION_TERMS:
+            if _has_term(term, low):
+                return ConditionMatch(
+                    concept.kind,
+                    concept,
+                    key,
+                    grade,
+                    False,
+                    f"the text names an infection ('{term.strip()}'): not an irAE",
+                    "immunotox: text exclusion terms (knowledge.codes)",
+                )
+        return ConditionMatch(concept.kind, concept, key, grade, False)
+    kind_concept = _text_concept(low)
+    if kind_concept is None:
+        return None
+    for term in (*INFECTION_TERMS, *kind_concept.exclude_terms):
+        if _has_term(term, low):
+            return ConditionMatch(
+                kind_concept.kind,
+                kind_concept,
+                None,
+                None,
+                True,
+                f"the text names another cause ('{term.strip()}'): not an irAE",
+                "immunotox: text exclusion terms (knowledge.codes)",
+            )
+    return ConditionMatch(kind_concept.kind, kind_concept, None, None, True)
+
+
+def _text_concept(low: str) -> ConditionConcept | None:
+    if not low:
+        return None
+    for c in CONDITIONS:
+        for term in c.terms:
+            if _has_term(term, low):
+                return c
+    return None
+
+
+def _text_kind(low: str) -> str | None:
+    c = _text_concept(low)
+    return c.kind if c else None
+
+
 def match_condition(
     codings: list[tuple[str | None, str | None]], text: str
 ) -> tuple[ConditionConcept, str | None, int | None] | None:
-    """(concept, matched 'system|code' or None when by text, grade carried by the code)."""
-    for system, code in codings:
-        if not system or not code:
-            continue
-        if system == ICD10:  # WHO ICD-10 codes share the families used here
-            system = ICD10CM
-        key = f"{system}|{code}"
-        for c in CONDITIONS:
-            for gcode, grade in c.graded_codes:
-                if key == gcode:
-                    return c, key, grade
-            if key in c.codes or any(key.startswith(p) for p in c.prefixes):
-                return c, key, None
-    low = (text or "").lower()
-    if low:
-        for c in CONDITIONS:
-            for term in c.terms:
-                if re.search(r"(?<![a-z])" + re.escape(term) + r"(?![a-z])", low):
-                    return c, None, None
-    return None
+    """(concept, matched 'system|code' or None when by text, grade carried by the code); None
+    for a condition that is no irAE concept or is excluded (an infection or another cause)."""
+    m = classify_condition(codings, text)
+    if m is None or m.excluded or m.concept is None:
+        return None
+    return m.concept, m.code, m.grade

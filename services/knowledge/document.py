@@ -73,6 +73,55 @@ def render() -> str:
         f"Resume rule: {irae.RESUME_RULE[0]} ({irae.RESUME_RULE[1]}). Attribution window: "
         f"{irae.ATTRIBUTION_WINDOW_DAYS[0]} days ({irae.ATTRIBUTION_WINDOW_DAYS[1]}).",
         "",
+        "## Attribution of irAEs",
+        "",
+        "A condition is attributed to the checkpoint inhibitor only when its onset follows the "
+        "first checkpoint-inhibitor dose and nothing else explains it "
+        f'({irae.ATTRIBUTION_SOURCE}). Without an onset date: "{irae.ONSET_UNKNOWN}". '
+        f"A positive infection test within {irae.INFECTION_TEST_WINDOW_DAYS[0]} days of onset "
+        f"explains it ({irae.INFECTION_TEST_WINDOW_DAYS[1]}). Codes match exactly per system; "
+        "text is read only when no code is recognised, is labelled text-matched, and any of "
+        "these words excludes it: " + ", ".join(codes.INFECTION_TERMS) + ".",
+        "",
+        "### Exclusions (another cause, above all infection)",
+        "",
+        _row("mimics", "codes", "code families", "reason", "source"),
+        _row(*["---"] * 5),
+        *[
+            _row(
+                e.kind,
+                ", ".join(x.split("|")[1] for x in e.codes) or "-",
+                ", ".join(x.split("|")[1] + "*" for x in e.prefixes) or "-",
+                e.reason,
+                e.source,
+            )
+            for e in codes.EXCLUSIONS
+        ],
+        "",
+        "### Tests that explain a finding when positive",
+        "",
+        _row("test", "LOINC", "names matched", "explains", "source"),
+        _row(*["---"] * 5),
+        *[
+            _row(
+                t.label,
+                ", ".join(x.split("|")[1] for x in t.codes) or "-",
+                ", ".join(t.terms),
+                ", ".join(t.kinds),
+                t.source,
+            )
+            for t in codes.INFECTION_TESTS
+        ],
+        "",
+        "## Rechallenge after an irAE",
+        "",
+        _row("irAE", "from grade", "rule", "source"),
+        _row(*["---"] * 4),
+        *[
+            _row(r.kind, "any" if r.min_grade is None else r.min_grade, r.text, r.source)
+            for r in irae.RECHALLENGE
+        ],
+        "",
         "## Doses",
         "",
         _row("id", "drug", "per kg", "fixed", "unit", "cap", "applies to", "route", "source"),
@@ -153,7 +202,7 @@ def render() -> str:
         "",
         "### Conditions",
         "",
-        _row("kind", "codes", "code families", "text terms", "source"),
+        _row("kind", "codes (exact)", "text terms", "text that excludes it", "source"),
         _row(*["---"] * 5),
     ]
     for c in codes.CONDITIONS:
@@ -161,8 +210,8 @@ def render() -> str:
             _row(
                 c.kind,
                 ", ".join(x.split("|")[1] for x in c.codes) or "-",
-                ", ".join(x.split("|")[1] + "*" for x in c.prefixes) or "-",
                 ", ".join(c.terms),
+                ", ".join(c.exclude_terms) or "-",
                 c.source,
             )
         )

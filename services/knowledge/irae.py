@@ -11,23 +11,51 @@ from dataclasses import dataclass
 KINDS: dict[str, str] = {
     "crs": "Cytokine release syndrome",
     "rash": "Maculopapular rash",
+    "sjs_ten": "Stevens-Johnson syndrome / toxic epidermal necrolysis",
+    "dress": "Drug reaction with eosinophilia and systemic symptoms (DRESS)",
+    "bullous_dermatitis": "Bullous dermatitis",
     "transverse_myelitis": "Acute transverse myelitis",
     "inflammatory_arthritis": "Inflammatory arthritis",
+    "myositis": "Myositis",
     "colitis": "Colitis",
     "hepatitis": "Hepatitis",
+    "pancreatitis": "Pancreatitis",
     "pneumonitis": "Pneumonitis",
     "myocarditis": "Myocarditis",
     "hypophysitis": "Hypophysitis",
+    "adrenal_insufficiency": "Primary adrenal insufficiency",
     "thyroiditis": "Thyroiditis",
+    "hypothyroidism": "Hypothyroidism",
+    "hyperthyroidism": "Thyrotoxicosis",
+    "type1_diabetes": "Immune-related (type 1) diabetes",
     "nephritis": "Nephritis",
     "myasthenia_gravis": "Myasthenia gravis",
     "guillain_barre": "Guillain-Barré syndrome",
     "encephalitis": "Encephalitis",
+    "aseptic_meningitis": "Aseptic meningitis",
+    "uveitis": "Uveitis",
+    "autoimmune_haemolytic_anaemia": "Autoimmune haemolytic anaemia",
+    "immune_thrombocytopenia": "Immune thrombocytopenia",
 }
 NEUROLOGIC = frozenset(
-    {"transverse_myelitis", "myasthenia_gravis", "guillain_barre", "encephalitis"}
+    {
+        "transverse_myelitis",
+        "myasthenia_gravis",
+        "guillain_barre",
+        "encephalitis",
+        "aseptic_meningitis",
+    }
 )
-ENDOCRINE = frozenset({"hypophysitis", "thyroiditis"})
+ENDOCRINE = frozenset(
+    {
+        "hypophysitis",
+        "thyroiditis",
+        "hypothyroidism",
+        "hyperthyroidism",
+        "adrenal_insufficiency",
+        "type1_diabetes",
+    }
+)
 
 ACTION_ORDER = {"continue": 0, "hold": 1, "discontinue": 2}
 
@@ -42,41 +70,84 @@ class ActionRule:
 
 
 # fmt: off
+_G = "asco2021: general recommendations"
 _ACTIONS = (
     # General rules (ASCO 2021, general recommendations): G1 continue with close monitoring;
     # G2 hold; G3 hold; G4 permanently discontinue (endocrinopathies controlled by replacement excepted).
-    ActionRule("*", 1, "continue", "Grade 1: continue with close monitoring", "asco2021: general recommendations"),
-    ActionRule("*", 2, "hold", "Grade 2: hold; resume when grade ≤1", "asco2021: general recommendations"),
-    ActionRule("*", 3, "hold", "Grade 3: hold, start high-dose corticosteroids", "asco2021: general recommendations"),
-    ActionRule("*", 4, "discontinue", "Grade 4: permanently discontinue", "asco2021: general recommendations"),
-    ActionRule("*", 5, "discontinue", "Fatal toxicity", "asco2021: general recommendations"),
-    # Transverse myelitis: permanent discontinuation at any grade.
+    ActionRule("*", 1, "continue", "Grade 1: continue with close monitoring", _G),
+    ActionRule("*", 2, "hold", "Grade 2: hold; resume when grade ≤1", _G),
+    ActionRule("*", 3, "hold", "Grade 3: hold, start high-dose corticosteroids", _G),
+    ActionRule("*", 4, "discontinue", "Grade 4: permanently discontinue", _G),
+    ActionRule("*", 5, "discontinue", "Fatal toxicity", _G),
+    # --- Neurologic (ASCO 2021 Table 7) --------------------------------------------------------
     ActionRule("transverse_myelitis", None, "discontinue", "Transverse myelitis: permanently discontinue the checkpoint inhibitor",
-               "asco2021: neurologic toxicities, transverse myelitis; pembro_crs_qa"),
-    ActionRule("guillain_barre", None, "discontinue", "Guillain-Barré syndrome: permanently discontinue at any grade", "asco2021: neurologic toxicities"),
-    ActionRule("myasthenia_gravis", None, "hold", "Myasthenia gravis: hold at any grade; grade 3-4 means permanent discontinuation", "asco2021: neurologic toxicities"),
-    ActionRule("myasthenia_gravis", 3, "discontinue", "Myasthenia gravis grade 3-4: permanently discontinue", "asco2021: neurologic toxicities"),
-    ActionRule("myasthenia_gravis", 4, "discontinue", "Myasthenia gravis grade 3-4: permanently discontinue", "asco2021: neurologic toxicities"),
-    ActionRule("encephalitis", None, "hold", "Encephalitis: hold at any grade pending work-up", "asco2021: neurologic toxicities"),
-    # Myocarditis: grade 1 hold; grade ≥2 hold and permanently discontinue.
-    ActionRule("myocarditis", None, "hold", "Myocarditis: hold at any grade", "asco2021: cardiovascular toxicities, myocarditis"),
-    ActionRule("myocarditis", 2, "discontinue", "Myocarditis grade ≥2: permanently discontinue", "asco2021: cardiovascular toxicities, myocarditis"),
-    ActionRule("myocarditis", 3, "discontinue", "Myocarditis grade ≥2: permanently discontinue", "asco2021: cardiovascular toxicities, myocarditis"),
-    ActionRule("myocarditis", 4, "discontinue", "Myocarditis grade ≥2: permanently discontinue", "asco2021: cardiovascular toxicities, myocarditis"),
-    # Skin: grade 2 consider holding; grade 3 hold; grade 4 hold at once (SJS/TEN: discontinue).
-    ActionRule("rash", 2, "hold", "Rash grade 2: consider holding, monitor weekly; resume when grade ≤1", "asco2021: cutaneous toxicities, maculopapular rash"),
-    ActionRule("rash", 4, "hold", "Rash grade 4: hold immediately and admit; SJS/TEN means permanent discontinuation", "asco2021: cutaneous toxicities, maculopapular rash"),
-    # Inflammatory arthritis: grade 2 consider holding; grade 3-4 hold.
+               "asco2021: Table 7.7 demyelinating diseases, transverse myelitis; pembro_crs_qa"),
+    ActionRule("guillain_barre", None, "discontinue", "Guillain-Barré syndrome: permanently discontinue at any grade", "asco2021: Table 7.2 Guillain-Barré syndrome"),
+    ActionRule("myasthenia_gravis", None, "hold", "Myasthenia gravis: hold at any grade; grade 3-4 means permanent discontinuation", "asco2021: Table 7.1 myasthenia gravis"),
+    ActionRule("myasthenia_gravis", 3, "discontinue", "Myasthenia gravis grade 3-4: permanently discontinue", "asco2021: Table 7.1 myasthenia gravis"),
+    ActionRule("myasthenia_gravis", 4, "discontinue", "Myasthenia gravis grade 3-4: permanently discontinue", "asco2021: Table 7.1 myasthenia gravis"),
+    ActionRule("encephalitis", None, "hold", "Encephalitis: hold at any grade; resume only after weighing risks and benefits with the patient", "asco2021: Table 7.6 encephalitis"),
+    ActionRule("aseptic_meningitis", None, "hold", "Aseptic meningitis: hold at any grade; resume only after weighing risks and benefits with the patient",
+               "asco2021: Table 7.5 aseptic meningitis"),
+    # --- Cardiovascular (ASCO 2021 Table 9) ------------------------------------------------------
+    ActionRule("myocarditis", None, "hold", "Myocarditis grade 1 (troponin only): hold and recheck troponin in 6 hours", "asco2021: Table 9.1 myocarditis"),
+    ActionRule("myocarditis", 2, "discontinue", "Myocarditis grade ≥2: permanently discontinue", "asco2021: Table 9.1 myocarditis"),
+    ActionRule("myocarditis", 3, "discontinue", "Myocarditis grade ≥2: permanently discontinue", "asco2021: Table 9.1 myocarditis"),
+    ActionRule("myocarditis", 4, "discontinue", "Myocarditis grade ≥2: permanently discontinue", "asco2021: Table 9.1 myocarditis"),
+    # --- Skin (ASCO 2021 Table 1) -----------------------------------------------------------------
+    ActionRule("rash", 2, "hold", "Rash grade 2: consider holding, monitor weekly; resume when grade ≤1", "asco2021: Table 1.1 rash/inflammatory dermatitis"),
+    ActionRule("rash", 4, "hold", "Rash grade 4: hold immediately and admit; SJS/TEN means permanent discontinuation", "asco2021: Table 1.1 rash/inflammatory dermatitis"),
+    ActionRule("sjs_ten", None, "discontinue", "Suspected SJS/TEN or mucous membrane involvement: discontinue at any grade (grade 4: permanently)",
+               "asco2021: Table 1.3 severe cutaneous adverse reactions"),
+    ActionRule("dress", None, "discontinue", "DRESS: permanently discontinue (ASCO 2021 holds at grade 3 and discontinues at grade 4; NCCN discontinues at any grade)",
+               "asco2021: Table 1.3 severe cutaneous adverse reactions; nccn_irae: SJS/TEN/DRESS (not verified against the primary NCCN text)"),
+    ActionRule("bullous_dermatitis", 1, "continue", "Bullous dermatitis grade 1 (<10% BSA, asymptomatic, non-inflammatory): no need to stop; observe",
+               "asco2021: Table 1.2 bullous dermatoses"),
+    ActionRule("bullous_dermatitis", 2, "hold", "Bullous dermatitis grade 2: hold; dermatology decides on resuming", "asco2021: Table 1.2 bullous dermatoses"),
+    # --- Musculoskeletal (ASCO 2021 Table 5) -------------------------------------------------------
     ActionRule("inflammatory_arthritis", 2, "hold", "Inflammatory arthritis grade 2: consider holding; resume when controlled on prednisone <10 mg/day",
-               "asco2021: musculoskeletal toxicities, inflammatory arthritis"),
-    ActionRule("inflammatory_arthritis", 4, "hold", "Inflammatory arthritis grade 3-4: hold", "asco2021: musculoskeletal toxicities, inflammatory arthritis"),
-    # Pneumonitis grade 3-4: permanently discontinue.
-    ActionRule("pneumonitis", 3, "discontinue", "Pneumonitis grade 3-4: permanently discontinue", "asco2021: pulmonary toxicities, pneumonitis"),
-    # Endocrinopathies on replacement are the exception to discontinuation at grade 4.
-    ActionRule("hypophysitis", 4, "hold", "Endocrinopathy grade 4: hold until stable on hormone replacement (the grade 4 discontinuation rule does not apply)",
-               "asco2021: general recommendations, endocrine toxicities"),
-    ActionRule("thyroiditis", 4, "hold", "Endocrinopathy grade 4: hold until stable on hormone replacement (the grade 4 discontinuation rule does not apply)",
-               "asco2021: general recommendations, endocrine toxicities"),
+               "asco2021: Table 5.1 inflammatory arthritis"),
+    ActionRule("inflammatory_arthritis", 4, "hold", "Inflammatory arthritis grade 3-4: hold", "asco2021: Table 5.1 inflammatory arthritis"),
+    ActionRule("myositis", 2, "hold", "Myositis grade 2: hold; resume when symptoms are controlled, CK normal and prednisone <10 mg/day", "asco2021: Table 5.2 myositis"),
+    ActionRule("myositis", 3, "hold", "Myositis grade 3-4: hold and consider permanent discontinuation (discontinue with myocardial involvement)", "asco2021: Table 5.2 myositis"),
+    ActionRule("myositis", 4, "hold", "Myositis grade 3-4: hold and consider permanent discontinuation (discontinue with myocardial involvement)", "asco2021: Table 5.2 myositis"),
+    # --- Gastrointestinal (ASCO 2021 Table 2; pancreatitis: NCCN) ---------------------------------
+    ActionRule("colitis", 3, "hold", "Colitis grade 3: hold; consider permanently discontinuing a CTLA-4 inhibitor; PD-1/PD-L1 may resume after recovery",
+               "asco2021: Table 2.1 colitis"),
+    ActionRule("colitis", 4, "discontinue", "Colitis grade 4: permanently discontinue", "asco2021: Table 2.1 colitis"),
+    ActionRule("hepatitis", 3, "hold", "Hepatitis grade 3: permanently discontinue if symptomatic; consider it if asymptomatic (hold meanwhile)",
+               "asco2021: Table 2.2 hepatitis"),
+    ActionRule("hepatitis", 4, "discontinue", "Hepatitis grade 4: permanently discontinue", "asco2021: Table 2.2 hepatitis"),
+    ActionRule("pancreatitis", 2, "continue", "Pancreatitis grade 2 (enzymes or imaging only): evaluate whether to continue", "nccn_irae: pancreatitis (as tabulated in PMC9185848 Table 4, not verified against the primary NCCN text)"),
+    ActionRule("pancreatitis", 3, "hold", "Pancreatitis grade 3: hold", "nccn_irae: pancreatitis (as tabulated in PMC9185848 Table 4, not verified against the primary NCCN text)"),
+    # --- Lung (ASCO 2021 Table 3) --------------------------------------------------------------------
+    ActionRule("pneumonitis", 1, "hold", "Pneumonitis grade 1: hold, or continue with weekly monitoring; resume with radiographic improvement", "asco2021: Table 3.1 pneumonitis"),
+    ActionRule("pneumonitis", 3, "discontinue", "Pneumonitis grade 3-4: permanently discontinue", "asco2021: Table 3.1 pneumonitis"),
+    # --- Kidney (ASCO 2021 Table 6) ---------------------------------------------------------------------
+    ActionRule("nephritis", 1, "hold", "Nephritis grade 1: consider holding; resume when creatinine is back to baseline",
+               "asco2021: Table 6.1 nephritis (as compared in Kidney Med 2021, 3:1074, Table 1)"),
+    ActionRule("nephritis", 3, "discontinue", "Nephritis grade 3-4: permanently discontinue", "asco2021: Table 6.1 nephritis (as compared in Kidney Med 2021, 3:1074, Table 1)"),
+    # --- Endocrine (ASCO 2021 Table 4): held until stable on replacement, never discontinued for the grade
+    *(ActionRule(k, g, a, t, "asco2021: general recommendations, Table 4 endocrine toxicities") for k, g, a, t in (
+        ("hypophysitis", 1, "hold", "Hypophysitis: consider holding until stable on hormone replacement"),
+        ("hypophysitis", 4, "hold", "Endocrinopathy grade 4: hold until stable on hormone replacement (the grade 4 discontinuation rule does not apply)"),
+        ("adrenal_insufficiency", 1, "hold", "Adrenal insufficiency: consider holding until stable on replacement"),
+        ("adrenal_insufficiency", 4, "hold", "Endocrinopathy grade 4: hold until stable on hormone replacement (the grade 4 discontinuation rule does not apply)"),
+        ("thyroiditis", 4, "hold", "Endocrinopathy grade 4: hold until stable on hormone replacement (the grade 4 discontinuation rule does not apply)"),
+        ("hypothyroidism", 2, "continue", "Hypothyroidism grade 2: may continue, or hold until symptoms resolve"),
+        ("hypothyroidism", 4, "hold", "Hypothyroidism grade 3-4: hold until symptoms resolve on replacement (not discontinued)"),
+        ("hyperthyroidism", 2, "hold", "Thyrotoxicosis grade 2: consider holding until symptoms return to baseline"),
+        ("hyperthyroidism", 4, "hold", "Thyrotoxicosis grade 3-4: hold until symptoms resolve (not discontinued)"),
+        ("type1_diabetes", 2, "hold", "Diabetes grade 2: may hold until glucose control is obtained"),
+        ("type1_diabetes", 4, "hold", "Diabetes grade 3-4: hold until glucose control is obtained (not discontinued)"),
+    )),
+    # --- Eye (ASCO 2021 Table 10) ---------------------------------------------------------------------
+    ActionRule("uveitis", 2, "hold", "Uveitis grade 2: hold until ophthalmology review; resume at ≤ grade 1 and prednisone ≤10 mg/day", "asco2021: Table 10.1 uveitis/iritis"),
+    ActionRule("uveitis", 3, "discontinue", "Uveitis grade 3-4: permanently discontinue", "asco2021: Table 10.1 uveitis/iritis"),
+    # --- Blood (ASCO 2021 Table 8) ----------------------------------------------------------------------
+    ActionRule("autoimmune_haemolytic_anaemia", 3, "discontinue", "Haemolytic anaemia grade 3-4: permanently discontinue", "asco2021: Table 8.1 hemolytic anemia"),
+    ActionRule("immune_thrombocytopenia", 3, "hold", "Immune thrombocytopenia grade 3-4: hold until ≤ grade 1", "asco2021: Table 8.6 immune thrombocytopenia"),
+    ActionRule("immune_thrombocytopenia", 4, "hold", "Immune thrombocytopenia grade 3-4: hold until ≤ grade 1", "asco2021: Table 8.6 immune thrombocytopenia"),
 )
 # fmt: on
 
@@ -113,3 +184,63 @@ ATTRIBUTION_WINDOW_DAYS = (
     365,
     "immunotox: irAEs can appear months after the last dose; 1 year look-back",
 )
+
+ATTRIBUTION_SOURCE = (
+    "asco2021: general recommendations (an irAE follows checkpoint-inhibitor exposure; rule out "
+    "other causes first)"
+)
+ONSET_UNKNOWN = "onset unknown: cannot be attributed (record when it began)"
+# A positive test for an infection this close to the finding's onset explains it.
+INFECTION_TEST_WINDOW_DAYS = (
+    14,
+    "immunotox: a positive infection test within 14 days of onset explains the finding",
+)
+
+
+@dataclass(frozen=True)
+class RechallengeRule:
+    kind: str  # "*" for the general rule
+    min_grade: int | None  # applies at this grade and above (None: any grade)
+    text: str
+    source: str
+
+
+# fmt: off
+RECHALLENGE = (
+    RechallengeRule("*", None, "Rechallenge may be offered once ≤ grade 1, with caution after early-onset irAEs; no dose reduction. After toxicity on "
+                    "PD-1/PD-L1 plus CTLA-4, PD-1/PD-L1 monotherapy may be offered", _G),
+    RechallengeRule("*", 4, "Grade 4: no rechallenge (endocrinopathies controlled by replacement excepted)", _G),
+    RechallengeRule("colitis", 3, "After grade 3 colitis: do not give the CTLA-4 inhibitor again; PD-1/PD-L1 monotherapy may be resumed after recovery",
+                    "asco2021: Table 2.1 colitis; general recommendations"),
+    RechallengeRule("myocarditis", 2, "After myocarditis grade ≥2: no rechallenge", "asco2021: Table 9.1 myocarditis"),
+    RechallengeRule("pneumonitis", 3, "After pneumonitis grade 3-4: no rechallenge", "asco2021: Table 3.1 pneumonitis"),
+    RechallengeRule("guillain_barre", None, "After Guillain-Barré syndrome: no rechallenge (extreme caution even after full recovery)", "asco2021: Table 7.2 Guillain-Barré syndrome"),
+    RechallengeRule("myasthenia_gravis", 3, "After myasthenia gravis grade 3-4: no rechallenge", "asco2021: Table 7.1 myasthenia gravis"),
+    RechallengeRule("transverse_myelitis", None, "After transverse myelitis: no rechallenge", "asco2021: Table 7.7 demyelinating diseases"),
+    RechallengeRule("sjs_ten", None, "After SJS/TEN: no rechallenge", "asco2021: Table 1.3 severe cutaneous adverse reactions"),
+    RechallengeRule("dress", None, "After DRESS: no rechallenge", "asco2021: Table 1.3 severe cutaneous adverse reactions"),
+    RechallengeRule("nephritis", 3, "After nephritis grade 3-4: no rechallenge", "asco2021: Table 6.1 nephritis"),
+    RechallengeRule("uveitis", 3, "After uveitis grade 3-4: no rechallenge", "asco2021: Table 10.1 uveitis/iritis"),
+    RechallengeRule("autoimmune_haemolytic_anaemia", 3, "After haemolytic anaemia grade 3-4: no rechallenge", "asco2021: Table 8.1 hemolytic anemia"),
+    RechallengeRule("hepatitis", 4, "After hepatitis grade 4 (or symptomatic grade 3): no rechallenge", "asco2021: Table 2.2 hepatitis"),
+    *(RechallengeRule(k, None, "Endocrinopathy: may resume once stable on hormone replacement", "asco2021: general recommendations, Table 4 endocrine toxicities")
+      for k in ("hypophysitis", "adrenal_insufficiency", "thyroiditis", "hypothyroidism", "hyperthyroidism", "type1_diabetes")),
+)
+# fmt: on
+
+
+def rechallenge_for(kind: str, grade: int | None) -> tuple[str, str] | None:
+    """The most specific rechallenge rule for this irAE and grade: (text, source)."""
+
+    def applies(r: RechallengeRule) -> bool:
+        return r.min_grade is None or (grade is not None and grade >= r.min_grade)
+
+    own = [r for r in RECHALLENGE if r.kind == kind and applies(r)]
+    if own:
+        r = max(own, key=lambda r: r.min_grade or 0)
+        return r.text, r.source
+    general = [r for r in RECHALLENGE if r.kind == "*" and applies(r)]
+    if not general or grade is None:
+        return None
+    r = max(general, key=lambda r: r.min_grade or 0)
+    return r.text, r.source

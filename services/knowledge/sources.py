@@ -95,6 +95,21 @@ SOURCES: dict[str, Source] = {
             "(baseline investigations recommended by ASCO, ESMO and SITC, side by side).",
         ),
         Source(
+            "esmo2022",
+            "ESMO 2022 toxicity guideline",
+            "https://doi.org/10.1016/j.annonc.2022.10.001",
+            "Haanen J et al. Management of toxicities from immunotherapy: ESMO Clinical Practice "
+            "Guideline for diagnosis, treatment and follow-up. Ann Oncol 2022;33(12):1217-1238.",
+        ),
+        Source(
+            "nccn_irae",
+            "NCCN immunotherapy toxicities",
+            "https://www.nccn.org/guidelines/category_3",
+            "National Comprehensive Cancer Network. NCCN Clinical Practice Guidelines in "
+            "Oncology: Management of Immunotherapy-Related Toxicities. Rows citing it say where "
+            "the text was read (secondary tables) and that the primary text was not checked.",
+        ),
+        Source(
             "immunotox",
             "immunotox convention",
             "",
