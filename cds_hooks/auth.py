@@ -33,6 +33,8 @@ import jwt
 import requests
 from jwt import PyJWK
 
+from immunotox.fhir_client import FhirError, read_body
+
 log = logging.getLogger("immunotox.cds_hooks.auth")
 
 ALLOWED_ALGS = frozenset(
@@ -40,12 +42,35 @@ ALLOWED_ALGS = frozenset(
 )
 _KTY_FOR_ALG = {"E": "EC", "R": "RSA", "P": "RSA"}
 SKEW_S = 60
+# The longest a client JWT may live (exp - iat, and exp - now): CDS Hooks 2.0, "Trusting CDS
+# Clients", asks for a short-lived token; IMMUNOTOX_CDS_JWT_MAX_LIFETIME_S overrides it.
+MAX_LIFETIME_S = 300.0
+_PYJWT_CODES = {
+    "InvalidAudienceError": "aud",
+    "ExpiredSignatureError": "exp",
+    "InvalidIssuerError": "iss",
+    "MissingRequiredClaimError": "missing_claim",
+    "ImmatureSignatureError": "nbf",
+    "InvalidIssuedAtError": "iat",
+    "InvalidSignatureError": "signature",
+    "DecodeError": "malformed",
+    "InvalidKeyError": "key_type",
+}
 JWKS_TTL_S = 300.0
 JWKS_MIN_REFRESH_S = 10.0
+JWKS_BACKOFF_S = 5.0
+JWKS_BACKOFF_MAX_S = 300.0
+JWKS_STALE_MAX_S = 24 * 3600.0
+JWKS_MAX_BYTES = 256 * 1024
 
 
 class AuthError(Exception):
-    """Why a call was refused (for the log; never sent to the caller)."""
+    """Why a call was refused: `code` names the rule (logged as `reason=<code>`; never sent to
+    the caller), the message says more for the log."""
+
+    def __init__(self, code: str, message: str = ""):
+        super().__init__(f"{code}: {message}" if message else code)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -54,6 +79,7 @@ class TrustedClient:
     jwks_url: str | None = None
     jwks: Mapping[str, Any] | None = None
     jku_allowlist: tuple[str, ...] = ()
+    tenants: tuple[str, ...] = ()  # when set, the token's `tenant` claim must be one of them
 
 
 def _safe_key_url(url: Any) -> bool:
@@ -85,45 +111,121 @@ def load_clients(path: str | Path | None) -> dict[str, TrustedClient]:
         jwks = item.get("jwks")
         url = item.get("jwks_url")
         if jwks is None and not _safe_key_url(url):
-            log.error("CDS_CLIENTS entry %d needs jwks or an https jwks_url: skipped", i)
+            log.error(
+                "CDS_CLIENTS entry %d needs jwks or an https jwks_url: skipped "
+                "(reason=jwks_url_not_https)",
+                i,
+            )
             continue
         if jwks is not None and not (isinstance(jwks, dict) and isinstance(jwks.get("keys"), list)):
             log.error("CDS_CLIENTS entry %d: jwks must be a JWK Set: skipped", i)
             continue
         jku = tuple(u for u in item.get("jku_allowlist") or () if _safe_key_url(u))
-        clients[item["iss"]] = TrustedClient(item["iss"], url, jwks, jku)
+        tenant = item.get("tenant")
+        tenants = (tenant,) if isinstance(tenant, str) else tuple(
+            t for t in tenant or () if isinstance(t, str)
+        )
+        clients[item["iss"]] = TrustedClient(item["iss"], url, jwks, jku, tenants)
     return clients
 
 
+class _Entry:
+    __slots__ = ("doc", "failures", "fetched_at", "lock", "retry_at")
+
+    def __init__(self) -> None:
+        self.doc: dict[str, Any] | None = None
+        self.fetched_at = -1e18
+        self.failures = 0
+        self.retry_at = -1e18  # no fetch before this (back-off after a failure, refresh limit)
+        self.lock = threading.Lock()  # one fetch at a time per URL
+
+
 class JwksCache:
-    """JWK Sets by URL, shared by the threads of one process."""
+    """JWK Sets by URL, shared by the threads of one process.
+
+    - a set is used for `JWKS_TTL_S`, then refetched; an unknown `kid` refetches it at most
+      every `JWKS_MIN_REFRESH_S`;
+    - one fetch at a time per URL: other threads wait for it (up to the fetch deadline) and use
+      its result;
+    - each fetch has one overall deadline (`timeout_s`, body included) and a size limit;
+    - a failed fetch is not repeated before a back-off (`JWKS_BACKOFF_S`, doubling to
+      `JWKS_BACKOFF_MAX_S`), and the last good set is kept (for `JWKS_STALE_MAX_S`) while the
+      key server is down.
+    """
 
     def __init__(self, timeout_s: float, http_get: Callable[..., Any] | None = None):
         self.timeout_s = timeout_s
         self.http_get = http_get or requests.get
-        self._sets: dict[str, tuple[float, dict[str, Any]]] = {}
-        self._last_refresh: dict[str, float] = {}
+        self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
+        self.fetches = 0  # outbound fetches made (for tests and figures)
+
+    def _entry(self, url: str) -> _Entry:
+        with self._lock:
+            e = self._entries.get(url)
+            if e is None:
+                e = self._entries[url] = _Entry()
+            return e
 
     def get(self, url: str, refresh: bool = False) -> dict[str, Any] | None:
+        e = self._entry(url)
         now = time.monotonic()
-        with self._lock:
-            cached = self._sets.get(url)
-            if cached and not refresh and now - cached[0] < JWKS_TTL_S:
-                return cached[1]
-            if refresh and now - self._last_refresh.get(url, -1e9) < JWKS_MIN_REFRESH_S:
-                return cached[1] if cached else None
-            self._last_refresh[url] = now
+        if e.doc is not None and not refresh and now - e.fetched_at < JWKS_TTL_S:
+            return e.doc
+        if now < e.retry_at:
+            return self._usable(e, now)
+        if not e.lock.acquire(timeout=self.timeout_s):
+            return self._usable(e, time.monotonic())  # another thread is fetching it
         try:
-            r = self.http_get(url, timeout=(self.timeout_s, self.timeout_s), allow_redirects=False)
-            doc = r.json() if r.status_code == 200 else None
-        except (requests.RequestException, ValueError):
-            doc = None
+            now = time.monotonic()
+            if e.fetched_at > now - JWKS_MIN_REFRESH_S or now < e.retry_at:
+                return self._usable(e, now)  # fetched (or failed) while we waited
+            doc = self._fetch(url)
+            now = time.monotonic()
+            if doc is None:
+                e.failures += 1
+                e.retry_at = now + min(JWKS_BACKOFF_S * 2 ** (e.failures - 1), JWKS_BACKOFF_MAX_S)
+                log.warning(
+                    "JWKS fetch failed (host %s, %d in a row): %s",
+                    urlsplit(url).hostname,
+                    e.failures,
+                    "keeping the last good key set" if self._usable(e, now) else "no key set",
+                )
+                return self._usable(e, now)
+            e.doc, e.fetched_at, e.failures = doc, now, 0
+            e.retry_at = now + JWKS_MIN_REFRESH_S
+            return doc
+        finally:
+            e.lock.release()
+
+    @staticmethod
+    def _usable(e: _Entry, now: float) -> dict[str, Any] | None:
+        return e.doc if e.doc is not None and now - e.fetched_at < JWKS_STALE_MAX_S else None
+
+    def _fetch(self, url: str) -> dict[str, Any] | None:
+        self.fetches += 1
+        deadline = time.monotonic() + self.timeout_s
+        try:
+            r = self.http_get(
+                url,
+                timeout=(self.timeout_s, self.timeout_s),
+                allow_redirects=False,
+                stream=True,
+                headers={"Accept": "application/json"},
+            )
+        except requests.RequestException:
+            return None
+        try:
+            if r.status_code != 200:
+                return None
+            body = read_body(r, deadline, JWKS_MAX_BYTES)
+            doc = json.loads(body)
+        except (FhirError, ValueError, RecursionError):
+            return None
+        finally:
+            r.close()
         if not isinstance(doc, dict) or not isinstance(doc.get("keys"), list):
-            log.warning("JWKS fetch failed (host %s)", urlsplit(url).hostname)
-            return cached[1] if cached else None
-        with self._lock:
-            self._sets[url] = (time.monotonic(), doc)
+            return None
         return doc
 
 
@@ -142,39 +244,51 @@ class Verifier:
         clients: Mapping[str, TrustedClient],
         put_if_absent: Callable[[str, str, Any, float], bool],
         cache: JwksCache,
+        max_lifetime_s: float = MAX_LIFETIME_S,
     ):
         self.clients = clients
         self.put_if_absent = put_if_absent
         self.cache = cache
+        self.max_lifetime_s = float(max_lifetime_s)
 
     def verify(self, authorization: str | None, audience: str) -> dict[str, Any]:
+        try:
+            return self._verify(authorization, audience)
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as e:
+            # a header or claim of the wrong JSON type: a refusal, never a 500
+            raise AuthError("malformed", type(e).__name__) from e
+
+    def _verify(self, authorization: str | None, audience: str) -> dict[str, Any]:
         if not self.clients:
-            raise AuthError("no trusted clients configured")
-        if not authorization or not authorization.startswith("Bearer "):
-            raise AuthError("no bearer token")
+            raise AuthError("no_clients", "no trusted clients configured")
+        if not isinstance(authorization, str) or not authorization.startswith("Bearer "):
+            raise AuthError("no_bearer", "no bearer token")
         token = authorization[len("Bearer ") :].strip()
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError as e:
-            raise AuthError(f"malformed token ({type(e).__name__})") from e
+            raise AuthError("malformed", type(e).__name__) from e
         alg = header.get("alg")
-        if alg not in ALLOWED_ALGS:
-            raise AuthError("algorithm not allowed")
+        if not isinstance(alg, str) or alg not in ALLOWED_ALGS:
+            raise AuthError("alg", "algorithm not allowed")
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
-            raise AuthError("no kid")
+            raise AuthError("kid", "no kid")
         typ = header.get("typ")
         if typ is not None and str(typ).upper() != "JWT":
-            raise AuthError("typ is not JWT")
-        client = self.clients.get(unverified.get("iss"))  # type: ignore[arg-type]
+            raise AuthError("typ", "typ is not JWT")
+        iss = unverified.get("iss")
+        client = self.clients.get(iss) if isinstance(iss, str) else None
         if client is None:
-            raise AuthError("unknown iss")
+            raise AuthError("iss", "unknown or malformed iss")
         jwk = self._key(client, header.get("jku"), kid)
         if jwk.get("kty") != _KTY_FOR_ALG[alg[0]]:
-            raise AuthError("key type does not fit the algorithm")
-        if jwk.get("alg") not in (None, alg) or jwk.get("use") not in (None, "sig"):
-            raise AuthError("key not usable for this algorithm")
+            raise AuthError("key_type", "key type does not fit the algorithm")
+        if jwk.get("alg") not in (None, alg):
+            raise AuthError("key_alg", "the key is for another algorithm")
+        if jwk.get("use") not in (None, "sig"):
+            raise AuthError("key_use", "the key is not a signing key")
         try:
             key = PyJWK(jwk, algorithm=alg).key
             claims = jwt.decode(
@@ -184,38 +298,45 @@ class Verifier:
                 audience=audience,
                 issuer=client.iss,
                 leeway=SKEW_S,
-                options={"require": ["iss", "aud", "exp", "iat", "jti"]},
+                options={"require": ["iss", "aud", "exp", "iat", "jti"], "verify_iat": False},
             )
         except jwt.PyJWTError as e:
-            raise AuthError(f"rejected ({type(e).__name__})") from e
+            raise AuthError(_PYJWT_CODES.get(type(e).__name__, "rejected"), type(e).__name__) from e
         now = time.time()
         iat = claims.get("iat")
-        if not isinstance(iat, (int, float)) or iat > now + SKEW_S:
-            raise AuthError("iat in the future")
+        if isinstance(iat, bool) or not isinstance(iat, (int, float)):
+            raise AuthError("iat", "iat is not a number")
+        if iat > now + SKEW_S:  # checked here alone (PyJWT's own iat check is off)
+            raise AuthError("iat_future", "iat in the future")
+        exp = float(claims["exp"])
+        if exp - iat > self.max_lifetime_s or exp > now + self.max_lifetime_s + SKEW_S:
+            raise AuthError("lifetime", f"exp more than {self.max_lifetime_s:.0f} s ahead")
+        if client.tenants and claims.get("tenant") not in client.tenants:
+            raise AuthError("tenant", "tenant missing or not this client's")
         jti = claims.get("jti")
         if not isinstance(jti, str) or not jti:
-            raise AuthError("no jti")
-        ttl = max(float(claims["exp"]) - now + SKEW_S, 1.0)
+            raise AuthError("jti", "no jti")
+        ttl = max(exp - now + SKEW_S, 1.0)
         digest = hashlib.sha256(f"{client.iss}\x00{jti}".encode()).hexdigest()
         if not self.put_if_absent("jti", digest, 1, ttl):
-            raise AuthError("jti replayed")
+            raise AuthError("replay", "jti replayed")
         return claims
 
     def _key(self, client: TrustedClient, jku: Any, kid: str) -> dict[str, Any]:
         if jku is not None:
             if not isinstance(jku, str) or jku not in client.jku_allowlist:
-                raise AuthError("jku not on the client's allowlist")
+                raise AuthError("jku", "jku not on the client's allowlist")
             url: str | None = jku
         else:
             url = client.jwks_url
         if url is None:
             found = _find_key(client.jwks, kid)
             if found is None:
-                raise AuthError("unknown kid")
+                raise AuthError("unknown_kid", "kid not in the client's key set")
             return found
         found = _find_key(self.cache.get(url), kid)
         if found is None:
             found = _find_key(self.cache.get(url, refresh=True), kid)
         if found is None:
-            raise AuthError("unknown kid")
+            raise AuthError("unknown_kid", "kid not in the key set (or the key set unavailable)")
         return found

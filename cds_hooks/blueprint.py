@@ -75,10 +75,9 @@ def _base_url() -> str:
 
 
 def _called_url() -> str:
-    public = current_app.config.get("PUBLIC_BASE_URL")
-    if public:
-        return public.rstrip("/") + request.path
-    return request.base_url
+    """The URL the client called, from the configured public base URL (never from the Host
+    header: the blueprint refuses to start with JWT checking on and no public base URL)."""
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + request.path
 
 
 def _state() -> _State:
@@ -100,7 +99,7 @@ def _authorize() -> Response | None:
         assert st.verifier is not None
         st.verifier.verify(request.headers.get("Authorization"), _called_url())
     except AuthError as e:
-        log.warning("client JWT refused: %s", e)
+        log.warning("client JWT refused: reason=%s (%s)", e.code, e)
         return Response(b"", status=401, headers={"WWW-Authenticate": "Bearer"})
     return None
 
@@ -138,11 +137,21 @@ def create_blueprint(app: Flask) -> Blueprint:
     auth_off = str(cfg.get("CDS_AUTH", "on")).lower() == "off"
     verifier = None
     if not auth_off:
+        if not cfg.get("PUBLIC_BASE_URL"):
+            # the JWT's `aud` is checked against this URL; taken from the request's Host header
+            # instead, a token minted for another deployment would pass with a forged Host
+            raise RuntimeError(
+                "IMMUNOTOX_PUBLIC_BASE_URL must be set when client JWTs are checked "
+                "(IMMUNOTOX_CDS_AUTH=on): it is the audience every token must name"
+            )
         clients = load_clients(cfg.get("CDS_CLIENTS"))
         if not clients:
             log.warning("no trusted CDS clients configured: every hook call will be refused")
         verifier = Verifier(
-            clients, store.put_if_absent, JwksCache(float(cfg.get("FHIR_TIMEOUT_S", 1.5)))
+            clients,
+            store.put_if_absent,
+            JwksCache(float(cfg.get("FHIR_TIMEOUT_S", 1.5))),
+            max_lifetime_s=float(cfg.get("CDS_JWT_MAX_LIFETIME_S") or 300.0),
         )
     bench_floor = bool(cfg.get("BENCH_FLOOR"))
     budget = ByteBudget(int(cfg.get("WORKER_BODY_BUDGET") or 8 * 1024 * 1024))

@@ -5,9 +5,10 @@ For each prefetch key of the service: a usable prefetched value is taken as is; 
 `fhirAuthorization` bearer token), all keys in parallel, each request with its own timeout and
 all of them inside one deadline, following `next` links up to a page cap.
 
-The token only ever goes to a base URL on the allowlist (`IMMUNOTOX_FHIR_ALLOWLIST`): the
-server named in the request must be on it, every `next` link must stay under it, and redirects
-are not followed. A `null` with no usable server is "no data" (the specification's meaning of
+The requests go through the one FHIR client (`immunotox.fhir_client`): the token only ever
+goes to a base URL on the allowlist (`IMMUNOTOX_FHIR_ALLOWLIST`), every `next` link must stay
+under it after normalising, redirects are not followed, compressed answers are decoded, and
+every page counts against one deadline and size limit. A `null` with no usable server is "no data" (the specification's meaning of
 null); a missing or failed key with no usable server is reported, so the card can say what could
 not be had. The required key (`patient`) failing is `PrefetchUnavailable` (412).
 
@@ -16,21 +17,19 @@ https://cds-hooks.hl7.org/2.0/#providing-fhir-resources-to-a-cds-service
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit
-
-import requests
-from urllib3 import exceptions as urllib3_exceptions
+from urllib.parse import quote
 
 from cds_hooks.spec import HookRequest
-from immunotox.config import allowlist
+from immunotox.fhir_client import ByteAccount, FhirClient, FhirError, ServerSlots, allowed_base
 from services.fhir_adapter import flatten
+
+__all__ = ["Hydrated", "PrefetchUnavailable", "allowed_base", "hydrate", "render"]
 
 MAX_PAGES = 20
 _TOKEN_RE = re.compile(r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}")
@@ -43,10 +42,6 @@ class PrefetchUnavailable(Exception):
         super().__init__(f"{key}: {reason}")
         self.key = key
         self.reason = reason
-
-
-class _FetchError(Exception):
-    pass
 
 
 @dataclass
@@ -87,23 +82,6 @@ def render(template: str, context: Mapping[str, Any]) -> str | None:
     return None if missing else out
 
 
-def allowed_base(fhir_server: str | None, cfg: Mapping[str, Any]) -> str | None:
-    """The normalised base URL when `fhir_server` is on the allowlist, else None."""
-    if not fhir_server:
-        return None
-    base = fhir_server.strip().rstrip("/")
-    return base if base in allowlist(cfg) else None
-
-
-def _under_base(url: str, base: str) -> bool:
-    u, b = urlsplit(url), urlsplit(base)
-    if (u.scheme, u.netloc) != (b.scheme, b.netloc) or u.username or u.password:
-        return False
-    if "/../" in u.path + "/" or u.path.endswith("/.."):
-        return False
-    return u.path == b.path or u.path.startswith(b.path.rstrip("/") + "/")
-
-
 def _usable(value: Any) -> bool:
     return (
         isinstance(value, dict)
@@ -112,98 +90,46 @@ def _usable(value: Any) -> bool:
     )
 
 
-# The largest FHIR answer read for one page; a bigger one is refused, not buffered.
-MAX_PAGE_BYTES = 64 * 1024 * 1024
-
-
-def _read_json(r: Any, deadline: float) -> Any:
-    """The body as JSON, read within the overall deadline: `requests`' read timeout applies to
-    each read, so a server trickling bytes would otherwise hold the fetch (and the token) open."""
-    buf = bytearray()
-    raw = getattr(r, "raw", None)
-    if hasattr(raw, "read1"):
-        # read1 returns as soon as any bytes arrive, so the deadline is checked between them.
-        chunks = iter(lambda: raw.read1(65536), b"")
-    else:  # test doubles without a raw stream
-        chunks = r.iter_content(chunk_size=65536)
-    try:
-        for chunk in chunks:
-            buf += chunk
-            if time.monotonic() > deadline:
-                raise _FetchError("timed out")
-            if len(buf) > MAX_PAGE_BYTES:
-                raise _FetchError("the FHIR server answered more than we read for one page")
-    except (requests.Timeout, urllib3_exceptions.TimeoutError) as e:
-        raise _FetchError("timed out") from e
-    except (requests.RequestException, urllib3_exceptions.HTTPError, OSError) as e:
-        raise _FetchError("the FHIR server could not be reached") from e
-    try:
-        return json.loads(buf)
-    except ValueError as e:
-        raise _FetchError("the FHIR server did not answer JSON") from e
+def _note(stop: str | None) -> str | None:
+    return {
+        "page_limit": f"only the first {MAX_PAGES} pages were read",
+        "deadline": "the deadline cut paging short",
+        "next_outside": "a next link outside the FHIR server was not followed",
+    }.get(stop or "")
 
 
 def _fetch(
     url: str,
     base: str,
-    headers: dict[str, str],
+    token: str | None,
     timeout_s: float,
     deadline: float,
     http_get: Callable[..., Any] | None,
+    account: ByteAccount | None = None,
+    slots: ServerSlots | None = None,
 ) -> tuple[dict[str, Any], str | None]:
-    """One query and its `next` pages. Without an `http_get`, the pages share one connection
-    (a session per query: no TCP or TLS handshake per page, and nothing shared between calls)."""
-    if http_get is None:
-        with requests.Session() as session:
-            return _fetch(url, base, headers, timeout_s, deadline, session.get)
-    pages: list[dict[str, Any]] = []
-    next_url: str | None = url
-    note = None
-    while next_url:
-        if len(pages) >= MAX_PAGES:
-            note = f"only the first {MAX_PAGES} pages were read"
-            break
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            if pages:
-                note = "the deadline cut paging short"
-                break
-            raise _FetchError("timed out")
-        t = min(timeout_s, remaining)
-        try:
-            r = http_get(
-                next_url, headers=headers, timeout=(t, t), allow_redirects=False, stream=True
-            )
-        except requests.Timeout as e:
-            raise _FetchError("timed out") from e
-        except requests.RequestException as e:
-            raise _FetchError("the FHIR server could not be reached") from e
-        try:
-            if r.status_code != 200:
-                raise _FetchError(f"the FHIR server answered HTTP {r.status_code}")
-            doc = _read_json(r, deadline)
-        finally:
-            r.close()
-        if not isinstance(doc, dict) or not isinstance(doc.get("resourceType"), str):
-            raise _FetchError("the FHIR server did not answer a FHIR resource")
-        if doc["resourceType"] == "OperationOutcome":
-            raise _FetchError("the FHIR server answered an OperationOutcome")
-        if doc["resourceType"] != "Bundle":
-            return doc, None
-        pages.append(doc)
-        next_url = None
-        for link in doc.get("link") or []:
-            if isinstance(link, dict) and link.get("relation") == "next":
-                candidate = link.get("url")
-                if isinstance(candidate, str) and _under_base(candidate, base):
-                    next_url = candidate
-                elif candidate:
-                    note = "a next link outside the FHIR server was not followed"
-    if len(pages) == 1 and note is None:
-        merged = dict(pages[0])
+    """One query and its `next` pages, over one connection (a client per query: no TCP or TLS
+    handshake per page, and nothing shared between calls)."""
+    with FhirClient(
+        base,
+        deadline=deadline,
+        timeout_s=timeout_s,
+        token=token,
+        account=account,
+        slots=slots,
+        http_get=http_get,
+    ) as client:
+        paged = client.search(url, max_pages=MAX_PAGES)
+    if paged.error is not None:
+        raise paged.error
+    if not paged.bundles:
+        return paged.first, None
+    note = _note(paged.stop)
+    if len(paged.bundles) == 1 and note is None:
+        merged = dict(paged.first)
         merged.pop("link", None)
         return merged, None
-    entries = [e for p in pages for e in (p.get("entry") or [])]
+    entries = [e for p in paged.bundles for e in (p.get("entry") or [])]
     return {"resourceType": "Bundle", "type": "searchset", "entry": entries}, note
 
 
@@ -214,6 +140,8 @@ def hydrate(
     started: float | None = None,
     http_get: Callable[..., Any] | None = None,
     required: frozenset[str] = frozenset({"patient"}),
+    account: ByteAccount | None = None,
+    slots: ServerSlots | None = None,
 ) -> Hydrated:
     """The complete data set for `req`; raises `PrefetchUnavailable` when a required key cannot
     be had. `req` is never modified."""
@@ -253,17 +181,17 @@ def hydrate(
             else:
                 failed[key] = reason
     elif to_fetch:
-        headers = {"Accept": "application/fhir+json"}
-        if req.fhir_authorization is not None:
-            headers["Authorization"] = f"Bearer {req.fhir_authorization.access_token}"
+        token = req.fhir_authorization.access_token if req.fhir_authorization else None
         pool = ThreadPoolExecutor(max_workers=min(8, len(to_fetch)), thread_name_prefix="fhir")
         futures: dict[Future[Any], str] = {}
         try:
             for key, query in to_fetch.items():
                 url = f"{base}/{query.lstrip('/')}"
-                futures[pool.submit(_fetch, url, base, headers, timeout_s, deadline, http_get)] = (
-                    key
-                )
+                futures[
+                    pool.submit(
+                        _fetch, url, base, token, timeout_s, deadline, http_get, account, slots
+                    )
+                ] = key
             pending = set(futures)
             while pending:
                 remaining = deadline - time.monotonic()
@@ -274,7 +202,7 @@ def hydrate(
                     key = futures[fut]
                     try:
                         doc, note = fut.result()
-                    except _FetchError as e:
+                    except FhirError as e:
                         failed[key] = str(e)
                         continue
                     except Exception as e:  # a bug or an odd answer: report, don't crash

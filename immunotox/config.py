@@ -20,7 +20,11 @@ DEFAULTS: dict[str, Any] = {
     # CDS client trust: path to a JSON file [{"iss":..., "jwks_url":...} | {"iss":..., "jwks": {...}}]
     "CDS_CLIENTS": None,
     # "on" (default): every hook call needs a valid client JWT. "off": local demo and tests only.
+    # With "on", PUBLIC_BASE_URL is required (the JWT's `aud`): the service refuses to start.
     "CDS_AUTH": "on",
+    # Longest accepted client JWT lifetime in seconds (exp - iat, and exp - now): CDS Hooks 2.0
+    # asks for a short-lived token.
+    "CDS_JWT_MAX_LIFETIME_S": 300.0,
     # Hook deadline in seconds (prefetch completion included) and per-request FHIR timeout.
     "HOOK_DEADLINE_S": 2.0,
     "FHIR_TIMEOUT_S": 1.5,
@@ -29,7 +33,8 @@ DEFAULTS: dict[str, Any] = {
     # Request-body bytes one worker process parses and assesses at once (immunotox.admission):
     # small calls run side by side, large ones take turns, so memory per worker stays bounded.
     "WORKER_BODY_BUDGET": 8 * 1024 * 1024,
-    # Base URL the service is reached at (for card links and JWT `aud`); None: from the request.
+    # Base URL the service is reached at (for card links and JWT `aud`). Required when CDS_AUTH
+    # is on; None with CDS_AUTH off: card links from the request.
     "PUBLIC_BASE_URL": None,
     # SMART app registration (see README "Registering the app").
     "SMART_CLIENT_ID": "immunotox",

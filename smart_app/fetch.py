@@ -1,8 +1,10 @@
 """Fetch one patient's record from a FHIR server for the assessment.
 
 The resource types in `launch.scopes.RESOURCES` are searched in parallel by `patient=`, each
-with a per-request timeout, following `next` links up to `MAX_PAGES` pages (and only links on
-the same FHIR base: a token is never sent elsewhere). A 401 triggers one token refresh. What
+through the one FHIR client (`immunotox.fhir_client`): a per-request timeout and one overall
+deadline (checked while a body arrives too), a size limit per page, compressed answers decoded,
+`next` links up to `MAX_PAGES` pages and only under the session's FHIR base after normalising
+(a token is never sent elsewhere). A 401 triggers one token refresh. What
 could not be fetched is returned as a problem and shown on the page, never dropped silently.
 """
 
@@ -15,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import requests
-
+from immunotox import fhir_client
+from immunotox.fhir_client import ByteAccount, FhirClient, FhirError, ServerSlots
 from launch import errors
 
 log = logging.getLogger("immunotox.app")
@@ -52,7 +54,7 @@ class Record:
     problems: list[dict[str, str]] = field(default_factory=list)
 
 
-TokenFn = Callable[[str | None], str]  # (token the server refused, or None) -> live token
+TokenFn = fhir_client.TokenFn  # (token the server refused, or None) -> live token
 
 
 def fetch_record(
@@ -61,19 +63,29 @@ def fetch_record(
     token: TokenFn,
     timeout: float,
     readable: list[str],
+    *,
+    account: ByteAccount | None = None,
+    slots: ServerSlots | None = None,
+    deadline_s: float = OVERALL_DEADLINE_S,
 ) -> Record:
     base = base.rstrip("/")
-    deadline = time.monotonic() + OVERALL_DEADLINE_S
-    http = _Http(base, token, timeout, deadline)
+    deadline = time.monotonic() + deadline_s
+
+    def client() -> FhirClient:
+        return FhirClient(
+            base, deadline=deadline, timeout_s=timeout, token=token, account=account, slots=slots
+        )
+
     types = [t for t in SEARCHES if t in readable]
     with ThreadPoolExecutor(max_workers=len(types) + 1) as pool:
-        patient_f = pool.submit(http.read, f"Patient/{patient_id}")
+        patient_f = pool.submit(_read, client, f"Patient/{patient_id}")
         futures = {
-            t: pool.submit(http.search, t, {"patient": patient_id, **SEARCHES[t]}) for t in types
+            t: pool.submit(_search_all, client, t, {"patient": patient_id, **SEARCHES[t]})
+            for t in types
         }
         patient = patient_f.result()
         results = {t: f.result() for t, f in futures.items()}
-    if isinstance(patient, _Failure):
+    if isinstance(patient, FhirError):
         if patient.status == 404:
             raise errors.missing_context("the launch's patient does not exist on the FHIR server")
         if patient.status in (401, 403):
@@ -82,7 +94,7 @@ def fetch_record(
                 if patient.status == 401
                 else errors.missing_scope(["read access to Patient"])
             )
-        raise errors.fhir_unavailable(f"Reading the patient failed ({patient.reason}).")
+        raise errors.fhir_unavailable(f"Reading the patient failed ({patient}).")
     resources: list[dict[str, Any]] = [patient]
     problems: list[dict[str, str]] = []
     for t in SEARCHES:
@@ -90,8 +102,8 @@ def fetch_record(
             problems.append({"ref": t, "reason": "not granted by the authorization server"})
             continue
         got = results[t]
-        if isinstance(got, _Failure):
-            problems.append({"ref": t, "reason": f"could not be fetched ({got.reason})"})
+        if isinstance(got, FhirError):
+            problems.append({"ref": t, "reason": f"could not be fetched ({got})"})
             continue
         items, note = got
         resources.extend(items)
@@ -104,97 +116,52 @@ def _cut_note() -> str:
     return f"only the first {MAX_PAGES} pages were fetched"
 
 
-@dataclass
-class _Failure:
-    reason: str
-    status: int | None = None
+def _read(client: Callable[[], FhirClient], path: str) -> dict[str, Any] | FhirError:
+    with client() as c:
+        try:
+            return c.get(c.url(path))
+        except FhirError as e:
+            return e
 
 
-class _Http:
-    def __init__(self, base: str, token: TokenFn, timeout: float, deadline: float):
-        self.base = base
-        self.token = token
-        self.timeout = timeout
-        self.deadline = deadline
-
-    def _get(self, url: str, params: dict[str, str] | None = None, http: Any = requests) -> Any:
-        refused: str | None = None
-        while True:
-            left = self.deadline - time.monotonic()
-            if left <= 0:
-                return _Failure("time limit reached")
-            token = self.token(refused)
-            try:
-                r = http.get(
-                    url,
-                    params=params,
-                    headers={"Accept": "application/fhir+json", "Authorization": f"Bearer {token}"},
-                    timeout=min(self.timeout, left),
-                    allow_redirects=False,  # a redirect elsewhere is a failure, not a new host
-                )
-            except requests.Timeout:
-                return _Failure("timed out")
-            except requests.RequestException as e:
-                return _Failure(f"connection failed: {type(e).__name__}")
-            if r.status_code == 401 and refused is None:
-                refused = token
-                continue
-            if r.status_code != 200:
-                return _Failure(f"HTTP {r.status_code}", r.status_code)
-            try:
-                return r.json()
-            except ValueError:
-                return _Failure("answer is not JSON")
-
-    def read(self, path: str) -> dict[str, Any] | _Failure:
-        got = self._get(f"{self.base}/{path}")
-        if isinstance(got, dict) and not got.get("resourceType"):
-            return _Failure("answer is not a FHIR resource")
+def _search_all(
+    client: Callable[[], FhirClient], rtype: str, params: dict[str, str]
+) -> tuple[list, str | None] | FhirError:
+    """All pages of one search, over one connection (a client per search and thread). A
+    search cut at MAX_PAGES is asked again sorted (`SORT_WHEN_CUT`) to keep the newest."""
+    with client() as c:
+        got = _search(c, rtype, params)
+        if isinstance(got, tuple) and got[1] == _cut_note() and rtype in SORT_WHEN_CUT:
+            got = _search(c, rtype, {**params, **SORT_WHEN_CUT[rtype]})
+            if isinstance(got, tuple) and got[1] == _cut_note():
+                return got[0], f"only the newest {MAX_PAGES} pages were fetched"
         return got
 
-    def search(self, rtype: str, params: dict[str, str]) -> tuple[list, str | None] | _Failure:
-        """All pages of one search, over one connection (a session per search and thread). A
-        search cut at MAX_PAGES is asked again sorted (`SORT_WHEN_CUT`) to keep the newest."""
-        with requests.Session() as session:
-            got = self._search(rtype, params, session)
-            if isinstance(got, tuple) and got[1] == _cut_note() and rtype in SORT_WHEN_CUT:
-                got = self._search(rtype, {**params, **SORT_WHEN_CUT[rtype]}, session)
-                if isinstance(got, tuple) and got[1] == _cut_note():
-                    return got[0], f"only the newest {MAX_PAGES} pages were fetched"
-            return got
 
-    def _search(
-        self, rtype: str, params: dict[str, str], session: requests.Session
-    ) -> tuple[list, str | None] | _Failure:
-        url: str | None = f"{self.base}/{rtype}"
-        query: dict[str, str] | None = {**params, "_count": str(PAGE_SIZE)}
-        items: list[dict[str, Any]] = []
-        for _page in range(MAX_PAGES):
-            assert url is not None
-            got = self._get(url, query, session)
-            if (
-                isinstance(got, _Failure) and got.status == 400 and query and "_sort" in query
-            ):  # a server that does not support _sort: ask again without it
-                query = {k: v for k, v in query.items() if k != "_sort"}
-                got = self._get(url, query, session)
-            if isinstance(got, _Failure):
-                if items:  # keep what arrived; say the rest is missing
-                    return items, f"only part fetched: a later page failed ({got.reason})"
-                return got
-            if not isinstance(got, dict) or got.get("resourceType") != "Bundle":
-                return _Failure("answer is not a Bundle")
-            for entry in got.get("entry") or []:
-                res = entry.get("resource")
-                mode = (entry.get("search") or {}).get("mode", "match")
-                if isinstance(res, dict) and mode != "outcome" and res.get("resourceType"):
-                    items.append(res)
-            url = next(
-                (lk.get("url") for lk in got.get("link") or [] if lk.get("relation") == "next"),
-                None,
-            )
-            query = None
-            if not url:
-                return items, None
-            if not (url == self.base or url.startswith(self.base + "/")):
-                return items, "only part fetched: the next page is on another server"
+def _search(
+    c: FhirClient, rtype: str, params: dict[str, str]
+) -> tuple[list, str | None] | FhirError:
+    query = {**params, "_count": str(PAGE_SIZE)}
+    try:
+        try:
+            paged = c.search(c.url(rtype), query, max_pages=MAX_PAGES)
+        except FhirError as e:
+            if e.status != 400 or "_sort" not in query:
+                raise
+            # a server that does not support _sort: ask again without it
+            query = {k: v for k, v in query.items() if k != "_sort"}
+            paged = c.search(c.url(rtype), query, max_pages=MAX_PAGES)
+    except FhirError as e:
+        return e
+    if not paged.bundles:
+        return FhirError(fhir_client.NOT_FHIR, "answer is not a Bundle")
+    items = paged.resources()
+    if paged.stop == "page_limit":
         return items, _cut_note()
+    if paged.stop == "next_outside":
+        return items, "only part fetched: the next page is on another server"
+    if paged.stop == "deadline":
+        return items, "only part fetched: time limit reached"
+    if paged.stop == "page_failed":
+        return items, f"only part fetched: a later page failed ({paged.error})"
+    return items, None

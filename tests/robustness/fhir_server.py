@@ -8,6 +8,8 @@ only and serves the Patient, so the hook can still answer with a (degraded) card
     slow[s]   sleeps past every timeout                  trickle[s] one byte at a time, forever
     endless   a `next` page chain with no end            endlessslow  the same, 50 ms a page
     redirect  302 to another server                      nextout   a `next` link to another server
+    gzip      as ok, compressed (Content-Encoding gzip)  deflate   the same, deflate
+    dotdot    a `next` link `<base>/dotdot/../admin/...` (and `%2e%2e`), leaving the base's path
 
 Every request is recorded (path and Authorization header, and the client port). Sleeps and trickles stop when the
 server stops, so nothing outlives the fixture.
@@ -16,9 +18,11 @@ server stops, so nothing outlives the fixture.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import threading
 import time
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -36,6 +40,7 @@ class FaultServer:
         self.peers: list[tuple[str, int]] = []  # (path, client port): one port per connection
         self.stop = threading.Event()
         self.elsewhere = "http://127.0.0.1:9"  # where redirect and nextout point
+        self.compressed_entries = 3  # Observations in each compressed search answer
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -79,6 +84,33 @@ class FaultServer:
     def _json(self, h: BaseHTTPRequestHandler, doc: Any, status: int = 200) -> None:
         self._send(h, status, json.dumps(doc).encode())
 
+    def _compressed(
+        self, h: BaseHTTPRequestHandler, mode: str, is_patient: bool, rest: list[str]
+    ) -> None:
+        if is_patient:
+            doc: Any = {"resourceType": "Patient", "id": rest[1], "birthDate": "1960-01-01"}
+        else:
+            doc = {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "entry": [
+                    {
+                        "resource": {
+                            "resourceType": "Observation",
+                            "id": f"t{i}",
+                            "status": "final",
+                            "code": {"coding": [{"system": "http://loinc.org", "code": "8310-5"}]},
+                            "effectiveDateTime": "2024-01-01T00:00:00Z",
+                            "valueQuantity": {"value": 37.0, "unit": "Cel"},
+                        }
+                    }
+                    for i in range(self.compressed_entries)
+                ],
+            }
+        raw = json.dumps(doc).encode()
+        body = gzip.compress(raw) if mode == "gzip" else zlib.compress(raw)
+        self._send(h, 200, body, **{"Content-Encoding": mode})
+
     def handle(self, h: BaseHTTPRequestHandler) -> None:
         url = urlsplit(h.path)
         parts = url.path.strip("/").split("/")
@@ -86,7 +118,11 @@ class FaultServer:
         is_patient = bool(rest) and rest[0] == "Patient"
         if mode.endswith("s") and mode[:-1] in _MODES:  # misbehave on searches only
             mode = "ok" if is_patient else mode[:-1]
-        if mode == "ok" or (is_patient and mode in ("endless", "endlessslow", "nextout")):
+        if mode in ("gzip", "deflate"):
+            self._compressed(h, mode, is_patient, rest)
+        elif mode == "ok" or (
+            is_patient and mode in ("endless", "endlessslow", "nextout", "dotdot")
+        ):
             if is_patient:
                 pid = rest[1] if len(rest) > 1 else "?"
                 self._json(h, {"resourceType": "Patient", "id": pid, "birthDate": "1960-01-01"})
@@ -127,6 +163,17 @@ class FaultServer:
             )
         elif mode == "redirect":
             self._send(h, 302, b"", Location=f"{self.elsewhere}{h.path}")
+        elif mode == "dotdot":
+            encoded = "%2e%2e" if "encoded" in url.query else ".."
+            self._json(
+                h,
+                {
+                    "resourceType": "Bundle",
+                    "type": "searchset",
+                    "link": [{"relation": "next", "url": f"{self.base}/dotdot/{encoded}/admin/x"}],
+                    "entry": [],
+                },
+            )
         elif mode == "nextout":
             self._json(
                 h,

@@ -66,7 +66,7 @@ def refused_base() -> str:
 def fault_app(tmp_path_factory, fhir, outsider, refused_base):
     fhir.elsewhere = f"http://127.0.0.1:{outsider.getsockname()[1]}"
     tmp = tmp_path_factory.mktemp("faults")
-    modes = ["ok", *MODES_ALL, *MODES_SEARCH, "redirect", "nextout"]
+    modes = ["ok", *MODES_ALL, *MODES_SEARCH, "redirect", "nextout", "gzip", "deflate", "dotdot"]
     allow = [f"{fhir.base}/{m}" for m in modes if m != "refused"] + [refused_base]
     return create_app(
         {
@@ -244,3 +244,70 @@ def test_the_pages_of_one_query_share_one_connection(fault_app, fhir):
     queries = [path for path, _port in peers if "page=" not in path]
     assert len(peers) > 2 * len(queries)  # pages were followed
     assert len({port for _path, port in peers}) <= len(queries)
+
+
+# -- findings of the attack review (issue: hardening), each against this real server --------
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_a_compressing_fhir_server_is_read_by_the_hooks(fault_app, fhir, encoding):
+    """Was: every fetching hook answered 412 "did not answer JSON" when the server compressed
+    (the raw stream was read undecoded while the request advertised gzip)."""
+    r, _ = _call(fault_app, "immunotox-patient-view", f"{fhir.base}/{encoding}", _token())
+    assert helpers.check_answer(r) == 200, r.get_json()
+    assert "could not be fetched" not in json.dumps(r.get_json())
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_a_compressing_fhir_server_is_read_by_the_app(fhir, encoding):
+    from smart_app import fetch
+
+    record = fetch.fetch_record(
+        f"{fhir.base}/{encoding}", PID, lambda _r: _token(), 2.0, ["Observation"]
+    )
+    observations = [x for x in record.resources if x["resourceType"] == "Observation"]
+    assert len(observations) == fhir.compressed_entries
+    assert not [p for p in record.problems if p["ref"] == "Observation"]
+
+
+@pytest.mark.parametrize("query", ["", "encoded=1"])
+def test_a_next_link_climbing_out_of_the_base_path_is_not_followed(fault_app, fhir, query):
+    """Was: the app compared next links as strings (`base/../admin/x` passed) and the hooks
+    blocked a literal `/../` but not `%2e%2e`; the token went to /admin."""
+    from smart_app import fetch
+
+    before = len(fhir.requests)
+    token = _token()
+    path = "Observation?" + query if query else "Observation"
+    body = helpers.hook_body(
+        helpers.SERVICE_HOOKS["immunotox-patient-view"],
+        PID,
+        prefetch={},
+        fhir_server=f"{fhir.base}/dotdot",
+        token=token,
+    )
+    fault_app.test_client().post("/cds-services/immunotox-patient-view", json=body)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(fetch.SEARCHES, "Observation", {"encoded": "1"} if query else {})
+        record = fetch.fetch_record(
+            f"{fhir.base}/dotdot", PID, lambda _r: token, 2.0, ["Observation"]
+        )
+    assert any("another server" in p["reason"] for p in record.problems), record.problems
+    seen = [p for p, _auth in fhir.requests[before:]]
+    assert seen and not [p for p in seen if "admin" in p], seen
+    assert path.split("?")[0]  # the searches were made
+
+
+def test_the_app_fetch_keeps_its_deadline_against_a_trickling_server(fhir):
+    """Was: the timeout applied per read, so one byte a second held a page for 90 s."""
+    from smart_app import fetch
+
+    t0 = time.monotonic()
+    with pytest.raises(Exception) as err:  # the Patient cannot be read: an error page
+        fetch.fetch_record(
+            f"{fhir.base}/trickle", PID, lambda _r: _token(), 0.5, ["Observation"], deadline_s=1.0
+        )
+    elapsed = time.monotonic() - t0
+    assert getattr(err.value, "kind", None) == "fhir_unavailable"
+    assert elapsed < 2.5, f"the app's fetch took {elapsed:.1f} s"
+    helpers.figure("app_trickle", {"deadline_s": 1.0, "answered_after_s": round(elapsed, 2)})

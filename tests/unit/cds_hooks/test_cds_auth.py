@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 import uuid
 
@@ -41,6 +42,14 @@ def jwk(public_key, kid, algo):
 
 EC_JWK = jwk(EC_KEY.public_key(), "ec1", ECAlgorithm(ECAlgorithm.SHA384))
 RSA_JWK = jwk(RSA_KEY.public_key(), "rsa1", RSAAlgorithm(RSAAlgorithm.SHA384))
+# the same EC key published for another algorithm, and as an encryption key
+EC_JWK_ES256_ONLY = {
+    **jwk(EC_KEY.public_key(), "ec-alg", ECAlgorithm(ECAlgorithm.SHA384)),
+    "alg": "ES256",
+}
+EC_JWK_ENC = {**jwk(EC_KEY.public_key(), "ec-enc", ECAlgorithm(ECAlgorithm.SHA384)), "use": "enc"}
+ISS_HTTP = "https://ehr-http.example"
+ISS_TENANT = "https://ehr-tenant.example"
 
 
 def token(
@@ -71,7 +80,9 @@ def b64(d: bytes) -> str:
 def client(tmp_path):
     clients = [
         {"iss": ISS, "jwks_url": JWKS_URL, "jku_allowlist": [JKU_OK]},
-        {"iss": ISS2, "jwks": {"keys": [RSA_JWK]}},
+        {"iss": ISS2, "jwks": {"keys": [RSA_JWK, EC_JWK_ES256_ONLY, EC_JWK_ENC]}},
+        {"iss": ISS_HTTP, "jwks_url": "http://ehr-http.example/jwks"},  # not https: skipped
+        {"iss": ISS_TENANT, "jwks": {"keys": [EC_JWK]}, "tenant": "hospital-a"},
     ]
     path = tmp_path / "clients.json"
     path.write_text(json.dumps(clients))
@@ -100,6 +111,26 @@ def jwks():
 
 def call(client, tok):
     return client.get("/cds-services", headers={"Authorization": f"Bearer {tok}"})
+
+
+def refused(client, tok, caplog) -> str:
+    """Call with `tok`, check the bare 401, and return the rule that refused (the log's
+    reason code): each refusal test names its rule, so removing one check fails its test."""
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="immunotox.cds_hooks"):
+        r = call(client, tok)
+    assert r.status_code == 401 and r.data == b"" and r.headers["WWW-Authenticate"] == "Bearer"
+    [msg] = [m for m in caplog.messages if m.startswith("client JWT refused")]
+    return re.search(r"reason=(\w+)", msg).group(1)
+
+
+def unsigned(header: dict, claims: dict) -> str:
+    return f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}.c2ln"
+
+
+def claims_now(**extra) -> dict:
+    now = int(time.time())
+    return {"iss": ISS, "aud": DISCOVERY, "exp": now + 300, "iat": now, "jti": "x", **extra}
 
 
 def test_a_valid_es384_token_from_the_jwks_url_is_accepted(client, jwks):
@@ -136,19 +167,20 @@ def test_a_refusal_is_a_bare_401_and_the_token_is_not_logged(client, jwks, caplo
     assert tok not in caplog.text and tok.split(".")[2] not in caplog.text
 
 
-def test_no_authorization_header_is_401(client, jwks):
+def test_no_authorization_header_is_401(client, jwks, caplog):
     assert client.get("/cds-services").status_code == 401
+    assert "reason=no_bearer" in caplog.text
     assert client.post("/cds-services/immunotox-patient-view", json=hook_body()).status_code == 401
 
 
-def test_alg_none_is_refused(client, jwks):
+def test_alg_none_is_refused(client, jwks, caplog):
     now = int(time.time())
     claims = {"iss": ISS, "aud": DISCOVERY, "exp": now + 300, "iat": now, "jti": "n1"}
     tok = f"{b64(json.dumps({'alg': 'none', 'typ': 'JWT', 'kid': 'ec1'}).encode())}.{b64(json.dumps(claims).encode())}."
-    assert call(client, tok).status_code == 401
+    assert refused(client, tok, caplog) == "alg"
 
 
-def test_hs256_signed_with_the_public_key_is_refused(client, jwks):
+def test_hs256_signed_with_the_public_key_is_refused(client, jwks, caplog):
     pem = RSA_KEY.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -160,30 +192,127 @@ def test_hs256_signed_with_the_public_key_is_refused(client, jwks):
         ).encode()
     )
     sig = b64(hmac.new(pem, f"{header}.{payload}".encode(), hashlib.sha256).digest())
-    assert call(client, f"{header}.{payload}.{sig}").status_code == 401
+    assert refused(client, f"{header}.{payload}.{sig}", caplog) == "alg"
 
 
-def test_wrong_audience_is_refused(client, jwks):
-    assert call(client, token(aud=f"{BASE}/cds-services/immunotox-patient-view")).status_code == 401
+def test_wrong_audience_is_refused(client, jwks, caplog):
+    tok = token(aud=f"{BASE}/cds-services/immunotox-patient-view")
+    assert refused(client, tok, caplog) == "aud"
 
 
-def test_expired_token_is_refused(client, jwks):
+def test_expired_token_is_refused(client, jwks, caplog):
     now = int(time.time())
-    assert call(client, token(exp=now - 120, iat=now - 400)).status_code == 401
+    assert refused(client, token(exp=now - 120, iat=now - 400), caplog) == "exp"
 
 
-def test_iat_in_the_future_is_refused_beyond_the_skew(client, jwks):
+def test_iat_in_the_future_is_refused_beyond_the_skew(client, jwks, caplog):
     now = int(time.time())
-    assert call(client, token(iat=now + 300, exp=now + 600)).status_code == 401
-    assert call(client, token(iat=now + 30, exp=now + 600)).status_code == 200
+    # 2 minutes ahead: beyond the 60 s skew, while exp - iat and exp - now stay within 5 min
+    assert refused(client, token(iat=now + 120, exp=now + 180), caplog) == "iat_future"
+    assert call(client, token(iat=now + 30, exp=now + 300)).status_code == 200
 
 
-def test_unknown_issuer_is_refused(client, jwks):
-    assert call(client, token(iss="https://stranger.example")).status_code == 401
+def test_an_iat_that_is_not_a_number_is_refused(client, jwks, caplog):
+    assert refused(client, token(iat="soon"), caplog) in ("iat", "malformed")
 
 
-def test_jku_off_the_allowlist_is_refused_and_never_fetched(client, jwks):
-    assert call(client, token(headers={"jku": JKU_BAD})).status_code == 401
+@pytest.mark.parametrize(
+    ("iat_ago", "exp_ahead", "accepted"),
+    [(0, 300, True), (0, 301 + 60, False), (200, 100, True), (400, 100, False)],
+)
+def test_the_token_lifetime_is_capped_at_five_minutes(
+    client, jwks, caplog, iat_ago, exp_ahead, accepted
+):
+    """CDS Hooks 2.0 asks for a short-lived JWT: exp at most 300 s after iat (and after now,
+    with the 60 s skew)."""
+    now = int(time.time())
+    tok = token(iat=now - iat_ago, exp=now + exp_ahead)
+    if accepted:
+        assert call(client, tok).status_code == 200
+    else:
+        assert refused(client, tok, caplog) == "lifetime"
+
+
+def test_a_token_valid_for_a_day_is_refused(client, jwks, caplog):
+    now = int(time.time())
+    assert refused(client, token(exp=now + 86400), caplog) == "lifetime"
+
+
+def test_unknown_issuer_is_refused(client, jwks, caplog):
+    assert refused(client, token(iss="https://stranger.example"), caplog) == "iss"
+
+
+def test_a_client_with_an_http_key_set_url_is_not_trusted(client, jwks, caplog):
+    jwks.get("http://ehr-http.example/jwks", json={"keys": [EC_JWK]})
+    assert refused(client, token(iss=ISS_HTTP), caplog) == "iss"
+    assert not any(c.request.url.startswith("http://ehr-http") for c in jwks.calls)
+
+
+def test_an_http_key_set_url_is_refused_at_load_with_its_reason(tmp_path, caplog):
+    from cds_hooks.auth import load_clients
+
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps([{"iss": ISS, "jwks_url": "http://ehr.example/jwks"}]))
+    with caplog.at_level(logging.ERROR):
+        assert load_clients(path) == {}
+    assert "reason=jwks_url_not_https" in caplog.text
+    path.write_text(json.dumps([{"iss": ISS, "jwks_url": "http://localhost:9/jwks"}]))
+    assert ISS in load_clients(path)  # loopback over http: the local demo
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "rule"),
+    [
+        ("claims", {"iss": ["https://ehr.example"]}, "iss"),
+        ("claims", {"iss": {"a": 1}}, "iss"),
+        ("header", {"alg": ["ES384"]}, "alg"),
+        ("header", {"alg": {"a": "ES384"}}, "alg"),
+        ("header", {"kid": ["ec1"]}, "malformed"),  # PyJWT refuses it first
+        ("header", {"jku": ["https://x"]}, "jku"),
+    ],
+)
+def test_a_claim_or_header_of_the_wrong_json_type_is_a_401_not_a_500(
+    client, jwks, caplog, where, value, rule
+):
+    header = {"alg": "ES384", "typ": "JWT", "kid": "ec1"}
+    claims = claims_now()
+    (header if where == "header" else claims).update(value)
+    assert refused(client, unsigned(header, claims), caplog) == rule
+    assert "Traceback" not in caplog.text
+
+
+def test_exp_of_the_wrong_json_type_is_a_401(client, jwks, caplog):
+    assert refused(client, token(exp=[1]), caplog) in ("malformed", "exp")
+
+
+def test_typ_other_than_jwt_is_refused(client, jwks, caplog):
+    assert refused(client, token(headers={"typ": "at+jwt"}), caplog) == "typ"
+
+
+def test_a_token_without_kid_is_refused(client, jwks, caplog):
+    no_kid = jwt.encode(claims_now(jti=str(uuid.uuid4())), EC_KEY, "ES384", headers={"typ": "JWT"})
+    assert "kid" not in jwt.get_unverified_header(no_kid)
+    assert refused(client, no_kid, caplog) == "kid"
+    assert refused(client, token(kid=""), caplog) == "kid"
+
+
+def test_a_key_published_for_another_algorithm_is_refused(client, jwks, caplog):
+    assert refused(client, token(iss=ISS2, kid="ec-alg"), caplog) == "key_alg"
+
+
+def test_a_key_published_for_encryption_is_refused(client, jwks, caplog):
+    assert refused(client, token(iss=ISS2, kid="ec-enc"), caplog) == "key_use"
+
+
+def test_a_configured_tenant_must_match(client, jwks, caplog):
+    assert call(client, token(iss=ISS_TENANT, tenant="hospital-a")).status_code == 200
+    assert refused(client, token(iss=ISS_TENANT, tenant="hospital-b"), caplog) == "tenant"
+    assert refused(client, token(iss=ISS_TENANT), caplog) == "tenant"
+    assert call(client, token(tenant="anything")).status_code == 200  # no tenant configured
+
+
+def test_jku_off_the_allowlist_is_refused_and_never_fetched(client, jwks, caplog):
+    assert refused(client, token(headers={"jku": JKU_BAD}), caplog) == "jku"
     assert not any(c.request.url == JKU_BAD for c in jwks.calls)
 
 
@@ -192,9 +321,9 @@ def test_jku_on_the_allowlist_is_used(client, jwks):
     assert any(c.request.url == JKU_OK for c in jwks.calls)
 
 
-def test_unknown_kid_is_refused_after_one_rate_limited_refetch(client, jwks):
-    assert call(client, token(OTHER_EC, kid="nope")).status_code == 401
-    assert call(client, token(OTHER_EC, kid="nope")).status_code == 401
+def test_unknown_kid_is_refused_after_one_rate_limited_refetch(client, jwks, caplog):
+    assert refused(client, token(OTHER_EC, kid="nope"), caplog) == "unknown_kid"
+    assert refused(client, token(OTHER_EC, kid="nope"), caplog) == "unknown_kid"
     assert len([c for c in jwks.calls if c.request.url == JWKS_URL]) == 1
 
 
@@ -208,23 +337,32 @@ def test_a_rotated_key_is_found_by_refetching(client, monkeypatch):
         assert call(client, token(OTHER_EC, kid="ec2")).status_code == 200
 
 
-def test_a_key_of_the_wrong_type_for_the_algorithm_is_refused(client, jwks):
-    assert call(client, token(RSA_KEY, "RS384", "ec1")).status_code == 401
+def test_a_key_of_the_wrong_type_for_the_algorithm_is_refused(client, jwks, caplog):
+    assert refused(client, token(RSA_KEY, "RS384", "ec1"), caplog) == "key_type"
 
 
-def test_a_signature_by_another_key_is_refused(client, jwks):
-    assert call(client, token(OTHER_EC)).status_code == 401
+def test_a_signature_by_another_key_is_refused(client, jwks, caplog):
+    assert refused(client, token(OTHER_EC), caplog) == "signature"
 
 
-def test_a_replayed_jti_is_refused(client, jwks):
+def test_a_replayed_jti_is_refused(client, jwks, caplog):
     tok = token(jti="once")
     assert call(client, tok).status_code == 200
-    assert call(client, tok).status_code == 401
+    assert refused(client, tok, caplog) == "replay"
 
 
-@pytest.mark.parametrize("claim", ["iss", "aud", "exp", "iat", "jti"])
-def test_missing_claims_are_refused(client, jwks, claim):
-    assert call(client, token(drop=(claim,))).status_code == 401
+@pytest.mark.parametrize(
+    ("claim", "rule"),
+    [
+        ("iss", "iss"),
+        ("aud", "missing_claim"),
+        ("exp", "missing_claim"),
+        ("iat", "missing_claim"),
+        ("jti", "missing_claim"),
+    ],
+)
+def test_missing_claims_are_refused(client, jwks, caplog, claim, rule):
+    assert refused(client, token(drop=(claim,)), caplog) == rule
 
 
 def test_no_trusted_clients_refuses_everything(tmp_path, jwks):
@@ -242,3 +380,31 @@ def test_no_trusted_clients_refuses_everything(tmp_path, jwks):
 
 def test_preflight_needs_no_token(client):
     assert client.options("/cds-services/immunotox-patient-view").status_code == 204
+
+
+def test_jwt_checking_without_a_public_base_url_refuses_to_start(tmp_path):
+    """Was: the expected `aud` came from the request's Host header, so a token minted for
+    another deployment with the same path passed when sent with that Host."""
+    with pytest.raises(RuntimeError, match="IMMUNOTOX_PUBLIC_BASE_URL"):
+        create_app(
+            {
+                "INSTANCE_DIR": str(tmp_path),
+                "DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}",
+                "CDS_AUTH": "on",
+                "SECRET_KEY": "t",
+            }
+        )
+
+
+def test_a_forged_host_header_does_not_change_the_audience(client, jwks, caplog):
+    other = "https://other-deployment.example/cds-services"
+    caplog.clear()
+    r = client.get(
+        "/cds-services",
+        headers={
+            "Authorization": f"Bearer {token(aud=other)}",
+            "Host": "other-deployment.example",
+            "X-Forwarded-Proto": "https",
+        },
+    )
+    assert r.status_code == 401 and "reason=aud" in caplog.text

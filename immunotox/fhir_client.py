@@ -1,0 +1,426 @@
+"""The one FHIR HTTP client: the CDS hooks' fetch and the SMART app read FHIR through it.
+
+What it guarantees, whoever calls it:
+
+- the token goes only to the base URL the caller named, which must be on the allowlist
+  (`IMMUNOTOX_FHIR_ALLOWLIST`, `allowed_base`); redirects are not followed;
+- a `next` link is followed only when it stays under that base after normalising: the same
+  scheme, host and port (default ports made explicit), no user-info, and a percent-decoded path
+  without `.`/`..` segments or encoded separators that starts with the base's path
+  (`outside_base` names the rule that refused);
+- the pages of one search share one connection (a `requests.Session` per client);
+- one overall deadline (monotonic) for everything the client does, checked between the chunks
+  of a body as well: a server trickling bytes cannot hold a fetch past it;
+- a size limit on each decoded answer, and an optional per-call byte account (`ByteAccount`)
+  shared by every query of a call, so fetched data counts against the worker's budget;
+- compressed answers (`Content-Encoding: gzip` or `deflate`) decoded here, with the size limit
+  applied to the decoded bytes (a compression bomb stops at the limit);
+- at most `server_slots` requests in flight to one FHIR server per worker process
+  (`ServerSlots`): one slow server cannot take every thread.
+
+Failures raise `FhirError` (a domain error with a machine `code` and a message without
+identifiers); each web layer turns it into its own status or note.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import requests
+from urllib3 import exceptions as urllib3_exceptions
+
+from immunotox.config import allowlist
+
+log = logging.getLogger("immunotox.fhir")
+
+# The largest FHIR answer read for one page, decoded; a bigger one is refused, not buffered.
+MAX_PAGE_BYTES = 64 * 1024 * 1024
+_CHUNK = 65536
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# FhirError codes
+TIMEOUT = "timeout"
+UNREACHABLE = "unreachable"
+HTTP_STATUS = "http_status"
+NOT_JSON = "not_json"
+NOT_FHIR = "not_fhir"
+OUTCOME = "operation_outcome"
+TOO_LARGE = "too_large"
+ENCODING = "unsupported_encoding"
+BUSY = "server_busy"
+NOT_ALLOWED = "not_allowed"
+
+# outside_base rules
+RULE_SCHEME_HOST_PORT = "next_link_other_origin"
+RULE_USERINFO = "next_link_userinfo"
+RULE_DOT_SEGMENT = "next_link_dot_segment"
+RULE_ENCODED_SEPARATOR = "next_link_encoded_separator"
+RULE_PATH_PREFIX = "next_link_path_prefix"
+
+
+class FhirError(Exception):
+    """A FHIR request that gave no usable answer. `code` is one of the module's codes; the
+    message names no patient, token or URL."""
+
+    def __init__(self, code: str, message: str, status: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+def allowed_base(fhir_server: Any, cfg: Mapping[str, Any]) -> str | None:
+    """The normalised base URL (no trailing slash) when `fhir_server` is on the allowlist."""
+    if not isinstance(fhir_server, str) or not fhir_server.strip():
+        return None
+    base = fhir_server.strip().rstrip("/")
+    return base if base in allowlist(cfg) else None
+
+
+def _origin(u: Any) -> tuple[str, str, int] | None:
+    try:
+        port = u.port
+    except ValueError:
+        return None
+    scheme = (u.scheme or "").lower()
+    host = (u.hostname or "").lower()
+    if not scheme or not host:
+        return None
+    return scheme, host, port if port is not None else _DEFAULT_PORTS.get(scheme, -1)
+
+
+def outside_base(url: Any, base: str) -> str | None:
+    """None when `url` is under `base`; otherwise the rule that refuses it."""
+    if not isinstance(url, str):
+        return RULE_SCHEME_HOST_PORT
+    u, b = urlsplit(url.strip()), urlsplit(base)
+    if u.username is not None or u.password is not None or "@" in u.netloc:
+        return RULE_USERINFO
+    origin = _origin(u)
+    if origin is None or origin != _origin(b):
+        return RULE_SCHEME_HOST_PORT
+    raw = u.path.lower()
+    if "%2f" in raw or "%5c" in raw or "\\" in u.path:
+        return RULE_ENCODED_SEPARATOR
+    path = unquote(u.path)
+    if "\\" in path or any(seg in (".", "..") for seg in path.split("/")):
+        return RULE_DOT_SEGMENT
+    prefix = unquote(b.path).rstrip("/")
+    if path == prefix or path.startswith(prefix + "/") or (not prefix and not path):
+        return None
+    return RULE_PATH_PREFIX
+
+
+class ServerSlots:
+    """At most `limit` requests in flight to one FHIR server (scheme, host, port) in this
+    process; a request that cannot get a slot before its deadline fails with `BUSY`."""
+
+    def __init__(self, limit: int):
+        self.limit = max(int(limit), 1)
+        self._sems: dict[tuple[str, str, int] | None, threading.BoundedSemaphore] = {}
+        self._lock = threading.Lock()
+
+    def _sem(self, url: str) -> threading.BoundedSemaphore:
+        key = _origin(urlsplit(url))
+        with self._lock:
+            sem = self._sems.get(key)
+            if sem is None:
+                sem = self._sems[key] = threading.BoundedSemaphore(self.limit)
+            return sem
+
+    def acquire(self, url: str, timeout: float) -> threading.BoundedSemaphore:
+        sem = self._sem(url)
+        if timeout <= 0 or not sem.acquire(timeout=timeout):
+            raise FhirError(BUSY, "the FHIR server is busy with other calls from this service")
+        return sem
+
+
+class ByteAccount:
+    """Bytes fetched for one call (every query of it), against a per-call cap; `charge` also
+    reports them to the worker's budget (`immunotox.admission.ByteBudget`) when given one."""
+
+    def __init__(self, cap: int | None = None, charge: Callable[[int], None] | None = None):
+        self.cap = cap
+        self.used = 0
+        self._charge = charge
+        self._lock = threading.Lock()
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self.used += n
+            over = self.cap is not None and self.used > self.cap
+        if self._charge is not None:
+            self._charge(n)
+        if over:
+            raise FhirError(TOO_LARGE, "the FHIR server answered more than this service reads")
+
+
+class _Decoder:
+    """Content-Encoding gzip or deflate (zlib or raw), decoded chunk by chunk with a bound on
+    the output of each step."""
+
+    def __init__(self, encoding: str):
+        self.encoding = encoding
+        if encoding in ("gzip", "x-gzip"):
+            self._d: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._d = zlib.decompressobj(zlib.MAX_WBITS)
+            self._first = True
+        else:
+            raise FhirError(ENCODING, "the FHIR server answered in an encoding not asked for")
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        out = bytearray()
+        try:
+            while data:
+                if self.encoding == "deflate" and getattr(self, "_first", False):
+                    try:
+                        piece = self._d.decompress(data, limit + 1 - len(out))
+                    except zlib.error:
+                        self._d = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate
+                        piece = self._d.decompress(data, limit + 1 - len(out))
+                    self._first = False
+                else:
+                    piece = self._d.decompress(data, limit + 1 - len(out))
+                out += piece
+                if len(out) > limit:
+                    break
+                data = self._d.unconsumed_tail
+                if not data and self._d.eof and self._d.unused_data:  # another gzip member
+                    data = self._d.unused_data
+                    self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        except zlib.error as e:
+            raise FhirError(NOT_JSON, "the FHIR server's compressed answer is corrupt") from e
+        return bytes(out)
+
+
+def read_body(
+    r: Any, deadline: float, limit: int, account: ByteAccount | None = None
+) -> bytes:
+    """A streamed `requests` response's body, decoded, read within `deadline` (monotonic) and
+    at most `limit` bytes: `requests`' read timeout applies to each read, so a server trickling
+    bytes would otherwise hold the request open. Raises FhirError."""
+    buf = bytearray()
+    raw = getattr(r, "raw", None)
+    encoding = (r.headers.get("Content-Encoding") or "").strip().lower()
+    decoder = None
+    if hasattr(raw, "read1"):
+        # read1 returns as soon as any bytes arrive, so the deadline is checked between them;
+        # the raw bytes are decoded here, with the size limit on what they decode to.
+        if encoding not in ("", "identity"):
+            decoder = _Decoder(encoding)
+        chunks = iter(lambda: raw.read1(_CHUNK, decode_content=False), b"")
+    else:  # test doubles without a raw stream: requests decodes
+        chunks = r.iter_content(chunk_size=_CHUNK)
+    try:
+        for chunk in chunks:
+            if decoder is not None:
+                chunk = decoder.feed(chunk, limit - len(buf))
+            buf += chunk
+            if account is not None:
+                account.add(len(chunk))
+            if len(buf) > limit:
+                raise FhirError(TOO_LARGE, "the server answered more than we read for one page")
+            if time.monotonic() > deadline:
+                raise FhirError(TIMEOUT, "timed out")
+    except (requests.Timeout, urllib3_exceptions.TimeoutError, TimeoutError) as e:
+        raise FhirError(TIMEOUT, "timed out") from e
+    except (requests.RequestException, urllib3_exceptions.HTTPError, OSError) as e:
+        raise FhirError(UNREACHABLE, "the FHIR server could not be reached") from e
+    return bytes(buf)
+
+
+@dataclass
+class Paged:
+    """The pages of one search. `stop` says why paging ended early (None: it ran out of
+    pages): "page_limit", "deadline", "next_outside" or "page_failed" (then `error`)."""
+
+    first: dict[str, Any]
+    bundles: list[dict[str, Any]] = field(default_factory=list)
+    stop: str | None = None
+    rule: str | None = None  # the outside_base rule when stop == "next_outside"
+    error: FhirError | None = None
+
+    def resources(self) -> list[dict[str, Any]]:
+        out = []
+        for b in self.bundles:
+            for entry in b.get("entry") or []:
+                if not isinstance(entry, dict):
+                    continue
+                res = entry.get("resource")
+                search = entry.get("search")
+                mode = search.get("mode", "match") if isinstance(search, dict) else "match"
+                if isinstance(res, dict) and mode != "outcome" and res.get("resourceType"):
+                    out.append(res)
+        return out
+
+
+TokenFn = Callable[[str | None], str]  # (token the server refused, or None) -> token to send
+
+
+class FhirClient:
+    """Requests to one FHIR base, within one deadline, over one connection. Not shared between
+    threads: one client per query (or per thread)."""
+
+    def __init__(
+        self,
+        base: str,
+        *,
+        deadline: float,
+        timeout_s: float,
+        token: str | TokenFn | None = None,
+        max_page_bytes: int | None = None,
+        account: ByteAccount | None = None,
+        slots: ServerSlots | None = None,
+        http_get: Callable[..., Any] | None = None,
+    ):
+        self.base = base.rstrip("/")
+        self.deadline = deadline
+        self.timeout_s = timeout_s
+        self.token = token
+        self.max_page_bytes = max_page_bytes or MAX_PAGE_BYTES
+        self.account = account
+        self.slots = slots
+        self._session: requests.Session | None = None
+        if http_get is None:
+            self._session = requests.Session()
+            http_get = self._session.get
+        self._http_get = http_get
+
+    def __enter__(self) -> FhirClient:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/{path.lstrip('/')}"
+
+    # -- one request ----------------------------------------------------------------------
+    def get(self, url: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """One FHIR resource (a Bundle included). Raises FhirError."""
+        token = self._token(None)
+        retried = False
+        while True:
+            headers = {"Accept": "application/fhir+json", "Accept-Encoding": "gzip, deflate"}
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+            status, doc = self._once(url, params, headers)
+            if status == 401 and callable(self.token) and not retried:
+                retried = True  # one refresh: the token may have expired since it was read
+                fresh = self.token(token)
+                if fresh != token:
+                    token = fresh
+                    continue
+            if status != 200:
+                raise FhirError(HTTP_STATUS, f"the FHIR server answered HTTP {status}", status)
+            if not isinstance(doc, dict) or not isinstance(doc.get("resourceType"), str):
+                raise FhirError(NOT_FHIR, "the FHIR server did not answer a FHIR resource")
+            if doc["resourceType"] == "OperationOutcome":
+                raise FhirError(OUTCOME, "the FHIR server answered an OperationOutcome")
+            return doc
+
+    def _token(self, refused: str | None) -> str | None:
+        return self.token(refused) if callable(self.token) else self.token
+
+    def _once(
+        self, url: str, params: Mapping[str, str] | None, headers: dict[str, str]
+    ) -> tuple[int, Any]:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise FhirError(TIMEOUT, "timed out")
+        sem = self.slots.acquire(url, remaining) if self.slots else None
+        try:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise FhirError(TIMEOUT, "timed out")
+            t = min(self.timeout_s, remaining)
+            try:
+                r = self._http_get(
+                    url,
+                    params=params,
+                    headers=headers,
+                    timeout=(t, t),
+                    allow_redirects=False,  # a redirect elsewhere is a failure, not a new host
+                    stream=True,
+                )
+            except requests.Timeout as e:
+                raise FhirError(TIMEOUT, "timed out") from e
+            except requests.RequestException as e:
+                raise FhirError(UNREACHABLE, "the FHIR server could not be reached") from e
+            try:
+                if r.status_code != 200:
+                    return r.status_code, None
+                return 200, self._read_json(r)
+            finally:
+                r.close()
+        finally:
+            if sem is not None:
+                sem.release()
+
+    def _read_json(self, r: Any) -> Any:
+        body = read_body(r, self.deadline, self.max_page_bytes, self.account)
+        try:
+            return json.loads(body)
+        except (ValueError, RecursionError) as e:
+            raise FhirError(NOT_JSON, "the FHIR server did not answer JSON") from e
+
+    # -- a search and its pages -----------------------------------------------------------
+    def search(
+        self, url: str, params: Mapping[str, str] | None = None, *, max_pages: int
+    ) -> Paged:
+        """The first answer and the `next` pages after it. The first request failing raises
+        FhirError; a later page failing ends paging (`stop="page_failed"`, `error`). A first
+        answer that is not a Bundle is returned alone (`bundles` empty)."""
+        first = self.get(url, params)
+        paged = Paged(first)
+        if first["resourceType"] != "Bundle":
+            return paged
+        page: dict[str, Any] = first
+        while True:
+            paged.bundles.append(page)
+            next_url = _next_link(page)
+            if next_url is None:
+                return paged
+            rule = outside_base(next_url, self.base)
+            if rule is not None:
+                log.warning("FHIR next link not followed: rule=%s", rule)
+                paged.stop, paged.rule = "next_outside", rule
+                return paged
+            if len(paged.bundles) >= max_pages:
+                paged.stop = "page_limit"
+                return paged
+            if self.deadline - time.monotonic() <= 0:
+                paged.stop = "deadline"
+                return paged
+            try:
+                page = self.get(next_url)
+            except FhirError as e:
+                paged.stop, paged.error = "page_failed", e
+                return paged
+            if page["resourceType"] != "Bundle":
+                paged.stop = "page_failed"
+                paged.error = FhirError(NOT_FHIR, "a later page is not a Bundle")
+                return paged
+
+
+def _next_link(bundle: Mapping[str, Any]) -> str | None:
+    links = bundle.get("link")
+    if not isinstance(links, list):
+        return None
+    for link in links:
+        if isinstance(link, dict) and link.get("relation") == "next":
+            url = link.get("url")
+            return url if isinstance(url, str) and url else None
+    return None
