@@ -122,8 +122,10 @@ def load_clients(path: str | Path | None) -> dict[str, TrustedClient]:
             continue
         jku = tuple(u for u in item.get("jku_allowlist") or () if _safe_key_url(u))
         tenant = item.get("tenant")
-        tenants = (tenant,) if isinstance(tenant, str) else tuple(
-            t for t in tenant or () if isinstance(t, str)
+        tenants = (
+            (tenant,)
+            if isinstance(tenant, str)
+            else tuple(t for t in tenant or () if isinstance(t, str))
         )
         clients[item["iss"]] = TrustedClient(item["iss"], url, jwks, jku, tenants)
     return clients

@@ -201,9 +201,7 @@ class _Decoder:
         return bytes(out)
 
 
-def read_body(
-    r: Any, deadline: float, limit: int, account: ByteAccount | None = None
-) -> bytes:
+def read_body(r: Any, deadline: float, limit: int, account: ByteAccount | None = None) -> bytes:
     """A streamed `requests` response's body, decoded, read within `deadline` (monotonic) and
     at most `limit` bytes: `requests`' read timeout applies to each read, so a server trickling
     bytes would otherwise hold the request open. Raises FhirError."""
@@ -377,9 +375,7 @@ class FhirClient:
             raise FhirError(NOT_JSON, "the FHIR server did not answer JSON") from e
 
     # -- a search and its pages -----------------------------------------------------------
-    def search(
-        self, url: str, params: Mapping[str, str] | None = None, *, max_pages: int
-    ) -> Paged:
+    def search(self, url: str, params: Mapping[str, str] | None = None, *, max_pages: int) -> Paged:
         """The first answer and the `next` pages after it. The first request failing raises
         FhirError; a later page failing ends paging (`stop="page_failed"`, `error`). A first
         answer that is not a Bundle is returned alone (`bundles` empty)."""
