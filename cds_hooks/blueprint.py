@@ -270,7 +270,7 @@ def create_blueprint(app: Flask) -> Blueprint:
             n = fb.store_feedback(store.engine, service_id, items)
         except Exception as e:
             log.error("storing feedback failed: %s", type(e).__name__)
-            return _err(503, "feedback could not be stored; try again")
+            return _err(503, "feedback could not be stored; try again", {"Retry-After": "30"})
         return _json(200, {"stored": n})
 
     @bp.route("/cds-services/<path:rest>", methods=_ALL_METHODS)

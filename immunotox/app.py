@@ -10,8 +10,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 
 from immunotox import config as config_mod
+from immunotox.crypto import RecordCipher, token_keys
+from immunotox.http_errors import store_unavailable
 from immunotox.store import Store
 
 log = logging.getLogger("immunotox")
@@ -25,7 +28,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=None)
     app.config.update(cfg)
     app.config["MAX_CONTENT_LENGTH"] = cfg["MAX_CONTENT_LENGTH"]
-    app.extensions["immunotox.store"] = Store(cfg["DATABASE_URL"])
+    st = app.extensions["immunotox.store"] = Store(cfg["DATABASE_URL"])
+    st.check_writable()  # a full or read-only store stops the start, not every request
+    app.extensions["immunotox.cipher"] = RecordCipher(token_keys(cfg))
 
     from cds_hooks.blueprint import create_blueprint as cds_blueprint
     from launch.blueprint import create_blueprint as launch_blueprint
@@ -34,6 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(cds_blueprint(app))
     app.register_blueprint(launch_blueprint(app))
     app.register_blueprint(app_blueprint(app))
+    app.register_error_handler(SQLAlchemyError, store_unavailable)
     return app
 
 

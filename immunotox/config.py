@@ -42,6 +42,9 @@ DEFAULTS: dict[str, Any] = {
     "SMART_PRIVATE_KEY_PATH": None,
     "SMART_SCOPE_STYLE": "v2",  # "v2" (patient/Observation.rs) or "v1" (patient/Observation.read)
     "SECRET_KEY": None,
+    # Fernet key(s) encrypting SMART sessions (tokens) at rest, comma-separated, newest first.
+    # None: derived from SECRET_KEY, else generated once into INSTANCE_DIR/token.key (0600).
+    "TOKEN_KEY": None,
     "SESSION_COOKIE_SECURE": True,
     "DEMO": False,
     # Benchmarks only: adds POST /cds-services/_floor, a do-nothing endpoint that parses the body.

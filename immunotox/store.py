@@ -9,8 +9,10 @@ PostgreSQL when several hosts share it.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -24,10 +26,11 @@ from sqlalchemy import (
     delete,
     event,
     insert,
+    make_url,
     select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
 METADATA = MetaData()
 
@@ -41,17 +44,35 @@ KV = Table(
 )
 
 
+class StoreUnavailable(Exception):
+    """The store cannot be written (full, read-only, unreachable)."""
+
+
 class Store:
     def __init__(self, url: str):
-        kwargs: dict[str, Any] = {"future": True}
+        # hide_parameters: an error's message never carries the statement's values (tokens,
+        # session records) into a log
+        kwargs: dict[str, Any] = {"future": True, "hide_parameters": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 10, "check_same_thread": False}
+            _private_sqlite_file(url)
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         create_tables(self.engine)
         self._last_purge = 0.0
         self._lock = threading.Lock()
+
+    def check_writable(self) -> None:
+        """Write and delete a probe row: a full, read-only or unreachable store stops the
+        service at start-up (StoreUnavailable) instead of failing every request later."""
+        try:
+            self.put("_probe", f"{os.getpid()}", 1, 60)
+            self.delete("_probe", f"{os.getpid()}")
+        except SQLAlchemyError as e:
+            raise StoreUnavailable(
+                f"the store cannot be written ({type(e).__name__}: {_first_line(e)})"
+            ) from None
 
     # -- key-value with expiry -------------------------------------------------------------
     def put_if_absent(self, namespace: str, key: str, value: Any, ttl_s: float) -> bool:
@@ -146,6 +167,30 @@ def create_tables(engine: Engine, tables: list[Table] | None = None, attempts: i
             if not transient or attempt == attempts - 1:
                 raise
             time.sleep(0.1 * (attempt + 1))
+
+
+def _first_line(e: BaseException) -> str:
+    orig = getattr(e, "orig", None)
+    return str(orig if orig is not None else e).splitlines()[0][:200]
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the SQLite file readable by its owner only (0600; SQLite gives its -wal and -shm
+    files the same mode): it holds sessions and the replay cache. An existing file is made 0600."""
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        if p.stat().st_mode & 0o077:
+            os.chmod(p, 0o600)
+    for extra in ("-wal", "-shm", "-journal"):
+        side = Path(f"{p}{extra}")
+        if side.exists() and side.stat().st_mode & 0o077:
+            os.chmod(side, 0o600)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -119,7 +119,7 @@ def create_blueprint(app: Flask) -> Blueprint:
 
     @bp.app_errorhandler(LaunchError)
     def launch_error(e: LaunchError):
-        log.warning("launch/session failure: %s", e.kind)
+        log.warning("launch/session failure: %s reason=%s", e.kind, e.reason)
         return error_response(e)
 
     return bp

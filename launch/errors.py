@@ -9,9 +9,18 @@ from __future__ import annotations
 class LaunchError(Exception):
     """A launch or session failure with a page to show."""
 
-    def __init__(self, kind: str, title: str, detail: str, action: str, status: int = 400):
+    def __init__(
+        self,
+        kind: str,
+        title: str,
+        detail: str,
+        action: str,
+        status: int = 400,
+        reason: str | None = None,
+    ):
         super().__init__(f"{kind}: {title}")
         self.kind = kind
+        self.reason = reason or kind  # the rule that refused, for the log
         self.title = title
         self.detail = detail
         self.action = action

@@ -8,6 +8,11 @@ Two records, both in `immunotox.store` so any worker process can serve any reque
   `immunotox_sid` cookie (HttpOnly, SameSite=Lax, Secure unless configured off) lists the
   session ids of this browser's recent launches; each page URL carries the launch's short,
   non-secret `ctx` handle, so two tabs on two patients never swap patients.
+
+At rest, the store holds only SHA-256 hashes of session ids and `state` values (a copy of the
+store does not hand out live cookies), and every record is encrypted with Fernet
+(`immunotox.crypto.record_cipher`: `IMMUNOTOX_TOKEN_KEY`), so access and refresh tokens and
+the patient id are not readable from the file or a backup.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import requests
 from flask import Flask, Request
 
 from immunotox.app import store
+from immunotox.crypto import record_cipher
 from launch import client_auth, errors, scopes
 
 log = logging.getLogger("immunotox.launch")
@@ -38,6 +44,25 @@ SID_COOKIE = "immunotox_sid"
 LAUNCH_COOKIE = "immunotox_launch"
 MAX_SESSIONS_PER_BROWSER = 5
 REFRESH_MARGIN_S = 60
+
+
+def _key(value: str) -> str:
+    """What the store holds instead of a session id or a state value."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _put(app: Flask, ns: str, raw_key: str, record: dict[str, Any], ttl_s: float) -> None:
+    store(app).put(ns, _key(raw_key), {"enc": record_cipher(app).seal(record)}, ttl_s)
+
+
+def _open(app: Flask, value: Any) -> dict[str, Any] | None:
+    if not isinstance(value, dict) or not isinstance(value.get("enc"), str):
+        return None
+    return record_cipher(app).open(value["enc"])
+
+
+def _get(app: Flask, ns: str, raw_key: str) -> dict[str, Any] | None:
+    return _open(app, store(app).get(ns, _key(raw_key)))
 
 
 def new_state() -> str:
@@ -63,7 +88,8 @@ def authorize_url(
     state = new_state()
     verifier, challenge = pkce_pair()
     scope = scopes.requested(cfg.get("SMART_SCOPE_STYLE", "v2"), standalone)
-    store(app).put(
+    _put(
+        app,
         NS_PENDING,
         state,
         {
@@ -113,7 +139,7 @@ def complete(app: Flask, req: Request) -> dict[str, Any]:
         raise errors.expired()
     if state not in cookie_states:
         raise errors.state_mismatch()
-    pending = store(app).pop(NS_PENDING, state)
+    pending = _open(app, store(app).pop(NS_PENDING, _key(state)))
     if pending is None:
         raise errors.expired()
     if args.get("error"):
@@ -142,7 +168,9 @@ def complete(app: Flask, req: Request) -> dict[str, Any]:
         raise errors.missing_scope(missing)
     patient = token.get("patient")
     if not isinstance(patient, str) or not patient:
-        raise errors.missing_context("the token response has no patient")
+        e = errors.missing_context("the token response has no patient")
+        e.reason = "token_without_patient"
+        raise e
     sess = {
         "iss": pending["iss"],
         "token_endpoint": pending["token_endpoint"],
@@ -162,7 +190,7 @@ def complete(app: Flask, req: Request) -> dict[str, Any]:
         "created": time.time(),
     }
     sid = secrets.token_urlsafe(32)
-    store(app).put(NS_SESSION, sid, sess, SESSION_TTL_S)
+    _put(app, NS_SESSION, sid, sess, SESSION_TTL_S)
     sess["sid"] = sid
     log.info("SMART launch completed (standalone=%s)", pending["standalone"])
     return sess
@@ -212,7 +240,9 @@ def _token_request(app: Flask, sess: dict[str, Any], data: dict[str, str]) -> di
             f"The token endpoint answered HTTP {r.status_code}" + (f" ({err})." if err else ".")
         )
     if str(body.get("token_type", "")).lower() != "bearer":
-        raise errors.auth_server("The token endpoint returned a token that is not a Bearer token.")
+        e = errors.auth_server("The token endpoint returned a token that is not a Bearer token.")
+        e.reason = "token_type_not_bearer"
+        raise e
     return body
 
 
@@ -240,7 +270,7 @@ def load(app: Flask, req: Request) -> dict[str, Any]:
     if not sids:
         raise errors.expired()
     for sid in reversed(sids):
-        sess = store(app).get(NS_SESSION, sid)
+        sess = _get(app, NS_SESSION, sid)
         if sess is None:
             continue
         if ctx is None or sess.get("ctx") == ctx:
@@ -262,20 +292,21 @@ def access_token(app: Flask, sess: dict[str, Any], stale: str | None = None) -> 
     margin = min(REFRESH_MARGIN_S, float(sess.get("lifetime") or 300) / 2)
     if stale is None and sess["expires_at"] - margin > time.time():
         return current
+    reason = "refused_by_fhir_server" if stale is not None else "expiring"
     if not sess.get("refresh_token"):
         raise errors.expired()
     sid = sess["sid"]
     st = store(app)
-    if not st.put_if_absent(NS_LOCK, sid, 1, 15):
+    if not st.put_if_absent(NS_LOCK, _key(sid), 1, 15):
         for _ in range(100):
             time.sleep(0.05)
-            fresh = st.get(NS_SESSION, sid)
+            fresh = _get(app, NS_SESSION, sid)
             if fresh and fresh["access_token"] != current:
                 sess.update(fresh)
                 return fresh["access_token"]
         raise errors.expired()
     try:
-        fresh = st.get(NS_SESSION, sid)
+        fresh = _get(app, NS_SESSION, sid)
         if fresh and fresh["access_token"] != current:  # refreshed just before we locked
             sess.update(fresh)
             return fresh["access_token"]
@@ -291,9 +322,9 @@ def access_token(app: Flask, sess: dict[str, Any], stale: str | None = None) -> 
             lifetime=lifetime,
             scope=token.get("scope") or sess["scope"],
         )
-        st.put(NS_SESSION, sid, record, SESSION_TTL_S)
+        _put(app, NS_SESSION, sid, record, SESSION_TTL_S)
         sess.update(record)
-        log.info("SMART access token refreshed")
+        log.info("SMART access token refreshed (reason=%s)", reason)
         return record["access_token"]
     finally:
-        st.delete(NS_LOCK, sid)
+        st.delete(NS_LOCK, _key(sid))

@@ -16,8 +16,10 @@ import traceback
 from typing import Any
 
 from flask import Blueprint, Flask, jsonify, render_template, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from immunotox.http_errors import store_unavailable
 from launch import scopes, session
 from launch.errors import LaunchError
 from launch.web import error_response, secure_headers
@@ -73,8 +75,10 @@ def create_blueprint(app: Flask) -> Blueprint:
         """A failure of the assessment itself: a clear page, the details in the log only."""
         if isinstance(e, HTTPException):
             return e
+        if isinstance(e, SQLAlchemyError):
+            return store_unavailable(e)
         if isinstance(e, LaunchError):
-            log.warning("launch/session failure: %s", e.kind)
+            log.warning("launch/session failure: %s reason=%s", e.kind, e.reason)
             return error_response(e)
         tb = traceback.extract_tb(e.__traceback__)
         where = f"{tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else "?"

@@ -106,6 +106,9 @@ def smart(stack, monkeypatch):
         import fake_assess
 
         monkeypatch.setattr("smart_app.blueprint.run_assessment", fake_assess.assess)
+    from launch import discovery
+
+    discovery.clear_cache()  # tests switch what the server publishes
     saved = dict(stack.app.config)
     dev = stack.dev
     saved_dev = (dev.token_lifetime, dev.fhir_down, dev.serve_well_known)
