@@ -365,6 +365,31 @@ def _plan_section(a: Assessment, recs: list[Recommendation]) -> list[str]:
     return out
 
 
+def _course_lines(a: Assessment) -> list[str]:
+    """What has already been given: the tocilizumab and corticosteroid courses."""
+    c = a.courses
+    if c.tocilizumab is None and c.corticosteroid is None:
+        return []
+    out = ["### What has been given", ""]
+    if c.tocilizumab is not None:
+        t = c.tocilizumab
+        out.append(f"- **Tocilizumab**: {md(t.text)} ({_cites(t.sources[:1])})")
+        for d in t.doses:
+            mg = f"{_num(d.mg)} mg" if d.mg is not None else "dose not recorded"
+            out.append(f"    - {_when(d.time)}: {md(mg)}")
+    if c.corticosteroid is not None:
+        sc = c.corticosteroid
+        out.append(f"- **Corticosteroid**: {md(sc.taper_lines[0])}")
+        for line in sc.taper_lines[1:]:
+            out.append(f"    - {md(line)}")
+        out.append(f"    - Resuming the checkpoint inhibitor: {md(sc.resume_text)}")
+        if sc.refractory_text:
+            out.append(f"    - {md(sc.refractory_text)}")
+        out.append(f"    - PJP: {md(sc.pjp_text)}")
+    out.append("")
+    return out
+
+
 def _unavailable_section(cc: CardContext) -> list[str]:
     if not cc.unavailable and not cc.notes:
         return []
@@ -457,6 +482,7 @@ def _assessment_card(
         detail += [*_irae_section(findings), ""]
     if recs:
         detail += [*_plan_section(a, recs), ""]
+    detail += _course_lines(a)
     detail += _unavailable_section(cc)
     detail += _footer(a)
     topic = "crs" if with_crs and crs_grade >= 1 else "irae"
@@ -494,15 +520,59 @@ def _incomplete_card(a: Assessment, cc: CardContext) -> Card:
     )
 
 
+def _pending_checkpoint_card(a: Assessment, cc: CardContext) -> Card | None:
+    """An irAE that means permanent discontinuation while a checkpoint-inhibitor order, draft
+    or scheduled dose is still pending: said at the chart, not only at order entry."""
+    stops = [f for f in a.irae if f.checkpoint_inhibitor_action == "discontinue"]
+    pending = a.courses.checkpoint_orders
+    if not stops or not pending:
+        return None
+    worst = max(stops, key=lambda f: f.grade or 0)
+    g = f" grade {worst.grade}" if worst.grade is not None else ""
+    drugs = sorted({o.drug for o in pending})
+    detail = [
+        f"**{md(worst.label)}**{md(g)}: {md(worst.action_reason)}. The checkpoint inhibitor "
+        "should be **permanently discontinued**, yet the record still has:",
+        "",
+        *[f"- {md(o.drug)}: {md(o.kind)}, {_when(o.time)} ({md(o.ref)})" for o in pending],
+        "",
+        "Cancel these orders and scheduled doses (the class, not only the drug that caused it).",
+        "",
+        f"Sources: {_cites(worst.sources)}",
+        "",
+        *_unavailable_section(cc),
+        *_footer(a),
+    ]
+    return Card(
+        summary=_summary(
+            [
+                f"{worst.label}{g}: permanently discontinue; {', '.join(drugs)} still ordered",
+                "cancel it",
+            ]
+        ),
+        indicator="critical",
+        source=_source("irae", "Immune-related adverse event", "asco2021"),
+        detail="\n".join(detail),
+        links=(_smart_link(a, cc),),
+        kind="checkpoint-order-pending",
+    )
+
+
 def assessment_cards(a: Assessment, cc: CardContext) -> list[Card]:
     """patient-view and encounter-start: one card when the patient is exposed to immunotherapy
-    and has CRS grade 1 or more under any system, or any irAE; else none."""
+    and has CRS grade 1 or more under any system, or any irAE; else none. A checkpoint
+    inhibitor still ordered or scheduled while an irAE means permanent discontinuation gets a
+    critical card of its own."""
     if not _exposed(a):
         return []
     crs = (a.max_crs_grade or 0) >= 1
     if not crs and not a.irae:
         return [_incomplete_card(a, cc)] if cc.unavailable else []
-    return [_assessment_card(a, cc, list(a.irae), list(a.recommendations), True, "assessment")]
+    out = [_assessment_card(a, cc, list(a.irae), list(a.recommendations), True, "assessment")]
+    pending = _pending_checkpoint_card(a, cc)
+    if pending is not None:
+        out.insert(0, pending)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -696,6 +766,118 @@ def order_cards(a: Assessment, cc: CardContext) -> list[Card]:
                     selection_behavior="at-most-one",
                     links=(_smart_link(a, cc),),
                     kind="order-dose",
+                )
+            )
+        elif f.kind == "dose_over_max" and f.maximum is not None:
+            m = f.maximum
+            limit = f"{_num(f.limit_mg or 0)} mg" + ("/day" if m.per == "day" else "")
+            ordered = f"{_num(f.ordered_mg or 0)} mg" + ("/day" if m.per == "day" else "")
+            detail = [
+                f"Drafted: **{md(drug)} {md(f.draft.dose_text)}**"
+                + (f" ({md(f.draft.dose_basis)})" if f.draft.dose_basis else "")
+                + f", that is **{md(ordered)}**"
+                + (" per day" if m.per == "day" and not f.draft.doses_per_day else "")
+                + ".",
+                "",
+                f"Maximum: **{md(limit)}**: {md(m.text)} ({_cite(m.source)}).",
+                *[f"- Also above {md(n)}" for n in f.notes],
+                "",
+            ]
+            if f.corrected_dose_mg is not None and f.recommendation is not None:
+                detail += [f"Plan for this patient: {md(f.recommendation.text)}", ""]
+            elif not a.weight:
+                detail += [
+                    "No body weight is recorded, so no corrected dose is suggested: weigh the "
+                    "patient to get the dose for this weight.",
+                    "",
+                ]
+            detail += [*_unavailable_section(cc), *_footer(a)]
+            suggestions: tuple[Suggestion, ...] = ()
+            if f.corrected_resource is not None and f.corrected_dose_mg is not None:
+                fixed = f"{_num(f.corrected_dose_mg)} mg"
+                suggestions = (
+                    Suggestion(
+                        label=plain(f"Change {drug} to {fixed}", 80),
+                        actions=(
+                            Action(
+                                "update",
+                                plain(f"Set the {drug} dose to {fixed} per dose"),
+                                resource=f.corrected_resource,
+                            ),
+                        ),
+                        is_recommended=True,
+                    ),
+                )
+            cards.append(
+                Card(
+                    summary=_summary(
+                        [f"{drug} {f.draft.dose_text} exceeds the maximum: {limit} ({m.text})"]
+                    ),
+                    indicator="critical",
+                    source=_source("dose", "Dose check", m.source.partition(":")[0]),
+                    detail="\n".join(detail),
+                    suggestions=suggestions,
+                    selection_behavior="at-most-one" if suggestions else None,
+                    links=(_smart_link(a, cc),),
+                    kind="order-dose-maximum",
+                )
+            )
+        elif f.kind == "course_limit" and f.reason:
+            detail = [
+                f"Drafted: **{md(drug)} {md(f.draft.dose_text)}**.",
+                "",
+                f"{md(f.reason)}.",
+                "",
+                f"Sources: {_cites(f.sources)}",
+                "",
+                *_course_lines(a),
+                *_unavailable_section(cc),
+                *_footer(a),
+            ]
+            cards.append(
+                Card(
+                    summary=_summary([f.reason]),
+                    indicator="critical",
+                    source=_source("course", "Tocilizumab course", "actemra_label"),
+                    detail="\n".join(detail),
+                    suggestions=(
+                        Suggestion(
+                            label=plain(f"Remove the {drug} order", 80),
+                            actions=(
+                                Action(
+                                    "delete",
+                                    plain(f"Remove the draft {drug} order (course limit)"),
+                                    resource_id=f.draft.ref,
+                                ),
+                            ),
+                            is_recommended=True,
+                        ),
+                    ),
+                    selection_behavior="at-most-one",
+                    links=(_smart_link(a, cc),),
+                    kind="order-course",
+                )
+            )
+        elif f.kind == "dose_unchecked":
+            detail = [
+                f"Drafted: **{md(drug)} {md(f.draft.dose_text)}**. This dose was **not checked** "
+                f"against the plan or the maximum dose: {md(f.reason or 'the dose could not be read')}.",
+                "",
+                "Check it by hand, or order it in milligrams (or record a weight) to have it checked.",
+                "",
+                *_unavailable_section(cc),
+                *_footer(a),
+            ]
+            cards.append(
+                Card(
+                    summary=_summary(
+                        [f"{drug} {f.draft.dose_text}: dose not checked ({f.reason or ''})"]
+                    ),
+                    indicator="info",
+                    source=_source("dose", "Dose check", None),
+                    detail="\n".join(detail),
+                    links=(_smart_link(a, cc),),
+                    kind="order-dose-unchecked",
                 )
             )
         elif f.kind == "baseline_missing":

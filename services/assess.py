@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from services import crs, fhir_adapter, irae, management, timeline
+from services import courses, crs, fhir_adapter, irae, management, timeline
 from services.knowledge import crs as KC
 from services.knowledge.sources import RULESET_VERSION
 from services.model import Assessment, IraeExclusion, PatientData, Weight
@@ -49,7 +49,8 @@ def assess_data(data: PatientData, at: datetime, *, with_timeline: bool = True) 
     found = irae.findings(data, at, expos, evaluation.now, excluded)
     grades = [r.grade for r in evaluation.now.values() if r.grade is not None]
     crs_grade = max(grades) if grades else None
-    recs = management.plan(data, at, weight, age, expos, found, crs_grade)
+    course = courses.build(data, at, weight, evaluation.trajectory, crs_grade, found)
+    recs = management.plan(data, at, weight, age, expos, found, crs_grade, courses=course)
     return Assessment(
         at=at,
         ruleset_version=RULESET_VERSION,
@@ -67,6 +68,7 @@ def assess_data(data: PatientData, at: datetime, *, with_timeline: bool = True) 
         data_quality=[{"ref": ref, "problem": why} for ref, why in data.unreadable],
         disclaimer=KC.DISCLAIMER,
         timeline=timeline.build(data, evaluation.window_start, at) if with_timeline else {},
+        courses=course,
     )
 
 

@@ -15,8 +15,10 @@ from typing import Any
 
 from services import units
 from services.knowledge import codes
+from services.knowledge import orders as KO
 from services.model import (
     ConditionFact,
+    DraftOrder,
     DrugEvent,
     Infusion,
     O2Episode,
@@ -28,6 +30,11 @@ from services.timeutil import parse_instant
 
 IGNORED_STATUS = frozenset({"entered-in-error", "cancelled", "not-done", "stopped-in-error"})
 ORDER_IGNORED_STATUS = frozenset({"entered-in-error", "cancelled", "draft"})
+# Draft orders that are no longer being ordered.
+DRAFT_INACTIVE_STATUS = frozenset(
+    {"cancelled", "entered-in-error", "stopped", "completed", "revoked"}
+)
+_PERIOD_DAYS = {"s": 1 / 86400, "min": 1 / 1440, "h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 30.0}
 INACTIVE_CONDITION = frozenset({"inactive", "resolved", "remission"})
 
 Codings = list[tuple[str | None, str | None]]
@@ -306,9 +313,99 @@ class _Adapter:
             return [], text
         return [], ""
 
+    def _medication(self, r: dict[str, Any]) -> dict[str, Any] | None:
+        """The Medication a resource references (contained or in the data), if any."""
+        mref = r.get("medicationReference")
+        target = mref.get("reference") if isinstance(mref, dict) else None
+        if not isinstance(target, str):
+            return None
+        if target.startswith("#"):
+            for c in r.get("contained") or ():
+                if isinstance(c, dict) and c.get("id") == target[1:]:
+                    return c
+            return None
+        return self.medications.get(target) or self.medications.get(
+            "Medication/" + target.rsplit("/", 1)[-1]
+        )
+
+    def strength_mg(
+        self, r: dict[str, Any], codings: Codings, text: str
+    ) -> tuple[float, str] | None:
+        """Milligrams per tablet (or capsule) of the product a resource names, and where that
+        came from: the Medication's ingredient strength, the coded clinical drug, or the name."""
+        med = self._medication(r)
+        if isinstance(med, dict):
+            for ing in med.get("ingredient") or ():
+                st = ing.get("strength") if isinstance(ing, dict) else None
+                if not isinstance(st, dict):
+                    continue
+                num, den = st.get("numerator"), st.get("denominator")
+                if not isinstance(num, dict) or not isinstance(den, dict):
+                    continue
+                v, dv = _number(num.get("value")), _number(den.get("value"))
+                factor = KO.MASS_TO_MG.get(str(num.get("code") or num.get("unit") or "").lower())
+                if v is not None and dv == 1 and factor is not None and _is_count(den):
+                    return v * factor, "the Medication's ingredient strength"
+        hit = codes.strength_for(codings)
+        if hit is not None:
+            return (
+                hit.mg_per_unit,
+                f"RxNorm {hit.code.rpartition('|')[2]} ({_n(hit.mg_per_unit)} mg per tablet)",
+            )
+        mg = codes.strength_in_text(text)
+        if mg is not None:
+            return mg, f"the product name ({_n(mg)} mg per unit)"
+        return None
+
+    def dose_mg(
+        self, r: dict[str, Any], q: Any, codings: Codings, text: str, weight_kg: float | None
+    ) -> tuple[float | None, str | None, str | None]:
+        """(mg, problem, basis) for a dose Quantity: mass units, per kg with a weight, or a
+        count of tablets through the product's strength."""
+        if not isinstance(q, dict):
+            return None, "no structured dose", None
+        v = _number(q.get("value"))
+        if v is None:
+            return None, "the dose is not a number", None
+        code = q.get("code") if isinstance(q.get("code"), str) else None
+        unit = q.get("unit") if isinstance(q.get("unit"), str) else None
+        shown = code or unit or "(no unit)"
+        if _is_count(q):
+            st = self.strength_mg(r, codings, text)
+            if st is None:
+                return (
+                    None,
+                    f"the dose is {_n(v)} {shown} and the product's strength per unit is not "
+                    "known (no strength on the Medication, a code without a known strength, no "
+                    "strength in its name)",
+                    None,
+                )
+            return v * st[0], None, f"{_n(v)} × {_n(st[0])} mg, strength from {st[1]}"
+        for u in (code, unit):
+            if not u:
+                continue
+            norm = u.strip().lower().replace(" ", "")
+            per_kg = norm.endswith("/kg")
+            factor = KO.MASS_TO_MG.get(norm[: -len("/kg")] if per_kg else norm)
+            if factor is None:
+                continue
+            if not per_kg:
+                return v * factor, None, None
+            if weight_kg is None:
+                return None, f"the dose is {_n(v)} {shown} and no body weight is recorded", None
+            return (
+                v * factor * weight_kg,
+                None,
+                f"{_n(v)} {u.strip()} × {_n(weight_kg)} kg",
+            )
+        return None, f"the unit {shown} is neither a mass nor a tablet count", None
+
     def medication_event(self, r: dict[str, Any]) -> None:
         rt = r.get("resourceType")
         status = r.get("status") if isinstance(r.get("status"), str) else ""
+        if rt == "MedicationRequest" and status == "draft":
+            self._record_draft(r)
+            return
         if status in IGNORED_STATUS or (
             rt == "MedicationRequest" and status in ORDER_IGNORED_STATUS
         ):
@@ -337,12 +434,28 @@ class _Adapter:
             self._rate_pending.append((r, drug, ref))
             return
         dose_value = dose_unit = route = None
+        dose_mg = dose_note = per_day = None
         if rt == "MedicationAdministration":
             dosage = r.get("dosage") if isinstance(r.get("dosage"), dict) else {}
             dq = dosage.get("dose") if isinstance(dosage.get("dose"), dict) else {}
             dose_value = _number(dq.get("value"))
             dose_unit = dq.get("code") or dq.get("unit")
             route = _text(dosage.get("route")) or None
+            if dq:
+                dose_mg, dose_note, _basis = self.dose_mg(r, dq, codings, text, None)
+        elif rt == "MedicationRequest":
+            dosage = _first_dosage(r)
+            dq = _dose_quantity(dosage)
+            if isinstance(dq, dict):
+                dose_value = _number(dq.get("value"))
+                dose_unit = dq.get("code") or dq.get("unit")
+                dose_mg, dose_note, _basis = self.dose_mg(r, dq, codings, text, None)
+            per_day = _doses_per_day(dosage)
+            route = _text(dosage.get("route")) or None
+            bounds = ((dosage.get("timing") or {}).get("repeat") or {}).get("boundsPeriod")
+            if isinstance(bounds, dict):
+                start = parse_instant(bounds.get("start")) or start
+                end = parse_instant(bounds.get("end"))
         names = drug.components or (drug.name,)
         for name in names:
             concept = codes.drug_by_name(name) or drug
@@ -358,6 +471,30 @@ class _Adapter:
                     dose_value=dose_value,
                     dose_unit=dose_unit if isinstance(dose_unit, str) else None,
                     route=route,
+                    target=concept.target,
+                    dose_mg=dose_mg,
+                    dose_note=dose_note,
+                    doses_per_day=per_day,
+                    start=start,
+                )
+            )
+
+    def _record_draft(self, r: dict[str, Any]) -> None:
+        codings, text = self._medication_concept(r)
+        drug = codes.match_drug(codings, text)
+        if drug is None:
+            return
+        for name in drug.components or (drug.name,):
+            concept = codes.drug_by_name(name) or drug
+            self.data.drafts.append(
+                DrugEvent(
+                    drug=concept.name,
+                    drug_class=concept.drug_class,
+                    kind="draft",
+                    time=parse_instant(r.get("authoredOn")),
+                    end=None,
+                    ref=_ref(r),
+                    status="draft",
                     target=concept.target,
                 )
             )
@@ -518,6 +655,72 @@ def _positive_result(r: dict[str, Any]) -> bool | None:
     return None
 
 
+def _n(v: float) -> str:
+    return f"{v:g}"
+
+
+def _is_count(q: dict[str, Any]) -> bool:
+    """A Quantity that counts tablets, capsules or pills."""
+    for key in ("code", "unit"):
+        u = q.get(key)
+        if isinstance(u, str):
+            norm = u.strip().lower()
+            if norm in KO.COUNT_UNITS or norm.rstrip("(s)") in KO.COUNT_UNITS:
+                return True
+    return False
+
+
+def _first_dosage(r: dict[str, Any]) -> dict[str, Any]:
+    di = r.get("dosageInstruction")
+    first = di[0] if isinstance(di, list) and di else {}
+    return first if isinstance(first, dict) else {}
+
+
+def _dose_quantity(dosage: dict[str, Any]) -> dict[str, Any] | None:
+    """The ordered dose: doseQuantity, or the high end of doseRange."""
+    for dr in dosage.get("doseAndRate") or ():
+        if not isinstance(dr, dict):
+            continue
+        q = dr.get("doseQuantity")
+        if isinstance(q, dict):
+            return q
+        rng = dr.get("doseRange")
+        if isinstance(rng, dict) and isinstance(rng.get("high"), dict):
+            return rng["high"]
+    return None
+
+
+def _dose_label(dosage: dict[str, Any]) -> str:
+    for dr in dosage.get("doseAndRate") or ():
+        if not isinstance(dr, dict):
+            continue
+        q = dr.get("doseQuantity")
+        if isinstance(q, dict):
+            return f"{q.get('value')} {q.get('unit') or q.get('code') or ''}".strip()
+        rng = dr.get("doseRange")
+        if isinstance(rng, dict) and isinstance(rng.get("high"), dict):
+            hi = rng["high"]
+            return f"up to {hi.get('value')} {hi.get('unit') or hi.get('code') or ''}".strip()
+    text = dosage.get("text")
+    return text if isinstance(text, str) and text else "no structured dose"
+
+
+def _doses_per_day(dosage: dict[str, Any]) -> float | None:
+    timing = dosage.get("timing")
+    rep = timing.get("repeat") if isinstance(timing, dict) else None
+    if not isinstance(rep, dict):
+        return None
+    freq, period = _number(rep.get("frequency")), _number(rep.get("period"))
+    days = (
+        _PERIOD_DAYS.get(rep.get("periodUnit") or "")
+        if isinstance(rep.get("periodUnit") or "", str)
+        else None
+    )
+    if freq is None or period is None or period <= 0 or days is None:
+        return None
+    return freq / (period * days)
+
+
 def _recorded_grade(r: dict[str, Any]) -> int | None:
     """A grade written on the Condition: stage.summary or severity ("Grade 3", SNOMED mild...)."""
     import re
@@ -610,3 +813,52 @@ def classify_medication(
             a.medications[f"Medication/{r['id']}"] = r
     codings, text = a._medication_concept(resource)
     return codes.match_drug(codings, text)
+
+
+_SAFE_ID = __import__("re").compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+
+def read_draft_orders(
+    draft_orders: Any, weight_kg: float | None, contained_in: Iterable[Any] = ()
+) -> list[DraftOrder]:
+    """The draft MedicationRequests of a CDS Hooks `draftOrders` Bundle that name a known drug,
+    each with its dose in mg where it can be read (mass, per kg with a weight, tablets through
+    the product's strength) and, where not, why."""
+    resources = flatten([draft_orders]) if isinstance(draft_orders, dict) else []
+    a = _Adapter()
+    for r in [*resources, *flatten(contained_in)]:
+        if r.get("resourceType") == "Medication" and isinstance(r.get("id"), str):
+            a.medications.setdefault(f"Medication/{r['id']}", r)
+    out: list[DraftOrder] = []
+    for r in resources:
+        if r.get("resourceType") != "MedicationRequest" or r.get("status") in DRAFT_INACTIVE_STATUS:
+            continue
+        rid = r.get("id")
+        if not isinstance(rid, str) or not _SAFE_ID.match(rid):
+            continue
+        try:
+            codings, text = a._medication_concept(r)
+            drug = codes.match_drug(codings, text)
+            if drug is None:
+                continue
+            dosage = _first_dosage(r)
+            q = _dose_quantity(dosage)
+            mg, problem, basis = a.dose_mg(r, q, codings, text, weight_kg)
+            per_day = _doses_per_day(dosage)
+            label = _dose_label(dosage)
+        except (TypeError, AttributeError, ValueError, KeyError):
+            continue
+        out.append(
+            DraftOrder(
+                id=rid,
+                ref=f"MedicationRequest/{rid}",
+                resource=r,
+                drug=drug,
+                dose_mg=mg,
+                doses_per_day=per_day,
+                dose_text=label,
+                dose_problem=problem,
+                dose_basis=basis,
+            )
+        )
+    return out

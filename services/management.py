@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from services.courses import when
 from services.knowledge import codes, dosing
+from services.knowledge import courses as KCO
 from services.knowledge import irae as KI
 from services.model import (
+    Courses,
     Dose,
     Exposure,
     IraeFinding,
@@ -123,6 +126,7 @@ class _Plan:
         service: str | None = None,
         drug: str | None = None,
         dose_missing_reason: str | None = None,
+        alternative_to: str | None = None,
     ) -> None:
         if rid in self.items:
             self._merge(rid, for_irae, source)
@@ -138,6 +142,7 @@ class _Plan:
             for_irae=for_irae,
             urgency=urgency,
             service=service,
+            alternative_to=alternative_to,
         )
 
     def _merge(self, rid: str, for_irae: tuple[str, ...], source: str) -> None:
@@ -163,8 +168,12 @@ def plan(
     expos: list[Exposure],
     found: list[IraeFinding],
     crs_grade: int | None,
+    courses: Courses | None = None,
 ) -> list[Recommendation]:
     p = _Plan(weight, age)
+    toci = courses.tocilizumab if courses else None
+    steroid_course = courses.corticosteroid if courses else None
+    escalate = toci is not None and toci.status in ("no_improvement", "max_reached")
     ici = [e for e in expos if e.drug_class == "checkpoint_inhibitor"]
     effector = [e for e in expos if e.drug_class in ("cellular_therapy", "bispecific")]
     kinds = {f.kind: f for f in found}
@@ -241,14 +250,45 @@ def plan(
             # Tocilizumab: the label dose and the seed paper's dose, side by side.
             text_suffix = " if CRS is severe or steroid-refractory" if refractory_first else ""
             label = dosing.select("tocilizumab.label", weight.kg if weight else None, age)
-            p.drug(
-                "tocilizumab.label",
-                ("crs",),
-                urgency="urgent" if crs_grade >= 3 else "routine",
-                category="immunosuppression",
-                text=label.text + text_suffix,
-            )
-            p.drug("tocilizumab.lee2014", ("crs",), alternative_to="tocilizumab.label")
+            if toci is None or toci.status == "due":
+                # What has been given decides whether a dose is proposed at all (the course).
+                p.drug(
+                    "tocilizumab.label",
+                    ("crs",),
+                    urgency="urgent" if crs_grade >= 3 else "routine",
+                    category="immunosuppression",
+                    text=label.text + text_suffix + (f". {toci.text}" if toci else ""),
+                )
+                lee = KCO.TOCILIZUMAB_COURSE["tocilizumab.lee2014"]
+                lee_next = (
+                    toci.doses[-1].time + timedelta(hours=lee.min_interval_h) if toci else None
+                )
+                if lee_next is None or at >= lee_next:
+                    p.drug("tocilizumab.lee2014", ("crs",), alternative_to="tocilizumab.label")
+                else:
+                    lee_row = dosing.select(
+                        "tocilizumab.lee2014", weight.kg if weight else None, age
+                    )
+                    p.advice(
+                        "tocilizumab.lee2014",
+                        "immunosuppression",
+                        f"{lee_row.text}: not before {when(lee_next)} by this interval",
+                        lee.source,
+                        ("crs",),
+                        drug="tocilizumab",
+                        dose_missing_reason=_TOCI_NO_DOSE["wait"],
+                        alternative_to="tocilizumab.label",
+                    )
+            else:
+                p.advice(
+                    "tocilizumab.label",
+                    "immunosuppression",
+                    toci.text,
+                    "; ".join(toci.sources),
+                    ("crs",),
+                    drug="tocilizumab",
+                    dose_missing_reason=_TOCI_NO_DOSE[toci.status],
+                )
             if refractory_first or neuro:
                 # Checkpoint-inhibitor CRS (seed case) and CRS with neurologic dysfunction: steroids first.
                 p.drug(
@@ -258,7 +298,11 @@ def plan(
                 )
                 p.drug("prednisone.taper", ("crs",))
             else:
-                p.drug("methylprednisolone.crs.lee2014", ("crs",))
+                p.drug(
+                    "methylprednisolone.crs.lee2014",
+                    ("crs",),
+                    urgency="urgent" if escalate else "routine",
+                )
             if neuro:
                 p.drug(
                     "dexamethasone.neuro", ("crs", *neuro), alternative_to="methylprednisolone.high"
@@ -365,18 +409,34 @@ def plan(
 
     # 4. PJP prophylaxis when steroid exposure reaches the threshold (planned or given).
     planned = _planned_prednisone_equivalent(p)
-    given_days = _steroid_days_at_or_above(data, at, dosing.PJP_THRESHOLDS[0][0])
-    if planned or given_days >= dosing.PJP_THRESHOLDS[0][1]:
+    if steroid_course is not None:
+        given_due = steroid_course.pjp_due
+        given_why = steroid_course.pjp_text
+    else:
+        given_days = _steroid_days_at_or_above(data, at, dosing.PJP_THRESHOLDS[0][0])
+        given_due = given_days >= dosing.PJP_THRESHOLDS[0][1]
+        given_why = f"{given_days} days at ≥{dosing.PJP_THRESHOLDS[0][0]:g} mg/day prednisone-equivalent recorded"
+    if planned or given_due:
+        rule_text = " or ".join(
+            f"{'≥' if r.inclusive else '>'}{r.mg_per_day:g} mg/day for ≥{r.days} days"
+            for r in KCO.PJP_RULES
+        )
         why = (
             f"the plan gives {planned:g} mg/day prednisone-equivalent tapered over weeks"
             if planned
-            else f"{given_days} days at ≥{dosing.PJP_THRESHOLDS[0][0]:g} mg/day prednisone-equivalent recorded"
+            else given_why
         )
+        if planned and given_due:
+            why += f"; {given_why}"
         p.advice(
             "pjp_prophylaxis",
             "supportive",
-            f"Consider PJP prophylaxis (e.g. trimethoprim-sulfamethoxazole): {why}; ASCO suggests it at ≥20 mg/day "
-            "prednisone-equivalent for ≥4 weeks (or >30 mg/day for ≥3 weeks)",
+            f"Consider PJP prophylaxis (e.g. trimethoprim-sulfamethoxazole): {why}"
+            + (
+                ""
+                if steroid_course is not None and not planned
+                else f"; ASCO suggests it at {rule_text} prednisone-equivalent"
+            ),
             dosing.PJP_SOURCE,
             tuple(k for k in kinds),
             drug="sulfamethoxazole and trimethoprim",
@@ -397,6 +457,14 @@ def plan(
     _consolidate_steroids(p)
     return list(p.items.values())
 
+
+# Why no tocilizumab dose is proposed, by course status (services.courses).
+_TOCI_NO_DOSE = {
+    "wait": "Not yet: the interval since the last dose has not passed",
+    "max_reached": "No more doses: the course maximum is reached",
+    "no_improvement": "No further dose proposed: no improvement after tocilizumab, corticosteroids next",
+    "improving": "No repeat dose while CRS improves",
+}
 
 # A continuation of the high-dose course, never folded into it.
 _CONTINUATIONS = frozenset({"prednisone.taper"})

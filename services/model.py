@@ -89,6 +89,27 @@ class DrugEvent:
     dose_unit: str | None = None
     route: str | None = None
     target: str | None = None  # checkpoint inhibitors: PD-1, PD-L1, CTLA-4, LAG-3
+    # The dose in mg (mass units, per-kg doses with a weight, tablets through the product's
+    # strength), or None with `dose_note` saying why; orders also carry doses per day.
+    dose_mg: float | None = None
+    dose_note: str | None = None
+    doses_per_day: float | None = None
+    start: datetime | None = None  # orders: when the order starts (bounds or authoredOn)
+
+
+@dataclass(frozen=True, slots=True)
+class DraftOrder:
+    """A MedicationRequest being ordered (CDS Hooks `draftOrders`, or a draft in the record)."""
+
+    id: str
+    ref: str  # "MedicationRequest/<id>"
+    resource: dict[str, Any]  # as drafted: an update suggestion starts from it
+    drug: Any  # knowledge.codes.DrugConcept
+    dose_mg: float | None  # one administration, in mg
+    doses_per_day: float | None
+    dose_text: str  # as drafted, for display
+    dose_problem: str | None = None  # why dose_mg is None
+    dose_basis: str | None = None  # how a count or per-kg dose became mg
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +159,8 @@ class PatientData:
     drugs: list[DrugEvent] = field(default_factory=list)
     conditions: list[ConditionFact] = field(default_factory=list)
     tests: list[TestResult] = field(default_factory=list)
+    # Draft MedicationRequests stored in the record (not exposures: nothing was given or ordered).
+    drafts: list[DrugEvent] = field(default_factory=list)
     # What the adapter could not read, as (resource reference, reason); shown, never dropped silently.
     unreadable: list[tuple[str, str]] = field(default_factory=list)
 
@@ -382,6 +405,165 @@ class Weight:
         return {"kg": self.kg, "time": _iso(self.time), "ref": self.ref, "stale": self.stale}
 
 
+@dataclass(frozen=True, slots=True)
+class GivenDose:
+    """One administration of a course: when, what, how much (mg, None when not recorded)."""
+
+    time: datetime
+    drug: str
+    mg: float | None
+    ref: str
+    note: str | None = None  # why mg is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "time": _iso(self.time),
+            "drug": self.drug,
+            "mg": self.mg,
+            "ref": self.ref,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TocilizumabCourse:
+    """The tocilizumab doses of the current CRS episode and what the label allows next.
+
+    `status`: "due" (a dose is allowed now), "wait" (the interval has not passed),
+    "max_reached", "no_improvement" (escalate to corticosteroids), "improving" (no repeat dose
+    while the patient improves)."""
+
+    doses: tuple[GivenDose, ...]
+    max_doses: int
+    min_interval_h: float
+    next_not_before: datetime | None
+    status: str
+    text: str
+    grade_at_last_dose: int | None
+    grade_now: int | None
+    sources: tuple[str, ...]
+
+    @property
+    def given(self) -> int:
+        return len(self.doses)
+
+    @property
+    def last_time(self) -> datetime | None:
+        return self.doses[-1].time if self.doses else None
+
+    def allows_dose_at(self, t: datetime) -> bool:
+        """The label's limits only (count and interval): clinical response is judged apart."""
+        if self.given >= self.max_doses:
+            return False
+        return self.next_not_before is None or t >= self.next_not_before
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "doses": [d.to_dict() for d in self.doses],
+            "given": self.given,
+            "max_doses": self.max_doses,
+            "min_interval_h": self.min_interval_h,
+            "last_given": _iso(self.last_time),
+            "next_not_before": _iso(self.next_not_before),
+            "status": self.status,
+            "text": self.text,
+            "grade_at_last_dose": self.grade_at_last_dose,
+            "grade_now": self.grade_now,
+            "sources": list(self.sources),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SteroidCourse:
+    """The current systemic corticosteroid course, in prednisone-equivalent mg per day."""
+
+    drug: str  # the latest drug given or ordered
+    last_dose_mg: float | None  # of `drug`
+    last_dose_time: datetime | None
+    pred_eq_per_day: float | None  # the latest full day (or the active order's daily dose)
+    start: datetime
+    day_of_course: int
+    peak_pred_eq_per_day: float
+    taper_start: datetime | None  # the first day below the peak
+    taper_lines: tuple[str, ...]  # progress against the plan's taper
+    resume_met: bool | None  # None: the current daily dose is not known
+    resume_text: str
+    refractory_text: str | None
+    days_at_or_above_20: int
+    days_above_30: int
+    pjp_due: bool
+    pjp_text: str
+    daily: tuple[tuple[str, float], ...]  # (ISO date, prednisone-equivalent mg) per day given
+    doses: tuple[GivenDose, ...]
+    sources: tuple[str, ...]
+    # A drafted daily dose in [taper_low, pred_eq_per_day] is the next taper step, not a mismatch.
+    taper_low: float | None = None
+
+    @property
+    def tapering(self) -> bool:
+        return self.taper_start is not None
+
+    def accepts_daily(self, pred_eq: float, tolerance: float) -> bool:
+        """A drafted daily prednisone-equivalent that continues this course or takes its next
+        taper step."""
+        if self.pred_eq_per_day is None or self.taper_low is None:
+            return False
+        return self.taper_low * (1 - tolerance) <= pred_eq <= self.pred_eq_per_day * (1 + tolerance)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "drug": self.drug,
+            "last_dose_mg": self.last_dose_mg,
+            "last_dose_time": _iso(self.last_dose_time),
+            "prednisone_equivalent_mg_per_day": self.pred_eq_per_day,
+            "start": _iso(self.start),
+            "day_of_course": self.day_of_course,
+            "peak_prednisone_equivalent_mg_per_day": self.peak_pred_eq_per_day,
+            "tapering": self.tapering,
+            "taper_start": _iso(self.taper_start),
+            "taper": list(self.taper_lines),
+            "resume_criterion_met": self.resume_met,
+            "resume": self.resume_text,
+            "refractory": self.refractory_text,
+            "days_at_or_above_20_mg": self.days_at_or_above_20,
+            "days_above_30_mg": self.days_above_30,
+            "pjp_prophylaxis_due": self.pjp_due,
+            "pjp": self.pjp_text,
+            "daily": [{"date": d, "prednisone_equivalent_mg": mg} for d, mg in self.daily],
+            "doses": [d.to_dict() for d in self.doses],
+            "sources": list(self.sources),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PendingOrder:
+    """A checkpoint-inhibitor order not yet given: active, draft, or a scheduled dose."""
+
+    drug: str
+    ref: str
+    kind: str  # "active order" | "draft order" | "scheduled dose"
+    time: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"drug": self.drug, "ref": self.ref, "kind": self.kind, "time": _iso(self.time)}
+
+
+@dataclass(frozen=True, slots=True)
+class Courses:
+    """What has already been given: read once, shown by the plan, the cards and the page."""
+
+    tocilizumab: TocilizumabCourse | None = None
+    corticosteroid: SteroidCourse | None = None
+    checkpoint_orders: tuple[PendingOrder, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tocilizumab": self.tocilizumab.to_dict() if self.tocilizumab else None,
+            "corticosteroid": self.corticosteroid.to_dict() if self.corticosteroid else None,
+            "checkpoint_inhibitor_orders": [o.to_dict() for o in self.checkpoint_orders],
+        }
+
+
 @dataclass(slots=True)
 class Assessment:
     at: datetime
@@ -404,6 +586,9 @@ class Assessment:
     timeline: dict[str, Any] = field(default_factory=dict)
     # Conditions that look like irAEs but are not attributed, each with its reason.
     irae_excluded: list[IraeExclusion] = field(default_factory=list)
+    # What has already been given (tocilizumab and corticosteroid courses, checkpoint-inhibitor
+    # orders still pending): `services.courses`.
+    courses: Courses = field(default_factory=Courses)
 
     @property
     def checkpoint_inhibitors(self) -> list[Exposure]:
@@ -438,6 +623,7 @@ class Assessment:
             "data_quality": self.data_quality,
             "disclaimer": self.disclaimer,
             "timeline": self.timeline,
+            "courses": self.courses.to_dict(),
         }
 
 

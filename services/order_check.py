@@ -1,13 +1,20 @@
 """Check draft orders against an `Assessment`: pure functions, no web framework.
 
-Three checks (tables and citations in `services.knowledge.orders`):
+The checks (tables and citations in `services.knowledge.orders` and `knowledge.courses`):
 - a checkpoint-inhibitor draft while an irAE finding says hold or discontinue;
+- a draft above a label or guideline maximum (tocilizumab above 800 mg per infusion, the
+  per-dose and daily maxima of the drugs the plan doses): critical, with or without a weight;
+- a tocilizumab draft the course does not allow (the maximum number of doses reached, or
+  sooner than the interval after the last dose): critical;
 - a tocilizumab, corticosteroid or immune globulin draft whose dose disagrees with the plan's
-  dose for this weight, or exceeds the plan's cap;
+  dose for this weight (a lower corticosteroid dose that is the next step of a taper in
+  progress is not a disagreement);
+- a dose that cannot be checked (a unit that is not a mass, a tablet count without a known
+  strength, a per-kg dose or plan without a weight): an info finding that says why;
 - a checkpoint-inhibitor draft, first exposure, with no baseline work-up on record.
 
-Inputs are FHIR R4 JSON dicts (the `draftOrders` Bundle and the patient's resources) and the
-`Assessment` built from those resources. Outputs are `OrderFinding`s the card layer renders.
+Drafts are read by `services.fhir_adapter.read_draft_orders` (the one FHIR reader) into
+`DraftOrder`s; outputs are `OrderFinding`s the card layer renders.
 """
 
 from __future__ import annotations
@@ -18,34 +25,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from services.fhir_adapter import read_draft_orders
 from services.knowledge import orders as K
-from services.knowledge.codes import UCUM, DrugConcept, match_drug
-from services.model import Assessment, Dose, IraeFinding, Recommendation
+from services.knowledge.codes import UCUM, drug_by_name
+from services.model import Assessment, Dose, DraftOrder, IraeFinding, Recommendation
 from services.timeutil import parse_instant
 
 _ACTION_RANK = {"discontinue": 2, "hold": 1}
-_INACTIVE_ORDER = {"cancelled", "entered-in-error", "stopped", "completed", "revoked"}
 _BAD_OBS = {"entered-in-error", "cancelled"}
-_PERIOD_DAYS = {"s": 1 / 86400, "min": 1 / 1440, "h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 30.0}
 
-
-@dataclass(frozen=True)
-class DraftMed:
-    """One draft MedicationRequest, with the drug it names and its dose in mg when readable."""
-
-    id: str
-    ref: str  # "MedicationRequest/<id>"
-    resource: dict[str, Any]
-    drug: DrugConcept
-    dose_mg: float | None  # one administration
-    doses_per_day: float | None
-    dose_text: str  # as drafted, for display
+# Kept for callers: a draft MedicationRequest read into the domain.
+DraftMed = DraftOrder
 
 
 @dataclass(frozen=True)
 class OrderFinding:
-    kind: str  # "checkpoint_hold" | "dose_mismatch" | "dose_over_cap" | "baseline_missing"
-    draft: DraftMed
+    # "checkpoint_hold" | "dose_over_max" | "course_limit" | "dose_mismatch" | "dose_over_cap"
+    # | "dose_unchecked" | "baseline_missing"
+    kind: str
+    draft: DraftOrder
     irae: IraeFinding | None = None
     recommendation: Recommendation | None = None
     expected_mg: tuple[float, float] | None = None  # per administration, after caps
@@ -55,11 +53,11 @@ class OrderFinding:
     missing_baseline: tuple[K.BaselineItem, ...] = ()
     present_baseline: tuple[K.BaselineItem, ...] = ()
     notes: tuple[str, ...] = field(default=())
-
-
-# --------------------------------------------------------------------------------------------
-# Reading drafts
-# --------------------------------------------------------------------------------------------
+    maximum: K.DoseMaximum | None = None  # dose_over_max: the row exceeded
+    ordered_mg: float | None = None  # dose_over_max: per the row's period (dose, day, course)
+    limit_mg: float | None = None  # dose_over_max: the row's limit for this patient
+    reason: str | None = None  # course_limit, dose_unchecked: why, in words
+    sources: tuple[str, ...] = ()
 
 
 def _codings(cc: Any) -> tuple[list[tuple[str | None, str | None]], str]:
@@ -72,106 +70,11 @@ def _codings(cc: Any) -> tuple[list[tuple[str | None, str | None]], str]:
     return codings, " ".join(t for t in texts if isinstance(t, str))
 
 
-def _bundle_resources(bundle: Any) -> list[dict[str, Any]]:
-    if not isinstance(bundle, dict):
-        return []
-    return [
-        e["resource"]
-        for e in bundle.get("entry") or []
-        if isinstance(e, dict) and isinstance(e.get("resource"), dict)
-    ]
-
-
-def _medication_concept(mr: dict[str, Any], others: list[dict[str, Any]]) -> DrugConcept | None:
-    if "medicationCodeableConcept" in mr:
-        codings, text = _codings(mr["medicationCodeableConcept"])
-        return match_drug(codings, text)
-    ref = (mr.get("medicationReference") or {}).get("reference")
-    if not isinstance(ref, str):
-        return None
-    candidates: list[dict[str, Any]] = []
-    if ref.startswith("#"):
-        candidates = [c for c in mr.get("contained") or [] if c.get("id") == ref[1:]]
-    else:
-        rid = ref.rsplit("/", 1)[-1]
-        candidates = [
-            r for r in others if r.get("resourceType") == "Medication" and r.get("id") == rid
-        ]
-    for med in candidates:
-        codings, text = _codings(med.get("code"))
-        hit = match_drug(codings, text)
-        if hit:
-            return hit
-    display = (mr.get("medicationReference") or {}).get("display") or ""
-    return match_drug([], display) if display else None
-
-
-def _to_mg(value: Any, unit: Any, weight_kg: float | None) -> float | None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not isinstance(unit, str):
-        return None
-    u = unit.strip().lower().replace(" ", "")
-    per_kg = u.endswith("/kg")
-    if per_kg:
-        u = u[: -len("/kg")]
-    factor = K.MASS_TO_MG.get(u)
-    if factor is None:
-        return None
-    mg = float(value) * factor
-    if per_kg:
-        if weight_kg is None:
-            return None
-        mg *= weight_kg
-    return mg
-
-
-def _dose_of(dosage: dict[str, Any], weight_kg: float | None) -> tuple[float | None, str]:
-    for dr in dosage.get("doseAndRate") or []:
-        q = dr.get("doseQuantity")
-        if isinstance(q, dict):
-            unit = q.get("code") or q.get("unit")
-            return _to_mg(q.get("value"), unit, weight_kg), f"{q.get('value')} {unit}"
-        rng = dr.get("doseRange")
-        if isinstance(rng, dict) and isinstance(rng.get("high"), dict):
-            hi = rng["high"]
-            unit = hi.get("code") or hi.get("unit")
-            return _to_mg(hi.get("value"), unit, weight_kg), f"up to {hi.get('value')} {unit}"
-    return None, dosage.get("text") or "no structured dose"
-
-
-def _doses_per_day(dosage: dict[str, Any]) -> float | None:
-    rep = ((dosage.get("timing") or {}).get("repeat")) or {}
-    freq = rep.get("frequency")
-    period = rep.get("period")
-    unit = rep.get("periodUnit")
-    if not isinstance(freq, (int, float)) or not isinstance(period, (int, float)) or period <= 0:
-        return None
-    days = _PERIOD_DAYS.get(unit or "")
-    if days is None:
-        return None
-    return float(freq) / (float(period) * days)
-
-
-def read_drafts(draft_orders: Any, weight_kg: float | None) -> list[DraftMed]:
+def read_drafts(
+    draft_orders: Any, weight_kg: float | None, contained_in: Any = ()
+) -> list[DraftOrder]:
     """The draft MedicationRequests in a `draftOrders` Bundle that name a known drug."""
-    resources = _bundle_resources(draft_orders)
-    out: list[DraftMed] = []
-    for r in resources:
-        if r.get("resourceType") != "MedicationRequest" or r.get("status") in _INACTIVE_ORDER:
-            continue
-        rid = r.get("id")
-        if not isinstance(rid, str) or not re.match(r"^[A-Za-z0-9\-.]{1,64}$", rid):
-            continue
-        drug = _medication_concept(r, resources)
-        if drug is None:
-            continue
-        dosage = (r.get("dosageInstruction") or [{}])[0]
-        if not isinstance(dosage, dict):
-            dosage = {}
-        mg, text = _dose_of(dosage, weight_kg)
-        out.append(
-            DraftMed(rid, f"MedicationRequest/{rid}", r, drug, mg, _doses_per_day(dosage), text)
-        )
-    return out
+    return read_draft_orders(draft_orders, weight_kg, contained_in)
 
 
 # --------------------------------------------------------------------------------------------
@@ -235,7 +138,11 @@ def _with_dose(resource: dict[str, Any], mg: float) -> dict[str, Any]:
     return updated
 
 
-def _check_dose(draft: DraftMed, assessment: Assessment) -> OrderFinding | None:
+def _check_dose(
+    draft: DraftOrder, assessment: Assessment, *, force: bool = False
+) -> OrderFinding | None:
+    """A finding when the draft disagrees with every dosed plan line for the drug; `force`: the
+    correction to the plan's primary line even when the draft agrees with one of them."""
     recs = [r for r in assessment.recommendations if r.drug == draft.drug.name and r.dose]
     if not recs or draft.dose_mg is None:
         return None
@@ -247,7 +154,7 @@ def _check_dose(draft: DraftMed, assessment: Assessment) -> OrderFinding | None:
         if bounds is None:
             continue
         ordered = per_dose * n if _per_day(r.dose) else per_dose  # type: ignore[arg-type]
-        if _agrees(ordered, bounds[0], bounds[1], r.dose.capped):  # type: ignore[union-attr]
+        if not force and _agrees(ordered, bounds[0], bounds[1], r.dose.capped):  # type: ignore[union-attr]
             return None
     primary = next((r for r in recs if r.alternative_to is None), recs[0])
     bounds = _dose_bounds_mg(primary.dose)  # type: ignore[arg-type]
@@ -316,6 +223,131 @@ def _prior_checkpoint_exposure(assessment: Assessment, draft_refs: set[str]) -> 
     )
 
 
+def _n(v: float) -> str:
+    return f"{v:.4g}" if abs(v) < 1000 else f"{v:.0f}"
+
+
+def _planned(assessment: Assessment, drug: str) -> list[Recommendation]:
+    return [r for r in assessment.recommendations if r.drug == drug]
+
+
+def _maxima(
+    draft: DraftOrder, assessment: Assessment, weight: float | None
+) -> tuple[OrderFinding | None, list[str]]:
+    """The strictest maximum the draft exceeds (None if none), and the maxima that could not
+    be checked, in words."""
+    drug = draft.drug.name
+    planned = bool(_planned(assessment, drug))
+    over: list[tuple[float, K.DoseMaximum, float]] = []
+    unchecked: list[str] = []
+    per_day = draft.doses_per_day or 1.0
+    for m in K.DOSE_MAXIMA:
+        if m.drug != drug or not (m.always or planned):
+            continue
+        if m.mg_per_kg is not None:
+            if weight is None:
+                unchecked.append(f"{m.text}: no body weight recorded")
+                continue
+            if m.min_weight_kg is not None and weight < m.min_weight_kg:
+                continue
+            if m.max_weight_kg is not None and weight >= m.max_weight_kg:
+                continue
+            limit = m.mg_per_kg * weight
+            allowed = limit * (1 + K.DOSE_TOLERANCE_FRACTION)  # vial and tablet rounding
+        else:
+            limit = allowed = m.mg or 0.0
+        ordered = draft.dose_mg * per_day if m.per == "day" else draft.dose_mg  # type: ignore[operator]
+        if ordered > allowed + 1e-9:
+            over.append((limit, m, ordered))
+    if not over:
+        return None, unchecked
+    # The absolute (label) maximum first when it is exceeded; the others are named too.
+    over.sort(key=lambda x: (x[1].mg is None, x[0]))
+    limit, m, ordered = over[0]
+    also = tuple(f"{_n(lim)} mg: {row.text}" for lim, row, _o in over[1:])
+    fix = _check_dose(draft, assessment, force=True)
+    corrected = None
+    if fix is not None and fix.corrected_dose_mg is not None:
+        per = fix.corrected_dose_mg * (per_day if m.per == "day" else 1.0)
+        if per <= limit + 1e-9:
+            corrected = fix
+    return (
+        OrderFinding(
+            "dose_over_max",
+            draft,
+            recommendation=corrected.recommendation if corrected else None,
+            expected_mg=corrected.expected_mg if corrected else None,
+            corrected_dose_mg=corrected.corrected_dose_mg if corrected else None,
+            corrected_resource=corrected.corrected_resource if corrected else None,
+            maximum=m,
+            ordered_mg=ordered,
+            limit_mg=limit,
+            sources=(m.source,),
+            notes=also,
+        ),
+        unchecked,
+    )
+
+
+def _course_limit(draft: DraftOrder, assessment: Assessment, at: datetime) -> OrderFinding | None:
+    course = assessment.courses.tocilizumab
+    if draft.drug.name != "tocilizumab" or course is None or course.allows_dose_at(at):
+        return None
+    return OrderFinding("course_limit", draft, reason=course.text, sources=course.sources)
+
+
+def _taper_step(draft: DraftOrder, assessment: Assessment) -> bool:
+    """A corticosteroid draft whose daily dose continues the taper in progress."""
+    course = assessment.courses.corticosteroid
+    if draft.drug.drug_class != "corticosteroid" or course is None or not course.tapering:
+        return False
+    if draft.dose_mg is None:
+        return False
+    concept = drug_by_name(draft.drug.name)
+    factor = float(concept.extra.get("pred_eq", 1.0)) if concept else 1.0
+    daily = draft.dose_mg * (draft.doses_per_day or 1.0) * factor
+    return course.accepts_daily(daily, K.DOSE_TOLERANCE_FRACTION)
+
+
+def _unchecked(draft: DraftOrder, why: list[str]) -> OrderFinding:
+    return OrderFinding("dose_unchecked", draft, reason="; ".join(why))
+
+
+def _dose_findings(
+    draft: DraftOrder, assessment: Assessment, weight: float | None, at: datetime
+) -> list[OrderFinding]:
+    out: list[OrderFinding] = []
+    course = _course_limit(draft, assessment, at)
+    if course is not None:
+        out.append(course)
+    planned = _planned(assessment, draft.drug.name)
+    checked_at_all = bool(planned) or any(
+        m.always and m.drug == draft.drug.name for m in K.DOSE_MAXIMA
+    )
+    if draft.dose_mg is None:
+        if checked_at_all:
+            out.append(_unchecked(draft, [draft.dose_problem or "the dose could not be read"]))
+        return out
+    over, unchecked = _maxima(draft, assessment, weight)
+    if over is not None:
+        out.append(over)
+        return out
+    if _taper_step(draft, assessment):
+        return out
+    mismatch = _check_dose(draft, assessment)
+    if mismatch is not None:
+        out.append(mismatch)
+        return out
+    if planned and not any(r.dose for r in planned):
+        reasons = {r.dose_missing_reason for r in planned if r.dose_missing_reason}
+        unchecked.append(
+            "not compared with the plan: " + ("; ".join(sorted(reasons)) or "the plan has no dose")
+        )
+    if unchecked and not course:
+        out.append(_unchecked(draft, unchecked))
+    return out
+
+
 def check_orders(
     draft_orders: Any,
     assessment: Assessment,
@@ -325,7 +357,8 @@ def check_orders(
     """Findings for the drafts in `draft_orders`, in the order of the drafts."""
     at = at or assessment.at
     weight = assessment.weight.kg if assessment.weight else None
-    drafts = read_drafts(draft_orders, weight)
+    meds = [r for r in resources if isinstance(r, dict) and r.get("resourceType") == "Medication"]
+    drafts = read_drafts(draft_orders, weight, meds)
     draft_refs = {d.ref for d in drafts}
     stop = _worst_stop(assessment)
     present: set[str] | None = None
@@ -350,7 +383,5 @@ def check_orders(
                     )
                 )
         elif d.drug.drug_class in K.DOSE_CHECK_CLASSES:
-            f = _check_dose(d, assessment)
-            if f is not None:
-                findings.append(f)
+            findings.extend(_dose_findings(d, assessment, weight, at))
     return findings

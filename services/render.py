@@ -75,6 +75,26 @@ def render_text(a: Assessment) -> str:
         )
         for m in f.missing:
             lines.append(f"    missing: {m.data}: {m.why}")
+    c = a.courses
+    if c.tocilizumab is not None or c.corticosteroid is not None or c.checkpoint_orders:
+        lines.append("")
+        lines.append("What has been given")
+        if c.tocilizumab is not None:
+            lines.append(f"  {c.tocilizumab.text}")
+            for d in c.tocilizumab.doses:
+                mg = f"{d.mg:g} mg" if d.mg is not None else "dose not recorded"
+                lines.append(f"    {d.time.isoformat()}: {mg} ({d.ref})")
+        if c.corticosteroid is not None:
+            sc = c.corticosteroid
+            lines.append(f"  {sc.taper_lines[0]}")
+            for line in (*sc.taper_lines[1:], f"Resume: {sc.resume_text}"):
+                lines.append(f"    {line}")
+            if sc.refractory_text:
+                lines.append(f"    {sc.refractory_text}")
+            lines.append(f"    PJP: {sc.pjp_text}")
+        for o in c.checkpoint_orders:
+            when = o.time.isoformat() if o.time else "time not recorded"
+            lines.append(f"  {o.drug}: {o.kind} {when} ({o.ref})")
     lines.append("")
     lines.append("Plan")
     if not a.recommendations:

@@ -693,3 +693,68 @@ def match_condition(
     if m is None or m.excluded or m.concept is None:
         return None
     return m.concept, m.code, m.grade
+
+
+# --------------------------------------------------------------------------------------------
+# Product strengths: milligrams per tablet of RxNorm clinical drugs (SCD), to convert a dose
+# written as "1 tablet". Only codes confirmed in a public table are listed; other products are
+# read from the Medication's ingredient strength or the strength in the product name
+# ("Prednisone 20 MG Oral Tablet").
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProductStrength:
+    code: str  # "system|code"
+    drug: str  # generic name (DRUGS)
+    mg_per_unit: float
+    form: str
+    source: str
+
+
+_OPENFDA_NDC = "openFDA NDC directory (single-strength product listing this RxCUI)"
+# fmt: off
+STRENGTHS: tuple[ProductStrength, ...] = (
+    ProductStrength(f"{RXNORM}|312615", "prednisone", 20.0, "oral tablet",
+                    f"RxNorm SCD predniSONE 20 MG Oral Tablet: {_OPENFDA_NDC} 72789-500 (20 mg/1, rxcui 312615); C-CDA and VA examples"),
+    ProductStrength(f"{RXNORM}|198145", "prednisone", 10.0, "oral tablet",
+                    f"RxNorm SCD predniSONE 10 MG Oral Tablet: {_OPENFDA_NDC} 66267-812 (10 mg/1, rxcui 198145)"),
+    ProductStrength(f"{RXNORM}|312617", "prednisone", 5.0, "oral tablet",
+                    "RxNorm SCD predniSONE 5 MG Oral Tablet: Synthea-style medication table; openFDA NDC 0054-9828 "
+                    "(5 mg/1) lists 312617 beside 198145 and 312615. Single source for the name: verify"),
+    ProductStrength(f"{RXNORM}|197582", "dexamethasone", 4.0, "oral tablet",
+                    "RxNorm SCD dexAMETHasone 4 MG Oral Tablet: FHIR IG example and a public RxNorm code map (two sources)"),
+)
+# fmt: on
+
+
+@cache
+def _strength_by_code() -> dict[str, ProductStrength]:
+    return {s.code: s for s in STRENGTHS}
+
+
+def strength_for(codings: list[tuple[str | None, str | None]]) -> ProductStrength | None:
+    """The per-tablet strength of a coded clinical drug, when the code is in `STRENGTHS`."""
+    table = _strength_by_code()
+    for system, code in codings:
+        if system and code:
+            hit = table.get(f"{system}|{code}")
+            if hit:
+                return hit
+    return None
+
+
+# "20 MG", "0.5 mg", "1 g" in a product name; not "20 mg/mL" (a concentration).
+_STRENGTH_IN_TEXT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(mg|mcg|µg|ug|g)\b(?!\s*/)", re.I)
+_SOLID_FORM = re.compile(r"\b(tablet|tab|capsule|cap|pill)s?\b", re.I)
+_MG_PER = {"mg": 1.0, "mcg": 0.001, "µg": 0.001, "ug": 0.001, "g": 1000.0}
+
+
+def strength_in_text(text: str) -> float | None:
+    """Milligrams per unit from a solid-form product name with exactly one strength."""
+    if not text or not _SOLID_FORM.search(text):
+        return None
+    found = {
+        float(m.group(1)) * _MG_PER[m.group(2).lower()] for m in _STRENGTH_IN_TEXT.finditer(text)
+    }
+    return found.pop() if len(found) == 1 else None

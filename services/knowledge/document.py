@@ -3,7 +3,8 @@ them equal, so the document cannot drift from the rules the code runs)."""
 
 from __future__ import annotations
 
-from services.knowledge import codes, crs, dosing, irae
+from services.knowledge import codes, crs, dosing, irae, orders
+from services.knowledge import courses as co
 from services.knowledge.sources import RULESET_VERSION, SOURCES
 
 
@@ -163,6 +164,93 @@ def render() -> str:
         )
         + f" ({dosing.PJP_SOURCE}).",
         "",
+        "## Courses: what has already been given",
+        "",
+        _row(
+            "regimen", "doses per episode", "hours apart", "mg per dose at most", "rule", "source"
+        ),
+        _row(*["---"] * 6),
+    ]
+    out += [
+        _row(
+            r.regimen,
+            r.max_doses,
+            f"{r.min_interval_h:g}",
+            f"{r.max_mg_per_dose:g}",
+            r.text,
+            r.source,
+        )
+        for r in co.TOCILIZUMAB_COURSE.values()
+    ]
+    out += [
+        "",
+        f"Tocilizumab episode: doses each within {co.TOCILIZUMAB_EPISODE_GAP_DAYS[0]} days of the "
+        f"previous one ({co.TOCILIZUMAB_EPISODE_GAP_DAYS[1]}). No improvement: "
+        f"{co.TOCILIZUMAB_RESPONSE_WINDOW_H[0]:g} hours after the last dose with a CRS grade no "
+        f"lower than at that dose ({co.TOCILIZUMAB_RESPONSE_WINDOW_H[1]}).",
+        "",
+        f"Corticosteroid course: days at most {co.STEROID_COURSE_GAP_DAYS[0]} days apart "
+        f"({co.STEROID_COURSE_GAP_DAYS[1]}); taper over {co.TAPER_WEEKS[0]}-{co.TAPER_WEEKS[1]} "
+        f"weeks ({co.TAPER_WEEKS[2]}); high dose at ≥{co.HIGH_DOSE_MG_PER_KG[0]:g} mg/kg/day "
+        f"({co.HIGH_DOSE_MG_PER_KG[1]}) or, without a weight, ≥"
+        f"{co.HIGH_DOSE_MG_PER_DAY_NO_WEIGHT[0]:g} mg/day ({co.HIGH_DOSE_MG_PER_DAY_NO_WEIGHT[1]}); "
+        f"resume at ≤{co.RESUME_MAX_MG_PER_DAY[0]:g} mg/day prednisone-equivalent "
+        f"({co.RESUME_MAX_MG_PER_DAY[1]}; other readings: {co.RESUME_MAX_MG_PER_DAY[2]}).",
+        "",
+        _row("taper while above (mg/day)", "step (mg)", "every (days)", "source"),
+        _row(*["---"] * 4),
+    ]
+    out += [
+        _row(
+            f"{t.above_mg:g}",
+            f"{t.step_mg:g}",
+            f"{t.every_days_fastest}-{t.every_days_slowest}",
+            t.source,
+        )
+        for t in co.TAPER_STEPS
+    ]
+    out += ["", _row("irAE", "days without improvement", "then", "source"), _row(*["---"] * 4)]
+    out += [_row(r.kind, f"{r.days:g}", r.action, r.source) for r in co.REFRACTORY]
+    out += ["", _row("PJP: prednisone-equivalent mg/day", "days", "source"), _row(*["---"] * 3)]
+    out += [
+        _row(f"{'≥' if r.inclusive else '>'}{r.mg_per_day:g}", f"≥{r.days}", r.source)
+        for r in co.PJP_RULES
+    ]
+    out += [
+        "",
+        "## Order checks: dose maxima",
+        "",
+        _row("drug", "per", "mg", "mg/kg", "applies", "rule", "source"),
+        _row(*["---"] * 7),
+    ]
+    for m in orders.DOSE_MAXIMA:
+        weights = ", ".join(
+            x
+            for x in (
+                f"weight ≥{m.min_weight_kg:g} kg" if m.min_weight_kg else "",
+                f"weight <{m.max_weight_kg:g} kg" if m.max_weight_kg else "",
+            )
+            if x
+        )
+        applies = ("every order" if m.always else "while the plan doses it") + (
+            f", {weights}" if weights else ""
+        )
+        out.append(
+            _row(
+                m.drug,
+                m.per,
+                "-" if m.mg is None else f"{m.mg:g}",
+                "-" if m.mg_per_kg is None else f"{m.mg_per_kg:g}",
+                applies,
+                m.text,
+                m.source,
+            )
+        )
+    out += [
+        "",
+        f"Tablet and pill counts ({', '.join(sorted(orders.COUNT_UNITS))}; "
+        f"{orders.COUNT_UNITS_SOURCE}) are converted with the product's strength.",
+        "",
         "## Code sets",
         "",
         "### Drugs",
@@ -181,6 +269,17 @@ def render() -> str:
                 d.source,
             )
         )
+    out += [
+        "",
+        "### Product strengths (RxNorm clinical drugs)",
+        "",
+        _row("code", "drug", "mg per unit", "form", "source"),
+        _row(*["---"] * 5),
+    ]
+    out += [
+        _row(s.code.split("|")[1], s.drug, f"{s.mg_per_unit:g}", s.form, s.source)
+        for s in codes.STRENGTHS
+    ]
     out += [
         "",
         "### Observations (LOINC)",

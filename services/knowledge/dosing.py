@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.knowledge.courses import PJP_RULES as _PJP_RULES
+from services.knowledge.courses import PJP_SOURCE as _PJP_SOURCE
+
 
 @dataclass(frozen=True)
 class Regimen:
@@ -100,5 +103,6 @@ def select(regimen_id: str, weight_kg: float | None, age: float | None) -> Regim
 
 # PJP prophylaxis (ASCO 2021): consider at ≥20 mg/day prednisone-equivalent for ≥4 weeks
 # (or >30 mg/day for ≥3 weeks).
-PJP_THRESHOLDS = ((20.0, 28), (30.0, 21))  # (mg/day prednisone-equivalent, days)
-PJP_SOURCE = "asco2021: general recommendations (PJP prophylaxis)"
+# (mg/day prednisone-equivalent, days); the rows, with ≥ or >, are `knowledge.courses.PJP_RULES`.
+PJP_THRESHOLDS = tuple((r.mg_per_day, r.days) for r in _PJP_RULES)
+PJP_SOURCE = _PJP_SOURCE

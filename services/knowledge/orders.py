@@ -118,3 +118,63 @@ OVERRIDE_REASONS: tuple[tuple[str, str, str], ...] = (
     ("oncology-decision", "Treating oncologist's documented decision", "immunotox: clinician judgement"),
 )
 # fmt: on
+
+# Units that count tablets, capsules or pills rather than mass (UCUM annotations, the HL7 v3
+# orderableDrugForm codes and the spellings EHRs send). A dose in one of these is converted to
+# milligrams with the strength of the product (`codes.STRENGTHS`, the Medication's ingredient
+# strength, or the strength in the product's name).
+COUNT_UNITS: frozenset[str] = frozenset(
+    {
+        "{tbl}",
+        "{tablet}",
+        "{tablets}",
+        "{tab}",
+        "{pill}",
+        "{pills}",
+        "{capsule}",
+        "{cap}",
+        "tbl",
+        "tab",
+        "tabs",
+        "tablet",
+        "tablets",
+        "pill",
+        "pills",
+        "cap",
+        "caps",
+        "capsule",
+        "capsules",
+    }
+)
+COUNT_UNITS_SOURCE = "UCUM annotations ({tbl}, {pill}); HL7 v3 orderableDrugForm (TAB, CAP)"
+
+
+@dataclass(frozen=True)
+class DoseMaximum:
+    """A dose no order may exceed. `per`: "dose" (one administration), "day", or "course"."""
+
+    drug: str
+    per: str
+    mg: float | None  # absolute maximum
+    mg_per_kg: float | None  # weight-based maximum (needs a weight)
+    text: str
+    source: str
+    always: bool  # True: for every order of the drug; False: only while the plan doses it
+    min_weight_kg: float | None = None  # row applies at or above this weight
+    max_weight_kg: float | None = None  # row applies below this weight
+
+
+# fmt: off
+DOSE_MAXIMA: tuple[DoseMaximum, ...] = (
+    DoseMaximum("tocilizumab", "dose", 800.0, None, "800 mg per infusion (label maximum)", "actemra_label: section 2, CRS", True),
+    DoseMaximum("tocilizumab", "dose", None, 8.0, "8 mg/kg per dose for weight ≥30 kg (label)", "actemra_label: section 2, CRS", True, min_weight_kg=30),
+    DoseMaximum("tocilizumab", "dose", None, 12.0, "12 mg/kg per dose for weight <30 kg (label)", "actemra_label: section 2, CRS", True, max_weight_kg=30),
+    DoseMaximum("dexamethasone", "dose", 10.0, None, "10 mg per dose (Lee 2014, CRS with neurologic symptoms)", "lee2014: Corticosteroids and other agents", False),
+    DoseMaximum("methylprednisolone", "day", 1000.0, None, "1 g/day, the pulse dose and the highest daily dose the irAE tables give", "asco2021: neurologic toxicities (pulse methylprednisolone 1 g/day)", False),
+    DoseMaximum("prednisone", "day", None, 2.0, "2 mg/kg/day, the highest irAE dose (grade 2 not better in 2-3 days; grade 3-4)", "asco2021: general recommendations", False),
+    DoseMaximum("immune globulin", "course", None, 2000.0, "2 g/kg in total, divided over 2-5 days", "asco2021: neurologic toxicities; pembro_crs_qa", False),
+)
+# fmt: on
+
+# Orders are rounded to vial and tablet sizes: a weight-based maximum is exceeded when the order
+# is above it by more than the dose tolerance; an absolute maximum allows nothing above it.

@@ -132,8 +132,12 @@ def test_lee_case_3_is_grade_3_and_child_tocilizumab_is_8_mg_per_kg():
     a = demo("lee-case3")
     assert a.crs["lee2014"].grade == 3
     assert a.age_years == 11
-    assert rec(a, "tocilizumab.lee2014").dose.value == 256  # 8 mg/kg × 32 kg (child)
     assert rec(a, "tocilizumab.label").dose.value == 256  # 8 mg/kg at ≥30 kg
+    # Tocilizumab was given 20 h before: the label allows a repeat after 8 h, Lee 2014 only
+    # after 24 h, so the Lee line names the time instead of proposing a dose.
+    lee = rec(a, "tocilizumab.lee2014")
+    assert lee.dose is None and "16:00 (20 Nov)" in lee.text
+    assert "8 mg/kg" in lee.text and "children" in lee.text  # the child row (age 11)
 
 
 # --- Negatives, missing weight ------------------------------------------------------------------

@@ -262,7 +262,8 @@ def test_tocilizumab_draft_off_plan_gets_an_update_to_the_plan_dose():
 
 
 def test_tocilizumab_above_the_cap_says_so():
-    a = assessment({"lee2014": 3}, recs=[rec_toci(800, capped=True)])
+    # 110 kg: 8 mg/kg is 880 mg, capped at 800 mg per infusion (label).
+    a = assessment({"lee2014": 3}, recs=[rec_toci(800, capped=True)], weight=110)
     [card] = cards_of(order_cards(a, octx([med_request("t1", "Actemra", None, 900)])))
     assert "exceeds the maximum" in card["summary"]
     assert (

@@ -127,9 +127,11 @@ def test_seed_case_order_sign_corrects_an_overdose_of_tocilizumab(client):
     )
     [card] = check_response(r.json)
     action = card["suggestions"][0]["actions"][0]
-    assert card["indicator"] == "warning" and action["type"] == "update"
+    # Above the label's 800 mg per infusion: critical, corrected to 8 mg/kg × 78 kg.
+    assert card["indicator"] == "critical" and action["type"] == "update"
+    assert "800 mg" in card["summary"]
     assert (
-        action["resource"]["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"] <= 800
+        action["resource"]["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"] == 624
     )
 
 

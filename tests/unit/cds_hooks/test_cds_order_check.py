@@ -57,9 +57,10 @@ def test_dose_units_are_read_as_milligrams(value, unit, mg):
     assert d.dose_mg == pytest.approx(mg)
 
 
-def test_a_per_kg_dose_without_weight_is_unreadable_and_not_flagged():
+def test_a_per_kg_dose_without_weight_is_not_checked_and_says_so():
     a = assessment({"lee2014": 3}, recs=[rec_toci(560)], weight=None)
-    assert check_orders(bundle(med_request("a", "tocilizumab", "612865", 4, "mg/kg")), a, []) == []
+    [f] = check_orders(bundle(med_request("a", "tocilizumab", "612865", 4, "mg/kg")), a, [])
+    assert f.kind == "dose_unchecked" and "no body weight" in f.reason
 
 
 @pytest.mark.parametrize(
@@ -72,11 +73,19 @@ def test_tolerance_edges_around_a_single_dose(ordered, flagged):
     assert bool(out) is flagged
 
 
-def test_a_capped_dose_allows_no_tolerance_above_the_cap():
-    a = assessment({"lee2014": 3}, recs=[rec_toci(800, capped=True)])
-    assert check_orders(bundle(med_request("a", "tocilizumab", "612865", 800)), a, []) == []
+@pytest.mark.parametrize("weight", [110.0, None])
+def test_tocilizumab_800_mg_passes_and_801_mg_is_over_the_label_maximum(weight):
+    # 110 kg: 8 mg/kg is 880 mg, capped at 800 mg per infusion. Without a weight the label's
+    # 800 mg still holds.
+    rec = rec_toci(800, capped=True)
+    if weight is None:  # the plan has no dose without a weight
+        rec = replace(rec, dose=None, dose_missing_reason="No body weight recorded")
+    a = assessment({"lee2014": 3}, recs=[rec], weight=weight)
+    out = check_orders(bundle(med_request("a", "tocilizumab", "612865", 800)), a, [])
+    assert [f.kind for f in out] == ([] if weight else ["dose_unchecked"])
     [f] = check_orders(bundle(med_request("a", "tocilizumab", "612865", 801)), a, [])
-    assert f.kind == "dose_over_cap" and f.corrected_dose_mg == 800
+    assert f.kind == "dose_over_max" and f.limit_mg == 800 and f.ordered_mg == 801
+    assert f.corrected_dose_mg == (800 if weight else None)  # no weight: no dose to suggest
 
 
 def test_a_daily_plan_is_compared_with_the_drafted_daily_total():
@@ -108,8 +117,11 @@ def test_a_draft_matching_an_alternative_recommendation_is_accepted():
 
 def test_ivig_in_grams_is_checked():
     a = assessment(irae=[finding()], recs=[rec_ivig(140)])
+    # 200 g for 70 kg is above the 2 g/kg course (140 g, with 10% rounding 154 g): critical.
     [f] = check_orders(bundle(med_request("a", "IVIG", None, 200, "g")), a, [])
-    assert f.kind == "dose_mismatch" and f.corrected_dose_mg == 140000
+    assert f.kind == "dose_over_max" and f.corrected_dose_mg == 140000
+    [f] = check_orders(bundle(med_request("a", "IVIG", None, 100, "g")), a, [])
+    assert f.kind == "dose_mismatch" and f.corrected_dose_mg == 140000  # the plan: 2 g/kg
 
 
 def test_drugs_outside_the_plan_are_not_second_guessed():
