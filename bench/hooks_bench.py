@@ -671,7 +671,7 @@ def _endpoints(
     full = bp.prefetch(p, baseline_codes())
     for scenario, path, expect in (
         ("patient-view", PV, "CRS grade"),
-        ("order-sign", OS, "differs from the plan"),
+        ("order-sign", OS, "exceeds the maximum"),
     ):
         body = hook_body(scenario, p.pid, full, None)
         yield scenario, post(path, check_cards(expect), body), post(FLOOR, check_floor, body)
