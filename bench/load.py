@@ -33,7 +33,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from immunotox.demo import app_server, free_port  # noqa: E402
+from demo.runner import app_server, free_port  # noqa: E402
 from tests.robustness.helpers import demo_bundles, hook_body, prefetch_from_bundle  # noqa: E402
 
 TIMEOUT = (5.0, 30.0)  # connect, read: every call has one

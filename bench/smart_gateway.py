@@ -1,5 +1,5 @@
 """The demo's SMART side, in a process of its own for the benchmark: the local authorization
-server and FHIR gateway (`launch.dev_authserver`) in front of a FHIR server, plus the demo EHR's
+server and FHIR gateway (`demo.authserver`) in front of a FHIR server, plus the demo EHR's
 launch route (`GET /ehr/launch/<patient id>`), on one loopback port.
 
     .venv/bin/python bench/smart_gateway.py --upstream http://127.0.0.1:8081/fhir \\
@@ -30,8 +30,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from werkzeug.serving import make_server
 
+    from demo.authserver import DevClient, DevSmartServer
     from demo.ehr.app import create_ehr_app
-    from launch.dev_authserver import DevClient, DevSmartServer
 
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no request lines

@@ -71,7 +71,7 @@ def cmd_feedback_report(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from immunotox.demo import main as demo_main
+    from demo.runner import main as demo_main
 
     return demo_main(args)
 

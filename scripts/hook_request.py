@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from cds_hooks.registry import PREFETCH_KEY_FOR_TYPE as KEY_FOR_TYPE  # noqa: E402
 from cds_hooks.registry import SERVICES  # noqa: E402
-from immunotox.demo import shift_dates  # noqa: E402
+from demo.runner import shift_dates  # noqa: E402
 
 DRAFTS = {
     "pembrolizumab": ("1547545", "pembrolizumab", 200, "mg"),

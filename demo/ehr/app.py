@@ -2,7 +2,7 @@
 CDS Hooks calls (patient-view, order-select, order-sign) whose cards it shows.
 
 It runs in the demo process together with the local SMART authorization server and FHIR
-gateway (`launch.dev_authserver`), on the same origin: `/fhir` is the FHIR base the app and
+gateway (`demo.authserver`), on the same origin: `/fhir` is the FHIR base the app and
 the CDS service see, `/auth/*` the authorization server, `/` and `/ehr/*` the EHR.
 """
 
@@ -22,7 +22,7 @@ import requests
 from flask import Flask, abort, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from launch.dev_authserver import DevSmartServer, patient_name
+from demo.authserver import DevSmartServer, patient_name
 
 HERE = Path(__file__).parent
 HOOK_TIMEOUT_S = 15.0

@@ -15,7 +15,7 @@ OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory):
-    from immunotox.demo import demo_stack, free_port
+    from demo.runner import demo_stack, free_port
 
     cm = demo_stack(
         "127.0.0.1",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from immunotox.demo import sekmet_executable
+from demo.runner import sekmet_executable
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from immunotox.demo import PATIENTS_DIR, free_port
+from demo.runner import PATIENTS_DIR, free_port
 
 pytestmark = pytest.mark.integration
 

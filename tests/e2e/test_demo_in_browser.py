@@ -192,7 +192,7 @@ def test_markup_in_every_fhir_text_field_shows_as_text_in_the_app_and_the_card(
 ):
     from selenium.webdriver.common.by import By
 
-    from immunotox.demo import load_bundle
+    from demo.runner import load_bundle
 
     load_bundle(demo["fhir_upstream"], _xss_bundle())
     # The app, through a real EHR launch

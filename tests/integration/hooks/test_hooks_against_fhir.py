@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from cds_hooks.registry import SERVICES
-from immunotox.demo import free_port, load_bundle, sekmet_server, shift_dates
+from demo.runner import free_port, load_bundle, sekmet_server, shift_dates
 
 pytestmark = pytest.mark.integration
 

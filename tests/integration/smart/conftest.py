@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from immunotox.demo import ThreadedServer, free_port, load_bundle, sekmet_server
+from demo.runner import ThreadedServer, free_port, load_bundle, sekmet_server
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PATIENT = "itx-test-pembro"
@@ -36,8 +36,8 @@ def fhir_upstream(tmp_path_factory):
 def stack(fhir_upstream, tmp_path_factory):
     from flask import Flask
 
+    from demo.authserver import DevClient, DevSmartServer
     from immunotox.app import create_app
-    from launch.dev_authserver import DevClient, DevSmartServer
 
     gw_port, app_port, dead_port = free_port(), free_port(), free_port()
     gw_base = f"http://127.0.0.1:{gw_port}"

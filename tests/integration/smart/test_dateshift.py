@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from immunotox.demo import latest_instant, shift_dates
+from demo.runner import latest_instant, shift_dates
 
 NOW = datetime(2030, 5, 17, 9, 30, tzinfo=UTC)
 

@@ -45,8 +45,6 @@ from launch.scopes import can_read
 UPSTREAM_TIMEOUT_S = 10.0
 AUTH_METHODS = ["none", "client_secret_basic", "private_key_jwt"]
 OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
-# Authlib refuses plain-HTTP OAuth unless told otherwise; this server only runs on loopback.
-os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
 
 
 @dataclass
@@ -149,6 +147,10 @@ class DevSmartServer:
         token_lifetime: int = 3600,
         refresh_lifetime: int = 8 * 3600,
     ):
+        # Authlib refuses plain-HTTP OAuth unless told otherwise (it reads this at request
+        # time); this demo server only ever runs on loopback. Set when a server is built, never
+        # when the module is imported.
+        os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
         self.upstream = fhir_upstream.rstrip("/")
         self.public_base = public_base.rstrip("/")
         self.fhir_base = f"{self.public_base}/fhir"

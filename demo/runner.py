@@ -269,16 +269,23 @@ def app_server(host: str, port: int, workers: int, env_extra: dict[str, str], wo
 
 @contextmanager
 def app_server_process(
-    host: str, port: int, workers: int, env_extra: dict[str, str], workdir: Path
+    host: str,
+    port: int,
+    workers: int,
+    env_extra: dict[str, str],
+    workdir: Path,
+    module: str = "immunotox.cli",
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """`app_server`, yielding the base URL and the process: the gunicorn master, whose children
-    are the workers (the benchmark reads their memory). Its log is `workdir/immunotox.log`."""
+    are the workers (the benchmark reads their memory). Its log is `workdir/immunotox.log`.
+    `module` is run with `-m` and the arguments of `immunotox serve` (the benchmark runs its
+    own server module, which serves the product's app plus a do-nothing endpoint)."""
     base = f"http://{host}:{port}"
     with subprocess_server(
         [
             sys.executable,
             "-m",
-            "immunotox.cli",
+            module,
             "serve",
             "--host",
             host,
@@ -309,7 +316,7 @@ def demo_stack(
     """Start the FHIR server, the app and the EHR; yield their URLs; stop them on exit."""
     import secrets
 
-    from launch.dev_authserver import DevClient, DevSmartServer
+    from demo.authserver import DevClient, DevSmartServer
 
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))  # demo/ehr is not part of the installed package
