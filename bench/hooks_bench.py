@@ -11,12 +11,13 @@ printed), 2 for a bad argument. A MISS does not change the exit status: it is a 
 
 What runs, all on loopback, started and stopped here:
 
-- `immunotox serve` under gunicorn (`immunotox.demo.app_server_process`; `--workers`, default 2,
-  4 threads each) with CDS_AUTH=off and BENCH_FLOOR on, which adds `POST /cds-services/_floor`:
-  it reads and parses the body and answers `{"cards": []}`. The hook deadline and FHIR timeout
+- the product's app under `immunotox serve`'s gunicorn settings (`demo.runner.app_server_process`;
+  `--workers`, default 2, 4 threads each) with CDS_AUTH=off, run by `bench/floor_server.py`,
+  which adds `POST /cds-services/_floor`: it reads and parses the body and answers
+  `{"cards": []}`. The hook deadline and FHIR timeout
   are raised (60 s, 30 s) so that big patients are measured rather than cut short, and the body
   limit to 64 MB (10,000 Observations make a 6 MB prefetch, over the default 5 MB).
-- sekmet, a FHIR server (`immunotox.demo.sekmet_server`), holding one synthetic patient per size
+- sekmet, a FHIR server (`demo.runner.sekmet_server`), holding one synthetic patient per size
   (`bench/bench_patient.py`: vital signs every few minutes, labs every six hours, a weight, a
   pembrolizumab dose, a norepinephrine infusion; always 50 MedicationAdministrations).
 - the demo's SMART authorization server and FHIR gateway in front of sekmet
@@ -99,7 +100,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import bench_patient as bp  # noqa: E402
-from immunotox.demo import (  # noqa: E402
+from demo.runner import (  # noqa: E402
     app_server_process,
     free_port,
     load_bundle,
@@ -121,7 +122,6 @@ FHIR_QUERY_REPEATS = 5
 FHIR_QUERY_LIMIT_S = 10.0  # a prefetch query alone slower than this: fhir-fetch not measured
 SERVER_SETTINGS = {
     "IMMUNOTOX_CDS_AUTH": "off",
-    "IMMUNOTOX_BENCH_FLOOR": "1",
     "IMMUNOTOX_HOOK_DEADLINE_S": "60",
     "IMMUNOTOX_FHIR_TIMEOUT_S": "30",
     "IMMUNOTOX_MAX_CONTENT_LENGTH": str(64 * 1024 * 1024),
@@ -421,10 +421,12 @@ def stack(workers: int, work: Path) -> Iterator[Stack]:
                 "IMMUNOTOX_PUBLIC_BASE_URL": app_base,
                 "IMMUNOTOX_SECRET_KEY": secrets.token_urlsafe(32),
             }
-            with app_server_process("127.0.0.1", app_port, workers, env, work / "app") as (
-                base,
-                proc,
-            ):
+            env["PYTHONPATH"] = os.pathsep.join(
+                filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])
+            )
+            with app_server_process(
+                "127.0.0.1", app_port, workers, env, work / "app", module="bench.floor_server"
+            ) as (base, proc):
                 yield Stack(fhir, gateway, base, proc.pid, work / "app" / "immunotox.log")
 
 

@@ -4,8 +4,6 @@ Routes (https://cds-hooks.hl7.org/2.0/):
 - `GET  /cds-services`                   discovery, built from `registry.SERVICES`
 - `POST /cds-services/<id>`              a service call (`pipeline.call_service`)
 - `POST /cds-services/<id>/feedback`     feedback items (`feedback.store_feedback`)
-- `POST /cds-services/_floor`            only when `BENCH_FLOOR` is set: reads and parses the
-                                         body, answers no cards (latency floor for the bench)
 
 Every answer is JSON (a 401 is bare), carries CORS headers, and is logged as one line with the
 service id, status and duration: never tokens, never patient identifiers. Statuses: 400 malformed
@@ -32,6 +30,7 @@ from cds_hooks.pipeline import call_service
 from cds_hooks.registry import SERVICES, ServiceDef, discovery
 from cds_hooks.spec import SpecError, parse_feedback
 from immunotox.admission import ByteBudget
+from immunotox.store import get_store
 
 log = logging.getLogger("immunotox.cds_hooks")
 
@@ -50,7 +49,6 @@ CORS_HEADERS = {
 class _State:
     verifier: Verifier | None
     auth_off: bool
-    bench_floor: bool
     budget: ByteBudget
     warned: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -132,7 +130,7 @@ def _read_json() -> tuple[Any, Response | None]:
 def create_blueprint(app: Flask) -> Blueprint:
     bp = Blueprint("cds_hooks", __name__)
     cfg = app.config
-    store = app.extensions["immunotox.store"]
+    store = get_store(app)
     fb.create_tables(store.engine)
     auth_off = str(cfg.get("CDS_AUTH", "on")).lower() == "off"
     verifier = None
@@ -153,9 +151,8 @@ def create_blueprint(app: Flask) -> Blueprint:
             JwksCache(float(cfg.get("FHIR_TIMEOUT_S", 1.5))),
             max_lifetime_s=float(cfg.get("CDS_JWT_MAX_LIFETIME_S") or 300.0),
         )
-    bench_floor = bool(cfg.get("BENCH_FLOOR"))
     budget = ByteBudget(int(cfg.get("WORKER_BODY_BUDGET") or 8 * 1024 * 1024))
-    app.extensions["immunotox.cds_hooks"] = _State(verifier, auth_off, bench_floor, budget)
+    app.extensions["immunotox.cds_hooks"] = _State(verifier, auth_off, budget)
 
     @bp.before_request
     def _start() -> None:
@@ -190,22 +187,6 @@ def create_blueprint(app: Flask) -> Blueprint:
         if denied:
             return denied
         return _json(200, discovery())
-
-    if bench_floor:
-
-        @bp.route("/cds-services/_floor", methods=["POST", "OPTIONS"])
-        def floor_view() -> Response:
-            if request.method == "OPTIONS":
-                return Response(status=204)
-            denied = _authorize()
-            if denied:
-                return denied
-            with budget.admit(request.content_length):  # as the services are
-                return _parse_only()
-
-    def _parse_only() -> Response:
-        _body, error = _read_json()
-        return error or _json(200, {"cards": []})
 
     def _post_preamble(service_id: str) -> Response | None:
         """What every POST route answers before its own work: preflight, wrong method,

@@ -47,8 +47,6 @@ DEFAULTS: dict[str, Any] = {
     "TOKEN_KEY": None,
     "SESSION_COOKIE_SECURE": True,
     "DEMO": False,
-    # Benchmarks only: adds POST /cds-services/_floor, a do-nothing endpoint that parses the body.
-    "BENCH_FLOOR": False,
 }
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, options: dict[str, Any]):
+    def __init__(self, options: dict[str, Any], factory: Callable[[], Any] | None = None):
         self.options = options
+        self.factory = factory
         super().__init__()
 
     def load_config(self) -> None:
@@ -19,12 +21,21 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):  # type: ignore[override]
+        if self.factory is not None:
+            return self.factory()
         from immunotox.app import create_app
 
         return create_app()
 
 
-def serve(host: str = "127.0.0.1", port: int = 5000, workers: int = 2, **extra: Any) -> int:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 5000,
+    workers: int = 2,
+    factory: Callable[[], Any] | None = None,
+    **extra: Any,
+) -> int:
+    """Serve `factory()` (default: the product's `create_app`) under gunicorn."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     options = {
         "bind": f"{host}:{port}",
@@ -39,7 +50,7 @@ def serve(host: str = "127.0.0.1", port: int = 5000, workers: int = 2, **extra: 
         **extra,
     }
     _create_schema()
-    _Gunicorn(options).run()
+    _Gunicorn(options, factory).run()
     return 0
 
 

@@ -18,7 +18,7 @@ from cds_hooks import feedback as fb
 from cds_hooks.prefetch import hydrate
 from cds_hooks.spec import HookRequest
 from immunotox.app import create_app
-from immunotox.app import store as app_store
+from immunotox.store import get_store as app_store
 from tests.unit.cds_hooks.fixtures import (
     AT,
     FHIR,
@@ -513,11 +513,22 @@ def test_feedback_for_an_unknown_service_is_404(hclient):
 # -- bench floor ------------------------------------------------------------------------------
 
 
-def test_the_floor_route_exists_only_when_asked_for(tmp_path, monkeypatch):
-    monkeypatch.delenv("IMMUNOTOX_BENCH_FLOOR", raising=False)
+def test_the_product_has_no_floor_route_and_the_benchmark_server_adds_one(tmp_path, monkeypatch):
     assert post(make_app(tmp_path).test_client(), "_floor", hook_body()).status_code == 404
-    r = post(make_app(tmp_path, BENCH_FLOOR=True).test_client(), "_floor", hook_body())
+    from bench.floor_server import create_floor_app
+
+    monkeypatch.setenv("IMMUNOTOX_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv("IMMUNOTOX_CDS_AUTH", "off")
+    r = post(create_floor_app().test_client(), "_floor", hook_body())
     assert r.status_code == 200 and r.json == {"cards": []}
+    # The floor pays what a hook call pays before the assessment: a body that is not JSON is
+    # refused the same way.
+    bad = (
+        create_floor_app()
+        .test_client()
+        .post("/cds-services/_floor", data=b"{", content_type="application/json")
+    )
+    assert bad.status_code == 400
 
 
 def test_baseline_observations_in_the_prefetch_reach_the_order_check(hclient, seen):
