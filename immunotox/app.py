@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from immunotox import config as config_mod
 from immunotox.crypto import RecordCipher, token_keys
 from immunotox.http_errors import store_unavailable
-from immunotox.store import Store
+from immunotox import store as store_mod
 
 log = logging.getLogger("immunotox")
 
@@ -28,7 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=None)
     app.config.update(cfg)
     app.config["MAX_CONTENT_LENGTH"] = cfg["MAX_CONTENT_LENGTH"]
-    st = app.extensions["immunotox.store"] = Store(cfg["DATABASE_URL"])
+    st = store_mod.init_app(app, cfg["DATABASE_URL"])
     st.check_writable()  # a full or read-only store stops the start, not every request
     app.extensions["immunotox.cipher"] = RecordCipher(token_keys(cfg))
 
@@ -41,7 +41,3 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(app_blueprint(app))
     app.register_error_handler(SQLAlchemyError, store_unavailable)
     return app
-
-
-def store(app: Flask) -> Store:
-    return app.extensions["immunotox.store"]

@@ -152,6 +152,24 @@ class Store:
             conn.execute(delete(KV).where(KV.c.expires_at < now))
 
 
+EXTENSION = "immunotox.store"
+
+
+def init_app(app: Any, url: str) -> Store:
+    """Open the store for a Flask app (as the Flask tutorial's `db.init_app`)."""
+    st = app.extensions[EXTENSION] = Store(url)
+    return st
+
+
+def get_store(app: Any = None) -> Store:
+    """The app's store (as the Flask tutorial's `get_db`): `app`, or the current app."""
+    if app is None:
+        from flask import current_app
+
+        app = current_app
+    return app.extensions[EXTENSION]
+
+
 def create_tables(engine: Engine, tables: list[Table] | None = None, attempts: int = 8) -> None:
     """Create missing tables (all of `METADATA`, or `tables`). Several worker processes start at once on a fresh database: one
     may create a table between another's existence check and its CREATE, which then fails with

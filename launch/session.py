@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 import requests
 from flask import Flask, Request
 
-from immunotox.app import store
+from immunotox.store import get_store
 from immunotox.crypto import record_cipher
 from launch import client_auth, errors, scopes
 
@@ -52,7 +52,7 @@ def _key(value: str) -> str:
 
 
 def _put(app: Flask, ns: str, raw_key: str, record: dict[str, Any], ttl_s: float) -> None:
-    store(app).put(ns, _key(raw_key), {"enc": record_cipher(app).seal(record)}, ttl_s)
+    get_store(app).put(ns, _key(raw_key), {"enc": record_cipher(app).seal(record)}, ttl_s)
 
 
 def _open(app: Flask, value: Any) -> dict[str, Any] | None:
@@ -62,7 +62,7 @@ def _open(app: Flask, value: Any) -> dict[str, Any] | None:
 
 
 def _get(app: Flask, ns: str, raw_key: str) -> dict[str, Any] | None:
-    return _open(app, store(app).get(ns, _key(raw_key)))
+    return _open(app, get_store(app).get(ns, _key(raw_key)))
 
 
 def new_state() -> str:
@@ -139,7 +139,7 @@ def complete(app: Flask, req: Request) -> dict[str, Any]:
         raise errors.expired()
     if state not in cookie_states:
         raise errors.state_mismatch()
-    pending = _open(app, store(app).pop(NS_PENDING, _key(state)))
+    pending = _open(app, get_store(app).pop(NS_PENDING, _key(state)))
     if pending is None:
         raise errors.expired()
     if args.get("error"):
@@ -296,7 +296,7 @@ def access_token(app: Flask, sess: dict[str, Any], stale: str | None = None) -> 
     if not sess.get("refresh_token"):
         raise errors.expired()
     sid = sess["sid"]
-    st = store(app)
+    st = get_store(app)
     if not st.put_if_absent(NS_LOCK, _key(sid), 1, 15):
         for _ in range(100):
             time.sleep(0.05)

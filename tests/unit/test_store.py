@@ -32,7 +32,8 @@ def test_many_workers_booting_at_once_on_a_fresh_database_all_succeed(tmp_path):
 
 
 def _boot_app_and_write(url: str) -> bool:
-    from immunotox.app import create_app, store
+    from immunotox.app import create_app
+    from immunotox.store import get_store as store
 
     app = create_app({"DATABASE_URL": url, "CDS_AUTH": "off"})
     for i in range(20):  # the writes a serving worker makes while the next one boots
