@@ -14,70 +14,60 @@ from functools import cache
 from typing import Any
 
 from services.knowledge import codes
+from services.record import PREFETCH_KEY_FOR_TYPE, RECORD, RESOURCE_TYPES
 
 
 def _codes_param(code_list: list[str]) -> str:
     return ",".join(code_list)
 
 
+# How each search of the record (`services.record.RECORD`) is narrowed in a prefetch template:
+# the codes the reader uses, and a page size.
+_COUNT = {"Observation": 1000, "MedicationAdministration": 500}
+
+
+def _narrowing() -> dict[str, list[str]]:
+    return {
+        "Observation": [c for s in codes.SERIES for c in s.codes],
+        "Procedure": [code for code, _level, _label in codes.O2_CODES],
+    }
+
+
 @cache
 def prefetch_catalogue() -> dict[str, str]:
-    """Prefetch templates by key, with `{{context.patientId}}` tokens.
+    """Prefetch templates by key, with `{{context.patientId}}` tokens: one per part of the record
+    (`services.record.RECORD`), and the baseline labs of the order check.
 
     Only the query features the specification recommends: type-level search by patient, token
     search by `system|code`, `_count`. https://cds-hooks.hl7.org/2.0/#prefetch-template
     """
     from services.knowledge.orders import BASELINE_WORKUP
 
-    obs_codes = [c for s in codes.SERIES for c in s.codes]
-    baseline_codes = [c for item in BASELINE_WORKUP for c in item.codes]
-    o2_codes = [code for code, _level, _label in codes.O2_CODES]
     p = "{{context.patientId}}"
-    return {
-        "patient": f"Patient/{p}",
-        "observations": f"Observation?patient={p}&code={_codes_param(obs_codes)}&_count=1000",
-        "baselineLabs": f"Observation?patient={p}&code={_codes_param(baseline_codes)}&_count=200",
-        "medicationRequests": f"MedicationRequest?patient={p}&_count=200",
-        "medicationAdministrations": f"MedicationAdministration?patient={p}&_count=500",
-        "medicationStatements": f"MedicationStatement?patient={p}&_count=200",
-        "conditions": f"Condition?patient={p}&_count=200",
-        "oxygenProcedures": f"Procedure?patient={p}&code={_codes_param(o2_codes)}&_count=200",
-        "devices": f"DeviceUseStatement?patient={p}&_count=200",
-    }
+    narrowing = _narrowing()
+    out: dict[str, str] = {}
+    for part in RECORD:
+        t = part.resource_type
+        if t == "Patient":
+            out[part.prefetch_key] = f"Patient/{p}"
+            continue
+        code = f"&code={_codes_param(narrowing[t])}" if t in narrowing else ""
+        out[part.prefetch_key] = f"{t}?patient={p}{code}&_count={_COUNT.get(t, 200)}"
+    baseline_codes = [c for item in BASELINE_WORKUP for c in item.codes]
+    out["baselineLabs"] = f"Observation?patient={p}&code={_codes_param(baseline_codes)}&_count=200"
+    return out
 
 
 # Keys whose data the service cannot work without: 412 when neither prefetched nor fetchable.
-REQUIRED_KEYS = frozenset({"patient"})
+# (A record without observations is still assessed: its grades say what is missing.)
+REQUIRED_KEYS = frozenset({PREFETCH_KEY_FOR_TYPE["Patient"]})
 
-_ASSESS_KEYS = (
-    "patient",
-    "observations",
-    "medicationRequests",
-    "medicationAdministrations",
-    "medicationStatements",
-    "conditions",
-    "oxygenProcedures",
-    "devices",
-)
-
-# Where a resource of each type goes in a full prefetch: the template that searches for it. For
-# clients and tests that build a prefetch from a patient's resources.
-PREFETCH_KEY_FOR_TYPE = {
-    "Patient": "patient",
-    "Observation": "observations",
-    "MedicationRequest": "medicationRequests",
-    "MedicationAdministration": "medicationAdministrations",
-    "MedicationStatement": "medicationStatements",
-    "Condition": "conditions",
-    "Procedure": "oxygenProcedures",
-    "DeviceUseStatement": "devices",
-}
+_ASSESS_KEYS = tuple(p.prefetch_key for p in RECORD)
 
 _USAGE = (
     "Needs either the prefetch listed here or fhirServer with fhirAuthorization granting "
-    "patient-level read of Patient, Observation, MedicationRequest, MedicationAdministration, "
-    "MedicationStatement, Condition, Procedure and DeviceUseStatement. Calls must carry a signed "
-    "client JWT."
+    f"patient-level read of {', '.join(RESOURCE_TYPES[:-1])} and {RESOURCE_TYPES[-1]}. Calls "
+    "must carry a signed client JWT."
 )
 
 

@@ -8,18 +8,12 @@ from __future__ import annotations
 
 import re
 
-# The resources the assessment reads. REQUIRED: without these no grade can be computed.
-RESOURCES = (
-    "Patient",
-    "Observation",
-    "MedicationAdministration",
-    "MedicationRequest",
-    "MedicationStatement",
-    "Condition",
-    "Procedure",
-    "DeviceUseStatement",
-)
-REQUIRED = ("Patient", "Observation")
+from services.record import REQUIRED_TYPES, RESOURCE_TYPES
+
+# The resources the assessment reads (`services.record`). REQUIRED: without these no grade can
+# be computed.
+RESOURCES = RESOURCE_TYPES
+REQUIRED = REQUIRED_TYPES
 
 
 def requested(style: str, standalone: bool) -> str:

@@ -1,6 +1,6 @@
 """Fetch one patient's record from a FHIR server for the assessment.
 
-The resource types in `launch.scopes.RESOURCES` are searched in parallel by `patient=`, each
+The resource types of `services.record.RECORD` are searched in parallel by `patient=`, each
 through the one FHIR client (`immunotox.fhir_client`): a per-request timeout and one overall
 deadline (checked while a body arrives too), a size limit per page, compressed answers decoded,
 `next` links up to `MAX_PAGES` pages and only under the session's FHIR base after normalising
@@ -20,6 +20,7 @@ from typing import Any
 from immunotox import fhir_client
 from immunotox.fhir_client import ByteAccount, FhirClient, FhirError, ServerSlots
 from launch import errors
+from services.record import RESOURCE_TYPES
 
 log = logging.getLogger("immunotox.app")
 
@@ -30,15 +31,9 @@ MAX_PAGES = 20
 PAGE_SIZE = 1000
 OVERALL_DEADLINE_S = 25.0
 
-SEARCHES: dict[str, dict[str, str]] = {
-    "Observation": {},
-    "MedicationAdministration": {},
-    "MedicationRequest": {},
-    "MedicationStatement": {},
-    "Condition": {},
-    "Procedure": {},
-    "DeviceUseStatement": {},
-}
+# Every part of the record but the Patient (read by id), searched by `patient=` alone: the app
+# reads everything the record holds of each type.
+SEARCHES: dict[str, dict[str, str]] = {t: {} for t in RESOURCE_TYPES if t != "Patient"}
 
 
 # Asked for only when a search is longer than MAX_PAGES: which part to keep (the newest). Sorting
