@@ -110,14 +110,6 @@ def convert(value: float, from_unit: str | None, to_unit: str) -> float:
     return out
 
 
-def convertible(from_unit: str | None, to_unit: str) -> bool:
-    try:
-        linear_map(normalise(from_unit), to_unit)
-    except UnitError:
-        return False
-    return True
-
-
 def fraction_or_percent_to_percent(value: float, unit: str | None) -> float:
     """FiO2 and SpO2 arrive as % or as a fraction (unit '1', '{ratio}' or none, value ≤ 1)."""
     u = (unit or "").strip()

@@ -124,12 +124,3 @@ def cite(ref: str) -> tuple[Source, str]:
     """Split "lee2014: Table 3" into (Source, "Table 3")."""
     sid, _, locator = ref.partition(":")
     return SOURCES[sid.strip()], locator.strip()
-
-
-def source_ids(refs: tuple[str, ...] | list[str]) -> list[str]:
-    seen: list[str] = []
-    for r in refs:
-        sid = r.partition(":")[0].strip()
-        if sid not in seen:
-            seen.append(sid)
-    return seen
