@@ -180,7 +180,7 @@ def call(ep: Endpoint) -> Result:
     try:
         r = http.request(ep.method, ep.url, data=data, headers=ep.headers, timeout=TIMEOUT)
     except requests.RequestException as e:
-        return Result((time.perf_counter() - t0) * 1000, 0, None, type(e).__name__)
+        return Result((time.perf_counter() - t0) * 1000, 0, None, f"{type(e).__name__}: {e}"[:300])
     ms = (time.perf_counter() - t0) * 1000  # the body has been read (not streamed)
     if r.status_code != 200:
         return Result(ms, r.status_code, None, f"HTTP {r.status_code}: {r.text[:200]}")
