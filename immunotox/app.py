@@ -13,9 +13,9 @@ from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
 from immunotox import config as config_mod
+from immunotox import store as store_mod
 from immunotox.crypto import RecordCipher, token_keys
 from immunotox.http_errors import store_unavailable
-from immunotox import store as store_mod
 
 log = logging.getLogger("immunotox")
 

@@ -28,8 +28,8 @@ from urllib.parse import urlencode
 import requests
 from flask import Flask, Request
 
-from immunotox.store import get_store
 from immunotox.crypto import record_cipher
+from immunotox.store import get_store
 from launch import client_auth, errors, scopes
 
 log = logging.getLogger("immunotox.launch")
