@@ -858,6 +858,49 @@ def order_cards(a: Assessment, cc: CardContext) -> list[Card]:
                     kind="order-course",
                 )
             )
+        elif f.kind == "taper_too_fast" and f.reason:
+            fixed = f"{_num(f.corrected_dose_mg or 0)} mg"
+            detail = [
+                f"Drafted: **{md(drug)} {md(f.draft.dose_text)}**"
+                + (f" ({md(f.draft.dose_basis)})" if f.draft.dose_basis else "")
+                + (" read as once daily" if f.assumed_once_daily else "")
+                + f": {md(f.reason)}.",
+                "",
+                *[f"- {md(n)}" for n in f.notes],
+                "",
+                f"Sources: {_cites(f.sources)}",
+                "",
+                *_unavailable_section(cc),
+                *_footer(a),
+            ]
+            cards.append(
+                Card(
+                    summary=_summary(
+                        [f"{drug} {f.draft.dose_text}: faster than the taper ({f.reason})"]
+                    ),
+                    indicator="warning",
+                    source=_source("course", "Corticosteroid taper", "asco2021"),
+                    detail="\n".join(detail),
+                    suggestions=(
+                        Suggestion(
+                            label=plain(f"Change {drug} to {fixed}", 80),
+                            actions=(
+                                Action(
+                                    "update",
+                                    plain(
+                                        f"Set the {drug} dose to {fixed} per dose (next taper step)"
+                                    ),
+                                    resource=f.corrected_resource,
+                                ),
+                            ),
+                            is_recommended=True,
+                        ),
+                    ),
+                    selection_behavior="at-most-one",
+                    links=(_smart_link(a, cc),),
+                    kind="order-taper",
+                )
+            )
         elif f.kind == "dose_unchecked":
             detail = [
                 f"Drafted: **{md(drug)} {md(f.draft.dose_text)}**. This dose was **not checked** "

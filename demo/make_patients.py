@@ -12,6 +12,11 @@ Patients (Lee 2014 cases are paraphrased from the paper's case descriptions):
 - no-weight-nivolumab: nivolumab, grade 3 CRS, no weight recorded (doses cannot be computed).
 - negative-pembrolizumab: on pembrolizumab, normal observations.
 - negative-sepsis: fever and hypotension on norepinephrine but no immunotherapy.
+- toci-course-pembrolizumab: pembrolizumab CRS grade 3 with two tocilizumab doses given, the
+  second 5 h ago: the plan says "dose 2 of 4 ... the next not before ..." and proposes none.
+- steroid-taper-nivolumab: nivolumab pneumonitis grade 3 on day 24 of a corticosteroid course,
+  prednisone taper under way (tablets on the record), PJP threshold reached, and the nivolumab
+  order still active: a critical card says to cancel it.
 """
 
 from __future__ import annotations
@@ -367,6 +372,74 @@ def negative_sepsis() -> dict:
     return b.bundle()
 
 
+def toci_course_pembrolizumab() -> dict:
+    b = Builder("toci-course-pembrolizumab", ("Gil", "Example-Toci-Course"), "male", "1961-04-18")
+    b.weight(80, "kg", 40)
+    for days in (42, 21, 9):
+        b.med_admin("1547545", "pembrolizumab (Keytruda) 200 mg", 24 * days, dose=(200, "mg"))
+    baseline_vitals(b, range(96, 40, -6))
+    for h, c, s in ((36, 39.4, 88), (30, 39.6, 84), (24, 39.3, 82), (18, 39.0, 84), (12, 38.9, 86)):
+        b.temp(c, h)
+        b.bp(s, 50, h)
+    for h, c, s in ((8, 38.6, 88), (4, 38.3, 90), (1, 38.2, 92)):
+        b.temp(c, h)
+        b.bp(s, 54, h)
+    b.med_admin("7512", "norepinephrine 4 mg in 250 mL infusion", 26, None, rate=(6, "ug/min"))
+    b.o2("371907003", "Oxygen administration by nasal cannula", 28, None)
+    b.obs("3151-8", "Inhaled oxygen flow rate", 4, "L/min", 6)
+    b.med_admin("612865", "tocilizumab (Actemra) 640 mg IV", 14, dose=(640, "mg"))
+    b.med_admin("612865", "tocilizumab (Actemra) 640 mg IV", 5, dose=(640, "mg"))
+    for h, v in ((30, 88), (12, 164), (2, 120)):
+        b.obs("1988-5", "C reactive protein", v, "mg/L", h, category="laboratory", ref_high=5)
+    b.condition(ICD10CM, "D89.833", "Cytokine release syndrome, grade 3", 34)
+    return b.bundle()
+
+
+def steroid_taper_nivolumab() -> dict:
+    b = Builder("steroid-taper-nivolumab", ("Hana", "Example-Taper"), "female", "1957-08-09")
+    b.weight(80, "kg", 24 * 3)
+    for days in (60, 32):
+        b.med_admin("1597876", "nivolumab (Opdivo) 480 mg", 24 * days, dose=(480, "mg"))
+    baseline_vitals(b, range(72, 0, -8))
+    b.condition(
+        ICD10CM, "J70.4", "Immune-mediated pneumonitis (nivolumab)", 24 * 24, stage="CTCAE grade 3"
+    )
+    # Methylprednisolone 1 mg/kg/day for 3 days, then prednisone 80 mg/day tapered by 10 mg
+    # every 4-7 days (ASCO 2021, 12.4); the last days charted as 10 mg tablets.
+    for d in (23, 22, 21):
+        b.med_admin("6902", "methylprednisolone 80 mg IV", 24 * d + 4, dose=(80, "mg"))
+    for d, mg in (
+        [(d, 80) for d in range(20, 13, -1)]
+        + [(d, 70) for d in range(13, 9, -1)]
+        + [(d, 60) for d in range(9, 5, -1)]
+    ):
+        b.med_admin("8640", "prednisone", 24 * d + 4, dose=(mg, "mg"))
+    for d in range(5, -1, -1):
+        b.med_admin("198145", "predniSONE 10 MG Oral Tablet", 24 * d + 4, dose=(5, "{tbl}"))
+    # The nivolumab order for the next cycles, still active.
+    b.add(
+        {
+            "resourceType": "MedicationRequest",
+            "status": "active",
+            "intent": "order",
+            "authoredOn": t(24 * 32),
+            "medicationCodeableConcept": {
+                "coding": [{"system": RXNORM, "code": "1597876", "display": "nivolumab"}],
+                "text": "nivolumab (Opdivo) 480 mg IV every 4 weeks",
+            },
+            "dosageInstruction": [
+                {
+                    "timing": {"repeat": {"frequency": 1, "period": 4, "periodUnit": "wk"}},
+                    "doseAndRate": [
+                        {"doseQuantity": {"value": 480, "unit": "mg", "system": UCUM, "code": "mg"}}
+                    ],
+                }
+            ],
+        }
+    )
+    return b.bundle()
+
+
 PATIENTS = {
     "seed-pembrolizumab": seed_pembrolizumab,
     "lee-case1": lee_case1,
@@ -375,6 +448,8 @@ PATIENTS = {
     "no-weight-nivolumab": no_weight_nivolumab,
     "negative-pembrolizumab": negative_pembrolizumab,
     "negative-sepsis": negative_sepsis,
+    "toci-course-pembrolizumab": toci_course_pembrolizumab,
+    "steroid-taper-nivolumab": steroid_taper_nivolumab,
 }
 
 

@@ -24,11 +24,18 @@ from demo.runner import shift_dates  # noqa: E402
 DRAFTS = {
     "pembrolizumab": ("1547545", "pembrolizumab", 200, "mg"),
     "tocilizumab": ("612865", "tocilizumab", 1000, "mg"),
+    # As the CDS Hooks sandbox drafts it: a clinical drug and a count of tablets, once daily.
+    "prednisone": ("312615", "Prednisone 20 MG Oral Tablet", 1, "{tbl}"),
 }
 
 
 def draft(pid: str, which: str) -> dict:
     rxcui, name, dose, unit = DRAFTS[which]
+    timing = (
+        {"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}}}
+        if unit == "{tbl}"
+        else {}
+    )
     return {
         "resourceType": "MedicationRequest",
         "id": f"draft-{which}",
@@ -46,7 +53,8 @@ def draft(pid: str, which: str) -> dict:
         },
         "dosageInstruction": [
             {
-                "route": {"text": "IV"},
+                **timing,
+                "route": {"text": "oral" if unit == "{tbl}" else "IV"},
                 "doseAndRate": [
                     {
                         "doseQuantity": {

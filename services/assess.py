@@ -67,7 +67,7 @@ def assess_data(data: PatientData, at: datetime, *, with_timeline: bool = True) 
         recommendations=recs,
         data_quality=[{"ref": ref, "problem": why} for ref, why in data.unreadable],
         disclaimer=KC.DISCLAIMER,
-        timeline=timeline.build(data, evaluation.window_start, at) if with_timeline else {},
+        timeline=timeline.build(data, evaluation.window_start, at, course) if with_timeline else {},
         courses=course,
     )
 

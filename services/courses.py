@@ -55,7 +55,9 @@ def when(t: datetime) -> str:
 
 
 def _n(v: float) -> str:
-    return f"{v:g}" if abs(v - round(v)) > 1e-9 else f"{round(v)}"
+    """Whole milligrams as integers, others to one decimal."""
+    r = round(v, 1)
+    return f"{int(r)}" if r == int(r) else f"{r:g}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -230,6 +232,7 @@ def corticosteroid(
     ]
     orders = [d for d in data.drugs if _systemic(d) and d.kind == "order"]
     daily: dict[date, float] = {}
+    by_drug: dict[date, dict[str, float]] = {}
     unknown_days: set[date] = set()
     for d in admins:
         day = d.time.date()  # type: ignore[union-attr]
@@ -238,6 +241,8 @@ def corticosteroid(
             daily.setdefault(day, 0.0)
             continue
         daily[day] = daily.get(day, 0.0) + d.dose_mg * _factor(d.drug)
+        per = by_drug.setdefault(day, {})
+        per[d.drug] = per.get(d.drug, 0.0) + d.dose_mg * _factor(d.drug)
     given_days = set(daily)
     for o in orders:
         span = _order_span(o, orders, at)
@@ -252,6 +257,8 @@ def corticosteroid(
                     daily.setdefault(day, 0.0)
                 else:
                     daily[day] = daily.get(day, 0.0) + per_day * _factor(o.drug)
+                    per = by_drug.setdefault(day, {})
+                    per[o.drug] = per.get(o.drug, 0.0) + per_day * _factor(o.drug)
             day += timedelta(days=1)
     if not daily:
         return None
@@ -277,8 +284,26 @@ def corticosteroid(
     ]
     latest = events[-1] if events else None
     drug = latest.drug if latest else (active[-1].drug if active else orders[-1].drug)
-    current = daily[known[-1]] if known else None
-    peak = max((daily[d] for d in known), default=0.0)
+    # The current daily dose: what was given in the last 24 hours (doses every 6 hours and a
+    # dose once a day read alike); without an administration in that time, the active orders.
+    recent = [d for d in events if d.time > at - timedelta(hours=24)]  # type: ignore[operator]
+    current: float | None
+    if recent:
+        unread = any(d.dose_mg is None for d in recent)
+        current = None if unread else sum(d.dose_mg * _factor(d.drug) for d in recent)  # type: ignore[operator]
+    elif active:
+        per = [o.dose_mg * (o.doses_per_day or 1.0) * _factor(o.drug) for o in active if o.dose_mg]
+        current = sum(per) if per and len(per) == len(active) else None
+    else:
+        current = daily[known[-1]] if known else None
+    today = at.date()
+    before = [d for d in known if d < today]
+    cur_vals = [current] if current is not None else []
+    peak = max([daily[d] for d in before] + cur_vals, default=0.0)
+    # The taper is read on the current drug: a switch from IV methylprednisolone to oral
+    # prednisone is a conversion (ASCO 2021, 12.4), not a taper step.
+    drug_daily = {d: by_drug[d][drug] for d in before if drug in by_drug.get(d, {})}
+    taper_peak = max([*drug_daily.values(), *cur_vals], default=0.0)
     start = datetime.combine(start_day, datetime.min.time(), tzinfo=at.tzinfo)
     if events and events[0].time.date() == start_day:  # type: ignore[union-attr]
         start = events[0].time  # type: ignore[assignment]
@@ -287,9 +312,12 @@ def corticosteroid(
 
     # Taper: the first day below the peak after the last day at the peak.
     taper_start_day: date | None = None
-    if current is not None and peak > 0 and current < peak:
-        last_peak = max(d for d in known if daily[d] >= peak)
-        taper_start_day = next((d for d in known if d > last_peak and daily[d] < peak), None)
+    if current is not None and taper_peak > 0 and current < taper_peak - 1e-9:
+        last_peak = max(d for d, v in drug_daily.items() if v >= taper_peak - 1e-9)
+        taper_start_day = next(
+            (d for d, v in sorted(drug_daily.items()) if d > last_peak and v < taper_peak - 1e-9),
+            today,
+        )
     lo_w, hi_w, taper_src = K.TAPER_WEEKS
     lines = [
         f"{drug.capitalize()}, day {day_of_course} of the course (started {start.day} "
@@ -306,8 +334,8 @@ def corticosteroid(
         k = (at.date() - taper_start_day).days + 1
         fastest_every = min(s.every_days_fastest for s in K.TAPER_STEPS)
         slowest_every = max(s.every_days_slowest for s in K.TAPER_STEPS)
-        floor_today = _taper_after(peak, k, fastest_every)
-        ceiling_today = _taper_after(peak, k, slowest_every)
+        floor_today = _taper_after(taper_peak, k, fastest_every)
+        ceiling_today = _taper_after(taper_peak, k, slowest_every)
         steps_left = _steps_to_zero(current)
         lines.append(
             f"Tapering since {taper_start_day.day} {taper_start_day:%b} (day {k}); the plan tapers "

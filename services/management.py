@@ -18,6 +18,7 @@ from services.model import (
     IraeFinding,
     PatientData,
     Recommendation,
+    SteroidCourse,
     Weight,
 )
 
@@ -455,7 +456,58 @@ def plan(
             dose_missing_reason="Stress dosing per local protocol",
         )
     _consolidate_steroids(p)
+    if steroid_course is not None:
+        _respect_steroid_course(p, steroid_course, escalate)
     return list(p.items.values())
+
+
+def _respect_steroid_course(p: _Plan, course: SteroidCourse, escalate: bool) -> None:
+    """What is already running: a corticosteroid line at or below the current daily dose is not
+    proposed again (it would add a second steroid or lower the dose); a higher one says it
+    replaces the current course. CRS still active after tocilizumab on corticosteroids is
+    escalated beyond both (Lee 2014)."""
+    cur = course.pred_eq_per_day
+    if cur is None or cur <= 0:
+        return
+    running = f"{course.drug} {cur:.4g} mg/day prednisone-equivalent (day {course.day_of_course})"
+    below = False
+    for key, r in list(p.items.items()):
+        if key in _CONTINUATIONS or r.alternative_to is not None:
+            continue
+        top = _pred_eq_per_day(r)
+        if top is None:
+            continue
+        fields = {f: getattr(r, f) for f in r.__slots__}  # type: ignore[attr-defined]
+        if top <= cur:
+            below = True
+            fields.update(
+                text=f"{r.text}. Already on {running}, at or above this dose: not proposed again",
+                dose=None,
+                dose_missing_reason="Already on an equal or higher corticosteroid dose",
+            )
+        elif course.tapering:
+            # The course that answered this irAE is already tapering: starting it again is for a
+            # flare, a judgement the data cannot make.
+            fields.update(
+                text=f"{r.text}. The course begun {course.start:%d %b} is tapering ({running}): "
+                "the initial dose is not proposed again; re-escalate only for a flare",
+                dose=None,
+                dose_missing_reason="A course for this is already tapering",
+            )
+        else:
+            fields.update(text=f"{r.text}. Replaces the current {running}")
+        p.items[key] = Recommendation(**fields)
+    if escalate and below:
+        p.advice(
+            "crs.refractory",
+            "immunosuppression",
+            "CRS not controlled after tocilizumab and on corticosteroids: escalate with the "
+            "treating team (a higher corticosteroid dose or another agent such as anakinra, "
+            "infliximab or etanercept); not dosed here",
+            "lee2014: Corticosteroids and other agents",
+            ("crs",),
+            urgency="urgent",
+        )
 
 
 # Why no tocilizumab dose is proposed, by course status (services.courses).

@@ -41,7 +41,7 @@ DraftMed = DraftOrder
 @dataclass(frozen=True)
 class OrderFinding:
     # "checkpoint_hold" | "dose_over_max" | "course_limit" | "dose_mismatch" | "dose_over_cap"
-    # | "dose_unchecked" | "baseline_missing"
+    # | "dose_unchecked" | "taper_too_fast" | "baseline_missing"
     kind: str
     draft: DraftOrder
     irae: IraeFinding | None = None
@@ -296,17 +296,49 @@ def _course_limit(draft: DraftOrder, assessment: Assessment, at: datetime) -> Or
     return OrderFinding("course_limit", draft, reason=course.text, sources=course.sources)
 
 
-def _taper_step(draft: DraftOrder, assessment: Assessment) -> bool:
-    """A corticosteroid draft whose daily dose continues the taper in progress."""
+def _taper_step(draft: DraftOrder, assessment: Assessment) -> str | None:
+    """For a corticosteroid draft while a taper is in progress: "step" when its daily dose
+    continues the taper, "fast" when it drops below the next step, None otherwise."""
     course = assessment.courses.corticosteroid
     if draft.drug.drug_class != "corticosteroid" or course is None or not course.tapering:
-        return False
-    if draft.dose_mg is None:
-        return False
-    concept = drug_by_name(draft.drug.name)
-    factor = float(concept.extra.get("pred_eq", 1.0)) if concept else 1.0
-    daily = draft.dose_mg * (draft.doses_per_day or 1.0) * factor
-    return course.accepts_daily(daily, K.DOSE_TOLERANCE_FRACTION)
+        return None
+    if draft.dose_mg is None or course.taper_low is None:
+        return None
+    daily = draft.dose_mg * (draft.doses_per_day or 1.0) * _pred_eq(draft.drug.name)
+    if course.accepts_daily(daily, K.DOSE_TOLERANCE_FRACTION):
+        return "step"
+    if daily < course.taper_low * (1 - K.DOSE_TOLERANCE_FRACTION):
+        return "fast"
+    return None
+
+
+def _pred_eq(drug: str) -> float:
+    concept = drug_by_name(drug)
+    return float(concept.extra.get("pred_eq", 1.0)) if concept else 1.0
+
+
+def _taper_too_fast(draft: DraftOrder, assessment: Assessment) -> OrderFinding:
+    course = assessment.courses.corticosteroid
+    assert course is not None and course.taper_low is not None
+    per_day = draft.doses_per_day or 1.0
+    daily = draft.dose_mg * per_day * _pred_eq(draft.drug.name)  # type: ignore[operator]
+    target = course.taper_low / _pred_eq(draft.drug.name) / per_day
+    return OrderFinding(
+        "taper_too_fast",
+        draft,
+        expected_mg=(target, target),
+        corrected_dose_mg=target,
+        corrected_resource=_with_dose(draft.resource, target),
+        ordered_mg=daily,
+        limit_mg=course.taper_low,
+        assumed_once_daily=draft.doses_per_day is None,
+        reason=(
+            f"{_n(daily)} mg/day prednisone-equivalent drops below the next taper step "
+            f"({_n(course.taper_low)} mg/day from {_n(course.pred_eq_per_day or 0)} mg/day now)"
+        ),
+        notes=course.taper_lines,
+        sources=tuple(x for x in course.sources if x.startswith("asco2021: 12.4")),
+    )
 
 
 def _unchecked(draft: DraftOrder, why: list[str]) -> OrderFinding:
@@ -332,7 +364,11 @@ def _dose_findings(
     if over is not None:
         out.append(over)
         return out
-    if _taper_step(draft, assessment):
+    step = _taper_step(draft, assessment)
+    if step == "step":
+        return out
+    if step == "fast":
+        out.append(_taper_too_fast(draft, assessment))
         return out
     mismatch = _check_dose(draft, assessment)
     if mismatch is not None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from services import vasopressors as V
 from services.knowledge import codes
-from services.model import PatientData
+from services.model import Courses, PatientData
 
 TREND_SERIES = (
     "temperature",
@@ -36,7 +36,10 @@ def _iso(t: datetime | None) -> str | None:
     return t.isoformat() if t else None
 
 
-def build(data: PatientData, start: datetime, at: datetime) -> dict[str, Any]:
+def build(
+    data: PatientData, start: datetime, at: datetime, courses: Courses | None = None
+) -> dict[str, Any]:
+    """`courses` (optional) numbers the tocilizumab doses of the current episode."""
     series: dict[str, list[dict[str, Any]]] = {}
     units: dict[str, str] = {}
     for name in TREND_SERIES:
@@ -74,14 +77,33 @@ def build(data: PatientData, start: datetime, at: datetime) -> dict[str, Any]:
         for s in V.segments(data.infusions, at)
         if s.end >= start
     ]
-    doses = [
-        {"time": _iso(d.time), "drug": d.drug, "drug_class": d.drug_class, "kind": d.kind}
-        for d in data.drugs
-        if d.drug_class in DOSE_CLASSES
-        and d.kind == "administration"
-        and d.time
-        and start <= d.time <= at
-    ]
+    course_of: dict[str, str] = {}
+    toci = courses.tocilizumab if courses is not None else None
+    if toci is not None:
+        for i, g in enumerate(toci.doses, 1):
+            course_of[g.ref] = f"dose {i} of {toci.max_doses}"
+    doses = []
+    for d in data.drugs:
+        if not (
+            d.drug_class in DOSE_CLASSES
+            and d.kind == "administration"
+            and d.time
+            and start <= d.time <= at
+        ):
+            continue
+        item: dict[str, Any] = {
+            "time": _iso(d.time),
+            "drug": d.drug,
+            "drug_class": d.drug_class,
+            "kind": d.kind,
+        }
+        if d.dose_mg is not None:
+            item["dose"] = f"{d.dose_mg:g} mg"
+        elif d.dose_value is not None:
+            item["dose"] = f"{d.dose_value:g} {d.dose_unit or ''}".strip()
+        if d.ref in course_of:
+            item["course"] = course_of[d.ref]
+        doses.append(item)
     return {
         "series": series,
         "units": units,

@@ -323,11 +323,15 @@ def render(assessment: Any) -> Markup:
         xd = x(t)
         cls = escape(str(d.get("drug_class") or "other"))
         drug = str(d.get("drug") or "")
+        amount = str(d.get("dose") or "")
+        course = str(d.get("course") or "")
+        label = drug[:14] + (f" {amount}" if amount else "")
         add(
             f'<g class="dose dose-{cls}"><line x1="{xd}" x2="{xd}" y1="{TOP - 4}" '
-            f'y2="{bottom}"/><text x="{xd + 2}" y="{TOP - 8}">{escape(drug[:14])}</text>'
-            f"<title>{escape(drug)} ({escape(str(d.get('kind') or ''))}) at "
-            f"{t:%d %b %H:%M}</title></g>"
+            f'y2="{bottom}"/><text x="{xd + 2}" y="{TOP - 8}">{escape(label[:24])}</text>'
+            f"<title>{escape(drug)}{escape(' ' + amount if amount else '')}"
+            f"{escape(', ' + course if course else '')} "
+            f"({escape(str(d.get('kind') or ''))}) at {t:%d %b %H:%M}</title></g>"
         )
     # time axis
     step = _tick_step(span)
