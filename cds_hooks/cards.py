@@ -824,9 +824,8 @@ def order_cards(a: Assessment, cc: CardContext) -> list[Card]:
             )
         elif f.kind == "course_limit" and f.reason:
             detail = [
-                f"Drafted: **{md(drug)} {md(f.draft.dose_text)}**.",
-                "",
-                f"{md(f.reason)}.",
+                f"Drafted: **{md(drug)} {md(f.draft.dose_text)}**. The course does not allow a "
+                "dose now.",
                 "",
                 f"Sources: {_cites(f.sources)}",
                 "",
@@ -836,7 +835,7 @@ def order_cards(a: Assessment, cc: CardContext) -> list[Card]:
             ]
             cards.append(
                 Card(
-                    summary=_summary([f.reason]),
+                    summary=_summary([f"No {drug} now: {f.reason}"]),
                     indicator="critical",
                     source=_source("course", "Tocilizumab course", "actemra_label"),
                     detail="\n".join(detail),

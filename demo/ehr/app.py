@@ -64,6 +64,14 @@ DRAFT_ORDERS: dict[str, dict[str, Any]] = {
         "route": "intravenous",
         "timing": "daily",
     },
+    "prednisone-20-tablet": {
+        "label": "Prednisone 20 MG Oral Tablet, 1 tablet by mouth daily",
+        "code": "312615",
+        "display": "Prednisone 20 MG Oral Tablet",
+        "dose": (1, "{tbl}"),
+        "route": "oral",
+        "timing": "daily",
+    },
     "prednisone-20": {
         "label": "prednisone 20 mg by mouth daily",
         "code": "8640",
@@ -94,7 +102,14 @@ def draft_medication_request(key: str, patient_id: str) -> dict[str, Any]:
             {
                 "text": o["label"],
                 "route": {"text": o["route"]},
-                "timing": {"code": {"text": o["timing"]}},
+                "timing": {
+                    "code": {"text": o["timing"]},
+                    **(
+                        {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}}
+                        if o["timing"] == "daily"
+                        else {}
+                    ),
+                },
                 "doseAndRate": [
                     {
                         "doseQuantity": {

@@ -116,3 +116,43 @@ def _children(pid: int) -> list[int]:
                 found.append(int(k))
                 frontier.append(int(k))
     return found
+
+
+@pytest.mark.parametrize(
+    ("pid", "hook", "orders", "expect"),
+    [
+        # Dose 2 of 4 given 5 h ago: a further dose is refused whatever its size.
+        ("toci-course-pembrolizumab", "order-select", ["tocilizumab-560"], "the next not before"),
+        ("toci-course-pembrolizumab", "order-sign", ["tocilizumab-1000"], "800 mg"),
+        # One 20 mg tablet a day while tapering at 50 mg/day: read through RxNorm 312615.
+        (
+            "steroid-taper-nivolumab",
+            "order-select",
+            ["prednisone-20-tablet"],
+            "faster than the taper",
+        ),
+        (
+            "steroid-taper-nivolumab",
+            "order-sign",
+            ["prednisone-20-tablet"],
+            "faster than the taper",
+        ),
+        # Pneumonitis grade 3 with the nivolumab order still active.
+        ("steroid-taper-nivolumab", "patient-view", [], "nivolumab still ordered"),
+    ],
+)
+def test_the_course_demos_show_the_new_cards(demo, pid, hook, orders, expect):
+    resp = requests.post(
+        f"{demo['ehr']}/ehr/patient/{pid}/hook/{hook}", data={"order": orders}, timeout=60
+    )
+    assert resp.status_code == 200
+    cards_part = resp.text.split('id="cards"', 1)[1]
+    assert expect in cards_part, cards_part[:3000]
+
+
+def test_the_assessment_page_shows_what_has_been_given(demo):
+    http = requests.Session()
+    page = http.get(f"{demo['ehr']}/ehr/launch/toci-course-pembrolizumab", timeout=60)
+    assert page.status_code == 200
+    assert 'data-course="tocilizumab" data-given="2"' in page.text
+    assert "Tocilizumab dose 2 of 4 given at" in page.text

@@ -102,6 +102,55 @@ def test_order_sign_with_an_overdose_returns_a_card_with_a_suggestion(demo, brow
     assert card.find_elements(By.CSS_SELECTOR, ".suggestions li")
 
 
+def test_the_tocilizumab_course_shows_in_the_cards_the_page_and_the_timeline(
+    demo, browser, output_dir
+):
+    from selenium.webdriver.common.by import By
+
+    pid = "toci-course-pembrolizumab"
+    browser.get(f"{demo['ehr']}/ehr/patient/{pid}")
+    wait_for(browser, "input[value='tocilizumab-560']").click()
+    browser.find_element(By.ID, "fire-order-select").click()
+    card = wait_for(browser, "#cards article.card")
+    assert "dose 2 of 4" in card.text and "the next not before" in card.text
+    save_full_page(browser, output_dir / "e2e-toci-course-order-select.png")
+
+    browser.set_window_size(1280, 1000)
+    browser.get(demo["ehr"] + "/")
+    wait_for(browser, f"#launch-{pid}").click()
+    given = wait_for(browser, "#given")
+    assert "Tocilizumab dose 2 of 4 given at" in given.text
+    assert len(given.find_elements(By.CSS_SELECTOR, "tbody tr")) == 2
+    doses = browser.find_elements(By.CSS_SELECTOR, "svg.timeline g.dose-anti_cytokine")
+    assert len(doses) == 2
+    given.screenshot(str(output_dir / "e2e-toci-course-given.png"))
+    browser.find_element(By.ID, "timeline").screenshot(
+        str(output_dir / "e2e-toci-course-timeline.png")
+    )
+    assert csp_violations(browser) == []
+
+
+def test_the_steroid_taper_shows_in_the_page_and_a_fast_taper_gets_a_card(
+    demo, browser, output_dir
+):
+    from selenium.webdriver.common.by import By
+
+    pid = "steroid-taper-nivolumab"
+    browser.get(f"{demo['ehr']}/ehr/patient/{pid}")
+    wait_for(browser, "input[value='prednisone-20-tablet']").click()
+    browser.find_element(By.ID, "fire-order-sign").click()
+    card = wait_for(browser, "#cards article.card")
+    assert "faster than the taper" in card.text
+    save_full_page(browser, output_dir / "e2e-steroid-taper-order-sign.png")
+
+    browser.set_window_size(1280, 1000)
+    browser.get(demo["ehr"] + "/")
+    wait_for(browser, f"#launch-{pid}").click()
+    given = wait_for(browser, "#given")
+    assert "Tapering since" in given.text and "PJP prophylaxis" in given.text
+    given.screenshot(str(output_dir / "e2e-steroid-taper-given.png"))
+
+
 XSS_ID = "xss-probe"
 XSS_NAME = "<script>window.__xss='name'</script>"
 XSS_CONDITION = (
