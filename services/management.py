@@ -65,6 +65,14 @@ def dose_for(regimen: dosing.Regimen, weight: Weight | None) -> tuple[Dose | Non
     ), None
 
 
+def _band_text(regimen_id: str, weight: Weight | None, age: float | None) -> str | None:
+    """The text of the band that applies, or None when no band fits (`dosing.NoBand`)."""
+    try:
+        return dosing.select(regimen_id, weight.kg if weight else None, age).text
+    except dosing.NoBand:
+        return None
+
+
 def _round_dose(v: float, unit: str) -> float:
     # Whole milligrams (mg, mg/d); grams to one decimal.
     return round(v, 1) if unit == "g" else float(round(v))
@@ -93,17 +101,25 @@ class _Plan:
         text: str | None = None,
         key: str | None = None,
     ) -> None:
-        reg = dosing.select(regimen_id, self.weight.kg if self.weight else None, self.age)
         key = key or regimen_id
+        try:
+            reg = dosing.select(regimen_id, self.weight.kg if self.weight else None, self.age)
+            dose, why = dose_for(reg, self.weight)
+            source = reg.source
+        except dosing.NoBand as e:
+            # No band fits this patient: every band's text, and the dose missing with the reason.
+            rows = dosing.REGIMENS[regimen_id]
+            reg, dose, why = rows[0], None, e.reason
+            text = "; or ".join(r.text for r in rows)
+            source = "; ".join(dict.fromkeys(s for r in rows for s in _split(r.source)))
         if key in self.items:
-            self._merge(key, for_irae, reg.source)
+            self._merge(key, for_irae, source)
             return
-        dose, why = dose_for(reg, self.weight)
         self.items[key] = Recommendation(
             id=key,
             category=category,
             text=text or reg.text,
-            sources=_split(reg.source),
+            sources=_split(source),
             drug=reg.drug,
             dose=dose,
             dose_missing_reason=why,
@@ -250,7 +266,7 @@ def plan(
             refractory_first = bool(ici) and not effector
             # Tocilizumab: the label dose and the seed paper's dose, side by side.
             text_suffix = " if CRS is severe or steroid-refractory" if refractory_first else ""
-            label = dosing.select("tocilizumab.label", weight.kg if weight else None, age)
+            label_text = _band_text("tocilizumab.label", weight, age)
             if toci is None or toci.status == "due":
                 # What has been given decides whether a dose is proposed at all (the course).
                 p.drug(
@@ -258,7 +274,10 @@ def plan(
                     ("crs",),
                     urgency="urgent" if crs_grade >= 3 else "routine",
                     category="immunosuppression",
-                    text=label.text + text_suffix + (f". {toci.text}" if toci else ""),
+                    # None when no band fits: p.drug then shows every band and why no dose
+                    text=(label_text + text_suffix + (f". {toci.text}" if toci else ""))
+                    if label_text
+                    else None,
                 )
                 lee = KCO.TOCILIZUMAB_COURSE["tocilizumab.lee2014"]
                 lee_next = (
@@ -267,13 +286,13 @@ def plan(
                 if lee_next is None or at >= lee_next:
                     p.drug("tocilizumab.lee2014", ("crs",), alternative_to="tocilizumab.label")
                 else:
-                    lee_row = dosing.select(
-                        "tocilizumab.lee2014", weight.kg if weight else None, age
+                    lee_text = _band_text("tocilizumab.lee2014", weight, age) or "; or ".join(
+                        r.text for r in dosing.REGIMENS["tocilizumab.lee2014"]
                     )
                     p.advice(
                         "tocilizumab.lee2014",
                         "immunosuppression",
-                        f"{lee_row.text}: not before {when(lee_next)} by this interval",
+                        f"{lee_text}: not before {when(lee_next)} by this interval",
                         lee.source,
                         ("crs",),
                         drug="tocilizumab",

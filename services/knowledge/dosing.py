@@ -83,22 +83,56 @@ for _r in _REGIMENS:
     REGIMENS[_r.id] = (*REGIMENS.get(_r.id, ()), _r)
 
 
+class NoBand(LookupError):
+    """No row of a banded regimen applies to this patient. The dose is then missing, with
+    `reason` saying why: a table never falls back to another band's dose."""
+
+    def __init__(self, regimen_id: str, reason: str):
+        super().__init__(f"{regimen_id}: {reason}")
+        self.regimen_id = regimen_id
+        self.reason = reason
+
+
+def _applies(r: Regimen, weight_kg: float | None, age: float | None) -> bool:
+    if weight_kg is not None:
+        if r.min_weight_kg is not None and weight_kg < r.min_weight_kg:
+            return False
+        if r.max_weight_kg is not None and weight_kg >= r.max_weight_kg:
+            return False
+    if age is not None:
+        if r.min_age is not None and age < r.min_age:
+            return False
+        if r.max_age is not None and age >= r.max_age:
+            return False
+    return True
+
+
+def by_age(regimen_id: str) -> bool:
+    return any(r.min_age is not None or r.max_age is not None for r in REGIMENS[regimen_id])
+
+
 def select(regimen_id: str, weight_kg: float | None, age: float | None) -> Regimen:
-    """The row of a regimen that applies to this weight and age (first row if unknown)."""
+    """The row of a regimen that applies to this weight and age.
+
+    Raises `NoBand` when a known weight or age falls in no band, and when the table is banded
+    by age and the age is unknown. An unknown weight leaves weight bands unapplied: every
+    weight-banded row is dosed per kg, so the plan reports the dose as missing for want of a
+    weight (a test holds the tables to that)."""
     rows = REGIMENS[regimen_id]
+    if age is None and by_age(regimen_id):
+        raise NoBand(regimen_id, "No birth date recorded: this dose depends on age")
     for r in rows:
-        if weight_kg is not None:
-            if r.min_weight_kg is not None and weight_kg < r.min_weight_kg:
-                continue
-            if r.max_weight_kg is not None and weight_kg >= r.max_weight_kg:
-                continue
-        if age is not None:
-            if r.min_age is not None and age < r.min_age:
-                continue
-            if r.max_age is not None and age >= r.max_age:
-                continue
-        return r
-    return rows[0]
+        if _applies(r, weight_kg, age):
+            return r
+    what = " and ".join(
+        x
+        for x in (
+            f"{weight_kg:g} kg" if weight_kg is not None else "",
+            f"age {age:g} years" if age is not None else "",
+        )
+        if x
+    )
+    raise NoBand(regimen_id, f"No dose band in the table for {what}: check the dose at the source")
 
 
 # PJP prophylaxis (ASCO 2021): consider at ≥20 mg/day prednisone-equivalent for ≥4 weeks

@@ -828,4 +828,9 @@ def test_a_wrong_typed_field_is_listed_not_raised(case):
     from services.assess import assess
 
     patient = {"resourceType": "Patient", "id": "p1", "birthDate": "1960-01-01"}
-    assess([patient, _WRONG_TYPED[case]], at=datetime(2026, 11, 20, 12, tzinfo=UTC))
+    bad = _WRONG_TYPED[case]
+    a = assess([patient, bad], at=datetime(2026, 11, 20, 12, tzinfo=UTC))
+    ref = f"{bad['resourceType']}/{bad['id']}"
+    assert [d["ref"] for d in a.data_quality] == [ref], a.data_quality
+    [problem] = [d["problem"] for d in a.data_quality]
+    assert "wrong type" in problem

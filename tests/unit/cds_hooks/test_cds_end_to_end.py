@@ -127,12 +127,12 @@ def test_seed_case_order_sign_corrects_an_overdose_of_tocilizumab(client):
     )
     [card] = check_response(r.json)
     action = card["suggestions"][0]["actions"][0]
-    # Above the label's 800 mg per infusion: critical, corrected to 8 mg/kg × 78 kg.
+    # Above the label's 800 mg per infusion: critical, corrected to 8 mg/kg × 78 kg = 624 mg.
     assert card["indicator"] == "critical" and action["type"] == "update"
     assert "800 mg" in card["summary"]
-    assert (
-        action["resource"]["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"] == 624
-    )
+    dose = action["resource"]["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
+    assert (dose["value"], dose["unit"]) == (624, "mg")
+    assert action["resource"]["id"] == "draft-2"
 
 
 def test_seed_case_problem_list_transverse_myelitis(client):

@@ -1,0 +1,257 @@
+"""Each clinical number on both sides of its boundary, through the whole assessment.
+
+Every expected value is written out from the source (the paper, the label, the table row's
+stated convention), never computed with the product's own constants: a changed number in
+`services/knowledge/` makes one of these fail (docs/mutation-testing.md lists which).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from services.assess import assess
+from services.knowledge import dosing
+from tests.fhir_factory import AT, condition, given, infusion, lab, o2, obs, patient, sbp, temp
+from tests.fhir_factory import weight as weight_obs
+
+
+def crs(*resources, at=AT):
+    a = assess([patient(), *resources], at=at)
+    return {s: r.grade for s, r in a.crs.items()}, a
+
+
+def rec(a, rid):
+    matches = [r for r in a.recommendations if r.id == rid]
+    assert matches, f"{rid} not in {[r.id for r in a.recommendations]}"
+    return matches[0]
+
+
+def map_(value: float, hours_before: float = 1) -> dict:
+    return obs("8478-0", value, "mm[Hg]", hours_before)
+
+
+# --- Hypotension: mean arterial pressure <65 mm Hg (knowledge.crs "hypotension_map") ----------
+
+
+@pytest.mark.parametrize(("mean_pressure", "astct"), [(64, 2), (64.9, 2), (65, 1), (66, 1)])
+def test_mean_arterial_pressure_below_65_is_hypotension_and_65_is_not(mean_pressure, astct):
+    g, a = crs(temp(38.5), sbp(120), map_(mean_pressure))
+    assert g["astct2019"] == astct
+    assert g["ctcae5"] == astct
+    assert g["lee2014"] == astct
+    fired = {c.id for c in a.crs["astct2019"].criteria}
+    assert ("astct2019.g2.hypotension" in fired) is (astct == 2)
+
+
+# --- The 24-hour window ("window") ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hours_before", "counts"),
+    [(23.5, True), (24, True), (24 + 1 / 60, False), (24.5, False), (25, False)],
+)
+def test_a_fever_counts_now_within_24_hours_and_not_after(hours_before, counts):
+    g, a = crs(temp(39.0, hours_before=hours_before), temp(37.0, hours_before=2), sbp(120))
+    assert g["lee2014"] == (1 if counts else 0)
+    assert g["astct2019"] == (1 if counts else 0)
+    # and the window is named in the words the clinician reads
+    assert a.window_start == AT - timedelta(days=7)
+
+
+def test_no_data_in_the_last_24_hours_says_24_hours():
+    _, a = crs(temp(39.0, hours_before=30))
+    assert a.crs["lee2014"].grade is None
+    assert "24 hours" in a.crs["lee2014"].notes[0]
+
+
+# --- Upper limits of normal assumed when a lab result has no reference range ------------------
+# (knowledge.crs FALLBACK_ULN: ALT and AST 40 U/L, bilirubin and creatinine 1.2 mg/dL;
+# CTCAE v4.03 grade 2 is >3 × ULN for ALT/AST and >1.5 × ULN for bilirubin/creatinine)
+
+
+@pytest.mark.parametrize(
+    ("loinc", "value", "unit", "lee"),
+    [
+        ("1742-6", 120, "U/L", 1),  # ALT 120 = 3.0 × 40: not above 3 × ULN
+        ("1742-6", 121, "U/L", 2),  # ALT 121 > 3 × 40
+        ("1920-8", 120, "U/L", 1),  # AST likewise
+        ("1920-8", 121, "U/L", 2),
+        ("1975-2", 1.79, "mg/dL", 1),  # bilirubin 1.79 < 1.5 × 1.2 = 1.8
+        ("1975-2", 1.81, "mg/dL", 2),
+        ("2160-0", 1.79, "mg/dL", 1),  # creatinine likewise
+        ("2160-0", 1.81, "mg/dL", 2),
+    ],
+)
+def test_assumed_upper_limit_of_normal_without_a_reference_range(loinc, value, unit, lee):
+    g, a = crs(temp(38.5), sbp(120), lab(loinc, value, unit, None))
+    assert g["lee2014"] == lee
+    if lee == 2:  # the grade rests on the assumed limit, and says so
+        assert any("reference range" in m.data for m in a.crs["lee2014"].missing)
+
+
+def test_alt_grade_4_with_an_assumed_uln_of_40_starts_above_800():
+    # CTCAE v4.03 grade 4 ALT is >20 × ULN; Lee 2014 counts grade 4 transaminitis as grade 3.
+    g, a = crs(temp(38.5), sbp(120), lab("1742-6", 801, "U/L", None))
+    assert g["lee2014"] == 3
+    assert "lee2014.g3.organ" in {c.id for c in a.crs["lee2014"].criteria}
+    [organ] = [c for c in a.crs["lee2014"].criteria if c.id == "lee2014.g3.organ"]
+    assert "ULN 40" in organ.evidence[0].what and "assumed" in organ.evidence[0].what
+
+
+def test_a_reference_range_sent_with_the_result_replaces_the_assumed_uln():
+    g, _ = crs(temp(38.5), sbp(120), lab("1742-6", 121, "U/L", 50))  # 2.4 × 50
+    assert g["lee2014"] == 1
+
+
+# --- Stale weight: older than 30 days ("weight_max_age") --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("days_before", "stale"), [(29, False), (30, False), (30 + 1 / 24, True), (31, True)]
+)
+def test_a_weight_older_than_30_days_is_flagged_stale(days_before, stale):
+    _, a = crs(temp(37.0), weight_obs(70, hours_before=24 * days_before))
+    assert a.weight.kg == 70
+    assert a.weight.stale is stale
+
+
+# --- Tocilizumab (Actemra label, section 2, CRS): 12 mg/kg below 30 kg, 8 mg/kg from 30 kg -----
+
+
+def _child_with_crs(kg: float, birth: str = "2016-01-01"):
+    return assess(
+        [
+            patient(birth=birth),
+            given("pembrolizumab", 240),
+            temp(39.0),
+            weight_obs(kg),
+            o2("426854004", 3),  # high-flow cannula: CRS grade 3
+        ],
+        at=AT,
+    )
+
+
+@pytest.mark.parametrize(
+    ("kg", "mg", "per_kg"),
+    [(20, 240, 12), (28, 336, 12), (29.9, 359, 12), (30, 240, 8), (31, 248, 8), (99, 792, 8)],
+)
+def test_tocilizumab_label_band_12_mg_per_kg_below_30_kg_and_8_from_30(kg, mg, per_kg):
+    r = rec(_child_with_crs(kg), "tocilizumab.label")
+    assert (r.dose.value, r.dose.unit, r.dose.capped) == (mg, "mg", False)
+    assert r.dose.basis.startswith(f"{per_kg} mg/kg")
+    assert f"{per_kg} mg/kg" in r.text
+
+
+def test_tocilizumab_label_cap_800_mg_from_101_kg():
+    r = rec(_child_with_crs(100, birth="1980-01-01"), "tocilizumab.label")
+    assert (r.dose.value, r.dose.capped) == (800, False)
+    r = rec(_child_with_crs(101, birth="1980-01-01"), "tocilizumab.label")
+    assert (r.dose.value, r.dose.capped) == (800, True)
+
+
+@pytest.mark.parametrize(("birth", "mg"), [("2008-11-21", 280), ("2008-11-20", 140)])
+def test_tocilizumab_lee_2014_is_8_mg_per_kg_under_18_years_and_4_from_18(birth, mg):
+    # 35 kg: a 17-year-old (one day short of 18) gets 8 mg/kg, an 18-year-old 4 mg/kg.
+    r = rec(_child_with_crs(35, birth=birth), "tocilizumab.lee2014")
+    assert r.dose.value == mg
+
+
+def test_without_a_birth_date_the_age_banded_dose_is_missing_not_the_adult_one():
+    a = assess(
+        [
+            {"resourceType": "Patient", "id": "p1"},
+            given("pembrolizumab", 240),
+            temp(39.0),
+            weight_obs(35),
+            o2("426854004", 3),
+        ],
+        at=AT,
+    )
+    lee = rec(a, "tocilizumab.lee2014")
+    assert lee.dose is None
+    assert "birth date" in lee.dose_missing_reason
+    assert "4 mg/kg" in lee.text and "8 mg/kg" in lee.text  # both bands shown
+    assert rec(a, "tocilizumab.label").dose.value == 280  # weight-banded only: 8 mg/kg × 35
+
+
+# --- Lee 2014 CRS steroids: methylprednisolone 2 mg/kg/day; dexamethasone 0.5 mg/kg, max 10 mg --
+
+
+def _car_t_crs(kg: float, *extra):
+    return assess(
+        [
+            patient(birth="1980-01-01"),
+            given("tisagenlecleucel", 24 * 5, by_text=True),
+            temp(39.0),
+            weight_obs(kg),
+            infusion("norepinephrine", 5, "ug/min", 5),
+            *extra,
+        ],
+        at=AT,
+    )
+
+
+@pytest.mark.parametrize(("kg", "mg_per_day"), [(50, 100), (70, 140), (83, 166)])
+def test_car_t_crs_methylprednisolone_is_2_mg_per_kg_per_day(kg, mg_per_day):
+    r = rec(_car_t_crs(kg), "methylprednisolone.crs.lee2014")
+    assert (r.dose.value, r.dose.unit, r.route) == (mg_per_day, "mg/d", "IV")
+    assert r.dose.basis == f"2 mg/kg/d × {kg} kg"
+
+
+def _neuro_irae_crs(kg: float, birth: str = "2019-01-01"):
+    return assess(
+        [
+            patient(birth=birth),
+            given("pembrolizumab", 24 * 14),
+            temp(39.0),
+            weight_obs(kg),
+            sbp(84),
+            condition("G37.3", "Acute transverse myelitis", 24),
+        ],
+        at=AT,
+    )
+
+
+@pytest.mark.parametrize(
+    ("kg", "mg", "capped"), [(12, 6, False), (18, 9, False), (20, 10, False), (24, 10, True)]
+)
+def test_dexamethasone_is_0_5_mg_per_kg_up_to_10_mg(kg, mg, capped):
+    r = rec(_neuro_irae_crs(kg), "dexamethasone.neuro")
+    assert (r.dose.value, r.dose.unit, r.dose.capped) == (mg, "mg", capped)
+    assert r.dose.basis == f"0.5 mg/kg × {kg} kg"
+
+
+# --- Dosing tables are total ---------------------------------------------------------------------
+
+
+def test_a_weight_in_no_band_is_reported_missing_not_dosed_from_another_band(monkeypatch):
+    # A table with a gap between 25 and 30 kg: a 28 kg child gets no dose and a reason.
+    rows = dosing.REGIMENS["tocilizumab.label"]
+    from dataclasses import replace
+
+    gapped = (rows[0], replace(rows[1], max_weight_kg=25))
+    monkeypatch.setitem(dosing.REGIMENS, "tocilizumab.label", gapped)
+    r = rec(_child_with_crs(28), "tocilizumab.label")
+    assert r.dose is None
+    assert "28 kg" in r.dose_missing_reason
+    assert "12 mg/kg" in r.text and "8 mg/kg" in r.text
+    with pytest.raises(dosing.NoBand):
+        dosing.select("tocilizumab.label", 28, 10)
+
+
+_WEIGHTS = [w / 10 for w in range(5, 3001, 5)]  # 0.5 to 300 kg
+_AGES = [a / 2 for a in range(0, 241)]  # 0 to 120 years
+
+
+@pytest.mark.parametrize("regimen_id", sorted(dosing.REGIMENS))
+def test_every_banded_regimen_has_exactly_one_row_for_every_weight_and_age(regimen_id):
+    rows = dosing.REGIMENS[regimen_id]
+    for kg in _WEIGHTS:
+        for age in _AGES[::4] if len(rows) > 1 else (40.0,):
+            hits = [r for r in rows if dosing._applies(r, kg, age)]
+            assert len(hits) == 1, (regimen_id, kg, age, hits)
+    # Unknown weight leaves weight bands unapplied: only safe when every such row is per kg.
+    if any(r.min_weight_kg is not None or r.max_weight_kg is not None for r in rows):
+        assert all(r.per_kg_low is not None for r in rows), regimen_id
