@@ -137,13 +137,20 @@ def subprocess_server(
 ) -> Iterator[subprocess.Popen]:
     """Start a server process in its own session with its output in `log_path`, wait until
     `ready_url` answers, yield the process, and stop it (and its children) on exit: the one
-    home for start, wait, log and stop."""
+    home for start, wait, log and stop. If it does not start, the RuntimeError carries the last
+    lines of its log (a crash at start-up is then reported with its traceback)."""
     log = open(log_path, "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(  # noqa: S603 - callers pass fixed arguments
         args, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     try:
-        _wait_for(ready_url, proc, timeout_s, name)
+        try:
+            _wait_for(ready_url, proc, timeout_s, name)
+        except RuntimeError as e:
+            _stop(proc)
+            raise RuntimeError(
+                f"{e}; the end of its log ({log_path}):\n{log_tail(log_path)}"
+            ) from None
         yield proc
     finally:
         _stop(proc)
@@ -179,6 +186,19 @@ def sekmet_server(port: int, workdir: Path, log_path: Path | None = None) -> Ite
         cwd=workdir,
     ):
         yield base
+
+
+def log_tail(path: Path, max_lines: int = 40, max_bytes: int = 16_000) -> str:
+    """The last lines of a log file, for an error message ("(empty)" or "(unreadable)")."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - max_bytes))
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return "(unreadable)"
+    lines = text.splitlines()[-max_lines:]
+    return "\n".join(lines) if lines else "(empty)"
 
 
 def _wait_for(url: str, proc: subprocess.Popen, timeout_s: float, name: str) -> None:

@@ -1,8 +1,16 @@
-"""Shared fixtures: the app factory with a throw-away store, and a test client."""
+"""Shared fixtures: the app factory with a throw-away store, and a test client; the hypothesis
+profile (derandomised under CI=true, so a CI run is repeatable: same seed, same examples)."""
 
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
+
+from tests.ci import in_ci
+
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("dev", print_blob=True)
+settings.load_profile("ci" if in_ci() else "dev")
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """Headless Chromium against the whole demo: sekmet, the service and app under gunicorn, the
-demo EHR with its SMART authorization server. Skips, saying why, when a piece is missing."""
+demo EHR with its SMART authorization server. Skips, saying why, when a piece is missing (a
+failure under CI=true: `tests.ci`); a demo that is installed but does not start is a failure with
+the service's log."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.ci import require_or_skip
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
@@ -15,8 +19,10 @@ OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory):
-    from demo.runner import demo_stack, free_port
+    from demo.runner import demo_stack, free_port, sekmet_executable
 
+    if sekmet_executable() is None:
+        require_or_skip("the sekmet FHIR server is not installed (the demo extra)")
     cm = demo_stack(
         "127.0.0.1",
         free_port(),
@@ -28,7 +34,7 @@ def demo(tmp_path_factory):
     try:
         urls = cm.__enter__()
     except RuntimeError as e:
-        pytest.skip(f"the demo could not start: {e}")
+        pytest.fail(f"the demo could not start: {e}", pytrace=False)
     yield urls
     cm.__exit__(None, None, None)
 
@@ -36,11 +42,14 @@ def demo(tmp_path_factory):
 @pytest.fixture
 def browser(tmp_path):
     if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
-        pytest.skip(
+        require_or_skip(
             "headless Chromium is not installed (/usr/bin/chromium, /usr/bin/chromedriver); "
             "run scripts/test-setup-browser.sh"
         )
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+    try:
+        from selenium import webdriver
+    except ImportError:
+        require_or_skip("selenium is not installed (the test extra)")
     from selenium.webdriver.chrome.service import Service
 
     opts = webdriver.ChromeOptions()

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from demo.runner import sekmet_executable
+from tests.ci import require_or_skip
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +25,7 @@ HOOKS = ("patient-view", "order-sign", "fhir-fetch")
 
 def test_quick_bench_measures_every_scenario_without_a_failed_request(tmp_path):
     if sekmet_executable() is None:
-        pytest.skip("the sekmet FHIR server is not installed (the demo extra)")
+        require_or_skip("the sekmet FHIR server is not installed (the demo extra)")
     out = tmp_path / "bench.json"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "hooks_bench.py"), "--quick", "--json", str(out)],

@@ -220,8 +220,12 @@ def test_no_fetch_thread_outlives_the_hook(fault_app, fhir):
     before = fetch_threads()
     r, _ = _call(fault_app, "immunotox-patient-view", f"{fhir.base}/trickles", _token())
     assert helpers.check_answer(r) == 200
-    time.sleep(DEADLINE_S + 1.0)
-    alive = fetch_threads() - before
+    # Wait for them (no fixed sleep racing the threads): they must end within a bound of a few
+    # deadlines, generous for a loaded machine, while the server trickles for much longer.
+    until = time.monotonic() + 5 * DEADLINE_S
+    for t in fetch_threads() - before:
+        t.join(max(0.0, until - time.monotonic()))
+    alive = {t for t in fetch_threads() - before if t.is_alive()}
     assert not alive, f"{len(alive)} fetch threads still running after the answer"
 
 

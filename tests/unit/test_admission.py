@@ -3,68 +3,77 @@
 from __future__ import annotations
 
 import threading
-import time
 
 from immunotox.admission import ByteBudget
 
 
-def _overlap(budget: ByteBudget, sizes: list[int | None], hold_s: float = 0.15) -> int:
-    """Run one thread per size, each holding its admission for `hold_s`; return the most that
-    were inside at the same time."""
+def _overlap(budget: ByteBudget, sizes: list[int | None], expect: int) -> int:
+    """Run one thread per size, all asking at once; return the most that were inside at the
+    same time. A thread inside holds its admission until `expect` threads are inside together
+    (so a test expecting overlap never depends on threads happening to start quickly), or, when
+    overlap is not expected, for a short while (slow threads can then only hide an overlap,
+    never invent one), and at most 5 s either way."""
     inside = 0
     most = 0
-    lock = threading.Lock()
+    cond = threading.Condition()
+    start = threading.Barrier(len(sizes), timeout=10)
+    hold_s = 5.0 if expect > 1 else 0.2
 
     def work(size: int | None) -> None:
         nonlocal inside, most
-        with budget.admit(size):
-            with lock:
-                inside += 1
-                most = max(most, inside)
-            time.sleep(hold_s)
-            with lock:
-                inside -= 1
+        start.wait()
+        with budget.admit(size), cond:
+            inside += 1
+            most = max(most, inside)
+            cond.notify_all()
+            cond.wait_for(lambda: expect > 1 and most >= expect, timeout=hold_s)
+            inside -= 1
 
     threads = [threading.Thread(target=work, args=(s,)) for s in sizes]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=10)
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)
     assert budget.in_use == 0
     return most
 
 
 def test_small_requests_run_side_by_side():
-    assert _overlap(ByteBudget(1000), [100, 100, 100, 100]) == 4
+    assert _overlap(ByteBudget(1000), [100, 100, 100, 100], expect=4) == 4
 
 
 def test_large_requests_take_turns():
-    assert _overlap(ByteBudget(1000), [600, 600, 600]) == 1
+    assert _overlap(ByteBudget(1000), [600, 600, 600], expect=1) == 1
 
 
 def test_a_request_larger_than_the_budget_runs_alone_but_runs():
-    assert _overlap(ByteBudget(1000), [5000, 100, 100]) == 2  # the two small ones together
+    assert (
+        _overlap(ByteBudget(1000), [5000, 100, 100], expect=2) == 2
+    )  # the two small ones together
 
 
 def test_an_unknown_size_counts_as_the_whole_budget():
-    assert _overlap(ByteBudget(1000), [None, None, 10]) == 1
+    assert _overlap(ByteBudget(1000), [None, None, 10], expect=1) == 1
 
 
 def test_waiting_is_bounded_and_nothing_is_refused():
     budget = ByteBudget(1000, max_wait_s=0.1)
-    release = threading.Event()
+    inside, release = threading.Event(), threading.Event()
 
     def hog() -> None:
         with budget.admit(1000):
-            release.wait(5)
+            inside.set()
+            release.wait(30)
 
     t = threading.Thread(target=hog)
     t.start()
-    time.sleep(0.05)
-    t0 = time.monotonic()
+    assert inside.wait(10)  # the hog holds the whole budget now
     with budget.admit(1000) as waited:
-        assert 0.05 <= waited < 1.0
-    assert time.monotonic() - t0 < 1.0
+        # admitted after its 0.1 s wait although the budget is still taken; the upper bound
+        # is ten times the wait, for a loaded machine
+        assert 0.1 <= waited < 1.0
+        assert budget.in_use == 2000
     release.set()
-    t.join()
+    t.join(10)
     assert budget.in_use == 0

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from demo.runner import ThreadedServer, free_port, load_bundle, sekmet_server
+from demo.runner import ThreadedServer, free_port, load_bundle, sekmet_executable, sekmet_server
+from tests.ci import require_or_skip
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PATIENT = "itx-test-pembro"
@@ -21,11 +22,13 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="session")
 def fhir_upstream(tmp_path_factory):
+    if sekmet_executable() is None:
+        require_or_skip("the sekmet FHIR server is not installed (the demo extra)")
     cm = sekmet_server(free_port(), tmp_path_factory.mktemp("sekmet"))
     try:
         base = cm.__enter__()
     except RuntimeError as e:
-        pytest.skip(f"the sekmet FHIR server could not start: {e}")
+        pytest.fail(f"the sekmet FHIR server could not start: {e}", pytrace=False)
     for path in sorted(FIXTURES.glob("*.json")):
         load_bundle(base, json.loads(path.read_text()))
     yield base
@@ -100,12 +103,6 @@ def stack(fhir_upstream, tmp_path_factory):
 @pytest.fixture
 def smart(stack, monkeypatch):
     """The stack, with configuration and gateway switches restored after each test."""
-    try:
-        import services.assess  # noqa: F401
-    except ImportError:
-        import fake_assess
-
-        monkeypatch.setattr("smart_app.blueprint.run_assessment", fake_assess.assess)
     from launch import discovery
 
     discovery.clear_cache()  # tests switch what the server publishes

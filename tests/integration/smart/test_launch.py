@@ -202,15 +202,55 @@ def test_discovery_falls_back_to_the_capability_statement(smart, browser):
     assert resp.status_code == 200, resp.text[:300]
 
 
-def test_an_expired_access_token_is_refreshed(smart, browser):
-    smart.dev.token_lifetime = 1
+class _AppClock:
+    """The app's clock (`launch.session.time`) moved ahead of the real one: the FHIR server
+    still accepts the token, so only the app's own expiry check can cause a refresh."""
+
+    def __init__(self, ahead_s: float):
+        self.ahead_s = ahead_s
+
+    def time(self) -> float:
+        return time.time() + self.ahead_s
+
+    def sleep(self, s: float) -> None:
+        time.sleep(s)
+
+
+@pytest.mark.parametrize(
+    ("ahead_s", "refreshed"),
+    [
+        (0, False),
+        (3600 - 90, False),  # expires in 90 s: outside the 60 s margin
+        (3600 - 30, True),  # expires in 30 s: inside the margin, refreshed before use
+        (3600 + 30, True),  # expired 30 s ago
+    ],
+)
+def test_an_access_token_is_refreshed_before_it_expires(
+    smart, browser, monkeypatch, ahead_s, refreshed
+):
+    """A 1-hour token is refreshed when it has less than 60 s left (the margin), proactively:
+    the FHIR server never sees an expired token. Without the expiry check the app would only
+    refresh after a 401, and this gateway, whose clock was not moved, would not give one."""
+    smart.dev.token_lifetime = 3600
     page = ehr_launch(smart, browser)
     assert page.status_code == 200
-    before = smart.dev.counters["refresh_token"]
-    time.sleep(1.2)  # the access token has expired now
+    before = dict(smart.dev.counters)
+    monkeypatch.setattr("launch.session.time", _AppClock(ahead_s))
     resp = browser.get(f"{smart.app_base}/app/api/assessment", params={"ctx": ctx_of(page)})
     assert resp.status_code == 200
-    assert smart.dev.counters["refresh_token"] == before + 1  # one refresh, not one per thread
+    assert smart.dev.counters["refresh_token"] == before["refresh_token"] + int(refreshed)
+    assert smart.dev.counters["fhir_requests"] > before["fhir_requests"]
+
+
+def test_an_expired_access_token_is_refreshed_once_for_all_threads(smart, browser, monkeypatch):
+    """The page reads several resource types at once; one refresh serves them all."""
+    smart.dev.token_lifetime = 3600
+    page = ehr_launch(smart, browser)
+    before = smart.dev.counters["refresh_token"]
+    monkeypatch.setattr("launch.session.time", _AppClock(7200))
+    resp = browser.get(f"{smart.app_base}/app/api/assessment", params={"ctx": ctx_of(page)})
+    assert resp.status_code == 200
+    assert smart.dev.counters["refresh_token"] == before + 1
 
 
 def test_a_revoked_access_token_is_refreshed_after_a_401(smart, browser):

@@ -146,13 +146,13 @@ def test_baseline_is_only_asked_for_a_first_exposure():
 
 
 @pytest.mark.parametrize(
-    ("days_before", "counts"),
-    [(1, True), (89, True), (90, True), (90 + 1 / 24, False), (91, False)],
+    ("hours_before", "counts"),
+    [(24, True), (89 * 24, True), (90 * 24, True), (90 * 24 + 1, False), (91 * 24, False)],
 )
-def test_baseline_results_count_for_90_days_before_the_order(days_before, counts):
+def test_baseline_results_count_for_90_days_before_the_order(hours_before, counts):
     # The baseline window is 90 days (docs/cds-hooks.md), written out here, not read from the table.
     drafts = bundle(med_request("d1", "nivolumab", "1597876", 240))
-    tsh = observation("t", "3016-3", AT - timedelta(days=days_before))
+    tsh = observation("t", "3016-3", AT - timedelta(hours=hours_before))
     [f] = check_orders(drafts, assessment(exposures=[]), [tsh])
     assert ("thyroid" in {i.id for i in f.present_baseline}) is counts
     assert ("thyroid" in {i.id for i in f.missing_baseline}) is not counts
