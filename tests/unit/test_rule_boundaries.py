@@ -257,3 +257,61 @@ def test_every_banded_regimen_has_exactly_one_row_for_every_weight_and_age(regim
     # Unknown weight leaves weight bands unapplied: only safe when every such row is per kg.
     if any(r.min_weight_kg is not None or r.max_weight_kg is not None for r in rows):
         assert all(r.per_kg_low is not None for r in rows), regimen_id
+
+
+# --- irAE steroid doses (ASCO 2021) and PJP prophylaxis (≥20 mg/day prednisone for ≥4 weeks) ---
+
+
+def _irae(kg: float, *conditions, drug: str = "pembrolizumab"):
+    return assess(
+        [patient(), given(drug, 24 * 14), weight_obs(kg), temp(37.0), sbp(120), *conditions],
+        at=AT,
+    )
+
+
+def _rash(pct: int) -> dict:
+    return condition("L27.0", f"Drug eruption, {pct}% BSA", 24)
+
+
+def _arthritis(grade: int) -> dict:
+    return condition("M06.4", "Inflammatory polyarthropathy", 24, stage=f"Grade {grade}")
+
+
+def test_grade_3_rash_gets_prednisone_1_mg_per_kg_per_day():
+    # ASCO 2021 Table 1, maculopapular rash G3: oral prednisone 1 mg/kg/day, taper ≥4 weeks.
+    r = rec(_irae(70, _rash(40)), "prednisone.rash_g3")
+    assert (r.dose.value, r.dose.unit, r.route) == (70, "mg/d", "oral")
+
+
+def test_grade_2_rash_gets_prednisone_0_5_to_1_mg_per_kg_per_day():
+    r = rec(_irae(70, _rash(20)), "prednisone.moderate")
+    assert (r.dose.low, r.dose.high, r.dose.unit) == (35, 70, "mg/d")
+
+
+def test_grade_2_arthritis_gets_prednisone_10_to_20_mg_per_day_for_everyone():
+    for kg in (50, 90):
+        r = rec(_irae(kg, _arthritis(2)), "prednisone.arthritis_g2")
+        assert (r.dose.low, r.dose.high, r.dose.unit) == (10, 20, "mg/d")
+
+
+def test_grade_3_arthritis_gets_prednisone_0_5_to_1_mg_per_kg_per_day():
+    r = rec(_irae(80, _arthritis(3)), "prednisone.arthritis_g3")
+    assert (r.dose.low, r.dose.high, r.dose.unit) == (40, 80, "mg/d")
+
+
+@pytest.mark.parametrize(("kg", "pjp"), [(19, False), (20, True), (21, True)])
+def test_pjp_prophylaxis_from_a_planned_prednisone_taper_of_20_mg_per_day(kg, pjp):
+    # A grade 3 rash: prednisone 1 mg/kg/day tapered over ≥4 weeks; 20 mg/day reaches ASCO's
+    # PJP threshold (≥20 mg/day prednisone-equivalent for ≥4 weeks), 19 mg/day does not.
+    a = _irae(kg, _rash(40))
+    assert rec(a, "prednisone.rash_g3").dose.value == kg
+    assert ("pjp_prophylaxis" in {r.id for r in a.recommendations}) is pjp
+
+
+@pytest.mark.parametrize(
+    ("days", "mg", "pjp"), [(27, 20, False), (28, 20, True), (28, 19, False), (35, 25, True)]
+)
+def test_pjp_prophylaxis_after_28_days_of_20_mg_per_day_given(days, mg, pjp):
+    doses = [given("prednisone", 24 * d + 2, dose=(mg, "mg")) for d in range(days)]
+    a = assess([patient(), weight_obs(70), temp(37.0), *doses], at=AT)
+    assert ("pjp_prophylaxis" in {r.id for r in a.recommendations}) is pjp

@@ -360,3 +360,61 @@ def test_a_failing_assessment_gets_a_clear_page_and_no_traceback(smart, browser,
     assert resp.status_code == 500
     assert error_kind(resp) == "assessment_failed"
     assert "Traceback" not in resp.text and "something odd" not in resp.text
+
+
+def _doctor_token_response(monkeypatch, change):
+    """The authorization server's token response, changed by `change(body)` on its way to the
+    app (the first code exchange only)."""
+    import types
+
+    import requests
+
+    def post(url, *args, **kw):
+        r = requests.post(url, *args, **kw)
+        if (
+            r.status_code == 200
+            and (kw.get("data") or {}).get("grant_type") == "authorization_code"
+        ):
+            body = r.json()
+            change(body)
+            r._content = json.dumps(body).encode()
+        return r
+
+    fake = types.SimpleNamespace(post=post, RequestException=requests.RequestException)
+    monkeypatch.setattr("launch.session.requests", fake)
+
+
+@pytest.mark.parametrize("token_type", ["MAC", "DPoP", "", None])
+def test_a_token_that_is_not_a_bearer_token_is_refused(smart, browser, monkeypatch, token_type):
+    def change(body):
+        if token_type is None:
+            del body["token_type"]
+        else:
+            body["token_type"] = token_type
+
+    _doctor_token_response(monkeypatch, change)
+    resp = ehr_launch(smart, browser)
+    assert resp.status_code == 502
+    assert error_kind(resp) == "auth_server_error"
+    assert "not a Bearer token" in resp.text
+    assert urlparse(resp.url).path == "/smart/callback"  # no session, no page
+
+
+def test_a_lower_case_bearer_token_type_is_accepted(smart, browser, monkeypatch):
+    _doctor_token_response(monkeypatch, lambda body: body.update(token_type="bearer"))
+    assert ehr_launch(smart, browser).status_code == 200
+
+
+@pytest.mark.parametrize("patient", [None, "", 42])
+def test_a_token_response_without_a_patient_opens_no_chart(smart, browser, monkeypatch, patient):
+    def change(body):
+        if patient is None:
+            del body["patient"]
+        else:
+            body["patient"] = patient
+
+    _doctor_token_response(monkeypatch, change)
+    resp = ehr_launch(smart, browser)
+    assert resp.status_code == 400
+    assert error_kind(resp) == "missing_context"
+    assert "Testperson" not in resp.text
