@@ -315,3 +315,32 @@ def test_pjp_prophylaxis_after_28_days_of_20_mg_per_day_given(days, mg, pjp):
     doses = [given("prednisone", 24 * d + 2, dose=(mg, "mg")) for d in range(days)]
     a = assess([patient(), weight_obs(70), temp(37.0), *doses], at=AT)
     assert ("pjp_prophylaxis" in {r.id for r in a.recommendations}) is pjp
+
+
+def test_transverse_myelitis_plan_doses_for_60_kg():
+    # ASCO 2021 neurologic toxicities and the seed Q&A: methylprednisolone 1-2 mg/kg/day or pulse
+    # 1 g/day, then prednisone 1 mg/kg/day tapered over 4-6 weeks; IVIG 2 g/kg total.
+    a = _irae(60, condition("G37.3", "Acute transverse myelitis", 24))
+    mp = rec(a, "methylprednisolone.high")
+    assert (mp.dose.low, mp.dose.high, mp.dose.unit) == (60, 120, "mg/d")
+    assert (rec(a, "methylprednisolone.pulse").dose.value, "mg/d") == (1000, "mg/d")
+    assert rec(a, "prednisone.taper").dose.value == 60
+    ivig = rec(a, "ivig.neuro")
+    assert (ivig.dose.value, ivig.dose.unit) == (120, "g")
+
+
+@pytest.mark.parametrize(("kg", "lee_mg", "label_mg"), [(60, 240, 480), (78, 312, 624)])
+def test_adult_crs_tocilizumab_4_mg_per_kg_lee_beside_8_mg_per_kg_label(kg, lee_mg, label_mg):
+    a = _child_with_crs(kg, birth="1970-01-01")
+    assert rec(a, "tocilizumab.lee2014").dose.value == lee_mg
+    assert rec(a, "tocilizumab.label").dose.value == label_mg
+
+
+@pytest.mark.parametrize(("kg", "lee_mg", "capped"), [(200, 800, False), (210, 800, True)])
+def test_the_lee_2014_tocilizumab_dose_is_capped_at_the_label_maximum(kg, lee_mg, capped):
+    # 4 mg/kg reaches the label's 800 mg per infusion at 200 kg; above it the cap applies and
+    # cites the label.
+    r = rec(_child_with_crs(kg, birth="1970-01-01"), "tocilizumab.lee2014")
+    assert (r.dose.value, r.dose.capped) == (lee_mg, capped)
+    if capped:
+        assert r.dose.cap.startswith("800 mg (actemra_label:")
