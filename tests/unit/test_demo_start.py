@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from immunotox.demo import free_port, subprocess_server
+from demo.runner import free_port, subprocess_server
 
 
 def test_a_server_that_exits_while_starting_is_reported_with_its_log(tmp_path):
