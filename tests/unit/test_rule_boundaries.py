@@ -151,6 +151,7 @@ def test_tocilizumab_label_cap_800_mg_from_101_kg():
     assert (r.dose.value, r.dose.capped) == (800, False)
     r = rec(_child_with_crs(101, birth="1980-01-01"), "tocilizumab.label")
     assert (r.dose.value, r.dose.capped) == (800, True)
+    assert r.dose.cap.startswith("800 mg (actemra_label: section 2")  # the label's maximum
 
 
 @pytest.mark.parametrize(("birth", "mg"), [("2008-11-21", 280), ("2008-11-20", 140)])
@@ -344,3 +345,11 @@ def test_the_lee_2014_tocilizumab_dose_is_capped_at_the_label_maximum(kg, lee_mg
     assert (r.dose.value, r.dose.capped) == (lee_mg, capped)
     if capped:
         assert r.dose.cap.startswith("800 mg (actemra_label:")
+
+
+def test_the_lee_2014_child_tocilizumab_dose_is_capped_at_the_label_maximum():
+    # A 17-year-old of 110 kg: 8 mg/kg would be 880 mg; the label's 800 mg per infusion applies.
+    r = rec(_child_with_crs(110, birth="2009-06-01"), "tocilizumab.lee2014")
+    assert (r.dose.value, r.dose.capped) == (800, True)
+    assert r.dose.basis.startswith("8 mg/kg")
+    assert r.dose.cap.startswith("800 mg (actemra_label: section 2")
