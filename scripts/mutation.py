@@ -13,7 +13,8 @@ only behaviour tests as its test command: the generated-document check
 is never part of one. Results go to test-output/mutation/: `<scope>.sqlite` (the cosmic-ray
 session: `cr-report`, `cr-html`), `<scope>.json` (counts and every survivor with its diff).
 Exit status 1 when a scope marked `gate` has a survivor that docs/mutation-testing.md does not
-explain (an entry `- <scope> <path>:<line> <operator>` in its "Explained survivors" list).
+explain (an entry `- <scope> <path> <operator> "<text of the original line>"` in its
+"Explained survivors" list).
 """
 
 from __future__ import annotations
@@ -107,16 +108,24 @@ def _config(scope: Scope) -> str:
     )
 
 
-def _explained() -> set[tuple[str, str, int, str]]:
-    """(scope, path, line, operator) of the survivors docs/mutation-testing.md explains."""
+def _explained() -> list[tuple[str, str, str, str]]:
+    """(scope, path, operator, fragment) of the survivors docs/mutation-testing.md explains:
+    lines `- <scope> <path> <operator> "<text of the original line>"`. The fragment, not the
+    line number, identifies the mutant, so an explanation survives edits elsewhere in the file."""
     if not DOC.exists():
-        return set()
-    found = set()
-    for m in re.finditer(
-        r"^- `?([\w-]+) ([\w/.]+):(\d+) (core/\w+)`?", DOC.read_text("utf-8"), re.M
-    ):
-        found.add((m.group(1), m.group(2), int(m.group(3)), m.group(4)))
-    return found
+        return []
+    pattern = r'^- `?([\w-]+) ([\w/.]+)(?::\d+)? (core/\w+)`? "([^"]+)"'
+    return [m.groups() for m in re.finditer(pattern, DOC.read_text("utf-8"), re.M)]
+
+
+def _is_explained(scope: str, s: dict, explained: list[tuple[str, str, str, str]]) -> bool:
+    removed = [
+        ln[1:] for ln in s["diff"].splitlines() if ln.startswith("-") and not ln.startswith("---")
+    ]
+    return any(
+        (sc, path, op) == (scope, s["path"], s["operator"]) and any(frag in ln for ln in removed)
+        for sc, path, op, frag in explained
+    )
 
 
 def _cr(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -168,7 +177,7 @@ def run_scope(scope: Scope, work: Path) -> dict:
                 )
     explained = _explained()
     for s in survivors:
-        s["explained"] = (scope.name, s["path"], s["line"], s["operator"]) in explained
+        s["explained"] = _is_explained(scope.name, s, explained)
     summary = {
         "scope": scope.name,
         "modules": scope.modules,
@@ -212,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             for x in open_:
-                print(f"  - {name} {x['path']}:{x['line']} {x['operator']}")
+                print(f"  - {name} {x['path']}:{x['line']} {x['operator']}\n{x['diff']}")
             if scope.gate and open_:
                 status = 1
     return status

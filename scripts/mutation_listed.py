@@ -138,9 +138,11 @@ MUTATIONS: tuple[Mutation, ...] = (
              "rule = outside_base(next_url, self.base)", "rule = None", FHIR_TESTS),
     # --- SMART session ------------------------------------------------------------------------
     Mutation("smart_non_bearer_accepted", "a token type other than Bearer accepted", "launch/session.py",
-             'if str(body.get("token_type", "")).lower() != "bearer":', "if False:", SMART_TESTS),
+             'if str(body.get("token_type", "")).lower() != "bearer":', "if False:",
+             (f"{SMART_TESTS[0]}::test_a_token_that_is_not_a_bearer_token_is_refused",)),
     Mutation("smart_token_without_patient_accepted", "a token response without a patient accepted", "launch/session.py",
-             "if not isinstance(patient, str) or not patient:", "if False:", SMART_TESTS),
+             "if not isinstance(patient, str) or not patient:", "if False:",
+             (f"{SMART_TESTS[0]}::test_a_token_response_without_a_patient_opens_no_chart",)),
     Mutation("smart_no_proactive_refresh", "no refresh before the access token expires (only after a 401)",
              "launch/session.py", 'if stale is None and sess["expires_at"] - margin > time.time():',
              "if stale is None:", ("tests/integration/smart/test_launch.py::test_an_access_token_is_refreshed_before_it_expires",)),
