@@ -198,6 +198,37 @@ def _order_span(o: DrugEvent, orders: list[DrugEvent], at: datetime) -> tuple[da
     return start.date(), min(end, at).date()
 
 
+def _fill(
+    o: DrugEvent,
+    orders: list[DrugEvent],
+    at: datetime,
+    covered: set[date],
+    daily: dict[date, float],
+    by_drug: dict[date, dict[str, float]],
+    unknown_days: set[date],
+) -> set[date]:
+    """Add an order's (or statement's) daily dose on the days it spans that no higher-priority
+    record covers; the days it filled."""
+    span = _order_span(o, [x for x in orders if x.kind == o.kind], at)
+    if span is None:
+        return set()
+    per_day = None if o.dose_mg is None else o.dose_mg * (o.doses_per_day or 1.0)
+    filled: set[date] = set()
+    day = span[0]
+    while day <= span[1]:
+        if day not in covered:
+            filled.add(day)
+            if per_day is None:
+                unknown_days.add(day)
+                daily.setdefault(day, 0.0)
+            else:
+                daily[day] = daily.get(day, 0.0) + per_day * _factor(o.drug)
+                per = by_drug.setdefault(day, {})
+                per[o.drug] = per.get(o.drug, 0.0) + per_day * _factor(o.drug)
+        day += timedelta(days=1)
+    return filled
+
+
 def _taper_after(peak: float, days: int, every: int) -> float:
     """The daily dose after `days` days of the ASCO taper from `peak`, a step every `every`
     days (the first step on day 1)."""
@@ -230,7 +261,9 @@ def corticosteroid(
         for d in data.drugs
         if _systemic(d) and d.kind == "administration" and d.time is not None and d.time <= at
     ]
-    orders = [d for d in data.drugs if _systemic(d) and d.kind == "order"]
+    # Orders and statements of use both cover the days they span (a statement is how an
+    # outpatient course often arrives); administrations take precedence on their days.
+    orders = [d for d in data.drugs if _systemic(d) and d.kind in ("order", "statement")]
     daily: dict[date, float] = {}
     by_drug: dict[date, dict[str, float]] = {}
     unknown_days: set[date] = set()
@@ -243,25 +276,17 @@ def corticosteroid(
         daily[day] = daily.get(day, 0.0) + d.dose_mg * _factor(d.drug)
         per = by_drug.setdefault(day, {})
         per[d.drug] = per.get(d.drug, 0.0) + d.dose_mg * _factor(d.drug)
-    given_days = set(daily)
-    for o in orders:
-        span = _order_span(o, orders, at)
-        if span is None:
-            continue
-        per_day = None if o.dose_mg is None else o.dose_mg * (o.doses_per_day or 1.0)
-        day = span[0]
-        while day <= span[1]:
-            if day not in given_days:
-                if per_day is None:
-                    unknown_days.add(day)
-                    daily.setdefault(day, 0.0)
-                else:
-                    daily[day] = daily.get(day, 0.0) + per_day * _factor(o.drug)
-                    per = by_drug.setdefault(day, {})
-                    per[o.drug] = per.get(o.drug, 0.0) + per_day * _factor(o.drug)
-            day += timedelta(days=1)
+    # Administrations first; then orders on the days without one; then statements on the days
+    # with neither (an order and a statement of the same course are not counted twice).
+    covered = set(daily)
+    for kind in ("order", "statement"):
+        level_days: set[date] = set()
+        for o in (x for x in orders if x.kind == kind):
+            level_days |= _fill(o, orders, at, covered, daily, by_drug, unknown_days)
+        covered |= level_days
     if not daily:
         return None
+
     gap = K.STEROID_COURSE_GAP_DAYS[0]
     days = sorted(daily)
     if (at.date() - days[-1]).days > gap:
@@ -292,14 +317,19 @@ def corticosteroid(
         unread = any(d.dose_mg is None for d in recent)
         current = None if unread else sum(d.dose_mg * _factor(d.drug) for d in recent)  # type: ignore[operator]
     elif active:
-        per = [o.dose_mg * (o.doses_per_day or 1.0) * _factor(o.drug) for o in active if o.dose_mg]
-        current = sum(per) if per and len(per) == len(active) else None
+        # Active orders, else active statements (never both: they describe the same course).
+        level = [o for o in active if o.kind == "order"] or active
+        per = [o.dose_mg * (o.doses_per_day or 1.0) * _factor(o.drug) for o in level if o.dose_mg]
+        current = sum(per) if per and len(per) == len(level) else None
     else:
         current = daily[known[-1]] if known else None
     today = at.date()
     before = [d for d in known if d < today]
     cur_vals = [current] if current is not None else []
-    peak = max([daily[d] for d in before] + cur_vals, default=0.0)
+    # The highest daily dose, leaving out days on which one drug replaced another (both are on
+    # the record that day, a conversion rather than a higher dose).
+    single = [d for d in before if len(by_drug.get(d, {})) <= 1]
+    peak = max([daily[d] for d in single] + cur_vals, default=0.0)
     # The taper is read on the current drug: a switch from IV methylprednisolone to oral
     # prednisone is a conversion (ASCO 2021, 12.4), not a taper step.
     drug_daily = {d: by_drug[d][drug] for d in before if drug in by_drug.get(d, {})}

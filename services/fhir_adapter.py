@@ -9,6 +9,7 @@ cannot be read (no time, a unit that is not UCUM, a value that is not a number) 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -456,6 +457,29 @@ class _Adapter:
             if isinstance(bounds, dict):
                 start = parse_instant(bounds.get("start")) or start
                 end = parse_instant(bounds.get("end"))
+        elif rt == "MedicationStatement":
+            dl = r.get("dosage")
+            dosage = dl[0] if isinstance(dl, list) and dl and isinstance(dl[0], dict) else {}
+            dq = _dose_quantity(dosage)
+            if isinstance(dq, dict):
+                dose_value = _number(dq.get("value"))
+                dose_unit = dq.get("code") or dq.get("unit")
+                dose_mg, dose_note, _basis = self.dose_mg(r, dq, codings, text, None)
+            per_day = _doses_per_day(dosage)
+            route = _text(dosage.get("route")) or None
+        if (
+            rt != "MedicationAdministration"
+            and dose_mg is None
+            and drug.drug_class == "corticosteroid"
+        ):
+            # A sig written only as text ("60 mg daily", "80 mg IV q12h"): read its mg and
+            # frequency, and say the dose came from text.
+            dosage = _first_dosage(r) if rt == "MedicationRequest" else dosage
+            sig = _sig(dosage.get("text") if isinstance(dosage, dict) else None)
+            if sig is not None:
+                dose_mg, sig_per_day = sig
+                per_day = per_day or sig_per_day
+                dose_note = "dose read from the dosage text"
         names = drug.components or (drug.name,)
         for name in names:
             concept = codes.drug_by_name(name) or drug
@@ -670,6 +694,36 @@ def _is_count(q: dict[str, Any]) -> bool:
     return False
 
 
+_SIG_MG = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*mg\b(?!\s*/)", re.I)
+_SIG_FREQ = (
+    (re.compile(r"\bq\s*(\d+)\s*h", re.I), None),
+    (re.compile(r"\b(daily|once a day|once daily|every day|qd|per day|/day)\b", re.I), 1.0),
+    (re.compile(r"\b(bid|twice daily|twice a day)\b", re.I), 2.0),
+    (re.compile(r"\b(tid|three times daily)\b", re.I), 3.0),
+    (re.compile(r"\b(qid|four times daily)\b", re.I), 4.0),
+)
+
+
+def _sig(text: Any) -> tuple[float, float | None] | None:
+    """(mg per dose, doses per day) from a sig with one dose in mg ("60 mg daily",
+    "methylprednisolone 80 mg IV q12h"); None for anything else (no mg, or several)."""
+    if not isinstance(text, str):
+        return None
+    amounts = {float(x.group(1)) for x in _SIG_MG.finditer(text)}
+    if len(amounts) != 1:  # none, or a taper written out in words: not guessed
+        return None
+    m = _SIG_MG.search(text)
+    assert m is not None
+    for pattern, per_day in _SIG_FREQ:
+        f = pattern.search(text)
+        if f is not None:
+            if per_day is None:
+                hours = float(f.group(1))
+                return float(m.group(1)), (24.0 / hours if hours > 0 else None)
+            return float(m.group(1)), per_day
+    return float(m.group(1)), None
+
+
 def _first_dosage(r: dict[str, Any]) -> dict[str, Any]:
     di = r.get("dosageInstruction")
     first = di[0] if isinstance(di, list) and di else {}
@@ -815,7 +869,7 @@ def classify_medication(
     return codes.match_drug(codings, text)
 
 
-_SAFE_ID = __import__("re").compile(r"^[A-Za-z0-9\-.]{1,64}$")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 
 def read_draft_orders(

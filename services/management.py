@@ -514,7 +514,10 @@ def _respect_steroid_course(p: _Plan, course: SteroidCourse, escalate: bool) -> 
                 dose_missing_reason="A course for this is already tapering",
             )
         else:
-            fields.update(text=f"{r.text}. Replaces the current {running}")
+            fields.update(
+                text=f"{r.text}. Already on {running}: change that order to this dose rather "
+                "than add a second corticosteroid"
+            )
         p.items[key] = Recommendation(**fields)
     if escalate and below:
         p.advice(

@@ -277,3 +277,55 @@ def test_a_hold_with_a_pending_order_gets_no_discontinue_card():
     a = assess(resources, AT, with_timeline=False)
     cc = CardContext(service_id="immunotox-patient-view", patient_id="p1", base_url="https://x")
     assert all(c.kind != "checkpoint-order-pending" for c in assessment_cards(a, cc))
+
+
+def statement(text: str, start_h: float, end_h: float | None, status: str, dosage: dict) -> dict:
+    period = {"start": iso(start_h)} | ({"end": iso(end_h)} if end_h is not None else {})
+    return {
+        "resourceType": "MedicationStatement",
+        "id": f"ms-{start_h}",
+        "status": status,
+        "medicationCodeableConcept": {"text": text},
+        "effectivePeriod": period,
+        "dosage": [dosage],
+    }
+
+
+def test_an_order_and_a_statement_of_the_same_course_are_counted_once():
+    tablets = {
+        "doseAndRate": [{"doseQuantity": {"value": 8, "unit": "{tbl}", "code": "{tbl}"}}],
+        "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+    }
+    order = {
+        "resourceType": "MedicationRequest",
+        "id": "mr-pred",
+        "status": "active",
+        "intent": "order",
+        "authoredOn": iso(24 * 6),
+        "medicationCodeableConcept": {
+            "coding": [
+                {"system": RXNORM, "code": "312617", "display": "predniSONE 5 MG Oral Tablet"}
+            ]
+        },
+        "dosageInstruction": [tablets],
+    }
+    ms = statement("predniSONE 5 MG Oral Tablet", 24 * 6, None, "active", tablets)
+    c = assess([patient(), weight(80), order, ms], AT).courses.corticosteroid
+    assert c.pred_eq_per_day == 40  # 8 × 5 mg, not 80
+    assert {mg for _d, mg in c.daily} == {40.0}
+
+
+def test_a_sig_written_as_text_is_read_with_its_frequency():
+    # "methylprednisolone 80 mg IV q12h" for the last 3 days: 160 mg/day = 200 mg prednisone.
+    ms = statement(
+        "methylprednisolone", 24 * 3, None, "active", {"text": "methylprednisolone 80 mg IV q12h"}
+    )
+    c = assess([patient(), weight(80), ms], AT).courses.corticosteroid
+    assert c.pred_eq_per_day == 200
+    # A taper written out in words has several amounts: not guessed, said.
+    words = statement(
+        "prednisone", 24 * 3, None, "active", {"text": "40 mg daily for 7 days, then 30 mg daily"}
+    )
+    c = assess([patient(), weight(80), words], AT).courses.corticosteroid
+    assert c.pred_eq_per_day is None
+    assert "could not be read in mg" in c.taper_lines[1]
