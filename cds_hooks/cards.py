@@ -558,6 +558,40 @@ def _pending_checkpoint_card(a: Assessment, cc: CardContext) -> Card | None:
     )
 
 
+def _course_card(a: Assessment, cc: CardContext) -> Card | None:
+    """No active CRS or irAE, but a corticosteroid course still running after one: the taper,
+    the resume criterion and PJP prophylaxis are still to be watched."""
+    sc = a.courses.corticosteroid
+    if sc is None or not a.checkpoint_inhibitors:
+        return None
+    parts = [f"{sc.drug.capitalize()} course day {sc.day_of_course}"]
+    if sc.pred_eq_per_day is not None:
+        parts[-1] += f", {_num(sc.pred_eq_per_day)} mg/day prednisone-equivalent"
+    if sc.resume_met is False:
+        parts.append(f"do not resume {_ici_names(a)} yet")
+    if sc.pjp_due:
+        parts.append("PJP prophylaxis threshold reached")
+    pjp = [r for r in a.recommendations if r.id == "pjp_prophylaxis"]
+    detail = [
+        "**Immunotherapy exposure**",
+        *_exposures(a),
+        "",
+        *_course_lines(a),
+        *(_plan_section(a, pjp) if pjp else []),
+        "",
+        *_unavailable_section(cc),
+        *_footer(a),
+    ]
+    return Card(
+        summary=_summary(parts),
+        indicator="info",
+        source=_source("course", "Corticosteroid course", "asco2021"),
+        detail="\n".join(detail),
+        links=(_smart_link(a, cc),),
+        kind="course",
+    )
+
+
 def assessment_cards(a: Assessment, cc: CardContext) -> list[Card]:
     """patient-view and encounter-start: one card when the patient is exposed to immunotherapy
     and has CRS grade 1 or more under any system, or any irAE; else none. A checkpoint
@@ -567,6 +601,9 @@ def assessment_cards(a: Assessment, cc: CardContext) -> list[Card]:
         return []
     crs = (a.max_crs_grade or 0) >= 1
     if not crs and not a.irae:
+        course = _course_card(a, cc)
+        if course is not None:
+            return [course]
         return [_incomplete_card(a, cc)] if cc.unavailable else []
     out = [_assessment_card(a, cc, list(a.irae), list(a.recommendations), True, "assessment")]
     pending = _pending_checkpoint_card(a, cc)

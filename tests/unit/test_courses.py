@@ -329,3 +329,22 @@ def test_a_sig_written_as_text_is_read_with_its_frequency():
     c = assess([patient(), weight(80), words], AT).courses.corticosteroid
     assert c.pred_eq_per_day is None
     assert "could not be read in mg" in c.taper_lines[1]
+
+
+def test_a_running_taper_after_an_irae_gets_an_info_card_at_patient_view():
+    # No active irAE, nivolumab 30 days ago, prednisone 40 mg/day for 4 weeks: taper, resume
+    # criterion not met, PJP threshold (≥20 mg/day for ≥28 days) reached.
+    resources = [
+        patient(),
+        weight(80),
+        given("nivolumab", 24 * 30, (480, "mg")),
+        *daily({d: 40.0 for d in range(27, -1, -1)}),
+    ]
+    a = assess(resources, AT, with_timeline=False)
+    cc = CardContext(service_id="immunotox-patient-view", patient_id="p1", base_url="https://x")
+    [card] = [c.to_dict() for c in assessment_cards(a, cc)]
+    assert card["indicator"] == "info"
+    assert card["summary"] == (
+        "Prednisone course day 28, 40 mg/day prednisone-equivalent; do not resume nivolumab "
+        "yet; PJP prophylaxis threshold reached"
+    )
