@@ -20,14 +20,17 @@ from datetime import datetime
 from typing import Any
 
 from cds_hooks.spec import SUMMARY_MAX, Action, Card, Coding, Link, Source, Suggestion
-from services.knowledge.codes import UCUM, drug_by_name, match_condition
+from services import fhir_writer
+from services.format import dose as fmt_dose
+from services.format import num, plain
+from services.irae import strictest_action
+from services.knowledge.codes import match_condition
+from services.knowledge.sources import GRADING_SYSTEMS as SYSTEM_LABELS
 from services.knowledge.sources import RULESET_VERSION, SOURCES
-from services.model import Assessment, Dose, IraeFinding, Recommendation
+from services.model import Assessment, IraeFinding, Recommendation
 
 IMMUNOTHERAPY_CLASSES = frozenset({"checkpoint_inhibitor", "cellular_therapy", "bispecific"})
 TOPIC_SYSTEM = "urn:immunotox:card-topic"
-SYSTEM_LABELS = {"lee2014": "Lee 2014", "astct2019": "ASTCT 2019", "ctcae5": "CTCAE v5.0"}
-DOSE_RATE_TYPE = "http://terminology.hl7.org/CodeSystem/dose-rate-type"
 
 
 @dataclass(frozen=True)
@@ -52,15 +55,6 @@ _MD_ESCAPE = re.compile(r"([\\`*_{}\[\]#+!|~])")
 _LEADING_LIST = re.compile(r"^(\s*)(?:([-+=])|(\d{1,9})([.)]))(?=\s|$)")
 
 
-def plain(text: Any, limit: int | None = None) -> str:
-    """One line of plain text: control characters and line breaks become spaces."""
-    s = re.sub(r"[\x00-\x1f\x7f]+", " ", str(text)).strip()
-    s = re.sub(r"\s{2,}", " ", s)
-    if limit is not None and len(s) > limit:
-        s = s[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:-") + "…"
-    return s
-
-
 def md(text: Any) -> str:
     """Text made inert inside GitHub-flavoured Markdown: HTML characters become entities,
     Markdown punctuation is backslash-escaped, line structure is flattened."""
@@ -75,17 +69,6 @@ def _escape_leading(m: re.Match[str]) -> str:
     if m.group(2):  # a bullet: escape the bullet
         return m.group(1) + "\\" + m.group(2)
     return m.group(1) + m.group(3) + "\\" + m.group(4)  # "1." -> "1\."
-
-
-def _num(v: float) -> str:
-    return f"{v:.4g}" if abs(v) < 1000 else f"{v:.0f}"
-
-
-def fmt_dose(d: Dose) -> str:
-    unit = d.unit
-    if d.value is not None:
-        return f"{_num(d.value)} {unit}"
-    return f"{_num(d.low or 0)}-{_num(d.high or 0)} {unit}"
 
 
 def _when(t: datetime | None) -> str:
@@ -137,124 +120,6 @@ def _summary(parts: list[str]) -> str:
     return plain("; ".join(p for p in parts if p), limit=SUMMARY_MAX - 1)
 
 
-# --------------------------------------------------------------------------------------------
-# FHIR resources for suggestions
-# --------------------------------------------------------------------------------------------
-
-
-def _medication_concept(name: str) -> dict[str, Any]:
-    concept = drug_by_name(name)
-    coding = []
-    if concept:
-        for code in concept.codes:
-            system, _, value = code.rpartition("|")
-            coding.append({"system": system, "code": value, "display": name})
-    cc: dict[str, Any] = {"text": name}
-    if coding:
-        cc["coding"] = coding
-    return cc
-
-
-def _quantity(value: float, unit: str) -> dict[str, Any]:
-    return {"value": value, "unit": unit, "system": UCUM, "code": unit}
-
-
-def _reason(rec: Recommendation, a: Assessment) -> list[dict[str, Any]]:
-    labels = {f.kind: f.label for f in a.irae}
-    labels.setdefault("crs", "Cytokine release syndrome")
-    kinds = rec.for_irae or ()
-    text = ", ".join(labels.get(k, k.replace("_", " ")) for k in kinds)
-    return [{"text": text or rec.category.replace("_", " ")}]
-
-
-def medication_request(rec: Recommendation, a: Assessment, cc: CardContext) -> dict[str, Any]:
-    """A complete draft MedicationRequest (FHIR R4) for a dosed recommendation."""
-    assert rec.drug and rec.dose
-    dose = rec.dose
-    per_day = dose.unit.endswith("/d")
-    mass_unit = dose.unit[:-2] if per_day else dose.unit
-    dosage: dict[str, Any] = {
-        "text": plain(
-            f"{rec.drug} {fmt_dose(dose)}"
-            + (f" {rec.route}" if rec.route else "")
-            + (f", {rec.frequency}" if rec.frequency else "")
-            + (f", {rec.duration}" if rec.duration else "")
-        )
-    }
-    if rec.route:
-        dosage["route"] = {"text": rec.route}
-    freq = (rec.frequency or "").strip().lower()
-    if per_day:
-        high = dose.value if dose.value is not None else dose.high
-        dosage["maxDosePerPeriod"] = {
-            "numerator": _quantity(float(high or 0), mass_unit),
-            "denominator": {"value": 1, "unit": "d", "system": UCUM, "code": "d"},
-        }
-        if freq in ("", "daily", "once daily"):
-            dosage["timing"] = {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}}
-            dosage["doseAndRate"] = [_dose_and_rate(dose, mass_unit)]
-        else:
-            dosage["timing"] = {"code": {"text": rec.frequency}}
-    else:
-        dosage["doseAndRate"] = [_dose_and_rate(dose, mass_unit)]
-        if freq == "once":
-            dosage["timing"] = {"repeat": {"count": 1}}
-        elif freq:
-            dosage["timing"] = {"code": {"text": rec.frequency}}
-    note = rec.text + (f" Dose basis: {dose.basis}." if dose.basis else "")
-    if dose.capped and dose.cap:
-        note += f" Capped: {dose.cap}."
-    note += f" Sources: {'; '.join(rec.sources)}. {RULESET_VERSION}."
-    res: dict[str, Any] = {
-        "resourceType": "MedicationRequest",
-        "status": "draft",
-        "intent": "order",
-        "priority": "urgent" if rec.urgency == "urgent" else "routine",
-        "medicationCodeableConcept": _medication_concept(rec.drug),
-        "subject": {"reference": f"Patient/{cc.patient_id}"},
-        "authoredOn": a.at.isoformat(),
-        "reasonCode": _reason(rec, a),
-        "note": [{"text": plain(note)}],
-        "dosageInstruction": [dosage],
-    }
-    if cc.encounter_id:
-        res["encounter"] = {"reference": f"Encounter/{cc.encounter_id}"}
-    return res
-
-
-def _dose_and_rate(dose: Dose, unit: str) -> dict[str, Any]:
-    dr: dict[str, Any] = {
-        "type": {"coding": [{"system": DOSE_RATE_TYPE, "code": "ordered", "display": "Ordered"}]}
-    }
-    if dose.value is not None:
-        dr["doseQuantity"] = _quantity(dose.value, unit)
-    else:
-        dr["doseRange"] = {
-            "low": _quantity(float(dose.low or 0), unit),
-            "high": _quantity(float(dose.high or 0), unit),
-        }
-    return dr
-
-
-def service_request(rec: Recommendation, a: Assessment, cc: CardContext) -> dict[str, Any]:
-    """A complete draft ServiceRequest (FHIR R4) for a consult or procedure."""
-    assert rec.service
-    res: dict[str, Any] = {
-        "resourceType": "ServiceRequest",
-        "status": "draft",
-        "intent": "order",
-        "priority": "urgent" if rec.urgency == "urgent" else "routine",
-        "code": {"text": rec.service},
-        "subject": {"reference": f"Patient/{cc.patient_id}"},
-        "authoredOn": a.at.isoformat(),
-        "reasonCode": _reason(rec, a),
-        "note": [{"text": plain(f"{rec.text} Sources: {'; '.join(rec.sources)}.")}],
-    }
-    if cc.encounter_id:
-        res["encounter"] = {"reference": f"Encounter/{cc.encounter_id}"}
-    return res
-
-
 def _suggestions(recs: list[Recommendation], a: Assessment, cc: CardContext) -> list[Suggestion]:
     out: list[Suggestion] = []
     for r in recs:
@@ -262,10 +127,10 @@ def _suggestions(recs: list[Recommendation], a: Assessment, cc: CardContext) -> 
             label = plain(
                 f"Order {r.drug} {fmt_dose(r.dose)}" + (f" {r.route}" if r.route else ""), 80
             )
-            res = medication_request(r, a, cc)
+            res = fhir_writer.medication_request(r, a, cc.patient_id, cc.encounter_id)
         elif r.service:
             label = plain(f"Request {r.service}", 80)
-            res = service_request(r, a, cc)
+            res = fhir_writer.service_request(r, a, cc.patient_id, cc.encounter_id)
         else:
             continue
         out.append(
@@ -337,7 +202,7 @@ def _irae_section(findings: list[IraeFinding]) -> list[str]:
 
 def _plan_section(a: Assessment, recs: list[Recommendation]) -> list[str]:
     if a.weight:
-        w = f"{_num(a.weight.kg)} kg, weighed {_when(a.weight.time)}"
+        w = f"{num(a.weight.kg)} kg, weighed {_when(a.weight.time)}"
         if a.weight.stale:
             w += " (**stale**: re-weigh before dosing)"
     else:
@@ -375,7 +240,7 @@ def _course_lines(a: Assessment) -> list[str]:
         t = c.tocilizumab
         out.append(f"- **Tocilizumab**: {md(t.text)} ({_cites(t.sources[:1])})")
         for d in t.doses:
-            mg = f"{_num(d.mg)} mg" if d.mg is not None else "dose not recorded"
+            mg = f"{num(d.mg)} mg" if d.mg is not None else "dose not recorded"
             out.append(f"    - {_when(d.time)}: {md(mg)}")
     if c.corticosteroid is not None:
         sc = c.corticosteroid
@@ -430,11 +295,9 @@ def _ici_names(a: Assessment) -> str:
 
 
 def _worst_irae(findings: list[IraeFinding]) -> IraeFinding | None:
-    rank = {"discontinue": 2, "hold": 1}
-    return max(
-        findings,
-        key=lambda f: (rank.get(f.checkpoint_inhibitor_action or "", 0), f.grade or 0),
-        default=None,
+    """The finding that leads the card: the strictest action on the drug, else the highest grade."""
+    return strictest_action(findings, at_least="hold") or max(
+        findings, key=lambda f: f.grade or 0, default=None
     )
 
 
@@ -756,8 +619,8 @@ def order_cards(a: Assessment, cc: CardContext) -> list[Card]:
         elif f.kind in ("dose_mismatch", "dose_over_cap") and f.recommendation and f.expected_mg:
             r = f.recommendation
             lo, hi = f.expected_mg
-            expected = f"{_num(lo)} mg" if abs(hi - lo) < 1e-9 else f"{_num(lo)}-{_num(hi)} mg"
-            weight = f" for {_num(a.weight.kg)} kg" if a.weight else ""
+            expected = f"{num(lo)} mg" if abs(hi - lo) < 1e-9 else f"{num(lo)}-{num(hi)} mg"
+            weight = f" for {num(a.weight.kg)} kg" if a.weight else ""
             what = "exceeds the maximum" if f.kind == "dose_over_cap" else "differs from the plan"
             detail = [
                 f"Drafted: **{md(drug)} {md(f.draft.dose_text)}** per dose. "
@@ -778,7 +641,7 @@ def order_cards(a: Assessment, cc: CardContext) -> list[Card]:
                 *_unavailable_section(cc),
                 *_footer(a),
             ]
-            fixed = f"{_num(f.corrected_dose_mg or 0)} mg"
+            fixed = f"{num(f.corrected_dose_mg or 0)} mg"
             cards.append(
                 Card(
                     summary=_summary([f"{drug} {f.draft.dose_text} {what} ({expected}{weight})"]),
@@ -807,8 +670,8 @@ def order_cards(a: Assessment, cc: CardContext) -> list[Card]:
             )
         elif f.kind == "dose_over_max" and f.maximum is not None:
             m = f.maximum
-            limit = f"{_num(f.limit_mg or 0)} mg" + ("/day" if m.per == "day" else "")
-            ordered = f"{_num(f.ordered_mg or 0)} mg" + ("/day" if m.per == "day" else "")
+            limit = f"{num(f.limit_mg or 0)} mg" + ("/day" if m.per == "day" else "")
+            ordered = f"{num(f.ordered_mg or 0)} mg" + ("/day" if m.per == "day" else "")
             detail = [
                 f"Drafted: **{md(drug)} {md(f.draft.dose_text)}**"
                 + (f" ({md(f.draft.dose_basis)})" if f.draft.dose_basis else "")
@@ -831,7 +694,7 @@ def order_cards(a: Assessment, cc: CardContext) -> list[Card]:
             detail += [*_unavailable_section(cc), *_footer(a)]
             suggestions: tuple[Suggestion, ...] = ()
             if f.corrected_resource is not None and f.corrected_dose_mg is not None:
-                fixed = f"{_num(f.corrected_dose_mg)} mg"
+                fixed = f"{num(f.corrected_dose_mg)} mg"
                 suggestions = (
                     Suggestion(
                         label=plain(f"Change {drug} to {fixed}", 80),

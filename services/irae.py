@@ -270,8 +270,18 @@ def _finding(
     )
 
 
-def strictest_action(found: list[IraeFinding]) -> IraeFinding | None:
-    acted = [f for f in found if f.checkpoint_inhibitor_action]
-    if not acted:
-        return None
-    return max(acted, key=lambda f: K.ACTION_ORDER[f.checkpoint_inhibitor_action])  # type: ignore[index]
+def strictest_action(found: list[IraeFinding], at_least: str = "continue") -> IraeFinding | None:
+    """The finding whose checkpoint-inhibitor action is strictest (`knowledge.irae.ACTION_ORDER`;
+    the higher grade on a tie), among those at least as strict as `at_least`; None if none."""
+    floor = K.ACTION_ORDER[at_least]
+    acted = [
+        f
+        for f in found
+        if f.checkpoint_inhibitor_action is not None
+        and K.ACTION_ORDER[f.checkpoint_inhibitor_action] >= floor
+    ]
+    return max(
+        acted,
+        key=lambda f: (K.ACTION_ORDER[f.checkpoint_inhibitor_action or ""], f.grade or 0),
+        default=None,
+    )

@@ -19,19 +19,20 @@ Drafts are read by `services.fhir_adapter.read_draft_orders` (the one FHIR reade
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from services.fhir_adapter import read_draft_orders
+from services.fhir_writer import draft_with_dose
+from services.format import num
+from services.irae import strictest_action
 from services.knowledge import orders as K
-from services.knowledge.codes import UCUM, drug_by_name
+from services.knowledge.codes import drug_by_name
 from services.model import Assessment, Dose, DraftOrder, IraeFinding, Recommendation
 from services.timeutil import parse_instant
 
-_ACTION_RANK = {"discontinue": 2, "hold": 1}
 _BAD_OBS = {"entered-in-error", "cancelled"}
 
 # Kept for callers: a draft MedicationRequest read into the domain.
@@ -83,13 +84,7 @@ def read_drafts(
 
 
 def _worst_stop(assessment: Assessment) -> IraeFinding | None:
-    stops = [f for f in assessment.irae if f.checkpoint_inhibitor_action in _ACTION_RANK]
-    if not stops:
-        return None
-    return max(
-        stops,
-        key=lambda f: (_ACTION_RANK[f.checkpoint_inhibitor_action or ""], f.grade or 0),
-    )
+    return strictest_action(assessment.irae, at_least="hold")
 
 
 def _dose_bounds_mg(dose: Dose) -> tuple[float, float] | None:
@@ -113,29 +108,6 @@ def _agrees(ordered: float, lo: float, hi: float, capped: bool) -> bool:
     tol = K.DOSE_TOLERANCE_FRACTION
     upper = hi if capped else hi * (1 + tol)
     return lo * (1 - tol) <= ordered <= upper + 1e-9
-
-
-def _with_dose(resource: dict[str, Any], mg: float) -> dict[str, Any]:
-    updated = copy.deepcopy(resource)
-    dosages = updated.get("dosageInstruction") or [{}]
-    first = dict(dosages[0]) if isinstance(dosages[0], dict) else {}
-    first["doseAndRate"] = [
-        {
-            "type": {
-                "coding": [
-                    {
-                        "system": "http://terminology.hl7.org/CodeSystem/dose-rate-type",
-                        "code": "ordered",
-                        "display": "Ordered",
-                    }
-                ]
-            },
-            "doseQuantity": {"value": round(mg, 1), "unit": "mg", "system": UCUM, "code": "mg"},
-        }
-    ]
-    first.pop("text", None)
-    updated["dosageInstruction"] = [first, *dosages[1:]]
-    return updated
 
 
 def _check_dose(
@@ -172,7 +144,7 @@ def _check_dose(
         recommendation=primary,
         expected_mg=(lo / n, hi / n) if per_day else (lo, hi),
         corrected_dose_mg=corrected,
-        corrected_resource=_with_dose(draft.resource, corrected),
+        corrected_resource=draft_with_dose(draft.resource, corrected),
         assumed_once_daily=per_day and not daily_known,
     )
 
@@ -223,10 +195,6 @@ def _prior_checkpoint_exposure(assessment: Assessment, draft_refs: set[str]) -> 
     )
 
 
-def _n(v: float) -> str:
-    return f"{v:.4g}" if abs(v) < 1000 else f"{v:.0f}"
-
-
 def _planned(assessment: Assessment, drug: str) -> list[Recommendation]:
     return [r for r in assessment.recommendations if r.drug == drug]
 
@@ -264,7 +232,7 @@ def _maxima(
     # The absolute (label) maximum first when it is exceeded; the others are named too.
     over.sort(key=lambda x: (x[1].mg is None, x[0]))
     limit, m, ordered = over[0]
-    also = tuple(f"{_n(lim)} mg: {row.text}" for lim, row, _o in over[1:])
+    also = tuple(f"{num(lim)} mg: {row.text}" for lim, row, _o in over[1:])
     fix = _check_dose(draft, assessment, force=True)
     corrected = None
     if fix is not None and fix.corrected_dose_mg is not None:

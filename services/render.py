@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+from services import format
+from services.knowledge.sources import GRADING_SYSTEMS as SYSTEM_LABELS
 from services.knowledge.sources import SOURCES
 from services.model import Assessment, Dose
-
-SYSTEM_LABELS = {"lee2014": "Lee 2014", "astct2019": "ASTCT 2019", "ctcae5": "CTCAE v5.0"}
 
 
 def fmt_dose(d: Dose | None) -> str:
     if d is None:
         return ""
-    amount = f"{d.value:g}" if d.value is not None else f"{d.low:g}-{d.high:g}"
-    out = f"{amount} {d.unit}"
+    out = format.dose(d)
     if d.basis:
         out += f" ({d.basis})"
     if d.capped:

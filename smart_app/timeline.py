@@ -15,6 +15,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from services.knowledge.sources import GRADING_SYSTEMS as SYSTEM_LABELS
 from services.model import O2Level
 from services.timeutil import parse_instant
 
@@ -26,7 +27,6 @@ PANEL_H = 58
 GAP = 12
 AXIS_H = 30
 
-SYSTEM_LABELS = {"lee2014": "Lee 2014", "astct2019": "ASTCT 2019", "ctcae5": "CTCAE v5"}
 # UCUM codes as a clinician reads them (display only; values are never converted here)
 UNIT_DISPLAY = {"Cel": "°C", "mm[Hg]": "mmHg", "ug/min": "µg/min", "[iU]/min": "U/min"}
 LAB_LABELS = {"crp": "CRP", "ferritin": "Ferritin", "il6": "IL-6"}

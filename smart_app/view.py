@@ -7,13 +7,9 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from services.knowledge.sources import SOURCES
+from services.knowledge.sources import GRADING_SYSTEMS, SOURCES
 
-SYSTEMS = (
-    ("lee2014", "Lee 2014"),
-    ("astct2019", "ASTCT 2019"),
-    ("ctcae5", "CTCAE v5"),
-)
+SYSTEMS = tuple(GRADING_SYSTEMS.items())
 
 ACTION_LABELS = {
     "continue": "Continue checkpoint inhibitor",

@@ -120,6 +120,15 @@ SOURCES: dict[str, Source] = {
 }
 
 
+# The CRS grading systems, by the id the rules, grades and trajectory use, with the name
+# clinicians know them by (one home: cards, page, timeline and text all show these).
+GRADING_SYSTEMS: dict[str, str] = {
+    "lee2014": "Lee 2014",
+    "astct2019": "ASTCT 2019",
+    "ctcae5": "CTCAE v5.0",
+}
+
+
 def cite(ref: str) -> tuple[Source, str]:
     """Split "lee2014: Table 3" into (Source, "Table 3")."""
     sid, _, locator = ref.partition(":")
