@@ -213,6 +213,7 @@ def prefetch(p: BenchPatient, baseline_codes: set[str] | None = None) -> dict[st
         "conditions": empty,
         "oxygenProcedures": empty,
         "devices": empty,
+        "allergies": empty,
     }
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from services import courses, crs, fhir_adapter, irae, management, timeline
+from services import allergy, courses, crs, fhir_adapter, irae, management, timeline
 from services.knowledge import crs as KC
 from services.knowledge.sources import RULESET_VERSION
 from services.model import Assessment, IraeExclusion, PatientData, Weight
@@ -51,6 +51,7 @@ def assess_data(data: PatientData, at: datetime, *, with_timeline: bool = True) 
     crs_grade = max(grades) if grades else None
     course = courses.build(data, at, weight, evaluation.trajectory, crs_grade, found)
     recs = management.plan(data, at, weight, age, expos, found, crs_grade, courses=course)
+    recs = allergy.guard(recs, data.allergies)
     return Assessment(
         at=at,
         ruleset_version=RULESET_VERSION,
@@ -69,6 +70,7 @@ def assess_data(data: PatientData, at: datetime, *, with_timeline: bool = True) 
         disclaimer=KC.DISCLAIMER,
         timeline=timeline.build(data, evaluation.window_start, at, course) if with_timeline else {},
         courses=course,
+        allergies=list(data.allergies),
     )
 
 

@@ -18,6 +18,7 @@ from services import units
 from services.knowledge import codes
 from services.knowledge import orders as KO
 from services.model import (
+    AllergyFact,
     ConditionFact,
     DraftOrder,
     DrugEvent,
@@ -602,6 +603,41 @@ class _Adapter:
             )
         )
 
+    # -- Allergies and intolerances ---------------------------------------------------------
+    def allergy(self, r: dict[str, Any]) -> None:
+        """An active AllergyIntolerance to a drug the plan could propose (by code or name, or a
+        drug class such as sulfonamides: `knowledge.codes.ALLERGY_CLASSES`). Refuted, entered in
+        error, inactive and resolved records are not read."""
+        vs = [c for _, c in _codings(r.get("verificationStatus"))]
+        if any(c in ("refuted", "entered-in-error") for c in vs):
+            return
+        cs = [c for _, c in _codings(r.get("clinicalStatus"))]
+        if any(c in ("inactive", "resolved") for c in cs):
+            return
+        concepts = [r.get("code")]
+        concepts += [rx.get("substance") for rx in r.get("reaction") or () if isinstance(rx, dict)]
+        drugs: list[str] = []
+        texts: list[str] = []
+        for concept in concepts:
+            text = _text(concept)
+            if text:
+                texts.append(text)
+            hit = codes.match_drug(_codings(concept), text)
+            if hit is not None:
+                drugs.extend(hit.components or (hit.name,))
+            drugs.extend(codes.allergy_class_drugs(text))
+        if not drugs:
+            return
+        crit = r.get("criticality")
+        self.data.allergies.append(
+            AllergyFact(
+                substance=texts[0] if texts else drugs[0],
+                drugs=tuple(dict.fromkeys(drugs)),
+                criticality=crit if isinstance(crit, str) else None,
+                ref=_ref(r),
+            )
+        )
+
     def finish(self) -> PatientData:
         weight = self._weight_for_rates()
         for r, drug, ref in self._rate_pending:
@@ -842,6 +878,7 @@ def to_patient_data(resources: Iterable[Any]) -> PatientData:
         "MedicationRequest": a.medication_event,
         "MedicationStatement": a.medication_event,
         "Condition": a.condition,
+        "AllergyIntolerance": a.allergy,
     }
     for r in flat:
         rt = r.get("resourceType")

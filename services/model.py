@@ -144,6 +144,24 @@ class TestResult:
     source: str
 
 
+@dataclass(frozen=True, slots=True)
+class AllergyFact:
+    """An active allergy or intolerance to a drug the plan could propose."""
+
+    substance: str  # as recorded
+    drugs: tuple[str, ...]  # generic names (knowledge.codes) it covers
+    criticality: str | None
+    ref: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "substance": self.substance,
+            "drugs": list(self.drugs),
+            "criticality": self.criticality,
+            "ref": self.ref,
+        }
+
+
 @dataclass(slots=True)
 class PatientData:
     """Everything the graders and the irAE engine read, one patient, sorted by time."""
@@ -161,6 +179,7 @@ class PatientData:
     tests: list[TestResult] = field(default_factory=list)
     # Draft MedicationRequests stored in the record (not exposures: nothing was given or ordered).
     drafts: list[DrugEvent] = field(default_factory=list)
+    allergies: list[AllergyFact] = field(default_factory=list)
     # What the adapter could not read, as (resource reference, reason); shown, never dropped silently.
     unreadable: list[tuple[str, str]] = field(default_factory=list)
 
@@ -589,6 +608,9 @@ class Assessment:
     # What has already been given (tocilizumab and corticosteroid courses, checkpoint-inhibitor
     # orders still pending): `services.courses`.
     courses: Courses = field(default_factory=Courses)
+    # Active allergies to drugs the plan could propose; a recommendation of such a drug is
+    # turned into a caution without a dose (`services.allergy`).
+    allergies: list[AllergyFact] = field(default_factory=list)
 
     @property
     def checkpoint_inhibitors(self) -> list[Exposure]:
@@ -607,6 +629,7 @@ class Assessment:
                 "age_years": self.age_years,
                 "weight": self.weight.to_dict() if self.weight else None,
                 "deceased": self.deceased,
+                "allergies": [al.to_dict() for al in self.allergies],
             },
             "crs": {k: v.to_dict() for k, v in self.crs.items()},
             "crs_worst": {k: (v.to_dict() if v else None) for k, v in self.crs_worst.items()},

@@ -28,6 +28,8 @@ RECORD: tuple[RecordPart, ...] = (
     RecordPart("Condition", "conditions"),
     RecordPart("Procedure", "oxygenProcedures"),
     RecordPart("DeviceUseStatement", "devices"),
+    # Read so that no drug the patient is allergic to is proposed (`services.allergy`).
+    RecordPart("AllergyIntolerance", "allergies"),
 )
 
 RESOURCE_TYPES: tuple[str, ...] = tuple(p.resource_type for p in RECORD)

@@ -470,6 +470,34 @@ POSITIVE_RESULT_CODES = frozenset({"10828004", "260373001", "POS", "DET", "A", "
 NEGATIVE_RESULT_CODES = frozenset({"260385009", "260415000", "NEG", "ND", "N"})
 
 
+@dataclass(frozen=True)
+class AllergyClass:
+    """A drug class named in allergy records, and the drugs of the plan it covers."""
+
+    terms: tuple[str, ...]  # matched on word boundaries in the allergy's text
+    drugs: tuple[str, ...]  # DrugConcept names
+    source: str
+
+
+# fmt: off
+ALLERGY_CLASSES: tuple[AllergyClass, ...] = (
+    AllergyClass(("sulfonamide", "sulfonamides", "sulfa", "sulpha", "sulphonamide", "sulphonamides"),
+                 ("sulfamethoxazole and trimethoprim",),
+                 "immunotox: sulfamethoxazole is a sulfonamide antibiotic, so a recorded sulfonamide ('sulfa') allergy covers trimethoprim-sulfamethoxazole"),
+)
+# fmt: on
+
+
+def allergy_class_drugs(text: str) -> tuple[str, ...]:
+    """The drugs that an allergy to a class named in `text` covers."""
+    low = (text or "").lower()
+    out: list[str] = []
+    for c in ALLERGY_CLASSES:
+        if any(re.search(r"(?<![a-z])" + re.escape(t) + r"(?![a-z])", low) for t in c.terms):
+            out.extend(c.drugs)
+    return tuple(dict.fromkeys(out))
+
+
 # SNOMED CT severity qualifiers sometimes used on Condition.severity → a grade. Only used when no
 # explicit grade is recorded; the finding says the grade came from a severity word.
 SEVERITY_GRADE: dict[str, int] = {

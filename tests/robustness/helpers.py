@@ -37,6 +37,7 @@ SEARCH_KEYS = (
     "conditions",
     "oxygenProcedures",
     "devices",
+    "allergies",
 )
 
 # -- counters ---------------------------------------------------------------------------------

@@ -17,10 +17,11 @@ TYPES = [
     "Condition",
     "Procedure",
     "DeviceUseStatement",
+    "AllergyIntolerance",
 ]
 
 
-def test_the_record_is_these_eight_resource_types():
+def test_the_record_is_these_nine_resource_types():
     assert [p.resource_type for p in RECORD] == TYPES
 
 

@@ -282,6 +282,7 @@ def full_prefetch(extra_obs: list[dict[str, Any]] | None = None) -> dict[str, An
         "conditions": bundle(),
         "oxygenProcedures": bundle(),
         "devices": bundle(),
+        "allergies": bundle(),
     }
 
 

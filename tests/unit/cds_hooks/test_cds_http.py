@@ -164,6 +164,7 @@ def test_empty_prefetch_fetches_everything_in_parallel_with_the_bearer_token(hcl
         "Condition",
         "Procedure",
         "DeviceUseStatement",
+        "AllergyIntolerance",
     ):
         responses.get(f"{FHIR}/{rt}", json=bundle())
     r = post(
@@ -171,7 +172,7 @@ def test_empty_prefetch_fetches_everything_in_parallel_with_the_bearer_token(hcl
     )
     assert r.status_code == 200
     check_response(r.json)
-    assert len(responses.calls) == 8
+    assert len(responses.calls) == 9
     assert all(c.request.headers["Authorization"] == f"Bearer {TOKEN}" for c in responses.calls)
     assert {x["id"] for x in seen.resources} >= {PID, "o1"}
     assert any(f"patient={PID}" in c.request.url for c in responses.calls)
