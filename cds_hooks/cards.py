@@ -758,7 +758,7 @@ def order_cards(a: Assessment, cc: CardContext) -> list[Card]:
                 )
             )
         elif f.kind == "taper_too_fast" and f.reason:
-            fixed = f"{_num(f.corrected_dose_mg or 0)} mg"
+            fixed = f"{num(f.corrected_dose_mg or 0)} mg"
             detail = [
                 f"Drafted: **{md(drug)} {md(f.draft.dose_text)}**"
                 + (f" ({md(f.draft.dose_basis)})" if f.draft.dose_basis else "")

@@ -296,13 +296,13 @@ def _taper_too_fast(draft: DraftOrder, assessment: Assessment) -> OrderFinding:
         draft,
         expected_mg=(target, target),
         corrected_dose_mg=target,
-        corrected_resource=_with_dose(draft.resource, target),
+        corrected_resource=draft_with_dose(draft.resource, target),
         ordered_mg=daily,
         limit_mg=course.taper_low,
         assumed_once_daily=draft.doses_per_day is None,
         reason=(
-            f"{_n(daily)} mg/day prednisone-equivalent drops below the next taper step "
-            f"({_n(course.taper_low)} mg/day from {_n(course.pred_eq_per_day or 0)} mg/day now)"
+            f"{num(daily)} mg/day prednisone-equivalent drops below the next taper step "
+            f"({num(course.taper_low)} mg/day from {num(course.pred_eq_per_day or 0)} mg/day now)"
         ),
         notes=course.taper_lines,
         sources=tuple(x for x in course.sources if x.startswith("asco2021: 12.4")),
