@@ -429,7 +429,7 @@ def _course_card(a: Assessment, cc: CardContext) -> Card | None:
         return None
     parts = [f"{sc.drug.capitalize()} course day {sc.day_of_course}"]
     if sc.pred_eq_per_day is not None:
-        parts[-1] += f", {_num(sc.pred_eq_per_day)} mg/day prednisone-equivalent"
+        parts[-1] += f", {num(sc.pred_eq_per_day)} mg/day prednisone-equivalent"
     if sc.resume_met is False:
         parts.append(f"do not resume {_ici_names(a)} yet")
     if sc.pjp_due:
