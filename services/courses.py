@@ -480,10 +480,10 @@ def corticosteroid(
         drug=drug,
         last_dose_mg=latest.dose_mg if latest else (active[-1].dose_mg if active else None),
         last_dose_time=latest.time if latest else None,
-        pred_eq_per_day=current,
+        pred_eq_per_day=None if current is None else round(current, 2),
         start=start,
         day_of_course=day_of_course,
-        peak_pred_eq_per_day=peak,
+        peak_pred_eq_per_day=round(peak, 2),
         taper_start=(
             datetime.combine(taper_start_day, datetime.min.time(), tzinfo=at.tzinfo)
             if taper_start_day
