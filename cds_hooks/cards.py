@@ -24,10 +24,10 @@ from services import fhir_writer
 from services.format import dose as fmt_dose
 from services.format import num, plain
 from services.irae import strictest_action
-from services.knowledge.codes import match_condition
 from services.knowledge.sources import GRADING_SYSTEMS as SYSTEM_LABELS
 from services.knowledge.sources import RULESET_VERSION, SOURCES
-from services.model import Assessment, IraeFinding, Recommendation
+from services.model import Assessment, ConditionFact, IraeFinding, Recommendation
+from services.order_check import OrderFinding
 
 IMMUNOTHERAPY_CLASSES = frozenset({"checkpoint_inhibitor", "cellular_therapy", "bispecific"})
 TOPIC_SYSTEM = "urn:immunotox:card-topic"
@@ -41,10 +41,12 @@ class CardContext:
     patient_id: str
     base_url: str  # where the SMART app is served, no trailing slash
     encounter_id: str | None = None
-    hook_context: Mapping[str, Any] = field(default_factory=dict)
+    # What the domain found in the call's own context (`pipeline.view_inputs`): the order
+    # check's findings for the drafts, and the conditions being added to the problem list.
+    order_findings: tuple[OrderFinding, ...] = ()
+    context_conditions: tuple[ConditionFact, ...] = ()
     unavailable: Mapping[str, str] = field(default_factory=dict)  # prefetch key -> reason
     notes: tuple[str, ...] = ()
-    resources: tuple[dict[str, Any], ...] = ()
 
 
 # --------------------------------------------------------------------------------------------
@@ -480,18 +482,6 @@ def assessment_cards(a: Assessment, cc: CardContext) -> list[Card]:
 # --------------------------------------------------------------------------------------------
 
 
-def _bundle_conditions(bundle: Any) -> list[dict[str, Any]]:
-    if not isinstance(bundle, dict):
-        return []
-    return [
-        e["resource"]
-        for e in bundle.get("entry") or []
-        if isinstance(e, dict)
-        and isinstance(e.get("resource"), dict)
-        and e["resource"].get("resourceType") == "Condition"
-    ]
-
-
 def problem_list_cards(a: Assessment, cc: CardContext) -> list[Card]:
     """A Condition being added that is an irAE, for a patient on a checkpoint inhibitor: the card
     for that irAE (its grade, the checkpoint-inhibitor action and its plan)."""
@@ -499,17 +489,8 @@ def problem_list_cards(a: Assessment, cc: CardContext) -> list[Card]:
         return []
     cards: list[Card] = []
     seen: set[str] = set()
-    for cond in _bundle_conditions(cc.hook_context.get("conditions")):
-        code = cond.get("code") or {}
-        codings = [
-            (c.get("system"), c.get("code"))
-            for c in code.get("coding") or []
-            if isinstance(c, dict)
-        ]
-        hit = match_condition(codings, code.get("text") or "")
-        if hit is None:
-            continue
-        kind = hit[0].kind
+    for cond in cc.context_conditions:
+        kind = cond.kind
         if kind in seen:
             continue
         seen.add(kind)
@@ -533,7 +514,7 @@ def problem_list_cards(a: Assessment, cc: CardContext) -> list[Card]:
                 source=_source("irae", "Immune-related adverse event", "asco2021"),
                 detail="\n".join(
                     [
-                        f"The condition being added ({md(code.get('text') or label)}) is a "
+                        f"The condition being added ({md(cond.text or label)}) is a "
                         f"recognised immune-related adverse event and the patient is on "
                         f"{md(_ici_names(a))}. The record does not hold what is needed to grade "
                         f"it; grade it clinically and review the checkpoint inhibitor.",
@@ -557,17 +538,9 @@ def problem_list_cards(a: Assessment, cc: CardContext) -> list[Card]:
 def order_cards(a: Assessment, cc: CardContext) -> list[Card]:
     """Cards for the draft orders in `context.draftOrders` (see `services.order_check`)."""
     from services.knowledge import orders as K
-    from services.order_check import check_orders
 
-    findings = check_orders(cc.hook_context.get("draftOrders"), a, list(cc.resources))
-    # order-select: `selections` names the orders just selected; the other drafts were already
-    # answered when they were selected.
-    selections = cc.hook_context.get("selections")
-    if isinstance(selections, list) and selections:
-        chosen = {s for s in selections if isinstance(s, str)}
-        findings = [f for f in findings if f.draft.ref in chosen]
     cards: list[Card] = []
-    for f in findings:
+    for f in cc.order_findings:
         drug = f.draft.drug.name
         if f.kind == "checkpoint_hold" and f.irae:
             irae = f.irae

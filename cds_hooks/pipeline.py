@@ -40,6 +40,30 @@ def run_assessment(resources: list[dict[str, Any]], at: datetime | None = None) 
     return assess(resources, at=at, with_timeline=False)
 
 
+def view_inputs(
+    hook: str, context: Mapping[str, Any], a: Any, resources: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """What the domain makes of the call's own context, for the card builders (which read only
+    domain outputs, never FHIR): the order check's findings for `draftOrders` (order-select:
+    only the drafts just selected, the others were answered when they were selected), and the
+    conditions of `conditions` being added to the problem list, read by the adapter."""
+    from services.fhir_adapter import to_patient_data
+    from services.order_check import check_orders
+
+    out: dict[str, Any] = {}
+    if hook in ("order-select", "order-sign"):
+        findings = check_orders(context.get("draftOrders"), a, list(resources))
+        selections = context.get("selections")
+        if isinstance(selections, list) and selections:
+            chosen = {s for s in selections if isinstance(s, str)}
+            findings = [f for f in findings if f.draft.ref in chosen]
+        out["order_findings"] = tuple(findings)
+    if hook == "problem-list-item-create":
+        conditions = to_patient_data([context.get("conditions")]).conditions
+        out["context_conditions"] = tuple(conditions)
+    return out
+
+
 def _error(status: int, message: str, field: str | None = None) -> Outcome:
     body: dict[str, Any] = {"error": status, "message": message}
     if field:
@@ -95,20 +119,21 @@ def call_service(
         # The condition being added is not on the server yet: the assessment must see it.
         resources = flatten([*resources, req.context.get("conditions")])
 
-    cc = card_mod.CardContext(
+    cc_fields = dict(
         service_id=service.id,
         patient_id=req.patient_id,
         base_url=base_url.rstrip("/"),
         encounter_id=req.context.get("encounterId")
         if isinstance(req.context.get("encounterId"), str)
         else None,
-        hook_context=req.context,
         unavailable=dict(hydrated.failed),
         notes=tuple(hydrated.notes),
-        resources=tuple(resources),
     )
     try:
         assessment = run_assessment(resources)
+        cc = card_mod.CardContext(
+            **cc_fields, **view_inputs(service.hook, req.context, assessment, resources)
+        )
         built = card_mod.BUILDERS[service.builder](assessment, cc)
         out = response(built)
     except Exception as e:

@@ -11,6 +11,7 @@ from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from cds_hooks.cards import CardContext, assessment_cards, md, order_cards, problem_list_cards
+from cds_hooks.pipeline import view_inputs
 from cds_hooks.spec import response
 from services.knowledge.sources import RULESET_VERSION
 from tests.unit.cds_hooks.fixtures import (
@@ -206,20 +207,30 @@ def test_exposed_with_nothing_found_but_degraded_data_says_the_check_is_incomple
 # -- order-select / order-sign ----------------------------------------------------------------
 
 
-def octx(drafts, resources=(), **kw) -> CardContext:
+def octx(a, drafts, resources=(), hook="order-sign", **context) -> CardContext:
+    """An order hook's card context: what the pipeline makes of `draftOrders` for `a`."""
+    ctx = {"draftOrders": bundle(*drafts), **context}
     return CardContext(
-        service_id="immunotox-order-sign",
+        service_id=f"immunotox-{hook}",
         patient_id=PID,
         base_url=BASE,
-        hook_context={"draftOrders": bundle(*drafts)},
-        resources=tuple(resources),
-        **kw,
+        **view_inputs(hook, ctx, a, list(resources)),
+    )
+
+
+def plctx(a, *conditions) -> CardContext:
+    """A problem-list-item-create card context for the conditions being added."""
+    return CardContext(
+        service_id="immunotox-problem-list",
+        patient_id=PID,
+        base_url=BASE,
+        **view_inputs("problem-list-item-create", {"conditions": bundle(*conditions)}, a, []),
     )
 
 
 def test_checkpoint_inhibitor_draft_under_a_discontinue_finding_is_critical_with_delete():
     a = assessment(irae=[finding()])
-    [card] = cards_of(order_cards(a, octx([med_request("d1", "Keytruda 200 mg", value=200)])))
+    [card] = cards_of(order_cards(a, octx(a, [med_request("d1", "Keytruda 200 mg", value=200)])))
     assert card["indicator"] == "critical"
     assert "Discontinue pembrolizumab" in card["summary"]
     [s] = card["suggestions"]
@@ -242,13 +253,13 @@ def test_checkpoint_inhibitor_draft_with_a_continue_finding_is_not_blocked():
         )
     ]
     obs.append(observation("o9", "xx", AT - timedelta(days=3), text="Hepatitis B surface antigen"))
-    assert order_cards(a, octx([med_request("d1", "pembrolizumab", "1547545", 200)], obs)) == []
+    assert order_cards(a, octx(a, [med_request("d1", "pembrolizumab", "1547545", 200)], obs)) == []
 
 
 def test_tocilizumab_draft_off_plan_gets_an_update_to_the_plan_dose():
     a = assessment({"lee2014": 3}, recs=[rec_toci(560)])
     draft = med_request("t1", "tocilizumab", "612865", 400)
-    [card] = cards_of(order_cards(a, octx([draft])))
+    [card] = cards_of(order_cards(a, octx(a, [draft])))
     assert card["indicator"] == "warning" and "differs from the plan" in card["summary"]
     action = card["suggestions"][0]["actions"][0]
     assert action["type"] == "update" and action["resource"]["id"] == "t1"
@@ -264,7 +275,7 @@ def test_tocilizumab_draft_off_plan_gets_an_update_to_the_plan_dose():
 def test_tocilizumab_above_the_cap_says_so():
     # 110 kg: 8 mg/kg is 880 mg, capped at 800 mg per infusion (label).
     a = assessment({"lee2014": 3}, recs=[rec_toci(800, capped=True)], weight=110)
-    [card] = cards_of(order_cards(a, octx([med_request("t1", "Actemra", None, 900)])))
+    [card] = cards_of(order_cards(a, octx(a, [med_request("t1", "Actemra", None, 900)])))
     assert "exceeds the maximum" in card["summary"]
     assert (
         card["suggestions"][0]["actions"][0]["resource"]["dosageInstruction"][0]["doseAndRate"][0][
@@ -276,12 +287,12 @@ def test_tocilizumab_above_the_cap_says_so():
 
 def test_a_draft_on_plan_gets_no_card():
     a = assessment({"lee2014": 3}, recs=[rec_toci(560)])
-    assert order_cards(a, octx([med_request("t1", "tocilizumab", "612865", 560)])) == []
+    assert order_cards(a, octx(a, [med_request("t1", "tocilizumab", "612865", 560)])) == []
 
 
 def test_first_checkpoint_inhibitor_without_baseline_labs_gets_an_info_card_with_citations():
     a = assessment(exposures=[])
-    [card] = cards_of(order_cards(a, octx([med_request("d1", "nivolumab", "1597876", 240)])))
+    [card] = cards_of(order_cards(a, octx(a, [med_request("d1", "nivolumab", "1597876", 240)])))
     assert card["indicator"] == "info" and "Baseline work-up" in card["summary"]
     assert "TSH and free T4" in card["detail"] and "SITC 2017" in card["detail"]
 
@@ -294,12 +305,7 @@ def test_problem_list_irae_for_a_patient_on_a_checkpoint_inhibitor_gets_the_irae
         irae=[finding(), finding("rash", "Maculopapular rash", 2, "hold")],
         recs=[rec_mp(), rec_toci()],
     )
-    cc = CardContext(
-        service_id="immunotox-problem-list",
-        patient_id=PID,
-        base_url=BASE,
-        hook_context={"conditions": bundle(condition("c9", "G37.3", "Acute transverse myelitis"))},
-    )
+    cc = plctx(a, condition("c9", "G37.3", "Acute transverse myelitis"))
     [card] = cards_of(problem_list_cards(a, cc))
     assert "Acute transverse myelitis grade 3: discontinue pembrolizumab" in card["summary"]
     assert "Maculopapular" not in card["detail"]  # only the matching irAE
@@ -308,23 +314,12 @@ def test_problem_list_irae_for_a_patient_on_a_checkpoint_inhibitor_gets_the_irae
 
 def test_problem_list_without_checkpoint_inhibitor_exposure_gets_nothing():
     a = assessment(irae=[finding()], exposures=[exposure("tisagenlecleucel", "cellular_therapy")])
-    cc = CardContext(
-        service_id="x",
-        patient_id=PID,
-        base_url=BASE,
-        hook_context={"conditions": bundle(condition("c9", "G37.3", "myelitis"))},
-    )
-    assert problem_list_cards(a, cc) == []
+    assert problem_list_cards(a, plctx(a, condition("c9", "G37.3", "myelitis"))) == []
 
 
 def test_problem_list_non_irae_condition_gets_nothing():
-    cc = CardContext(
-        service_id="x",
-        patient_id=PID,
-        base_url=BASE,
-        hook_context={"conditions": bundle(condition("c9", "E11.9", "Type 2 diabetes"))},
-    )
-    assert problem_list_cards(assessment(irae=[finding()]), cc) == []
+    a = assessment(irae=[finding()])
+    assert problem_list_cards(a, plctx(a, condition("c9", "E11.9", "Type 2 diabetes"))) == []
 
 
 def test_order_select_answers_only_for_the_selected_drafts():
@@ -333,11 +328,6 @@ def test_order_select_answers_only_for_the_selected_drafts():
         med_request("d1", "pembrolizumab", "1547545", 200),
         med_request("d2", "nivolumab", "1597876", 240),
     ]
-    cc = CardContext(
-        service_id="immunotox-order-select",
-        patient_id=PID,
-        base_url=BASE,
-        hook_context={"draftOrders": bundle(*drafts), "selections": ["MedicationRequest/d2"]},
-    )
+    cc = octx(a, drafts, hook="order-select", selections=["MedicationRequest/d2"])
     [card] = cards_of(order_cards(a, cc))
     assert card["suggestions"][0]["actions"][0]["resourceId"] == "MedicationRequest/d2"

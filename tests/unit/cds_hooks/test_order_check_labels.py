@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 
 from cds_hooks.cards import CardContext, order_cards
+from cds_hooks.pipeline import view_inputs
 from services.model import Courses, Dose, GivenDose, Recommendation, TocilizumabCourse
 from services.order_check import check_orders, read_drafts
 from tests.unit.cds_hooks.fixtures import (
@@ -56,7 +57,7 @@ def cards_for(a, *drafts):
         service_id="immunotox-order-sign",
         patient_id=PID,
         base_url=BASE,
-        hook_context={"draftOrders": bundle(*drafts)},
+        **view_inputs("order-sign", {"draftOrders": bundle(*drafts)}, a, []),
     )
     return [c.to_dict() for c in order_cards(a, cc)]
 
