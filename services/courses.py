@@ -17,6 +17,7 @@ from services.knowledge import irae as KI
 from services.model import (
     Courses,
     DrugEvent,
+    Exposure,
     GivenDose,
     IraeFinding,
     PatientData,
@@ -41,12 +42,29 @@ def build(
     trajectory: list[TrajectoryPoint],
     crs_grade: int | None,
     found: list[IraeFinding],
+    expos: list[Exposure] | None = None,
 ) -> Courses:
     return Courses(
         tocilizumab=tocilizumab(data, at, trajectory, crs_grade),
-        corticosteroid=corticosteroid(data, at, weight, found),
+        corticosteroid=corticosteroid(data, at, weight, found, _for_irae(expos)),
         checkpoint_orders=pending_checkpoint_orders(data, at),
     )
+
+
+def _for_irae(expos: list[Exposure] | None) -> bool:
+    """Whether corticosteroids now are for a checkpoint-inhibitor irAE (ASCO's taper and resume
+    rules) rather than CRS after CAR T cells or a T-cell engager given more recently."""
+    if expos is None:
+        return True
+    ici = [e.last_given for e in expos if e.drug_class == "checkpoint_inhibitor"]
+    effector = [e.last_given for e in expos if e.drug_class in ("cellular_therapy", "bispecific")]
+    if not ici:
+        return not effector
+    if not effector:
+        return True
+    last_ici = max((t for t in ici if t), default=None)
+    last_eff = max((t for t in effector if t), default=None)
+    return last_eff is None or (last_ici is not None and last_ici > last_eff)
 
 
 def when(t: datetime) -> str:
@@ -144,7 +162,8 @@ def tocilizumab(
         status = "no_improvement"
         text = (
             f"{head}; no improvement {_n(window_h)} hours later (grade {grade_then} then, "
-            f"{grade_now} now): no further tocilizumab proposed, escalate to corticosteroids"
+            f"{grade_now} now): a further dose is allowed (at most {rule.max_doses} doses, at "
+            f"least {_n(rule.min_interval_h)} hours apart) together with corticosteroids"
         )
         sources.append(window_src)
     else:
@@ -252,7 +271,11 @@ def _steps_to_zero(dose: float) -> int:
 
 
 def corticosteroid(
-    data: PatientData, at: datetime, weight: Weight | None, found: list[IraeFinding]
+    data: PatientData,
+    at: datetime,
+    weight: Weight | None,
+    found: list[IraeFinding],
+    for_irae: bool = True,
 ) -> SteroidCourse | None:
     """The current systemic corticosteroid course, from administrations (each day given) and
     orders (each day they cover without a recorded administration). None: no course."""
@@ -321,8 +344,10 @@ def corticosteroid(
         level = [o for o in active if o.kind == "order"] or active
         per = [o.dose_mg * (o.doses_per_day or 1.0) * _factor(o.drug) for o in level if o.dose_mg]
         current = sum(per) if per and len(per) == len(level) else None
+    elif at.date() in known:
+        current = daily[at.date()]  # an order or statement covering today
     else:
-        current = daily[known[-1]] if known else None
+        current = 0.0  # nothing given in the last 24 hours and nothing ordered now
     today = at.date()
     before = [d for d in known if d < today]
     cur_vals = [current] if current is not None else []
@@ -349,17 +374,29 @@ def corticosteroid(
             today,
         )
     lo_w, hi_w, taper_src = K.TAPER_WEEKS
+    now_text = ""
+    if current is not None:
+        now_text = (
+            f", {_n(current)} mg/day over the last 24 hours"
+            if current > 0
+            else ", none in the last 24 hours"
+        )
     lines = [
         f"{drug.capitalize()}, day {day_of_course} of the course (started {start.day} "
-        f"{start:%b}); highest {_n(peak)} mg/day prednisone-equivalent"
-        + (f", now {_n(current)} mg/day" if current is not None else "")
+        f"{start:%b}); highest {_n(peak)} mg/day prednisone-equivalent{now_text}"
     ]
     if unknown_days:
         lines.append(
             f"{len(unknown_days)} day(s) with a dose that could not be read in mg: not counted"
         )
     taper_low: float | None = None
-    if taper_start_day is not None and current is not None:
+    if not for_irae:
+        taper_start_day = None if not current else taper_start_day
+        lines.append(K.EFFECTOR_TAPER[0])
+        sources.append(K.EFFECTOR_TAPER[1])
+    elif current == 0:
+        taper_start_day = None
+    elif taper_start_day is not None and current is not None:
         sources.append(taper_src)
         k = (at.date() - taper_start_day).days + 1
         fastest_every = min(s.every_days_fastest for s in K.TAPER_STEPS)
@@ -400,7 +437,10 @@ def corticosteroid(
 
     # Resuming the checkpoint inhibitor.
     limit, resume_src, other_src = K.RESUME_MAX_MG_PER_DAY
-    if current is None:
+    if not for_irae:
+        resume_met = None
+        resume_text = "Not applicable: no checkpoint inhibitor behind this course"
+    elif current is None:
         resume_met = None
         resume_text = (
             f"Current daily dose not readable: resuming needs ≤{_n(limit)} mg/day "
@@ -420,7 +460,8 @@ def corticosteroid(
             f"(ASCO; NCCN below {_n(limit)} mg, SITC off corticosteroids) with the irAE grade 1 "
             "or less"
         )
-    sources += [resume_src, *(x.strip() for x in other_src.split(";"))]
+    if for_irae:
+        sources += [resume_src, *(x.strip() for x in other_src.split(";"))]
 
     # Refractory: high-dose and not tapering; the interval from the organ's row.
     refractory_text = None
@@ -428,7 +469,7 @@ def corticosteroid(
     high = current is not None and (
         current >= per_kg * weight.kg if weight else current >= K.HIGH_DOSE_MG_PER_DAY_NO_WEIGHT[0]
     )
-    if high and taper_start_day is None:
+    if high and taper_start_day is None and for_irae:
         active_irae = [f for f in found if f.grade is None or f.grade >= 2]
         if active_irae:
             f = max(active_irae, key=lambda x: x.grade or 0)

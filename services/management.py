@@ -267,7 +267,7 @@ def plan(
             # Tocilizumab: the label dose and the seed paper's dose, side by side.
             text_suffix = " if CRS is severe or steroid-refractory" if refractory_first else ""
             label_text = _band_text("tocilizumab.label", weight, age)
-            if toci is None or toci.status == "due":
+            if toci is None or toci.status in ("due", "no_improvement"):
                 # What has been given decides whether a dose is proposed at all (the course).
                 p.drug(
                     "tocilizumab.label",
@@ -515,8 +515,8 @@ def _respect_steroid_course(p: _Plan, course: SteroidCourse, escalate: bool) -> 
             )
         else:
             fields.update(
-                text=f"{r.text}. Already on {running}: change that order to this dose rather "
-                "than add a second corticosteroid"
+                text=f"{r.text}. Corticosteroid already given: {running}; if it continues, "
+                "change it to this dose rather than add a second corticosteroid"
             )
         p.items[key] = Recommendation(**fields)
     if escalate and below:
@@ -536,7 +536,6 @@ def _respect_steroid_course(p: _Plan, course: SteroidCourse, escalate: bool) -> 
 _TOCI_NO_DOSE = {
     "wait": "Not yet: the interval since the last dose has not passed",
     "max_reached": "No more doses: the course maximum is reached",
-    "no_improvement": "No further dose proposed: no improvement after tocilizumab, corticosteroids next",
     "improving": "No repeat dose while CRS improves",
 }
 

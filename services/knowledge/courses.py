@@ -112,6 +112,14 @@ TAPER_STEPS: tuple[TaperStep, ...] = (
     TaperStep(0.0, 5.0, 3, 7, "asco2021: 12.4 (then 5 mg every 3-7 days)"),
 )
 
+# Corticosteroids for CRS after CAR T cells or a T-cell engager are not an irAE course: the
+# 4-6 week taper and the resume rule are ASCO's for checkpoint inhibitors. Lee 2014: "a rapid
+# steroid taper can generally be accomplished within several days without recurrence of the CRS".
+EFFECTOR_TAPER = (
+    "CRS after immune effector cells: taper quickly, generally within several days",
+    "lee2014: Corticosteroids and other agents",
+)
+
 # Resuming the checkpoint inhibitor: prednisone-equivalent per day at or below this (ASCO 2021);
 # other sources say below it. Both are shown.
 RESUME_MAX_MG_PER_DAY = (

@@ -195,7 +195,10 @@ def render() -> str:
         f"({co.HIGH_DOSE_MG_PER_KG[1]}) or, without a weight, ≥"
         f"{co.HIGH_DOSE_MG_PER_DAY_NO_WEIGHT[0]:g} mg/day ({co.HIGH_DOSE_MG_PER_DAY_NO_WEIGHT[1]}); "
         f"resume at ≤{co.RESUME_MAX_MG_PER_DAY[0]:g} mg/day prednisone-equivalent "
-        f"({co.RESUME_MAX_MG_PER_DAY[1]}; other readings: {co.RESUME_MAX_MG_PER_DAY[2]}).",
+        f"({co.RESUME_MAX_MG_PER_DAY[1]}; other readings: {co.RESUME_MAX_MG_PER_DAY[2]}). "
+        f"When CAR T cells or a T-cell engager were given after any checkpoint inhibitor, the "
+        f"course is not an irAE course: {co.EFFECTOR_TAPER[0]} ({co.EFFECTOR_TAPER[1]}), no "
+        "resume rule.",
         "",
         _row("taper while above (mg/day)", "step (mg)", "every (days)", "source"),
         _row(*["---"] * 4),

@@ -91,7 +91,7 @@ def test_a_dose_more_than_14_days_before_starts_a_new_episode():
     assert new.courses.tocilizumab.given == 1
 
 
-def test_no_improvement_24_h_after_tocilizumab_escalates_to_corticosteroids():
+def test_no_improvement_24_h_after_tocilizumab_adds_corticosteroids_to_the_repeat():
     # CAR T cells (Lee 2014 path: corticosteroids second line), grade unchanged 25 h later.
     resources = [patient(), weight(80), given("tisagenlecleucel", 24 * 5, by_text=True)]
     for h in range(40, 0, -2):
@@ -100,7 +100,9 @@ def test_no_improvement_24_h_after_tocilizumab_escalates_to_corticosteroids():
     a = assess(resources, AT)
     c = a.courses.tocilizumab
     assert c.status == "no_improvement" and c.grade_at_last_dose == c.grade_now == 3
-    assert rec(a, "tocilizumab.label").dose is None
+    # The label repeats for no improvement; Lee 2014 adds corticosteroids: both are offered.
+    assert rec(a, "tocilizumab.label").dose.value == 640
+    assert "together with corticosteroids" in rec(a, "tocilizumab.label").text
     steroid = rec(a, "methylprednisolone.crs.lee2014")
     assert steroid.urgency == "urgent" and steroid.dose.value == 160  # 2 mg/kg/day × 80 kg
     # 23 h after the dose it is still too early to call: the repeat is allowed.
@@ -348,3 +350,21 @@ def test_a_running_taper_after_an_irae_gets_an_info_card_at_patient_view():
         "Prednisone course day 28, 40 mg/day prednisone-equivalent; do not resume nivolumab "
         "yet; PJP prophylaxis threshold reached"
     )
+
+
+def test_corticosteroids_for_car_t_crs_get_no_irae_taper_or_resume_rule():
+    # CAR T cells, dexamethasone 10 mg every 6 h: Lee 2014 tapers within days; nothing to resume.
+    dex = [given("dexamethasone", h, (10, "mg"), by_text=True) for h in (22, 16, 10, 4)]
+    resources = [patient(), weight(80), given("axicabtagene ciloleucel", 24 * 4, by_text=True)]
+    c = assess([*resources, *dex], AT).courses.corticosteroid
+    assert c.resume_met is None and c.resume_text.startswith("Not applicable")
+    assert "taper quickly, generally within several days" in c.taper_lines[1]
+    assert not any("4-6 weeks" in x for x in c.taper_lines)
+
+
+def test_a_single_dose_more_than_24_h_ago_is_not_a_current_dose():
+    # Dexamethasone 16 mg premedication 28 h ago: given, but nothing now.
+    dex = given("dexamethasone", 28, (16, "mg"), by_text=True)
+    c = assess([patient(), weight(80), dex], AT).courses.corticosteroid
+    assert c.pred_eq_per_day == 0 and "none in the last 24 hours" in c.taper_lines[0]
+    assert not c.tapering
