@@ -50,7 +50,9 @@ def assess_data(data: PatientData, at: datetime, *, with_timeline: bool = True) 
     grades = [r.grade for r in evaluation.now.values() if r.grade is not None]
     crs_grade = max(grades) if grades else None
     course = courses.build(data, at, weight, evaluation.trajectory, crs_grade, found, expos)
-    recs = management.plan(data, at, weight, age, expos, found, crs_grade, courses=course)
+    recs = management.plan(
+        data, at, weight, age, expos, found, crs_grade, courses=course, excluded=excluded
+    )
     recs = allergy.guard(recs, data.allergies)
     return Assessment(
         at=at,

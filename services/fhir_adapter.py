@@ -682,10 +682,11 @@ def _mass_effect(r: dict[str, Any], text: str) -> bool | None:
         if isinstance(e, dict):
             for cc in e.get("code") or ():
                 parts.append(_text(cc))
-    low = " ".join(parts).lower()
-    if "no mass effect" in low or "without mass effect" in low:
-        return False
-    return True if any(t in low for t in _MASS_EFFECT_TERMS) else None
+    joined = "; ".join(p for p in parts if p)
+    if any(codes.mentions(t, joined) for t in _MASS_EFFECT_TERMS):
+        return True
+    low = joined.lower()
+    return False if any(t in low for t in _MASS_EFFECT_TERMS) else None
 
 
 def _positive_result(r: dict[str, Any]) -> bool | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from services import plan as irae_plan
 from services.courses import when
 from services.knowledge import codes, dosing
 from services.knowledge import courses as KCO
@@ -15,6 +16,7 @@ from services.model import (
     Courses,
     Dose,
     Exposure,
+    IraeExclusion,
     IraeFinding,
     PatientData,
     Recommendation,
@@ -100,26 +102,28 @@ class _Plan:
         category: str = "immunosuppression",
         text: str | None = None,
         key: str | None = None,
+        source: str | None = None,
     ) -> None:
         key = key or regimen_id
         try:
             reg = dosing.select(regimen_id, self.weight.kg if self.weight else None, self.age)
             dose, why = dose_for(reg, self.weight)
-            source = reg.source
+            reg_source = reg.source
         except dosing.NoBand as e:
             # No band fits this patient: every band's text, and the dose missing with the reason.
             rows = dosing.REGIMENS[regimen_id]
             reg, dose, why = rows[0], None, e.reason
             text = "; or ".join(r.text for r in rows)
-            source = "; ".join(dict.fromkeys(s for r in rows for s in _split(r.source)))
+            reg_source = "; ".join(dict.fromkeys(s for r in rows for s in _split(r.source)))
+        cited = "; ".join(x for x in (source, reg_source) if x)
         if key in self.items:
-            self._merge(key, for_irae, source)
+            self._merge(key, for_irae, cited)
             return
         self.items[key] = Recommendation(
             id=key,
             category=category,
             text=text or reg.text,
-            sources=_split(source),
+            sources=_split(cited),
             drug=reg.drug,
             dose=dose,
             dose_missing_reason=why,
@@ -186,6 +190,7 @@ def plan(
     found: list[IraeFinding],
     crs_grade: int | None,
     courses: Courses | None = None,
+    excluded: list[IraeExclusion] | None = None,
 ) -> list[Recommendation]:
     p = _Plan(weight, age)
     toci = courses.tocilizumab if courses else None
@@ -328,104 +333,10 @@ def plan(
                     "dexamethasone.neuro", ("crs", *neuro), alternative_to="methylprednisolone.high"
                 )
 
-    # 3. Organ irAEs.
-    for f in found:
-        g = f.grade
-        k = f.kind
-        if k == "transverse_myelitis":
-            p.advice(
-                "consult.neurology",
-                "consult",
-                "Urgent neurology consult; MRI of the spine and lumbar puncture are the usual work-up",
-                "pembro_crs_qa; asco2021: neurologic toxicities",
-                (k,),
-                urgency="urgent",
-                service="Neurology consult",
-            )
-            p.drug("methylprednisolone.high", (k,), urgency="urgent")
-            p.drug("methylprednisolone.pulse", (k,), alternative_to="methylprednisolone.high")
-            p.drug("prednisone.taper", (k,))
-            p.drug("ivig.neuro", (k,), urgency="urgent")
-            p.advice(
-                "plasma_exchange",
-                "procedure",
-                "Plasma exchange, as an alternative to IVIG",
-                "pembro_crs_qa; asco2021: neurologic toxicities",
-                (k,),
-                service="Plasma exchange",
-            )
-        elif k == "rash":
-            if g == 1 or g == 2:
-                p.advice(
-                    "rash.topical",
-                    "supportive",
-                    "Emollients and a topical corticosteroid; oral antihistamine for itch",
-                    "asco2021: cutaneous toxicities, maculopapular rash",
-                    (k,),
-                )
-            if g == 2:
-                p.drug(
-                    "prednisone.moderate",
-                    (k,),
-                    text="Consider prednisone 0.5-1 mg/kg/day by mouth if no better with topical treatment",
-                )
-            if g is not None and g >= 3:
-                p.advice(
-                    "consult.dermatology",
-                    "consult",
-                    "Dermatology consult",
-                    "asco2021: cutaneous toxicities, maculopapular rash",
-                    (k,),
-                    urgency="urgent" if g >= 4 else "routine",
-                    service="Dermatology consult",
-                )
-            if g == 3:
-                p.drug("prednisone.rash_g3", (k,))
-            if g is not None and g >= 4:
-                p.drug("methylprednisolone.high", (k,), urgency="urgent")
-        elif k == "inflammatory_arthritis":
-            p.advice(
-                "arthritis.nsaid",
-                "supportive",
-                "NSAIDs first; DMARDs if arthritis persists after steroids",
-                "asco2021: musculoskeletal toxicities, inflammatory arthritis; pembro_crs_qa",
-                (k,),
-            )
-            if g is None or g >= 2:
-                p.advice(
-                    "consult.rheumatology",
-                    "consult",
-                    "Rheumatology consult",
-                    "asco2021: musculoskeletal toxicities, inflammatory arthritis",
-                    (k,),
-                    service="Rheumatology consult",
-                )
-            if g == 2:
-                p.drug("prednisone.arthritis_g2", (k,))
-            if g is not None and g >= 3:
-                p.drug("prednisone.arthritis_g3", (k,))
-                if "colitis" in kinds:
-                    p.advice(
-                        "arthritis.avoid_il6",
-                        "caution",
-                        "Avoid IL-6 blockade for arthritis while immune colitis is present",
-                        "asco2021: musculoskeletal toxicities, inflammatory arthritis",
-                        (k, "colitis"),
-                    )
-        elif k != "crs" and g is not None and g >= 2:
-            # The general ASCO rule for organ irAEs without a dedicated section here.
-            if g == 2:
-                p.drug("prednisone.moderate", (k,))
-            else:
-                p.drug("methylprednisolone.high", (k,), urgency="urgent")
-            p.advice(
-                f"consult.{k}",
-                "consult",
-                f"Specialist consult for {f.label.lower()}",
-                "asco2021: general recommendations",
-                (k,),
-                service=f"{f.label} specialist consult",
-            )
+    # 3. Organ irAEs: one module per condition (services.plan), rows in knowledge.irae_plan.
+    irae_plan.apply(p, found, data, ici)
+    if ici and excluded:
+        irae_plan.apply_exclusions(p, excluded, ici)
 
     # 4. PJP prophylaxis when steroid exposure reaches the threshold (planned or given).
     planned = _planned_prednisone_equivalent(p)
@@ -540,7 +451,10 @@ _TOCI_NO_DOSE = {
 }
 
 # A continuation of the high-dose course, never folded into it.
-_CONTINUATIONS = frozenset({"prednisone.taper"})
+# Physiological hydrocortisone replacement is not an immunosuppressive course either.
+_CONTINUATIONS = frozenset(
+    {"prednisone.taper", "hydrocortisone.replacement", "hydrocortisone.stress_oral"}
+)
 
 
 def _pred_eq_per_day(r: Recommendation) -> float | None:

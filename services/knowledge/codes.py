@@ -649,6 +649,66 @@ def _has_term(term: str, low: str) -> bool:
     return re.search(r"(?<![a-z])" + re.escape(term.strip()) + r"(?![a-z])", low) is not None
 
 
+# Words that negate a finding within its clause ("C. difficile PCR negative", "no infection").
+NEGATION_CUES = (
+    "negative",
+    "ruled out",
+    "excluded",
+    "no ",
+    "not ",
+    "without",
+    "absent",
+    "unlikely",
+)
+# ...unless the clause keeps it open ("infection not excluded", "possible infection").
+OPEN_CUES = (
+    "not excluded",
+    "not ruled out",
+    "possible",
+    "suspected",
+    "probable",
+    "cannot be excluded",
+)
+_CLAUSE = re.compile(r";|\.\s+(?=[A-Z])|\n")
+
+
+_PAREN = re.compile(r"\(([^)]*)\)([^,;()]*)")
+
+
+def _segments(text: str) -> list[str]:
+    """Clauses, each with its parentheses read apart: "hepatitis B (HBeAg negative) since 2009"
+    gives "hepatitis B since 2009" and "HBeAg negative since 2009"; "serologies (HAV, HBV)
+    negative" gives "serologies negative" and "HAV, HBV negative"."""
+    out: list[str] = []
+    for clause in _CLAUSE.split(text or ""):
+        out.append(re.sub(r"\([^)]*\)", " ", clause))
+        out += [m.group(1) + " " + m.group(2) for m in _PAREN.finditer(clause)]
+    return out
+
+
+def mentions(term: str, text: str) -> bool:
+    """Whether the text affirms the term: some clause names it without negating it."""
+    for seg in _segments(text):
+        low = " " + seg.lower() + " "
+        if not _has_term(term, low):
+            continue
+        if any(c in low for c in OPEN_CUES) or not any(c in low for c in NEGATION_CUES):
+            return True
+    return False
+
+
+# Words by which a record says a condition IS immune-related (it then overrides a legacy code
+# title such as N10 "acute tubulo-interstitial nephritis", but never a named infection).
+IMMUNE_TERMS = (
+    "immune-related",
+    "immune related",
+    "immune-mediated",
+    "immune mediated",
+    "irae",
+    "checkpoint inhibitor",
+)
+
+
 def classify_condition(
     codings: list[tuple[str | None, str | None]], text: str
 ) -> ConditionMatch | None:
@@ -659,32 +719,33 @@ def classify_condition(
     keys = [_norm_key(s, c) for s, c in codings if s and isinstance(c, str) and c.strip()]
     table = _condition_by_code()
     coded = next((table[k] + (k,) for k in keys if k in table), None)
+    infection = next((t for t in INFECTION_TERMS if mentions(t, text)), None)
+    immune = any(_has_term(t, low) for t in IMMUNE_TERMS) and infection is None
     for k in keys:
         ex = _exclusion_for(k)
-        if ex is not None:
+        if ex is not None and not (immune and ex.kind != "*"):
             kind = ex.kind if ex.kind != "*" else (coded[0].kind if coded else _text_kind(low))
             if kind is None:
                 return None
             return ConditionMatch(kind, None, k, None, False, ex.reason, ex.source)
     if coded is not None:
         concept, grade, key = coded
-        for term in INFECTION_TERMS:
-            if _has_term(term, low):
-                return ConditionMatch(
-                    concept.kind,
-                    concept,
-                    key,
-                    grade,
-                    False,
-                    f"the text names an infection ('{term.strip()}'): not an irAE",
-                    "immunotox: text exclusion terms (knowledge.codes)",
-                )
+        if infection:
+            return ConditionMatch(
+                concept.kind,
+                concept,
+                key,
+                grade,
+                False,
+                f"the text names an infection ('{infection.strip()}'): not an irAE",
+                "immunotox: text exclusion terms (knowledge.codes)",
+            )
         return ConditionMatch(concept.kind, concept, key, grade, False)
     kind_concept = _text_concept(low)
     if kind_concept is None:
         return None
     for term in (*INFECTION_TERMS, *kind_concept.exclude_terms):
-        if _has_term(term, low):
+        if mentions(term, text):
             return ConditionMatch(
                 kind_concept.kind,
                 kind_concept,

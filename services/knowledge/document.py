@@ -3,7 +3,7 @@ them equal, so the document cannot drift from the rules the code runs)."""
 
 from __future__ import annotations
 
-from services.knowledge import codes, crs, dosing, irae, orders
+from services.knowledge import codes, crs, dosing, irae, irae_plan, orders
 from services.knowledge import courses as co
 from services.knowledge.sources import RULESET_VERSION, SOURCES
 
@@ -112,6 +112,28 @@ def render() -> str:
                 t.source,
             )
             for t in codes.INFECTION_TESTS
+        ],
+        "",
+        "## irAE management, condition by condition and grade by grade",
+        "",
+        "Each condition has one module in `services/plan/` that reads these rows. `any` applies "
+        "at every grade, an unknown grade too; `when` names the flag a module sets (mass effect, "
+        "overlap, colitis present, no grade recorded). Doses are the regimens below.",
+        "",
+        _row("irAE", "grades", "id", "category", "step", "regimen", "when", "source"),
+        _row(*["---"] * 8),
+        *[
+            _row(
+                st.kind,
+                "any" if st.grades is None else ", ".join(str(g) for g in st.grades),
+                st.id,
+                st.category,
+                st.text or "-",
+                st.regimen or "-",
+                st.when or "-",
+                st.source,
+            )
+            for st in irae_plan.STEPS
         ],
         "",
         "## Rechallenge after an irAE",

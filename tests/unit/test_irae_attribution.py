@@ -237,3 +237,35 @@ def test_icd10_who_system_is_read_like_icd10cm():
     a = run(condition("N10", "Acute pyelonephritis", 24, system="http://hl7.org/fhir/sid/icd-10"))
     assert a.irae == [] and a.irae_excluded[0].kind == "nephritis"
     assert ICD10CM  # the factory's default system is ICD-10-CM
+
+
+def test_a_negated_infection_does_not_exclude():
+    a = run(
+        condition(
+            "K52.1",
+            "Immune-mediated colitis; stool C. difficile and GI PCR panel negative",
+            24,
+            stage="Grade 3",
+        ),
+        condition("K71.6", "Immune hepatitis; viral serologies (HAV, HBV, HCV) negative", 24),
+    )
+    assert {f.kind for f in a.irae} == {"colitis", "hepatitis"} and a.irae_excluded == []
+
+
+def test_an_open_infection_still_excludes():
+    a = run(condition("K52.1", "Colitis; infection not excluded, C. difficile pending", 24))
+    assert a.irae == [] and a.irae_excluded[0].kind == "colitis"
+
+
+def test_chronic_hepatitis_b_with_a_negative_antigen_is_still_hepatitis_b():
+    local = "http://hospital.example/codes"
+    a = run(condition("X1", "Chronic hepatitis B (HBeAg negative), on entecavir", 24, system=local))
+    assert a.irae == [] and "hepatitis b" in a.irae_excluded[0].reason
+
+
+def test_legacy_n10_title_with_an_explicit_immune_attribution_is_not_excluded():
+    text = "Acute interstitial nephritis, immune-related (urine culture negative)"
+    a = run(condition("N10", text, 24, stage="Grade 2"))
+    assert [(f.kind, f.text_matched) for f in a.irae] == [("nephritis", True)]
+    b = run(condition("N10", "Acute pyelonephritis, E. coli; immune-related rash elsewhere", 24))
+    assert b.irae == [] and b.irae_excluded[0].kind == "nephritis"
