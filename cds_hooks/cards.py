@@ -196,9 +196,22 @@ def _irae_section(findings: list[IraeFinding]) -> list[str]:
         out.append(f"- **{md(f.label)}**, {md(grade)} ({md(f.grade_basis)}). {action}")
         for ev in f.evidence:
             out.append(f"    - {md(ev.what)}, {_when(ev.time)}")
+        if f.attribution:
+            note = " (**text-matched**: check the diagnosis)" if f.text_matched else ""
+            out.append(f"    - Attributed: {md(f.attribution)}{note}")
+        if f.rechallenge:
+            out.append(f"    - Rechallenge: {md(f.rechallenge)}")
         for m in f.missing:
             out.append(f"    - *Missing:* {md(m.data)}: {md(m.why)}")
         out.append(f"    - Sources: {_cites(f.sources)}")
+    return out
+
+
+def _excluded_section(a: Assessment) -> list[str]:
+    out = ["### Not attributed to the checkpoint inhibitor"]
+    for x in a.irae_excluded:
+        tm = " (text-matched)" if x.text_matched else ""
+        out.append(f"- **{md(x.label)}**{tm}: {md(x.reason)}")
     return out
 
 
@@ -345,6 +358,8 @@ def _assessment_card(
         detail += [*_crs_section(a), ""]
     if findings:
         detail += [*_irae_section(findings), ""]
+    if with_crs and a.irae_excluded:
+        detail += [*_excluded_section(a), ""]
     if recs:
         detail += [*_plan_section(a, recs), ""]
     detail += _course_lines(a)

@@ -298,7 +298,7 @@ CONDITIONS: tuple[ConditionConcept, ...] = (
     ConditionConcept("bullous_dermatitis", _icd("L12.0", "L12.8", "L12.9"), (), ("bullous pemphigoid", "pemphigoid", "bullous dermatitis", "bullous dermatosis"),
                      SRC_ICD),
     ConditionConcept("rash", (*_icd("L27.0", "L27.1"), f"{SNOMED}|28926001", f"{SNOMED}|247471006"), (), ("maculopapular", "drug eruption", "rash", "dermatitis"),
-                     SRC_ICD + "; SNOMED CT 28926001, 247471006 " + SRC_SCT_UNVERIFIED.lower(), exclude_terms=("contact dermatitis", "seborrh", "atopic", "radiation dermatitis", "diaper")),
+                     SRC_ICD + "; SNOMED CT 28926001 drug rash, 247471006 maculopapular eruption (docs/verification.md section 6)", exclude_terms=("contact dermatitis", "seborrh", "atopic", "radiation dermatitis", "diaper")),
     # --- Musculoskeletal --------------------------------------------------------------------
     ConditionConcept("inflammatory_arthritis", (*_icd("M06.4"), f"{SNOMED}|3723001"), (), ("inflammatory arthritis", "polyarthritis", "arthritis"), SRC_ICD + "; " + SRC_SNOMED,
                      exclude_terms=("osteoarthritis", "septic arthritis", "gout", "pseudogout", "reactive arthritis", "rheumatoid arthritis", "psoriatic arthritis")),
@@ -306,11 +306,11 @@ CONDITIONS: tuple[ConditionConcept, ...] = (
                      SRC_ICD + "; M60.0x infective myositis excluded", exclude_terms=("inclusion body",)),
     # --- Gastrointestinal -------------------------------------------------------------------
     ConditionConcept("colitis", (*_icd("K52.1", "K52.89", "K52.9"), f"{SNOMED}|64226004"), (), ("colitis", "enterocolitis", "enteritis"),
-                     SRC_ICD + "; SNOMED CT 64226004 " + SRC_SCT_UNVERIFIED.lower(),
+                     SRC_ICD + "; SNOMED CT 64226004 colitis (docs/verification.md section 6)",
                      exclude_terms=("ulcerative colitis", "crohn", "ischemic colitis", "ischaemic colitis", "neutropenic", "microscopic colitis",
                                     "radiation", "long-standing", "longstanding")),
     ConditionConcept("hepatitis", (*_icd("K71.0", "K71.10", "K71.11", "K71.2", "K71.3", "K71.4", "K71.50", "K71.51", "K71.6", "K71.8", "K71.9", "K75.4", "K75.9"),
-                                   f"{SNOMED}|128241005"), (),
+                                   f"{SNOMED}|128241005", f"{SNOMED}|37871000"), (),
                      ("hepatitis", "hepatotoxicity", "transaminitis"), SRC_ICD + "; B15-B19 (viral hepatitis) excluded as infection",
                      exclude_terms=("hepatitis a", "hepatitis b", "hepatitis c", "hepatitis d", "hepatitis e", "hbv", "hcv", "chronic hepatitis",
                                     "alcoholic", "ischemic hepatitis", "ischaemic hepatitis", "steatohepatitis", "nash")),
