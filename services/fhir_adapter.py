@@ -570,7 +570,11 @@ class _Adapter:
         if onset is None and isinstance(r.get("onsetPeriod"), dict):
             onset = parse_instant(r["onsetPeriod"].get("start"))
         recorded = parse_instant(r.get("recordedDate"))
-        grade = hit.grade if hit.grade is not None else _recorded_grade(r)
+        recorded_grade = _recorded_grade(r)
+        grade = hit.grade if hit.grade is not None else recorded_grade
+        if hit.kind != "crs" and hit.grade is not None and recorded_grade is not None:
+            # A code that implies a grade (DKA: at least 3) is a floor, not a cap.
+            grade = max(hit.grade, recorded_grade)
         self.data.conditions.append(
             ConditionFact(
                 kind=hit.kind,

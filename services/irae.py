@@ -108,7 +108,8 @@ def _attribution(
     days, _src = K.ATTRIBUTION_WINDOW_DAYS
     if last is not None and c.onset - last > timedelta(days=days):
         return (
-            f"onset {_d(c.onset)}, more than {days} days after the last checkpoint-inhibitor dose",
+            f"onset {_d(c.onset)}, more than {days} days after the last checkpoint-inhibitor "
+            f"dose ({_d(last)}): a delayed irAE is possible but is not assumed",
             "",
             (),
             K.ATTRIBUTION_WINDOW_DAYS[1],

@@ -82,7 +82,7 @@ _ACTIONS = (
     # --- Neurologic (ASCO 2021 Table 7) --------------------------------------------------------
     ActionRule("transverse_myelitis", None, "discontinue", "Transverse myelitis: permanently discontinue the checkpoint inhibitor",
                "asco2021: Table 7.7 demyelinating diseases, transverse myelitis; pembro_crs_qa"),
-    ActionRule("guillain_barre", None, "discontinue", "Guillain-Barré syndrome: permanently discontinue at any grade", "asco2021: Table 7.2 Guillain-Barré syndrome"),
+    ActionRule("guillain_barre", None, "discontinue", "Any grade of Guillain-Barré syndrome: permanently discontinue", "asco2021: Table 7.2 Guillain-Barré syndrome"),
     ActionRule("myasthenia_gravis", None, "hold", "Myasthenia gravis: hold at any grade; grade 3-4 means permanent discontinuation", "asco2021: Table 7.1 myasthenia gravis"),
     ActionRule("myasthenia_gravis", 3, "discontinue", "Myasthenia gravis grade 3-4: permanently discontinue", "asco2021: Table 7.1 myasthenia gravis"),
     ActionRule("myasthenia_gravis", 4, "discontinue", "Myasthenia gravis grade 3-4: permanently discontinue", "asco2021: Table 7.1 myasthenia gravis"),
@@ -97,9 +97,9 @@ _ACTIONS = (
     # --- Skin (ASCO 2021 Table 1) -----------------------------------------------------------------
     ActionRule("rash", 2, "hold", "Rash grade 2: consider holding, monitor weekly; resume when grade ≤1", "asco2021: Table 1.1 rash/inflammatory dermatitis"),
     ActionRule("rash", 4, "hold", "Rash grade 4: hold immediately and admit; SJS/TEN means permanent discontinuation", "asco2021: Table 1.1 rash/inflammatory dermatitis"),
-    ActionRule("sjs_ten", None, "discontinue", "Suspected SJS/TEN or mucous membrane involvement: discontinue at any grade (grade 4: permanently)",
+    ActionRule("sjs_ten", None, "discontinue", "Suspected Stevens-Johnson syndrome/TEN or mucous membrane involvement: discontinue at any grade (grade 4: permanently)",
                "asco2021: Table 1.3 severe cutaneous adverse reactions"),
-    ActionRule("dress", None, "discontinue", "DRESS: permanently discontinue (ASCO 2021 holds at grade 3 and discontinues at grade 4; NCCN discontinues at any grade)",
+    ActionRule("dress", None, "discontinue", "Drug reaction with eosinophilia (DRESS): permanently discontinue (ASCO 2021 holds at grade 3 and discontinues at grade 4; NCCN discontinues at any grade)",
                "asco2021: Table 1.3 severe cutaneous adverse reactions; nccn_irae: SJS/TEN/DRESS (not verified against the primary NCCN text)"),
     ActionRule("bullous_dermatitis", 1, "continue", "Bullous dermatitis grade 1 (<10% BSA, asymptomatic, non-inflammatory): no need to stop; observe",
                "asco2021: Table 1.2 bullous dermatoses"),

@@ -265,6 +265,8 @@ STEPS: tuple[Step, ...] = (
          f"{A}: Table 7.1 myasthenia gravis G3-G4", urgency="urgent", service="Hospital admission"),
     Step("myasthenia_gravis", None, "overlap.triple_m", "caution", "Myasthenia with myositis or myocarditis ('triple M'): admit; manage each section; permanently discontinue",
          f"{A}: Table 9.1 myocarditis (triple M), Table 5.2 myositis footnote", urgency="urgent", when="overlap"),
+    Step("myasthenia_gravis", None, "mg.avoid_drugs", "caution", "Avoid drugs that can worsen myasthenia: fluoroquinolones, aminoglycosides, macrolides, IV magnesium, beta-blockers, neuromuscular blockers",
+         f"{A}: Table 7.1 myasthenia gravis (as in the 2018 table, not verified in the 2021 text read)", urgency="urgent"),
     Step("myasthenia_gravis", G2, "mg.inpatient", "admission", "Strongly consider inpatient care: patients can deteriorate quickly", f"{A}: Table 7.1 myasthenia gravis G2"),
     # ================= Transverse myelitis: ASCO 2021 Table 7.7 (seed case) ======================
     Step("transverse_myelitis", None, "consult.neurology", "consult", "Urgent neurology consult; MRI of the spine and lumbar puncture are the usual work-up",

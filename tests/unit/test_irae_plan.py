@@ -517,3 +517,21 @@ def test_excluded_infection_gets_a_line_and_no_immunosuppression():
     r = recs(a)["excluded.nephritis"]
     assert r.category == "caution" and "no immunosuppression" in r.text
     assert not [x for x in a.recommendations if x.drug]
+
+
+def test_dka_code_is_a_floor_a_recorded_grade_4_stays_4():
+    a = run("E10.10", "Type 1 diabetes with ketoacidosis", 4, kg=63)
+    assert [(f.kind, f.grade, f.checkpoint_inhibitor_action) for f in a.irae] == [
+        ("type1_diabetes", 4, "hold")
+    ]
+
+
+def test_myasthenia_warns_about_drugs_that_worsen_it():
+    a = run("G70.00", "Myasthenia gravis", 2)
+    assert "fluoroquinolones" in recs(a)["mg.avoid_drugs"].text
+
+
+def test_guillain_barre_reason_reads_well_when_lower_cased():
+    a = run("G61.0", "Guillain-Barre syndrome", 3)
+    line = next(r for r in a.recommendations if r.id.startswith("checkpoint_inhibitor.discontinue"))
+    assert "guillain-Barré" not in line.text and "Guillain-Barré" in line.text
