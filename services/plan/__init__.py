@@ -91,21 +91,30 @@ EXCLUSION_SOURCE = "asco2021: general recommendations (rule out other causes, in
 
 
 def apply_exclusions(p: Any, excluded: list[IraeExclusion], ici: list[Exposure]) -> None:
-    """One line per excluded condition: what it means for the plan (no immunosuppression for
-    an infection; ask for the onset; a pre-existing disease may flare)."""
+    """One line per excluded condition, saying what it means for the plan: no immunosuppression
+    for an infection; ask for the onset; a pre-existing disease may flare; another recorded
+    cause is managed as that condition (radiation pneumonitis still gets its own treatment)."""
     drugs = " and ".join(sorted({e.drug for e in ici})) or "the checkpoint inhibitor"
     for x in excluded:
         r = x.reason
-        if r.startswith("onset unknown"):
+        low = r.lower()
+        if low.startswith("onset unknown"):
             text = f"{x.label}: record when it began; it cannot be attributed to {drugs} without an onset"
-        elif r.startswith("pre-existing"):
+        elif low.startswith("pre-existing"):
             text = (
-                f"{x.label} was present before {drugs}: not an irAE; watch for a flare and "
-                "investigate any new symptoms"
+                f"{x.label} was present before {drugs} ({r}): not an irAE; a flare is more likely "
+                "on a checkpoint inhibitor, so investigate new symptoms early"
+            )
+        elif "delayed irae" in low:
+            text = f"{x.label}: {r}; assess clinically"
+        elif "infection" in low or "infective" in low or "viral" in low or "sepsis" in low:
+            text = (
+                f"{x.label} is not attributed to {drugs} ({r}): no immunosuppression for it; "
+                f"treat the infection and consider delaying the next {drugs} dose until recovered"
             )
         else:
             text = (
-                f"{x.label} is not attributed to {drugs} ({r}): no immunosuppression for it; "
-                f"treat the cause and consider delaying the next {drugs} dose until recovered"
+                f"{x.label}: another cause is recorded ({r}); manage it as that condition, the "
+                "irAE plan does not apply"
             )
         p.advice(f"excluded.{x.kind}", "caution", text, EXCLUSION_SOURCE, (x.kind,))

@@ -535,3 +535,16 @@ def test_guillain_barre_reason_reads_well_when_lower_cased():
     a = run("G61.0", "Guillain-Barre syndrome", 3)
     line = next(r for r in a.recommendations if r.id.startswith("checkpoint_inhibitor.discontinue"))
     assert "guillain-Barré" not in line.text and "Guillain-Barré" in line.text
+
+
+def test_radiation_pneumonitis_is_not_told_no_immunosuppression():
+    a = run("J70.0", "Radiation pneumonitis", 2)
+    r = recs(a)["excluded.pneumonitis"]
+    assert "another cause is recorded" in r.text and "no immunosuppression" not in r.text
+
+
+def test_pre_existing_arthritis_line_warns_of_flare():
+    res = [patient(), weight(70), given("pembrolizumab", 24 * 14)]
+    res.append(condition("M06.4", "Inflammatory polyarthropathy", 24 * 400))
+    a = assess(res, at=AT)
+    assert "investigate new symptoms early" in recs(a)["excluded.inflammatory_arthritis"].text
