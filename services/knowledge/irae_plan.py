@@ -204,10 +204,10 @@ STEPS: tuple[Step, ...] = (
     Step("type1_diabetes", G1, "diabetes.g1.monitor", "supportive", "Continue with close follow-up of glucose", f"{A}: Table 4.4 diabetes G1"),
     # ================= Maculopapular rash: ASCO 2021 Table 1.1 ===================================
     Step("rash", G12, "rash.topical", "supportive", "Emollients and a topical corticosteroid; oral antihistamine for itch", f"{A}: Table 1.1 rash G1-G2"),
-    Step("rash", G2, "rash.g2.prednisone", "immunosuppression", "Consider prednisone 0.5-1 mg/kg/day by mouth if no better with topical treatment, tapered over 4 weeks",
+    Step("rash", G2, "prednisone.moderate", "immunosuppression", "Consider prednisone 0.5-1 mg/kg/day by mouth if no better with topical treatment, tapered over 4 weeks",
          f"{A}: Table 1.1 rash G2", regimen="prednisone.moderate"),
     Step("rash", G34, "consult.dermatology", "consult", "Dermatology consult", f"{A}: Table 1.1 rash G3-G4", service="Dermatology consult"),
-    Step("rash", G3, "rash.g3.prednisone", "immunosuppression", "", f"{A}: Table 1.1 rash G3", regimen="prednisone.rash_g3"),
+    Step("rash", G3, "prednisone.rash_g3", "immunosuppression", "", f"{A}: Table 1.1 rash G3", regimen="prednisone.rash_g3"),
     Step("rash", G4, "methylprednisolone.high", "immunosuppression", "", f"{A}: Table 1.1 rash G4 (IV methylprednisolone 1-2 mg/kg)", regimen="methylprednisolone.high",
          urgency="urgent"),
     Step("rash", G4, "admission.skin", "admission", "Admit with urgent dermatology; watch for progression to a severe cutaneous reaction (SJS/TEN, DRESS)",
@@ -305,8 +305,8 @@ STEPS: tuple[Step, ...] = (
     Step("inflammatory_arthritis", None, "arthritis.nsaid", "supportive", "NSAIDs first; DMARDs if arthritis persists after steroids", f"{A}: Table 5.1 inflammatory arthritis; pembro_crs_qa"),
     Step("inflammatory_arthritis", (2, 3, 4), "consult.rheumatology", "consult", "Rheumatology consult", f"{A}: Table 5.1 inflammatory arthritis", service="Rheumatology consult"),
     Step("inflammatory_arthritis", None, "consult.rheumatology", "consult", "Rheumatology consult", f"{A}: Table 5.1 inflammatory arthritis", service="Rheumatology consult", when="ungraded"),
-    Step("inflammatory_arthritis", G2, "arthritis.g2.prednisone", "immunosuppression", "", f"{A}: Table 5.1 inflammatory arthritis G2", regimen="prednisone.arthritis_g2"),
-    Step("inflammatory_arthritis", G34, "arthritis.g3.prednisone", "immunosuppression", "", f"{A}: Table 5.1 inflammatory arthritis G3-G4", regimen="prednisone.arthritis_g3"),
+    Step("inflammatory_arthritis", G2, "prednisone.arthritis_g2", "immunosuppression", "", f"{A}: Table 5.1 inflammatory arthritis G2", regimen="prednisone.arthritis_g2"),
+    Step("inflammatory_arthritis", G34, "prednisone.arthritis_g3", "immunosuppression", "", f"{A}: Table 5.1 inflammatory arthritis G3-G4", regimen="prednisone.arthritis_g3"),
     Step("inflammatory_arthritis", G34, "arthritis.avoid_il6", "caution", "Avoid IL-6 blockade for arthritis while immune colitis is present", f"{A}: Table 5.1 inflammatory arthritis",
          when="with_colitis"),
     # ================= Uveitis: ASCO 2021 Table 10.1 =============================================

@@ -399,7 +399,7 @@ def test_arthritis_grade_3_with_colitis_avoids_il6_blockade():
     assert "arthritis.avoid_il6" in recs(a)
     b = run("M06.4", "Inflammatory polyarthropathy", 3)
     assert "arthritis.avoid_il6" not in recs(b)
-    assert dose(recs(b)["arthritis.g3.prednisone"]) == (35, 70)
+    assert dose(recs(b)["prednisone.arthritis_g3"]) == (35, 70)
 
 
 def test_uveitis_by_grade():
