@@ -125,6 +125,8 @@ def _summary(parts: list[str]) -> str:
 def _suggestions(recs: list[Recommendation], a: Assessment, cc: CardContext) -> list[Suggestion]:
     out: list[Suggestion] = []
     for r in recs:
+        if r.when:
+            continue  # a later or conditional step: in the detail, never an order to sign now
         if r.drug and r.dose:
             label = plain(
                 f"Order {r.drug} {fmt_dose(r.dose)}" + (f" {r.route}" if r.route else ""), 80

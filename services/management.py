@@ -103,6 +103,7 @@ class _Plan:
         text: str | None = None,
         key: str | None = None,
         source: str | None = None,
+        when: str | None = None,
     ) -> None:
         key = key or regimen_id
         try:
@@ -133,6 +134,7 @@ class _Plan:
             for_irae=for_irae,
             alternative_to=alternative_to,
             urgency=urgency,
+            when=when,
         )
 
     def advice(

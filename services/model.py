@@ -314,6 +314,9 @@ class Recommendation:
     alternative_to: str | None = None  # id of the recommendation this one is an alternative to
     urgency: str = "routine"  # "routine" | "urgent"
     service: str | None = None  # consult or procedure name (non-drug orders)
+    # Set when the line applies only later or under a condition ("if steroid-refractory after
+    # 3 days"): shown, but never offered as an order to sign now.
+    when: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -330,6 +333,7 @@ class Recommendation:
             "alternative_to": self.alternative_to,
             "urgency": self.urgency,
             "service": self.service,
+            "when": self.when,
             "sources": list(self.sources),
         }
 

@@ -28,6 +28,9 @@ class Step:
     drug: str | None = None  # a drug named without a computed dose
     dose_note: str | None = None  # why that drug has no dose here
     when: str | None = None  # a flag the module sets (e.g. "mass_effect"); None: always
+    # A later or conditional step ("if steroid-refractory after 3 days"): shown, never offered as
+    # an order to sign now.
+    only_if: str | None = None
 
 
 A = "asco2021"
@@ -47,9 +50,9 @@ STEPS: tuple[Step, ...] = (
     Step("colitis", G34, "methylprednisolone.high", "immunosuppression", "", f"{A}: Table 2.1 colitis G3 (1-2 mg/kg/day, consider IV) and G4 (IV methylprednisolone 1-2 mg/kg/day)",
          regimen="methylprednisolone.high", urgency="urgent"),
     Step("colitis", G234, "infliximab.colitis", "immunosuppression", "", f"{A}: Table 2.1 colitis (steroid-refractory after 3 days, or early with high-risk endoscopy)",
-         regimen="infliximab.5"),
+         regimen="infliximab.5", only_if="if no response to steroids after 3 days, or high-risk endoscopy"),
     Step("colitis", G234, "vedolizumab.colitis", "immunosuppression", "", f"{A}: Table 2.1 colitis (infliximab or vedolizumab)", regimen="vedolizumab.300",
-         alternative_to="infliximab.colitis"),
+         alternative_to="infliximab.colitis", only_if="if no response to steroids after 3 days, or high-risk endoscopy"),
     Step("colitis", G34, "admission.colitis", "admission", "Admit for dehydration or electrolyte imbalance (grade 4: inpatient care)", f"{A}: Table 2.1 colitis G3-G4",
          urgency="urgent", service="Hospital admission"),
     # ================= Hepatitis: ASCO 2021 Table 2.2 ============================================
@@ -85,9 +88,9 @@ STEPS: tuple[Step, ...] = (
     Step("pneumonitis", G34, "pneumonitis.esmo", "immunosuppression", "", "esmo2022: pneumonitis G3-G4 (methylprednisolone 2-4 mg/kg/day, read from the ESMO table in J Med Case Rep 2021, Table 1, not verified against ESMO 2022)",
          regimen="methylprednisolone.pneumonitis_esmo", alternative_to="methylprednisolone.high"),
     Step("pneumonitis", G34, "infliximab.pneumonitis", "immunosuppression", "No better after 48 h: add infliximab, mycophenolate IV, IVIG or cyclophosphamide",
-         f"{A}: Table 3.1 pneumonitis G3-G4", regimen="infliximab.5"),
+         f"{A}: Table 3.1 pneumonitis G3-G4", regimen="infliximab.5", only_if="if no improvement after 48 hours of methylprednisolone"),
     Step("pneumonitis", G34, "mycophenolate.pneumonitis", "immunosuppression", "", f"{A}: Table 3.1 pneumonitis G3-G4", regimen="mycophenolate.1g",
-         alternative_to="infliximab.pneumonitis"),
+         alternative_to="infliximab.pneumonitis", only_if="if no improvement after 48 hours of methylprednisolone"),
     Step("pneumonitis", G34, "pneumonitis.antibiotics", "supportive", "Consider empiric antibiotics", f"{A}: Table 3.1 pneumonitis G3"),
     Step("pneumonitis", G34, "admission.pneumonitis", "admission", "Admit; pulmonary and infectious-disease consults", f"{A}: Table 3.1 pneumonitis G3 (hospitalization required)",
          urgency="urgent", service="Hospital admission"),
@@ -100,7 +103,7 @@ STEPS: tuple[Step, ...] = (
     Step("myocarditis", (2, 3, 4), "myocarditis.prednisone", "immunosuppression", "", f"{A}: Table 9.1 myocarditis G≥2 (1-2 mg/kg/day within 24 hours)",
          regimen="prednisone.myocarditis", urgency="urgent"),
     Step("myocarditis", (2, 3, 4), "methylprednisolone.pulse", "immunosuppression", "No immediate response: methylprednisolone 1 g/day IV (transplant-rejection dose) with mycophenolate, infliximab or anti-thymocyte globulin",
-         f"{A}: Table 9.1 myocarditis G≥2", regimen="methylprednisolone.pulse", alternative_to="myocarditis.prednisone"),
+         f"{A}: Table 9.1 myocarditis G≥2", regimen="methylprednisolone.pulse", alternative_to="myocarditis.prednisone", only_if="if there is no immediate response to 1-2 mg/kg"),
     Step("myocarditis", (2, 3, 4), "myocarditis.esmo", "immunosuppression", "ESMO 2022 starts with methylprednisolone 500-1000 mg/day IV for 3-5 days rather than 1-2 mg/kg",
          "esmo2022: myocarditis (as summarised by the ASCO/ESMO/NCCN comparison of the BMS medical information page, not verified against ESMO 2022)"),
     Step("myocarditis", (2, 3, 4), "myocarditis.infliximab_caution", "caution", "Infliximab: avoid high doses in moderate-severe heart failure",
@@ -286,7 +289,7 @@ STEPS: tuple[Step, ...] = (
     Step("encephalitis", None, "methylprednisolone.high", "immunosuppression", "", f"{A}: Table 7.6 encephalitis (trial of methylprednisolone 1-2 mg/kg/day)",
          regimen="methylprednisolone.high", urgency="urgent"),
     Step("encephalitis", None, "methylprednisolone.pulse", "immunosuppression", "Severe or progressing, or oligoclonal bands: pulse methylprednisolone 1 g/day IV for 3-5 days plus IVIG 2 g/kg over 5 days or plasmapheresis",
-         f"{A}: Table 7.6 encephalitis", regimen="methylprednisolone.pulse", alternative_to="methylprednisolone.high"),
+         f"{A}: Table 7.6 encephalitis", regimen="methylprednisolone.pulse", alternative_to="methylprednisolone.high", only_if="if severe or progressing, or with oligoclonal bands"),
     Step("encephalitis", G34, "ivig.neuro", "immunosuppression", "", f"{A}: Table 7.6 encephalitis (severe: IVIG 2 g/kg over 5 days)", regimen="ivig.neuro", urgency="urgent"),
     Step("encephalitis", None, "encephalitis.rituximab", "immunosuppression", "Antibody-positive (autoimmune or paraneoplastic) or no improvement: consider rituximab with neurology",
          f"{A}: Table 7.6 encephalitis"),
@@ -345,7 +348,7 @@ STEPS: tuple[Step, ...] = (
     Step("immune_thrombocytopenia", G34, "itp.dexamethasone", "immunosuppression", "", f"{A}: Table 8.6 immune thrombocytopenia G3 (dexamethasone 40 mg daily for 4 days)",
          regimen="dexamethasone.itp", alternative_to="itp.prednisone"),
     Step("immune_thrombocytopenia", G34, "itp.ivig", "immunosuppression", "", f"{A}: Table 8.6 immune thrombocytopenia G3 (IVIG 1 g/kg once if a faster rise is needed)",
-         regimen="ivig.itp", when="no_ivig_planned"),
+         regimen="ivig.itp", when="no_ivig_planned", only_if="if a faster platelet rise is needed"),
     Step("immune_thrombocytopenia", G34, "consult.haematology", "consult", "Haematology consult; rituximab or a thrombopoietin receptor agonist if steroids and IVIG fail",
          f"{A}: Table 8.6 immune thrombocytopenia G3", service="Haematology consult"),
 )

@@ -49,6 +49,7 @@ def apply_steps(p: Any, f: IraeFinding, flags: Iterable[str] = ()) -> None:
                 text=s.text or None,
                 key=s.id,
                 source=s.source,
+                when=s.only_if,
             )
         else:
             p.advice(

@@ -548,3 +548,19 @@ def test_pre_existing_arthritis_line_warns_of_flare():
     res.append(condition("M06.4", "Inflammatory polyarthropathy", 24 * 400))
     a = assess(res, at=AT)
     assert "investigate new symptoms early" in recs(a)["excluded.inflammatory_arthritis"].text
+
+
+def test_second_line_agents_are_conditional_and_never_offered_to_sign_now():
+    a = run("K52.1", "Immune colitis", 3)
+    r = recs(a)
+    assert r["infliximab.colitis"].when.startswith("if no response to steroids after 3 days")
+    assert r["vedolizumab.colitis"].when is not None
+    assert r["methylprednisolone.high"].when is None
+    from cds_hooks.cards import CardContext, _suggestions
+
+    cc = CardContext(
+        service_id="immunotox-patient-view", patient_id="p1", base_url="https://app.example"
+    )
+    labels = [s.label for s in _suggestions(list(a.recommendations), a, cc)]
+    assert not [x for x in labels if "infliximab" in x or "vedolizumab" in x]
+    assert [x for x in labels if "methylprednisolone" in x]
