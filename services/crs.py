@@ -36,7 +36,6 @@ ORGAN_SERIES = ("alt", "ast", "bilirubin", "creatinine")
 PPV = (O2Level.NONINVASIVE_PPV, O2Level.INVASIVE_VENTILATION)
 MORE_THAN_LOW_FLOW = (O2Level.HIGH_FLOW_CANNULA, O2Level.MASK)
 LOW_FLOW = (O2Level.LOW_FLOW_CANNULA, O2Level.BLOW_BY)
-ANTI_CYTOKINE_CLASSES = frozenset({"anti_cytokine", "corticosteroid"})
 
 
 @dataclass(slots=True)
@@ -67,16 +66,28 @@ class Findings:
     high_dose: V.HighDoseRun | None = None
     labs_n: int = 0
     organ: list[OrganTox] = field(default_factory=list)
+    # An antipyretic, anti-cytokine or corticosteroid given after the episode's onset: it lifts
+    # the ASTCT fever requirement (footnote). None when none was given after an onset.
     anticytokine: DrugEvent | None = None
     deceased: bool = False
+    # The episode's onset: the first fever ≥38.0 °C, or a recorded CRS, within the look-back.
+    onset: Evidence | None = None
+    # Hypotension limits for the patient's age at the window's end (None: no limit cited).
+    sbp_limit: float = 90.0
+    map_limit: float | None = 65.0
+    age_known: bool = True
 
     # -- derived --------------------------------------------------------------------------
     @property
     def hypotension(self) -> list[Evidence]:
         out = []
-        if self.sbp_min is not None and self.sbp_min.value < K.value("hypotension_sbp"):
+        if self.sbp_min is not None and self.sbp_min.value < self.sbp_limit:
             out.append(_ev_sample("sbp", self.sbp_min))
-        if self.map_min is not None and self.map_min.value < K.value("hypotension_map"):
+        if (
+            self.map_min is not None
+            and self.map_limit is not None
+            and self.map_min.value < self.map_limit
+        ):
             out.append(_ev_sample("map", self.map_min))
         return out
 
@@ -157,6 +168,10 @@ class Findings:
             *map(id, self.organ),
             id(self.anticytokine),
             self.deceased,
+            id(self.onset),
+            self.sbp_limit,
+            self.map_limit,
+            self.age_known,
         )
 
 
@@ -245,13 +260,67 @@ class _Index:
         self._seg_evidence: dict[tuple[int, int], tuple[Evidence, ...]] = {}
         self._infusion_evidence: dict[int, Evidence] = {}
         self.runs = V.high_dose_runs(self.segs)
-        self.anticytokine = [
+        self.lifters = [
             d
             for d in data.drugs
-            if d.drug_class in ANTI_CYTOKINE_CLASSES
+            if d.drug_class in K.FEVER_LIFTING_CLASSES
             and d.kind in ("administration", "statement")
             and d.time is not None
         ]
+        self.lifter_times = [d.time for d in self.lifters]
+        fever = K.value("fever")
+        self.fevers = [s for s in data.series.get("temperature", ()) if s.value >= fever]
+        self.fever_times = [s.time for s in self.fevers]
+        self.recorded = sorted(
+            (c for c in data.conditions if c.kind == "crs" and c.onset is not None),
+            key=lambda c: c.onset,  # type: ignore[arg-type,return-value]
+        )
+        self.recorded_times = [c.onset for c in self.recorded]
+        self._onset_ev: dict[int, Evidence] = {}
+
+    def onset(self, a: datetime, b: datetime) -> Evidence | None:
+        """The episode's onset in [a, b]: the first fever, or a recorded CRS if earlier."""
+        best: Evidence | None = None
+        i = bisect_left(self.fever_times, a)
+        if i < len(self.fevers) and self.fever_times[i] <= b:
+            s = self.fevers[i]
+            best = self._onset_ev.get(id(s)) or self._onset_ev.setdefault(
+                id(s), _ev_sample("temperature", s)
+            )
+        j = bisect_left(self.recorded_times, a)  # type: ignore[arg-type]
+        if j < len(self.recorded) and self.recorded_times[j] <= b:  # type: ignore[operator]
+            c = self.recorded[j]
+            if best is None or c.onset < best.time:  # type: ignore[operator]
+                best = self._onset_ev.get(id(c)) or self._onset_ev.setdefault(
+                    id(c), Evidence(c.ref, f"CRS recorded: {c.text}", c.onset)
+                )
+        return best
+
+    def lifter(self, onset: datetime, b: datetime) -> DrugEvent | None:
+        """The last antipyretic, anti-cytokine or corticosteroid given in [onset, b]."""
+        j = bisect_right(self.lifter_times, b)  # type: ignore[arg-type]
+        if j and self.lifter_times[j - 1] >= onset:  # type: ignore[operator]
+            return self.lifters[j - 1]
+        return None
+
+    def limits(self, b: datetime) -> tuple[float, float | None, bool]:
+        """Systolic and mean-pressure limits for the patient's age at `b` (adult if unknown)."""
+        bd = self.data.birth_date
+        if bd is None:
+            return K.value("hypotension_sbp"), K.value("hypotension_map"), False
+        d = b.date()
+        years = (d - bd).days / 365.25
+        whole = d.year - bd.year - ((d.month, d.day) < (bd.month, bd.day))
+        sbp, mean = K.value("hypotension_sbp"), None
+        if whole >= K.value("adult_age"):
+            mean = K.value("hypotension_map")
+        for row in K.AGE_LIMITS:
+            if row.min_years <= years < row.max_years:
+                if row.series == "sbp":
+                    sbp = row.limit(whole)
+                else:
+                    mean = row.limit(whole)
+        return sbp, mean, True
 
     def segments(self, a: datetime, b: datetime) -> tuple[list[V.Segment], tuple[Evidence, ...]]:
         """The vasopressor segments touching [a, b] (`vasopressors.overlapping`, by bisection:
@@ -307,10 +376,10 @@ def gather(ix: _Index, a: datetime, b: datetime) -> Findings:
                 worst = tox
         if worst:
             f.organ.append(worst)
-    lookback = b - timedelta(days=K.value("anticytokine_lookback"))
-    for d in ix.anticytokine:
-        if lookback <= d.time <= b:  # type: ignore[operator]
-            f.anticytokine = d
+    f.onset = ix.onset(b - timedelta(days=K.value("crs_episode_lookback")), b)
+    if f.onset is not None and f.onset.time is not None:
+        f.anticytokine = ix.lifter(f.onset.time, b)
+    f.sbp_limit, f.map_limit, f.age_known = ix.limits(b)
     dead = ix.data.deceased and (ix.data.deceased_time is None or ix.data.deceased_time <= b)
     f.deceased = bool(dead)
     return f
@@ -340,6 +409,8 @@ class _Out:
     criteria: list[Criterion] = field(default_factory=list)
     missing: list[Missing] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Findings that would meet a criterion but are not graded as CRS (no fever in the episode).
+    findings: list[Evidence] = field(default_factory=list)
 
     @property
     def grade(self) -> int:
@@ -410,6 +481,10 @@ def _missing_vitals(
         out.missing.append(Missing("blood pressure", "Hypotension would make it grade 2"))
     if not f.has_o2_data and g < 4:
         out.missing.append(Missing(o2_what, o2_why))
+    if not f.age_known and f.bp_n > 0:
+        out.missing.append(
+            Missing("birth date", "Hypotension limits depend on age: the adult limits were used")
+        )
 
 
 def lee2014(f: Findings) -> _Out:
@@ -459,21 +534,14 @@ def lee2014(f: Findings) -> _Out:
 
 def astct2019(f: Findings) -> _Out:
     out = _Out()
-    lifted = f.anticytokine is not None
     if f.fever:
         out.criteria.append(_crit("astct2019.g1.fever", [_ev_sample("temperature", f.temp_max)]))  # type: ignore[arg-type]
-    elif lifted:
+    elif f.anticytokine is not None:
         d = f.anticytokine
-        out.criteria.append(
-            _crit("astct2019.fever_lifted", [Evidence(d.ref, f"{d.drug} given", d.time)])  # type: ignore[union-attr]
-        )
-    else:
-        if f.hypotension or f.vaso_segments or (f.o2_level or 0) > O2Level.ROOM_AIR:
-            out.notes.append(
-                "Hypotension or hypoxia without fever and without tocilizumab or steroids: ASTCT "
-                "criteria are not met. If antipyretics masked the fever, ASTCT no longer requires it."
-            )
-        return out
+        ev = [Evidence(d.ref, f"{d.drug} given", d.time)]
+        if f.onset is not None:
+            ev.insert(0, f.onset)
+        out.criteria.append(_crit("astct2019.fever_lifted", ev))
     # Hypotension
     if f.max_concurrent_excluding_vasopressin >= 2:
         out.criteria.append(_crit("astct2019.g4.multiple", f.vaso_evidence))
@@ -538,12 +606,55 @@ def _no_data(f: Findings) -> bool:
     )
 
 
-def _grade_of(system: str, f: Findings, out: _Out) -> int | None:
+def _eligible(system: str, f: Findings) -> bool:
+    """Fever first: fever now; or, after onset in this episode, ASTCT only once an antipyretic,
+    anti-cytokine or corticosteroid was given (footnote), Lee 2014 and CTCAE v5.0 on the
+    fever that began the episode."""
+    if f.fever:
+        return True
+    if system == "astct2019":
+        return f.anticytokine is not None
+    return f.onset is not None
+
+
+def grade_window(system: str, f: Findings) -> tuple[int | None, _Out]:
+    """One system's grade for one window, fever-first rule applied."""
+    out = GRADERS[system](f)
     if _no_data(f):
-        return None
-    if system == "astct2019" and f.temp_n == 0 and f.anticytokine is None:
-        return None
-    return out.grade
+        return None, out
+    if _eligible(system, f):
+        return out.grade, out
+    would = out.grade
+    for c in out.criteria:
+        for ev in c.evidence:
+            if ev not in out.findings:
+                out.findings.append(ev)
+    out.criteria = []
+    if f.temp_n == 0 and (system == "astct2019" or would >= 1):
+        hours = _fmt(K.value("window"))
+        out.notes.append(
+            f"No temperature in the {hours} hours before the assessment and no fever earlier in "
+            "this episode: whether these findings are CRS depends on fever, so there is no grade."
+            if would >= 1
+            else f"No temperature in the {hours} hours before the assessment and no tocilizumab "
+            "or steroids: ASTCT needs to know whether there is fever."
+        )
+        return None, out
+    if would >= 1:
+        note = K.AFEBRILE_NOTE
+        if system == "astct2019" and f.onset is not None:
+            note = (
+                f"Fever began this episode ({f.onset.what}) but there is none now and no "
+                "antipyretic, anti-cytokine or corticosteroid was given since: ASTCT grades "
+                "without fever only after such treatment."
+            )
+        elif system == "astct2019":
+            note += (
+                " ASTCT no longer requires fever only once antipyretics, tocilizumab or steroids "
+                "were given after CRS had begun; prophylaxis before any fever does not count."
+            )
+        out.notes.append(note)
+    return 0, out
 
 
 # ------------------------------------------------------------------------------------------
@@ -572,38 +683,37 @@ def evaluate(data: PatientData, at: datetime) -> CrsEvaluation:
         key = f.grading_key()
         grades = graded.get(key)
         if grades is None:
-            grades = {system: _grade_of(system, f, grader(f)) for system, grader in GRADERS.items()}
+            grades = {system: grade_window(system, f)[0] for system in GRADERS}
             graded[key] = grades
         points.append(TrajectoryPoint(b, dict(grades)))
     # Now, with full evidence
     f_now = gather(ix, at - window, at)
+    at_death: dict[str, int | None] = {}
+    death_t = data.deceased_time if data.deceased_time is not None else at
+    if data.deceased and death_t <= at:
+        f_death = gather(ix, death_t - window, death_t)
+        at_death = {system: grade_window(system, f_death)[0] for system in GRADERS}
     now: dict[str, GradeResult] = {}
-    for system, grader in GRADERS.items():
-        out = grader(f_now)
-        grade = _grade_of(system, f_now, out)
-        criteria = list(out.criteria)
+    for system in GRADERS:
+        grade, out = grade_window(system, f_now)
         notes = list(out.notes)
-        if f_now.deceased:
-            prior = max((p.grades[system] or 0 for p in points), default=0)
-            if prior >= 1:
-                r = K.RULES[f"{system}.g5.death"]
-                t = data.deceased_time
-                criteria.append(
-                    Criterion(
-                        r.id, 5, r.text, r.source, (Evidence("Patient", "Patient deceased", t),)
-                    )
-                )
-                grade = 5
-                notes.append(
-                    "Death is graded 5 only when CRS caused it: that attribution is a clinical judgement."
-                )
-        if grade is None:
+        if grade is None and not out.notes:
             notes.append(_why_no_grade(system, f_now))
+        g_death = at_death.get(system)
+        if g_death is not None and g_death >= K.value("death_during_crs_min_grade"):
+            notes.append(
+                f"Death during CRS grade {g_death}; whether CRS caused it is a clinician's "
+                "judgement."
+            )
         now[system] = GradeResult(
-            system, grade, tuple(criteria), tuple(out.missing), at, tuple(notes)
+            system,
+            grade,
+            tuple(out.criteria),
+            tuple(out.missing),
+            at,
+            tuple(notes),
+            tuple(out.findings),
         )
-    if f_now.deceased:
-        points[-1] = TrajectoryPoint(at, {s: now[s].grade for s in SYSTEMS})
     worst: dict[str, TrajectoryPoint | None] = {}
     for system in SYSTEMS:
         best: TrajectoryPoint | None = None

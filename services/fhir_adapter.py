@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from services import units
 from services.knowledge import codes
+from services.knowledge import crs as KC
 from services.knowledge import orders as KO
 from services.model import (
     AllergyFact,
@@ -111,6 +112,30 @@ def _text(concept: Any) -> str:
     return "; ".join(parts)
 
 
+def _names(concept: Any) -> tuple[str, ...]:
+    """CodeableConcept.text and each coding's display, separately (for exact-name matching)."""
+    if not isinstance(concept, dict):
+        return ()
+    out = [concept["text"]] if isinstance(concept.get("text"), str) else []
+    for c in concept.get("coding") or ():
+        if isinstance(c, dict) and isinstance(c.get("display"), str):
+            out.append(c["display"])
+    return tuple(out)
+
+
+def _h(d: timedelta) -> str:
+    hours = d.total_seconds() / 3600
+    return f"{hours:g} h"
+
+
+def _is_rate_unit(unit: Any) -> bool:
+    """A dose per time (µg/min, mg/h, µg/kg/min, U/min): the unit of an infusion rate."""
+    if not isinstance(unit, str):
+        return False
+    u = unit.strip().lower()
+    return u.endswith(("/min", "/h", "/hr", "/s", ".min-1", ".h-1"))
+
+
 def _number(v: Any) -> float | None:
     """A finite float, or None (not a number, NaN, infinite, or an integer beyond float range)."""
     if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -136,7 +161,15 @@ class _Adapter:
     def __init__(self) -> None:
         self.data = PatientData()
         self.medications: dict[str, dict[str, Any]] = {}
+        self.devices: dict[str, dict[str, Any]] = {}
         self._rate_pending: list[tuple[dict[str, Any], Any, str]] = []
+        # Flowsheet Observations of a vasopressor rate: (resource, drug, ref), read at the end
+        # when the weight is known.
+        self._rate_obs_pending: list[tuple[dict[str, Any], Any, str]] = []
+        # Point-in-time vasopressor rows by drug: (time, rate, ref, note, stop)
+        self._rate_points: dict[
+            str, list[tuple[datetime, float | None, str, str | None, bool]]
+        ] = {}
 
     # -- Patient -----------------------------------------------------------------------------
     def patient(self, r: dict[str, Any]) -> None:
@@ -174,9 +207,15 @@ class _Adapter:
             if test is not None:
                 self._infection_test(r, test)
                 return
-            o2 = codes.match_o2(codings, _text(code)) if codings else None
+            # Oxygen support from an Observation only by code (its code or its coded value),
+            # never from its text: "Non-invasive blood pressure" is not ventilation.
+            o2 = codes.match_o2(codings + _codings(r.get("valueCodeableConcept")))
             if o2 is not None and t is not None:
                 self.data.o2_episodes.append(O2Episode(o2[0], t, t, ref, o2[1]))
+                return
+            drug = codes.match_drug(codings, _text(code))
+            if drug is not None and drug.drug_class == "vasopressor":
+                self._rate_obs_pending.append((r, drug, ref))
             return
         if t is None:
             self.data.unreadable.append((ref, f"{hit.label}: no effective time"))
@@ -243,7 +282,7 @@ class _Adapter:
     def procedure(self, r: dict[str, Any]) -> None:
         if r.get("status") in IGNORED_STATUS or r.get("status") == "preparation":
             return
-        o2 = codes.match_o2(_codings(r.get("code")), _text(r.get("code")))
+        o2 = codes.match_o2(_codings(r.get("code")), _names(r.get("code")))
         if o2 is None:
             return
         ref = _ref(r)
@@ -263,14 +302,27 @@ class _Adapter:
         if r.get("status") in IGNORED_STATUS:
             return
         dev = r.get("device")
-        text = ""
+        codings: Codings = []
+        names: list[str] = []
         if isinstance(dev, dict):
-            text = dev.get("display") or ""
-            ident = dev.get("reference")
-            if isinstance(ident, str) and ident.startswith("#"):
-                pass
-        codings = _codings(r.get("code")) if isinstance(r.get("code"), dict) else []
-        o2 = codes.match_o2(codings, text)
+            if isinstance(dev.get("display"), str):
+                names.append(dev["display"])
+            target = dev.get("reference")
+            device = None
+            if isinstance(target, str):
+                if target.startswith("#"):
+                    for c in r.get("contained") or ():
+                        if isinstance(c, dict) and c.get("id") == target[1:]:
+                            device = c
+                else:
+                    device = self.devices.get("Device/" + target.rsplit("/", 1)[-1])
+            if isinstance(device, dict):
+                codings += _codings(device.get("type"))
+                names += _names(device.get("type"))
+                for dn in device.get("deviceName") or ():
+                    if isinstance(dn, dict) and isinstance(dn.get("name"), str):
+                        names.append(dn["name"])
+        o2 = codes.match_o2(codings, tuple(names))
         if o2 is None:
             return
         ref = _ref(r)
@@ -544,14 +596,74 @@ class _Adapter:
             v = float(rq["value"])
             unit = rq.get("code") if isinstance(rq.get("code"), str) else rq.get("unit")
             rate, note = _convert_rate(v, unit, target_unit, weight_kg, drug.name)
-        if note:
-            self.data.unreadable.append((ref, f"{drug.name} infusion: {note}"))
-        self.data.infusions.append(Infusion(drug.name, start, end, rate, ref, note))
         self.data.drugs.append(
             DrugEvent(
                 drug.name, "vasopressor", "administration", start, end, ref, r.get("status") or ""
             )
         )
+        if end == start:
+            # A point-in-time row (a charted rate): it holds until the next row of this drug.
+            stop = r.get("status") == "stopped" or rate == 0
+            if note and not stop:
+                self.data.unreadable.append((ref, f"{drug.name} infusion: {note}"))
+            self._rate_points.setdefault(drug.name, []).append((start, rate, ref, note, stop))
+            return
+        if note:
+            self.data.unreadable.append((ref, f"{drug.name} infusion: {note}"))
+        self.data.infusions.append(Infusion(drug.name, start, end, rate, ref, note))
+
+    def _rate_observation(
+        self, r: dict[str, Any], drug: codes.DrugConcept, ref: str, weight_kg: float | None
+    ) -> None:
+        """A flowsheet row of a vasopressor rate (an Observation whose code names the drug)."""
+        t, _ = _effective(r)
+        if t is None:
+            self.data.unreadable.append((ref, f"{drug.name} rate: no effective time"))
+            return
+        q = r.get("valueQuantity")
+        if not isinstance(q, dict) or _number(q.get("value")) is None:
+            self.data.unreadable.append((ref, f"{drug.name} rate: no numeric value"))
+            return
+        unit = q.get("code") if isinstance(q.get("code"), str) else q.get("unit")
+        rate, note = _convert_rate(
+            float(q["value"]), unit, drug.extra["unit"], weight_kg, drug.name
+        )
+        if note:
+            self.data.unreadable.append((ref, f"{drug.name} rate: {note}"))
+            if rate is None and not _is_rate_unit(unit):
+                return  # not a rate at all (a concentration, a level): not an infusion row
+        self._rate_points.setdefault(drug.name, []).append((t, rate, ref, note, rate == 0))
+
+    def _point_infusions(self) -> None:
+        """Charted rates → infusion spans: each holds until the next row of the same drug, a
+        documented stop, or the tabled maximum gap; what is cut is said in data_quality."""
+        gap = timedelta(hours=KC.value("vaso_row_max_gap"))
+        for drug, rows in self._rate_points.items():
+            rows.sort(key=lambda x: x[0])
+            for i, (t, rate, ref, note, stop) in enumerate(rows):
+                if stop:
+                    continue
+                nxt = rows[i + 1][0] if i + 1 < len(rows) else None
+                end = t + gap if nxt is None or nxt - t > gap else nxt
+                if end <= t:
+                    continue  # two rows at the same instant: the later one holds
+                if nxt is None:
+                    self.data.unreadable.append(
+                        (
+                            ref,
+                            f"{drug} rate charted at {t.isoformat()} with no later row or stop: "
+                            f"held for at most {_h(gap)}",
+                        )
+                    )
+                elif nxt - t > gap:
+                    self.data.unreadable.append(
+                        (
+                            ref,
+                            f"{drug} rate charted at {t.isoformat()}, next row {nxt.isoformat()}: "
+                            f"held for {_h(gap)} only; the gap is unknown",
+                        )
+                    )
+                self.data.infusions.append(Infusion(drug, t, end, rate, ref, note))
 
     # -- Conditions ---------------------------------------------------------------------------
     def condition(self, r: dict[str, Any]) -> None:
@@ -651,6 +763,14 @@ class _Adapter:
                 self.data.unreadable.append(
                     (ref, "malformed resource (a field has the wrong type)")
                 )
+        for r, drug, ref in self._rate_obs_pending:
+            try:
+                self._rate_observation(r, drug, ref, weight)
+            except (TypeError, AttributeError, ValueError, KeyError):
+                self.data.unreadable.append(
+                    (ref, "malformed resource (a field has the wrong type)")
+                )
+        self._point_infusions()
         d = self.data
         for s in d.series.values():
             s.sort(key=lambda x: x.time)
@@ -874,6 +994,8 @@ def to_patient_data(resources: Iterable[Any]) -> PatientData:
     for r in flat:
         if r.get("resourceType") == "Medication" and isinstance(r.get("id"), str):
             a.medications[f"Medication/{r['id']}"] = r
+        if r.get("resourceType") == "Device" and isinstance(r.get("id"), str):
+            a.devices[f"Device/{r['id']}"] = r
     handlers = {
         "Patient": a.patient,
         "Observation": a.observation,

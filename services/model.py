@@ -251,6 +251,9 @@ class GradeResult:
     missing: tuple[Missing, ...]
     at: datetime
     notes: tuple[str, ...] = ()
+    # What would meet a criterion but is not graded as CRS (no fever in the episode, or no
+    # CRS-associated therapy): listed so the clinician sees it, never counted in `grade`.
+    findings: tuple[Evidence, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -260,6 +263,7 @@ class GradeResult:
             "criteria": [c.to_dict() for c in self.criteria],
             "missing": [m.to_dict() for m in self.missing],
             "notes": list(self.notes),
+            "findings": [e.to_dict() for e in self.findings],
         }
 
 

@@ -82,6 +82,7 @@ DRUGS: tuple[DrugConcept, ...] = (
     DrugConcept("ciltacabtagene autoleucel", "cellular_therapy", (), ("ciltacabtagene autoleucel", "cilta-cel", "carvykti"), SRC_RXNORM_NAME),
     DrugConcept("obecabtagene autoleucel", "cellular_therapy", (), ("obecabtagene autoleucel", "obe-cel", "aucatzyl"), SRC_RXNORM_NAME),
     DrugConcept("chimeric antigen receptor t cells", "cellular_therapy", (), ("car t", "car-t", "chimeric antigen receptor"), SRC_RXNORM_NAME),
+    DrugConcept("afamitresgene autoleucel", "cellular_therapy", (), ("afamitresgene autoleucel", "afami-cel", "tecelra"), SRC_RXNORM_NAME),
     DrugConcept("cytotoxic t lymphocytes", "cellular_therapy", (), ("cytotoxic t lymphocytes", "cytotoxic t cells", "virus-specific t cells"), SRC_RXNORM_NAME),
     DrugConcept("blinatumomab", "bispecific", (), ("blinatumomab", "blincyto"), SRC_RXNORM_NAME),
     DrugConcept("teclistamab", "bispecific", (), ("teclistamab", "tecvayli"), SRC_RXNORM_NAME),
@@ -115,6 +116,9 @@ DRUGS: tuple[DrugConcept, ...] = (
     DrugConcept("dopamine", "vasopressor", _rx("3628"), ("dopamine", "intropin"), SRC_RXNORM, extra={"unit": "ug/kg/min"}),
     DrugConcept("phenylephrine", "vasopressor", _rx("8163"), ("phenylephrine", "neo-synephrine", "vazculep", "biorphen"), SRC_RXNORM, extra={"unit": "ug/min"}),
     DrugConcept("vasopressin", "vasopressor", _rx("11149"), ("vasopressin", "vasostrict", "pitressin"), SRC_RXNORM, extra={"unit": "[iU]/min"}),
+    # --- Antipyretics: after CRS onset they lift the ASTCT fever requirement (footnote) --------
+    DrugConcept("acetaminophen", "antipyretic", _rx("161"), ("acetaminophen", "paracetamol", "tylenol"), SRC_RXNORM),
+    DrugConcept("ibuprofen", "antipyretic", _rx("5640"), ("ibuprofen", "advil", "motrin"), SRC_RXNORM),
     # --- Supportive -------------------------------------------------------------------------
     DrugConcept("sulfamethoxazole and trimethoprim", "pjp_prophylaxis", (), ("sulfamethoxazole", "trimethoprim", "bactrim", "septra", "co-trimoxazole", "tmp-smx"), SRC_RXNORM_NAME),
 )
@@ -187,17 +191,40 @@ O2_CODES: tuple[tuple[str, O2Level, str], ...] = (
     (f"{SNOMED}|408853006", O2Level.INVASIVE_VENTILATION, "Positive pressure ventilation via endotracheal tube"),
     (f"{SNOMED}|40617009", O2Level.INVASIVE_VENTILATION, "Artificial respiration"),
 )
-# Text fallbacks for device names, checked most-support first.
-O2_TERMS: tuple[tuple[str, O2Level], ...] = (
-    ("mechanical ventilation", O2Level.INVASIVE_VENTILATION), ("intubat", O2Level.INVASIVE_VENTILATION),
-    ("endotracheal", O2Level.INVASIVE_VENTILATION), ("ventilator", O2Level.INVASIVE_VENTILATION),
-    ("bipap", O2Level.NONINVASIVE_PPV), ("cpap", O2Level.NONINVASIVE_PPV), ("non-invasive", O2Level.NONINVASIVE_PPV),
-    ("noninvasive", O2Level.NONINVASIVE_PPV), ("nippv", O2Level.NONINVASIVE_PPV),
-    ("non-rebreather", O2Level.MASK), ("nonrebreather", O2Level.MASK), ("venturi", O2Level.MASK), ("face mask", O2Level.MASK),
-    ("facemask", O2Level.MASK), ("mask", O2Level.MASK),
-    ("high-flow", O2Level.HIGH_FLOW_CANNULA), ("high flow", O2Level.HIGH_FLOW_CANNULA), ("hfnc", O2Level.HIGH_FLOW_CANNULA),
-    ("nasal cannula", O2Level.LOW_FLOW_CANNULA), ("blow-by", O2Level.BLOW_BY), ("blow by", O2Level.BLOW_BY),
+# Exact names (case, spacing and a trailing SNOMED CT semantic tag aside) that mean oxygen or
+# ventilatory support when a Procedure, DeviceUseStatement or Device carries no code above.
+# Never matched as a substring: "Non-invasive blood pressure" or "laryngeal mask airway" are
+# not oxygen support. Observations count only by code.
+O2_NAMES: tuple[tuple[str, O2Level], ...] = (
     ("room air", O2Level.ROOM_AIR),
+    ("blow-by", O2Level.BLOW_BY), ("blow by", O2Level.BLOW_BY), ("blow-by oxygen", O2Level.BLOW_BY),
+    ("blow by oxygen mask", O2Level.BLOW_BY),
+    ("nasal cannula", O2Level.LOW_FLOW_CANNULA), ("oxygen nasal cannula", O2Level.LOW_FLOW_CANNULA),
+    ("low-flow nasal cannula", O2Level.LOW_FLOW_CANNULA), ("low flow nasal cannula", O2Level.LOW_FLOW_CANNULA),
+    ("oxygen by nasal cannula", O2Level.LOW_FLOW_CANNULA),
+    ("high-flow nasal cannula", O2Level.HIGH_FLOW_CANNULA), ("high flow nasal cannula", O2Level.HIGH_FLOW_CANNULA),
+    ("hfnc", O2Level.HIGH_FLOW_CANNULA), ("high flow oxygen nasal cannula", O2Level.HIGH_FLOW_CANNULA),
+    ("heated humidified high-flow nasal cannula", O2Level.HIGH_FLOW_CANNULA),
+    ("face mask", O2Level.MASK), ("facemask", O2Level.MASK), ("simple face mask", O2Level.MASK),
+    ("oxygen mask", O2Level.MASK), ("oxygen face mask", O2Level.MASK), ("oxygen by mask", O2Level.MASK),
+    ("non-rebreather mask", O2Level.MASK), ("nonrebreather mask", O2Level.MASK),
+    ("non-rebreather", O2Level.MASK), ("nonrebreather oxygen mask", O2Level.MASK),
+    ("venturi mask", O2Level.MASK), ("venturi oxygen face mask", O2Level.MASK),
+    ("cpap", O2Level.NONINVASIVE_PPV), ("bipap", O2Level.NONINVASIVE_PPV),
+    ("continuous positive airway pressure", O2Level.NONINVASIVE_PPV),
+    ("bilevel positive airway pressure", O2Level.NONINVASIVE_PPV),
+    ("non-invasive ventilation", O2Level.NONINVASIVE_PPV), ("noninvasive ventilation", O2Level.NONINVASIVE_PPV),
+    ("niv", O2Level.NONINVASIVE_PPV), ("nippv", O2Level.NONINVASIVE_PPV),
+    ("non-invasive positive pressure ventilation", O2Level.NONINVASIVE_PPV),
+    ("mechanical ventilation", O2Level.INVASIVE_VENTILATION),
+    ("invasive mechanical ventilation", O2Level.INVASIVE_VENTILATION),
+    ("mechanical ventilator", O2Level.INVASIVE_VENTILATION), ("ventilator", O2Level.INVASIVE_VENTILATION),
+    ("endotracheal intubation", O2Level.INVASIVE_VENTILATION),
+    ("orotracheal intubation", O2Level.INVASIVE_VENTILATION),
+)
+O2_NAMES_SOURCE = (
+    "immunotox: exact device and procedure names (SNOMED CT preferred terms of the codes above, "
+    "and the ASTCT 2019 device names); a name inside a longer text is not matched"
 )
 # fmt: on
 
@@ -608,16 +635,36 @@ def _o2_by_code() -> dict[str, tuple[O2Level, str]]:
     return {code: (level, label) for code, level, label in O2_CODES}
 
 
-def match_o2(codings: list[tuple[str | None, str | None]], text: str) -> tuple[O2Level, str] | None:
+@cache
+def _o2_by_name() -> dict[str, tuple[O2Level, str]]:
+    out = {name: (level, name) for name, level in O2_NAMES}
+    for _code, level, label in O2_CODES:
+        out.setdefault(_o2_name_key(label), (level, label))
+    return out
+
+
+_SEMANTIC_TAG = re.compile(r"\s*\((?:device|procedure|physical object|regime/therapy)\)\s*$")
+
+
+def _o2_name_key(name: str) -> str:
+    return _SEMANTIC_TAG.sub("", " ".join(name.lower().split())).strip(" .")
+
+
+def match_o2(
+    codings: list[tuple[str | None, str | None]], names: tuple[str, ...] | str = ()
+) -> tuple[O2Level, str] | None:
+    """Oxygen support by code, else by an exact name (never a substring of a longer text)."""
     table = _o2_by_code()
     for system, code in codings:
         hit = table.get(f"{system}|{code}")
         if hit:
             return hit
-    low = (text or "").lower()
-    for term, level in O2_TERMS:
-        if term in low:
-            return level, text
+    by_name = _o2_by_name()
+    for name in (names,) if isinstance(names, str) else names:
+        if isinstance(name, str) and name.strip():
+            hit = by_name.get(_o2_name_key(name))
+            if hit:
+                return hit[0], name.strip()
     return None
 
 

@@ -24,10 +24,11 @@ _PARAMS = (
     # --- Findings -------------------------------------------------------------------------
     Param("fever", 38.0, "Cel", "Fever: temperature ≥38.0 °C",
           "astct2019: CRS consensus grading, fever definition"),
-    Param("hypotension_sbp", 90, "mm[Hg]", "Hypotension: systolic blood pressure <90 mm Hg",
-          "immunotox: Lee 2014 and ASTCT 2019 leave hypotension undefined, so adult SBP <90 mm Hg, the threshold CAR T trials used"),
-    Param("hypotension_map", 65, "mm[Hg]", "Hypotension: mean arterial pressure <65 mm Hg",
+    Param("hypotension_sbp", 90, "mm[Hg]", "Hypotension (adults, and children over 10 years): systolic blood pressure <90 mm Hg; children: see the age table below",
+          "astct2019: hypotension 'defined on a case by case basis taking into account the patient's age'; pals: >10 years <90 mm Hg; immunotox: the adult threshold CAR T trials used"),
+    Param("hypotension_map", 65, "mm[Hg]", "Hypotension (adults, 18 years and over): mean arterial pressure <65 mm Hg; children: see the age table below",
           "immunotox: common adult threshold (Lee 2014 and ASTCT 2019 leave hypotension undefined)"),
+    Param("adult_age", 18, "a", "Adult limits for mean arterial pressure from 18 years", "immunotox"),
     Param("hypoxia_spo2", 90, "%", "Hypoxia: oxygen saturation <90%",
           "immunotox: shown as a finding only, the grades rest on the oxygen support given"),
     # --- Oxygen ---------------------------------------------------------------------------
@@ -50,8 +51,12 @@ _PARAMS = (
     # --- Windows (product conventions, stated on every page) ----------------------------------
     Param("window", 24, "h", "Findings in the 24 hours before the assessment time count as current; a grade is the worst in that window",
           "immunotox: CRS is graded at least daily in practice, and the window is shown with every grade"),
-    Param("anticytokine_lookback", 14, "d", "Tocilizumab, another anti-cytokine or a corticosteroid given in the 14 days before lifts the ASTCT fever requirement",
-          "astct2019: fever no longer required once antipyretic or anti-cytokine therapy has started; immunotox: 14-day look-back"),
+    Param("crs_episode_lookback", 14, "d", "A CRS episode reaches back 14 days: its onset is the first fever ≥38.0 °C (or a recorded CRS) in the 14 days before the time graded, and an antipyretic, anti-cytokine or corticosteroid counts only when given after that onset",
+          "astct2019: CRS grading, footnote ('in patients who have CRS then receive antipyretic or anticytokine therapy such as tocilizumab or steroids, fever is no longer required'); blood_adv2024: no new CRS after 2 weeks from CAR T infusion; immunotox: 14 days"),
+    Param("death_during_crs_min_grade", 3, "grade", "A death is reported as 'death during CRS' only when CRS of grade ≥3 was present in the 24 hours before it; whether CRS caused it is a clinician's judgement",
+          "lee2014: Table 2 and text (grade 3-4 is severe CRS, grade 4 life-threatening); astct2019: grade 5 is death due to CRS in which another cause is not the principal factor; immunotox: grade 1-2 CRS is not presented as a cause of death"),
+    Param("vaso_row_max_gap", 2, "h", "A vasopressor rate charted as a point-in-time row holds until the next row of that drug, a documented stop (rate 0 or status stopped) or at most 2 hours",
+          "immunotox: vasoactive infusions are charted at least hourly in intensive care, so a rate is carried over one missed charting and no further (not verified against a published charting standard)"),
     Param("trajectory", 7, "d", "The grade over time is shown hour by hour for the 7 days before the assessment time",
           "immunotox"),
     Param("weight_max_age", 30, "d", "A body weight older than 30 days is flagged as stale", "immunotox"),
@@ -63,6 +68,94 @@ PARAMS: dict[str, Param] = {p.id: p for p in _PARAMS}
 
 def value(pid: str) -> float:
     return PARAMS[pid].value
+
+
+# --- Hypotension in children: limits by age ---------------------------------------------------
+@dataclass(frozen=True)
+class AgeLimit:
+    """Below `base + per_year × age in years` is hypotension, for ages in [min_years, max_years)."""
+
+    series: str  # "sbp" | "map"
+    min_years: float
+    max_years: float
+    base: float
+    per_year: float
+    text: str
+    source: str
+
+    def limit(self, age_years: float) -> float:
+        return self.base + self.per_year * int(age_years)
+
+
+# fmt: off
+AGE_LIMITS: tuple[AgeLimit, ...] = (
+    AgeLimit("sbp", 0, 28 / 365.25, 60, 0, "Term neonate (0-28 days): systolic <60 mm Hg",
+             "pals: hypotension by age (as tabulated in hagedoorn2019, Table 2)"),
+    AgeLimit("sbp", 28 / 365.25, 1, 70, 0, "Infant (1-12 months): systolic <70 mm Hg",
+             "pals: hypotension by age (as tabulated in hagedoorn2019, Table 2)"),
+    AgeLimit("sbp", 1, 10, 70, 2, "Child 1-10 years: systolic <70 + (2 × age in years) mm Hg",
+             "pals: hypotension by age (as tabulated in hagedoorn2019, Table 2)"),
+    AgeLimit("map", 1, 18, 40, 1.5, "Child 1-17 years: mean arterial pressure <40 + (1.5 × age in years) mm Hg (5th percentile at the 50th height percentile)",
+             "haque2007: MAP 5th percentile = 1.5 × age + 40"),
+)
+# fmt: on
+# Under 1 year no mean-arterial-pressure limit is cited: the systolic limit alone decides.
+
+
+# --- Attribution: which therapy a CRS belongs to ------------------------------------------------
+@dataclass(frozen=True)
+class OnsetWindow:
+    """CRS attributable to a therapy class when its onset falls within `days` after the most
+    recent dose (the infusion, for cell therapy). When several fit, the lowest `rank` wins
+    (the more frequent cause), then the most recent dose."""
+
+    drug_class: str
+    label: str
+    rank: int
+    days: float
+    text: str
+    source: str
+
+
+# fmt: off
+ONSET_WINDOWS: tuple[OnsetWindow, ...] = (
+    OnsetWindow("cellular_therapy", "CAR T-cell or other T-cell therapy", 1, 14,
+                "CRS after T-cell therapy begins within 14 days of the infusion (median 2-3 days)",
+                "yescarta_label: 5.1 (median onset 2 days, range 1-12); kymriah_label: 5.1 (median 3 days, only 2 patients after day 10); tecelra_label: 5.1 (median 2 days, range 1-5); blood_adv2024: no new CRS after 2 weeks (475 patients)"),
+    OnsetWindow("bispecific", "T-cell engager", 1, 7,
+                "CRS after a T-cell engager begins within 7 days of the most recent dose, mostly during step-up dosing",
+                "bsab_consensus2024: CRS mostly with the step-up doses of cycle 1, within days of a dose; immunotox: 7 days after the most recent dose, not verified against every label"),
+    OnsetWindow("checkpoint_inhibitor", "checkpoint inhibitor", 2, 126,
+                "CRS from a checkpoint inhibitor is rare and begins weeks into treatment; attributed when it begins within 18 weeks of the most recent dose and no T-cell therapy or engager fits better",
+                "ceschi2020: 58 reports in VigiBase, onset a median 4 weeks after starting (IQR 1-18 weeks); immunotox: 18 weeks after the most recent dose"),
+)
+# fmt: on
+ONSET_BY_CLASS: dict[str, OnsetWindow] = {w.drug_class: w for w in ONSET_WINDOWS}
+
+# Treatments that, given after CRS onset, lift the ASTCT fever requirement (footnote).
+FEVER_LIFTING_CLASSES = frozenset({"antipyretic", "anti_cytokine", "corticosteroid"})
+FEVER_LIFTING_SOURCE = "astct2019: CRS grading, footnote on antipyretic and anti-cytokine therapy"
+
+# --- The primary system: the one whose grade drives the plan ------------------------------------
+PRIMARY_SYSTEMS = ("astct2019", "lee2014", "ctcae5")
+DEFAULT_PRIMARY = "astct2019"
+PRIMARY_SOURCE = (
+    "astct2019: consensus grading meant to replace earlier systems; asco_iec2021: management by "
+    "ASTCT grade; immunotox: IMMUNOTOX_CRS_PRIMARY for a site that chose Lee 2014 or CTCAE v5.0"
+)
+# Why another system may grade higher than the primary one (shown beside its grade).
+WHY_HIGHER: dict[str, str] = {
+    "lee2014": "Lee 2014 also counts organ toxicity, needs no current fever once CRS has begun, and reads two vasopressors (vasopressin included) as grade 3",
+    "ctcae5": "CTCAE v5.0 reads any two pressors, vasopressin included, as grade 4 and needs no current fever once CRS has begun",
+    "astct2019": "ASTCT 2019 grades by the vasopressor and the oxygen device alone, without the FiO2 or the dose Lee 2014 asks for",
+}
+
+AFEBRILE_NOTE = (
+    "No fever ≥38.0 °C in this episode: CRS needs fever at onset in every grading system, so "
+    "these findings are not graded as CRS (grade 0). Look for another cause: sepsis, bleeding, "
+    "cardiac causes, drugs."
+)
+NOT_APPLICABLE_NOTE = "No CRS-associated therapy on record: CRS grading does not apply."
 
 
 # VASST norepinephrine-equivalent (Lee 2014 Table 3 footnote):

@@ -40,6 +40,46 @@ def render() -> str:
         + " + ".join(f"{c:g} × {d}" for d, c in crs.NE_EQUIVALENT.items() if c)
         + f" (dopamine in µg/kg/min, the others in µg/min); source: {crs.NE_EQUIVALENT_SOURCE}.",
         "",
+        "### Hypotension in children, by age",
+        "",
+        _row("measure", "age from (years)", "age below (years)", "limit (mm Hg)", "rule", "source"),
+        _row(*["---"] * 6),
+    ]
+    out += [
+        _row(
+            a.series,
+            f"{a.min_years:.3g}",
+            f"{a.max_years:.3g}",
+            f"<{a.base:g}" + (f" + {a.per_year:g} × age" if a.per_year else ""),
+            a.text,
+            a.source,
+        )
+        for a in crs.AGE_LIMITS
+    ]
+    out += [
+        "",
+        "## Fever first, attribution and the primary system (CRS)",
+        "",
+        f"- Without fever: {crs.AFEBRILE_NOTE}",
+        f"- Fever is no longer required when, after a fever or a recorded CRS in the episode, a "
+        f"drug of class {', '.join(sorted(crs.FEVER_LIFTING_CLASSES))} was given "
+        f"({crs.FEVER_LIFTING_SOURCE}).",
+        f"- Without exposure: {crs.NOT_APPLICABLE_NOTE}",
+        f"- Primary system (drives the plan): {crs.DEFAULT_PRIMARY} by default; "
+        f"IMMUNOTOX_CRS_PRIMARY = {' | '.join(crs.PRIMARY_SYSTEMS)} ({crs.PRIMARY_SOURCE}).",
+        "",
+        "CRS is graded as an adverse event of one therapy: its onset must fall within the window "
+        "after that therapy's most recent dose; when several fit, the lower rank wins, then the "
+        "most recent dose.",
+        "",
+        _row("therapy class", "rank", "window (days after dose)", "rule", "source"),
+        _row(*["---"] * 5),
+    ]
+    out += [_row(w.drug_class, w.rank, f"{w.days:g}", w.text, w.source) for w in crs.ONSET_WINDOWS]
+    out += ["", _row("system", "why it may grade higher than the primary one"), _row("---", "---")]
+    out += [_row(k, v) for k, v in crs.WHY_HIGHER.items()]
+    out += [
+        "",
         "## Grading criteria",
         "",
         _row("id", "system", "grade", "criterion", "source"),
@@ -322,6 +362,15 @@ def render() -> str:
         _row(*["---"] * 3),
     ]
     out += [_row(c.split("|")[1], level.name.lower(), label) for c, level, label in codes.O2_CODES]
+    out += [
+        "",
+        f"Exact names read on a Procedure, DeviceUseStatement or Device without a code above "
+        f"({codes.O2_NAMES_SOURCE}):",
+        "",
+        _row("name", "support"),
+        _row("---", "---"),
+    ]
+    out += [_row(n, level.name.lower()) for n, level in codes.O2_NAMES]
     out += [
         "",
         "### Conditions",

@@ -110,6 +110,79 @@ SOURCES: dict[str, Source] = {
             "the text was read (secondary tables) and that the primary text was not checked.",
         ),
         Source(
+            "pals",
+            "PALS hypotension by age",
+            "https://cpr.heart.org/en/resuscitation-science/cpr-and-ecc-guidelines/pediatric-basic-and-advanced-life-support",
+            "American Heart Association. Pediatric Advanced Life Support: hypotension by age "
+            "(systolic <60 mm Hg term neonates, <70 mm Hg infants, <70 + 2 × age in years "
+            "1-10 years, <90 mm Hg over 10 years).",
+        ),
+        Source(
+            "hagedoorn2019",
+            "Hagedoorn 2019 paediatric hypotension definitions",
+            "https://pmc.ncbi.nlm.nih.gov/articles/PMC6882047",
+            "Hagedoorn NN et al. A comparison of clinical paediatric guidelines for hypotension "
+            "with population-based lower centiles: a systematic review. Crit Care 2019;23:380.",
+        ),
+        Source(
+            "haque2007",
+            "Haque 2007 lower limits of SBP and MAP in children",
+            "https://doi.org/10.1097/01.PCC.0000257039.32593.DC",
+            "Haque IU, Zaritsky AL. Analysis of the evidence for the lower limit of systolic and "
+            "mean arterial pressure in children. Pediatr Crit Care Med 2007;8(2):138-144.",
+        ),
+        Source(
+            "ceschi2020",
+            "Ceschi 2020 checkpoint-inhibitor CRS (VigiBase)",
+            "https://doi.org/10.3389/fphar.2020.00557",
+            "Ceschi A et al. Immune checkpoint inhibitor-related cytokine release syndrome: "
+            "analysis of WHO global pharmacovigilance database. Front Pharmacol 2020;11:557.",
+        ),
+        Source(
+            "blood_adv2024",
+            "Post-CAR T monitoring period (Blood Adv 2024)",
+            "https://ashpublications.org/bloodadvances/article/8/20/5346/517124",
+            "Optimizing the post-CAR T monitoring period in recipients of axicabtagene "
+            "ciloleucel, tisagenlecleucel, and lisocabtagene maraleucel. Blood Adv "
+            "2024;8(20):5346.",
+        ),
+        Source(
+            "yescarta_label",
+            "Axicabtagene ciloleucel (Yescarta) prescribing information",
+            "https://www.fda.gov/vaccines-blood-biologics/approved-blood-products/yescarta-axicabtagene-ciloleucel",
+            "Kite Pharma. YESCARTA (axicabtagene ciloleucel) prescribing information, 5.1 "
+            "Cytokine release syndrome.",
+        ),
+        Source(
+            "kymriah_label",
+            "Tisagenlecleucel (Kymriah) prescribing information",
+            "https://www.fda.gov/vaccines-blood-biologics/approved-blood-products/kymriah-tisagenlecleucel",
+            "Novartis. KYMRIAH (tisagenlecleucel) prescribing information, 5.1 Cytokine "
+            "release syndrome.",
+        ),
+        Source(
+            "tecelra_label",
+            "Afamitresgene autoleucel (Tecelra) prescribing information",
+            "https://www.fda.gov/vaccines-blood-biologics/tecelra",
+            "Adaptimmune. TECELRA (afamitresgene autoleucel) prescribing information, 5.1 "
+            "Cytokine release syndrome.",
+        ),
+        Source(
+            "bsab_consensus2024",
+            "CD3×CD20 bispecific antibody toxicity consensus (Blood 2024)",
+            "https://ashpublications.org/blood/article/143/16/1565/514709",
+            "Crombie JL et al. Consensus recommendations on the management of toxicity "
+            "associated with CD3×CD20 bispecific antibody therapy. Blood 2024;143(16):1565-1575.",
+        ),
+        Source(
+            "asco_iec2021",
+            "ASCO 2021 immune effector cell guideline",
+            "https://doi.org/10.1200/JCO.21.01992",
+            "Santomasso BD et al. Management of immune-related adverse events in patients "
+            "treated with chimeric antigen receptor T-cell therapy: ASCO guideline. J Clin Oncol "
+            "2021;39(35):3978-3992.",
+        ),
+        Source(
             "immunotox",
             "immunotox convention",
             "",

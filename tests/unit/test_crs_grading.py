@@ -9,6 +9,7 @@ from tests.fhir_factory import (
     AT,
     given,
     infusion,
+    iso,
     lab,
     o2,
     obs,
@@ -95,9 +96,72 @@ def test_bipap_is_astct_grade_4_and_lee_ventilator_support():
     assert g["lee2014"] == 4
 
 
-def test_device_named_only_in_text_is_recognised():
-    g, _ = grades(temp(38.5), o2("", 3, text="Non-rebreather mask 15 L"))
+def test_device_named_exactly_in_text_is_recognised_and_a_longer_text_is_not():
+    g, _ = grades(temp(38.5), o2("", 3, text="Non-rebreather mask"))
     assert g["astct2019"] == 3
+    g, _ = grades(temp(38.5), o2("", 3, text="Non-rebreather mask 15 L"))
+    assert g["astct2019"] == 1  # a name inside a longer text is not a device
+
+
+def test_non_invasive_blood_pressure_observation_is_not_ventilation():
+    nibp = {
+        "resourceType": "Observation",
+        "id": "nibp",
+        "status": "final",
+        "code": {
+            "coding": [{"system": "urn:local", "code": "NIBP"}],
+            "text": "Non-invasive blood pressure",
+        },
+        "effectiveDateTime": "2026-11-20T11:00:00+00:00",
+        "valueQuantity": {"value": 118, "unit": "mm[Hg]", "code": "mm[Hg]"},
+    }
+    g, a = grades(temp(38.5), nibp)
+    assert g == {"lee2014": 1, "astct2019": 1, "ctcae5": 1}
+    assert a.timeline["o2_support"] == []
+
+
+def test_laryngeal_mask_airway_for_a_procedure_is_not_a_face_mask():
+    lma = o2("", 3, text="Laryngeal mask airway insertion")
+    g, a = grades(temp(38.5), lma)
+    assert g == {"lee2014": 1, "astct2019": 1, "ctcae5": 1}
+    assert a.timeline["o2_support"] == []
+
+
+def test_oxygen_device_coded_on_an_observation_value_counts_but_its_text_does_not():
+    coded = {
+        "resourceType": "Observation",
+        "id": "dev",
+        "status": "final",
+        "code": {"text": "O2 device"},
+        "valueCodeableConcept": {
+            "coding": [{"system": "http://snomed.info/sct", "code": "426854004"}]
+        },
+        "effectiveDateTime": "2026-11-20T11:00:00+00:00",
+    }
+    assert grades(temp(38.5), coded)[0]["astct2019"] == 3
+    text_only = {**coded, "id": "dev2", "code": {"text": "High flow nasal cannula"}}
+    text_only.pop("valueCodeableConcept")
+    assert grades(temp(38.5), text_only)[0]["astct2019"] == 1
+
+
+def test_device_use_statement_reads_the_referenced_device_type_code_and_exact_name():
+    device = {
+        "resourceType": "Device",
+        "id": "d1",
+        "type": {"coding": [{"system": "http://snomed.info/sct", "code": "427591007"}]},
+    }
+    use = {
+        "resourceType": "DeviceUseStatement",
+        "id": "u1",
+        "status": "active",
+        "device": {"reference": "Device/d1"},
+        "timingPeriod": {"start": "2026-11-20T09:00:00+00:00"},
+    }
+    assert grades(temp(38.5), device, use)[0]["astct2019"] == 3
+    named = {**use, "id": "u2", "device": {"display": "BiPAP"}}
+    assert grades(temp(38.5), named)[0]["astct2019"] == 4
+    longer = {**use, "id": "u3", "device": {"display": "BiPAP machine in storage"}}
+    assert grades(temp(38.5), longer)[0]["astct2019"] == 1
 
 
 def test_high_flow_without_measured_fio2_asks_for_fio2():
@@ -140,16 +204,93 @@ def test_norepinephrine_plus_epinephrine_is_astct_grade_4():
     assert g["astct2019"] == 4
 
 
-def test_afebrile_after_tocilizumab_on_one_pressor_is_astct_grade_3():
-    g, a = grades(temp(37.2), given("tocilizumab", 10), infusion("norepinephrine", 5, "ug/min", 5))
+def test_afebrile_after_fever_then_tocilizumab_on_one_pressor_is_astct_grade_3():
+    g, a = grades(
+        temp(39.0, hours_before=30),
+        temp(37.2),
+        given("tocilizumab", 10),
+        infusion("norepinephrine", 5, "ug/min", 5),
+    )
+    assert g == {"lee2014": 2, "astct2019": 3, "ctcae5": 3}
+    assert "astct2019.fever_lifted" in fired(a, "astct2019")
+
+
+@pytest.mark.parametrize("drug", ["tocilizumab", "methylprednisolone", "acetaminophen"])
+def test_treatment_before_any_fever_does_not_lift_the_fever_requirement(drug):
+    # Prophylaxis: the drug came first, there was never a fever: not CRS under any system.
+    g, a = grades(
+        temp(37.2, hours_before=20),
+        temp(37.0),
+        given(drug, 10) if drug != "acetaminophen" else _acetaminophen(10),
+        infusion("norepinephrine", 5, "ug/min", 5),
+    )
+    assert g == {"lee2014": 0, "astct2019": 0, "ctcae5": 0}
+    assert "astct2019.fever_lifted" not in fired(a, "astct2019")
+    assert [e.what for e in a.crs["astct2019"].findings] == ["norepinephrine 5 ug/min"]
+
+
+def test_antipyretic_after_fever_lifts_the_astct_fever_requirement():
+    g, a = grades(
+        temp(38.6, hours_before=30),  # outside the 24-hour window: no fever now
+        _acetaminophen(29),
+        temp(37.1, hours_before=1),
+        infusion("norepinephrine", 5, "ug/min", 5),
+    )
     assert g["astct2019"] == 3
     assert "astct2019.fever_lifted" in fired(a, "astct2019")
 
 
-def test_afebrile_without_anticytokine_on_a_pressor_is_not_astct_crs_and_says_why():
-    g, a = grades(temp(37.2), infusion("norepinephrine", 5, "ug/min", 5))
+def test_treatment_given_before_the_fever_does_not_lift_it():
+    # Steroid at 40 h, fever at 30 h, afebrile on a pressor now: the steroid came before onset.
+    g, _ = grades(
+        given("methylprednisolone", 40),
+        temp(39.0, hours_before=30),
+        temp(37.0),
+        infusion("norepinephrine", 5, "ug/min", 5),
+    )
     assert g["astct2019"] == 0
-    assert "antipyretics" in a.crs["astct2019"].notes[0]
+    assert g["lee2014"] == 2  # Lee 2014 and CTCAE grade on the fever that began the episode
+    assert g["ctcae5"] == 3
+
+
+@pytest.mark.parametrize(("fever_hours_before", "lee"), [(14 * 24 - 1, 2), (14 * 24 + 1, 0)])
+def test_the_episode_reaches_back_14_days(fever_hours_before, lee):
+    g, _ = grades(
+        temp(38.5, hours_before=fever_hours_before),
+        temp(37.0),
+        sbp(84),
+    )
+    assert g["lee2014"] == lee
+    assert g["ctcae5"] == lee
+
+
+def test_afebrile_on_a_pressor_is_not_crs_in_any_system_and_says_why():
+    g, a = grades(temp(37.2), infusion("norepinephrine", 5, "ug/min", 5))
+    assert g == {"lee2014": 0, "astct2019": 0, "ctcae5": 0}
+    for system in ("lee2014", "astct2019", "ctcae5"):
+        r = a.crs[system]
+        assert r.criteria == ()
+        assert [e.what for e in r.findings] == ["norepinephrine 5 ug/min"]
+        assert "sepsis, bleeding, cardiac causes, drugs" in r.notes[0]
+    assert "prophylaxis before any fever does not count" in a.crs["astct2019"].notes[0]
+
+
+def test_hypotension_without_any_temperature_has_no_grade_rather_than_a_guess():
+    g, a = grades(sbp(84))
+    assert g == {"lee2014": None, "astct2019": None, "ctcae5": None}
+    assert "depends on fever" in a.crs["lee2014"].notes[0]
+
+
+def _acetaminophen(hours_before):
+    return {
+        "resourceType": "MedicationAdministration",
+        "id": f"apap{hours_before}",
+        "status": "completed",
+        "medicationCodeableConcept": {
+            "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "161"}]
+        },
+        "effectiveDateTime": iso(hours_before),
+    }
 
 
 def test_fever_with_grade_4_transaminitis_alone_is_lee_grade_3_but_astct_grade_1():
@@ -283,13 +424,8 @@ def test_unknown_unit_is_reported_not_guessed():
     assert any("not a UCUM unit" in d["problem"] for d in a.data_quality)
 
 
-def test_death_after_crs_is_grade_5_with_the_attribution_caveat():
-    g, _ = grades(
-        temp(39.0, hours_before=10),
-        infusion("norepinephrine", 5, "ug/min", 8, 3),
-    )
-    assert g["astct2019"] == 3
-    a2 = assess(
+def test_death_during_grade_3_crs_is_reported_not_graded_5():
+    a = assess(
         [
             patient(deceasedDateTime="2026-11-20T10:00:00+00:00"),
             temp(39.0, hours_before=10),
@@ -297,8 +433,24 @@ def test_death_after_crs_is_grade_5_with_the_attribution_caveat():
         ],
         at=AT,
     )
-    assert {r.grade for r in a2.crs.values()} == {5}
-    assert any("clinical judgement" in n for n in a2.crs["lee2014"].notes)
+    assert {s: r.grade for s, r in a.crs.items()} == {"lee2014": 2, "astct2019": 3, "ctcae5": 3}
+    death = "Death during CRS grade 3; whether CRS caused it is a clinician's judgement."
+    assert death in a.crs["astct2019"].notes
+    assert death in a.crs["ctcae5"].notes
+    assert not any("Death" in n for n in a.crs["lee2014"].notes)  # grade 2: below the bar
+
+
+def test_death_during_grade_2_crs_is_not_called_a_death_during_crs():
+    a = assess(
+        [
+            patient(deceasedDateTime="2026-11-20T10:00:00+00:00"),
+            temp(39.0, hours_before=10),
+            sbp(84, 9),
+        ],
+        at=AT,
+    )
+    assert {r.grade for r in a.crs.values()} == {2}
+    assert not any("Death" in n for r in a.crs.values() for n in r.notes)
 
 
 def test_trajectory_records_when_the_grade_changed():

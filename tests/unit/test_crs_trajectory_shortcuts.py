@@ -119,6 +119,10 @@ def test_every_findings_field_the_graders_read_is_in_the_grading_key():
         "organ": [crs.OrganTox("alt", 2, sample, 1.0, False, "ctcae4")],
         "anticytokine": DrugEvent.__new__(DrugEvent),
         "deceased": True,
+        "onset": Evidence("Observation/x", "Temperature 38.5 Cel", t),
+        "sbp_limit": 76.0,
+        "map_limit": None,
+        "age_known": False,
     }
     fields = {f.name for f in dataclasses.fields(crs.Findings)} - {"start", "end"}
     assert fields == set(present), "a new Findings field needs a place in grading_key"

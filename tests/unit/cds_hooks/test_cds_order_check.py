@@ -33,7 +33,7 @@ def test_drafts_name_the_drug_by_code_or_brand_and_skip_cancelled_ones():
             med_request("a", "something", "612865", 400),
             med_request("b", "Keytruda", None, 200),
             med_request("c", "pembrolizumab", None, 200, status="cancelled"),
-            med_request("d", "paracetamol", None, 1000),
+            med_request("d", "ondansetron", None, 8),
         ),
         70,
     )
