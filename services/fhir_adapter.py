@@ -123,6 +123,16 @@ def _names(concept: Any) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _has_bp_component(r: dict[str, Any]) -> bool:
+    for comp in r.get("component") or ():
+        if isinstance(comp, dict):
+            for system, code in _codings(comp.get("code")):
+                series = codes.series_for_code(system, code)
+                if series is not None and series.name in ("sbp", "dbp", "map"):
+                    return True
+    return False
+
+
 def _h(d: timedelta) -> str:
     hours = d.total_seconds() / 3600
     return f"{hours:g} h"
@@ -200,6 +210,11 @@ class _Adapter:
         start, end = _effective(r)
         t = end or start
         if hit is None:
+            self._bp_panel(r, t, ref)
+            return
+        if hit is False and _has_bp_component(r):
+            # A blood-pressure panel under a local code ("NIBP", "Non-invasive blood pressure"):
+            # its LOINC components make it a blood pressure, whatever its name.
             self._bp_panel(r, t, ref)
             return
         if hit is False:

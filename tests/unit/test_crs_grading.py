@@ -120,6 +120,28 @@ def test_non_invasive_blood_pressure_observation_is_not_ventilation():
     assert a.timeline["o2_support"] == []
 
 
+def test_a_locally_coded_blood_pressure_panel_is_read_by_its_loinc_components():
+    panel = {
+        "resourceType": "Observation",
+        "id": "nibp-panel",
+        "status": "final",
+        "code": {
+            "coding": [{"system": "urn:local", "code": "NIBP"}],
+            "text": "Non-invasive blood pressure",
+        },
+        "effectiveDateTime": "2026-11-20T10:00:00+00:00",
+        "component": [
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                "valueQuantity": {"value": 80, "code": "mm[Hg]"},
+            }
+        ],
+    }
+    g, a = grades(temp(39.1), panel)
+    assert g == {"lee2014": 2, "astct2019": 2, "ctcae5": 2}
+    assert a.timeline["o2_support"] == []
+
+
 def test_laryngeal_mask_airway_for_a_procedure_is_not_a_face_mask():
     lma = o2("", 3, text="Laryngeal mask airway insertion")
     g, a = grades(temp(38.5), lma)
