@@ -166,7 +166,23 @@ def _exposures(a: Assessment) -> list[str]:
 
 
 def _crs_section(a: Assessment) -> list[str]:
-    out = ["### Cytokine release syndrome", "", "| System | Grade |", "| --- | --- |"]
+    out = ["### Cytokine release syndrome", ""]
+    att = a.crs_attribution
+    primary = md(SYSTEM_LABELS.get(a.crs_primary_system, a.crs_primary_system))
+    if att is not None and not att.applies:
+        out += [f"**CRS grading does not apply.** {md(att.reason)}", ""]
+    else:
+        out.append(f"The plan follows **{primary}**, the primary grading system.")
+        if att is not None:
+            out.append(md(att.reason))
+        for h in a.crs_higher_than_primary:
+            label = md(SYSTEM_LABELS.get(h["system"], h["system"]))
+            out.append(
+                f"- {label} grades higher (grade {h['grade']}): {md(h['why'])}. "
+                f"Its treatment lines are not added."
+            )
+        out.append("")
+    out += ["| System | Grade |", "| --- | --- |"]
     for system, r in a.crs.items():
         grade = "not gradable from the data" if r.grade is None else str(r.grade)
         out.append(f"| {md(SYSTEM_LABELS.get(system, system))} | {md(grade)} |")
@@ -179,6 +195,10 @@ def _crs_section(a: Assessment) -> list[str]:
                 out.append(f"- Grade {c.grade}: {md(c.text)} ({_cite(c.source)})")
                 for ev in c.evidence:
                     out.append(f"    - {md(ev.what)}, {_when(ev.time)}")
+        if r.findings:
+            out.append(f"**{label}: findings not graded as CRS**")
+            for ev in r.findings:
+                out.append(f"- {md(ev.what)}, {_when(ev.time)}")
         for m in r.missing:
             out.append(f"- *Missing for {label}:* {md(m.data)}: {md(m.why)}")
         for n in r.notes:
@@ -333,7 +353,7 @@ def _assessment_card(
     with_crs: bool,
     kind: str,
 ) -> Card:
-    crs_grade = (a.max_crs_grade or 0) if with_crs else 0
+    crs_grade = (a.primary_crs_grade or 0) if with_crs else 0
     irae_grade = max((f.grade or 1 for f in findings), default=0)
     level = max(crs_grade, irae_grade)
     worst = _worst_irae(findings)
@@ -341,7 +361,10 @@ def _assessment_card(
         level = max(level, 2)
     parts: list[str] = []
     if with_crs and crs_grade >= 1:
-        systems = [SYSTEM_LABELS.get(s, s) for s, r in a.crs.items() if r.grade == crs_grade]
+        if a.crs_primary_system in a.crs:
+            systems = [SYSTEM_LABELS.get(a.crs_primary_system, a.crs_primary_system)]
+        else:
+            systems = [SYSTEM_LABELS.get(s, s) for s, r in a.crs.items() if r.grade == crs_grade]
         parts.append(f"CRS grade {crs_grade} ({', '.join(systems)})")
     if worst:
         g = f" grade {worst.grade}" if worst.grade is not None else ""
@@ -377,7 +400,8 @@ def _assessment_card(
             "astct2019" if topic == "crs" else "asco2021",
         ),
         detail="\n".join(detail),
-        suggestions=tuple(_suggestions(recs, a, cc)),
+        # A deceased patient gets no order suggestions (the plan is empty too).
+        suggestions=() if a.deceased else tuple(_suggestions(recs, a, cc)),
         selection_behavior="any",
         links=(_smart_link(a, cc),),
         kind=kind,
@@ -474,6 +498,31 @@ def _course_card(a: Assessment, cc: CardContext) -> Card | None:
     )
 
 
+def _not_crs_card(a: Assessment, cc: CardContext) -> list[Card]:
+    """Hypotension, hypoxia or organ findings on immunotherapy without fever: an information
+    card saying they are not graded as CRS (no CRS plan, no suggestion, no alarm)."""
+    r = a.crs.get(a.crs_primary_system)
+    if r is None or r.grade != 0 or not r.findings or not a.crs_applies:
+        return []
+    drugs = ", ".join(
+        sorted({e.drug for e in a.exposures if e.drug_class in IMMUNOTHERAPY_CLASSES})
+    )
+    detail = ["**Immunotherapy exposure**", *_exposures(a), "", *_crs_section(a), ""]
+    detail += _footer(a)
+    return [
+        Card(
+            summary=_summary(
+                [f"Findings without fever on {drugs}: not graded as CRS; consider other causes"]
+            ),
+            indicator="info",
+            source=_source("crs", "Cytokine release syndrome", "astct2019"),
+            detail="\n".join(detail),
+            links=(_smart_link(a, cc),),
+            kind="crs-not-graded",
+        )
+    ]
+
+
 def assessment_cards(a: Assessment, cc: CardContext) -> list[Card]:
     """patient-view and encounter-start: one card when the patient is exposed to immunotherapy
     and has CRS grade 1 or more under any system, or any irAE; else none. A checkpoint
@@ -481,12 +530,14 @@ def assessment_cards(a: Assessment, cc: CardContext) -> list[Card]:
     critical card of its own."""
     if not _exposed(a):
         return []
-    crs = (a.max_crs_grade or 0) >= 1
+    crs = (a.primary_crs_grade or 0) >= 1
     if not crs and not a.irae:
         course = _course_card(a, cc)
         if course is not None:
             return [course]
-        return [_incomplete_card(a, cc)] if cc.unavailable else []
+        if cc.unavailable:
+            return [_incomplete_card(a, cc)]
+        return _not_crs_card(a, cc)
     out = [_assessment_card(a, cc, list(a.irae), list(a.recommendations), True, "assessment")]
     pending = _pending_checkpoint_card(a, cc)
     if pending is not None:
@@ -512,7 +563,7 @@ def problem_list_cards(a: Assessment, cc: CardContext) -> list[Card]:
             continue
         seen.add(kind)
         if kind == "crs":
-            if (a.max_crs_grade or 0) >= 1:
+            if (a.primary_crs_grade or 0) >= 1:
                 recs = [r for r in a.recommendations if "crs" in r.for_irae or not r.for_irae]
                 cards.append(_assessment_card(a, cc, [], recs, True, "problem-list"))
             continue
@@ -556,6 +607,8 @@ def order_cards(a: Assessment, cc: CardContext) -> list[Card]:
     """Cards for the draft orders in `context.draftOrders` (see `services.order_check`)."""
     from services.knowledge import orders as K
 
+    if a.deceased:
+        return []  # no order suggestions for a patient the record says has died
     cards: list[Card] = []
     for f in cc.order_findings:
         drug = f.draft.drug.name

@@ -32,12 +32,14 @@ class Outcome:
     degraded: bool = False
 
 
-def run_assessment(resources: list[dict[str, Any]], at: datetime | None = None) -> Any:
+def run_assessment(
+    resources: list[dict[str, Any]], at: datetime | None = None, crs_primary: str | None = None
+) -> Any:
     """The domain core's entry point, imported when first needed. Cards show no trends, so the
-    timeline is not built here."""
+    timeline is not built here. `crs_primary`: IMMUNOTOX_CRS_PRIMARY."""
     from services.assess import assess
 
-    return assess(resources, at=at, with_timeline=False)
+    return assess(resources, at=at, with_timeline=False, crs_primary=crs_primary)
 
 
 def view_inputs(
@@ -130,7 +132,7 @@ def call_service(
         notes=tuple(hydrated.notes),
     )
     try:
-        assessment = run_assessment(resources)
+        assessment = run_assessment(resources, crs_primary=cfg.get("CRS_PRIMARY"))
         cc = card_mod.CardContext(
             **cc_fields, **view_inputs(service.hook, req.context, assessment, resources)
         )

@@ -11,12 +11,18 @@ Patients (Lee 2014 cases are paraphrased from the paper's case descriptions):
 - lee-case3: grade 3 CRS after CAR T cells: fever, hypotension, oxygen, two pressors, tocilizumab.
 - no-weight-nivolumab: nivolumab, grade 3 CRS, no weight recorded (doses cannot be computed).
 - negative-pembrolizumab: on pembrolizumab, normal observations.
-- negative-sepsis: fever and hypotension on norepinephrine but no immunotherapy.
+- negative-sepsis: fever and hypotension on norepinephrine but no immunotherapy (sepsis-like):
+  CRS grading does not apply.
 - toci-course-pembrolizumab: pembrolizumab CRS grade 3 with two tocilizumab doses given, the
   second 5 h ago: the plan says "dose 2 of 4 ... the next not before ..." and proposes none.
 - steroid-taper-nivolumab: nivolumab pneumonitis grade 3 on day 24 of a corticosteroid course,
   prednisone taper under way (tablets on the record), PJP threshold reached, and the nivolumab
   order still active: a critical card says to cancel it.
+- afebrile-pembrolizumab: on pembrolizumab, hypotension on norepinephrine without any fever:
+  not CRS (grade 0), the findings listed with other causes to consider.
+- cart-prior-pembrolizumab: CRS 3 days after CAR T cells, pembrolizumab 5 months earlier: CRS is
+  attributed to the CAR T cells and no action on pembrolizumab follows; norepinephrine charted as
+  point-in-time rows (a rate per row, as a medication administration record charts titrations).
 """
 
 from __future__ import annotations
@@ -440,6 +446,95 @@ def steroid_taper_nivolumab() -> dict:
     return b.bundle()
 
 
+def afebrile_pembrolizumab() -> dict:
+    b = Builder("afebrile-pembrolizumab", ("Gail", "Example-Afebrile"), "female", "1956-08-21")
+    b.weight(64, "kg", 36)
+    for days in (33, 12):
+        b.med_admin("1547545", "pembrolizumab (Keytruda) 200 mg", 24 * days, dose=(200, "mg"))
+    baseline_vitals(b, range(72, 24, -6))
+    for h, c, s in ((20, 37.1, 92), (14, 37.3, 86), (8, 37.0, 84), (2, 36.9, 88)):
+        b.temp(c, h)
+        b.bp(s, 48, h)
+    b.med_admin("7512", "norepinephrine infusion", 10, None, rate=(6, "ug/min"))
+    return b.bundle()
+
+
+def cart_prior_pembrolizumab() -> dict:
+    b = Builder("cart-prior-pembrolizumab", ("Hal", "Example-Cart"), "male", "1961-04-12")
+    b.weight(82, "kg", 24 * 4)
+    b.add(
+        {
+            "resourceType": "MedicationStatement",
+            "status": "completed",
+            "medicationCodeableConcept": {
+                "coding": [{"system": RXNORM, "code": "1547545", "display": "pembrolizumab"}],
+                "text": "pembrolizumab (Keytruda) 200 mg every 3 weeks",
+            },
+            "effectivePeriod": {"start": t(24 * 240), "end": t(24 * 153)},
+        }
+    )
+    b.med_admin(None, "axicabtagene ciloleucel (Yescarta) infusion", 24 * 3)
+    baseline_vitals(b, range(96, 48, -6))
+    for h, c, s in (
+        (44, 38.6, 112),
+        (36, 39.2, 98),
+        (28, 39.5, 88),
+        (20, 39.1, 86),
+        (12, 38.8, 90),
+        (4, 38.5, 94),
+    ):
+        b.temp(c, h)
+        b.bp(s, 52, h)
+    # Norepinephrine charted as point-in-time rows: 4, 6, then 5 µg/min, still running.
+    for h, rate in (
+        (22, 4),
+        (21, 6),
+        (20, 6),
+        (19, 6),
+        (18, 5),
+        (17, 5),
+        (16, 5),
+        (15, 5),
+        (14, 5),
+        (13, 5),
+        (12, 5),
+        (11, 5),
+        (10, 5),
+        (9, 5),
+        (8, 5),
+        (7, 5),
+        (6, 5),
+        (5, 5),
+        (4, 5),
+        (3, 5),
+        (2, 5),
+        (1, 5),
+    ):
+        b.add(
+            {
+                "resourceType": "MedicationAdministration",
+                "status": "in-progress",
+                "medicationCodeableConcept": {
+                    "coding": [{"system": RXNORM, "code": "7512", "display": "norepinephrine"}],
+                    "text": "norepinephrine infusion",
+                },
+                "effectiveDateTime": t(h),
+                "dosage": {
+                    "rateQuantity": {
+                        "value": rate,
+                        "unit": "ug/min",
+                        "system": UCUM,
+                        "code": "ug/min",
+                    }
+                },
+            }
+        )
+    b.o2("371907003", "Oxygen administration by nasal cannula", 24, None)
+    for h in (22, 14, 6):
+        b.obs("3151-8", "Inhaled oxygen flow rate", 3, "L/min", h)
+    return b.bundle()
+
+
 PATIENTS = {
     "seed-pembrolizumab": seed_pembrolizumab,
     "lee-case1": lee_case1,
@@ -450,6 +545,8 @@ PATIENTS = {
     "negative-sepsis": negative_sepsis,
     "toci-course-pembrolizumab": toci_course_pembrolizumab,
     "steroid-taper-nivolumab": steroid_taper_nivolumab,
+    "afebrile-pembrolizumab": afebrile_pembrolizumab,
+    "cart-prior-pembrolizumab": cart_prior_pembrolizumab,
 }
 
 

@@ -38,8 +38,17 @@ def cmd_assess(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    import os
+
+    from services.assess import primary_system
+
     try:
-        assessment = assess_bundle(doc, at=_parse_at(args.at))
+        primary = primary_system(args.crs_primary or os.environ.get("IMMUNOTOX_CRS_PRIMARY"))
+    except ValueError as e:
+        print(f"immunotox: {e}", file=sys.stderr)
+        return 2
+    try:
+        assessment = assess_bundle(doc, at=_parse_at(args.at), crs_primary=primary)
     except InputError as e:
         print(f"immunotox: {e}", file=sys.stderr)
         return 2
@@ -86,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("bundle", help="path to a FHIR R4 Bundle (JSON), or - for standard input")
     a.add_argument("--at", help="assessment time, ISO 8601 (default: now)")
     a.add_argument("--format", choices=("json", "text"), default="text")
+    a.add_argument(
+        "--crs-primary",
+        help="CRS system driving the plan: astct2019 (default), lee2014, ctcae5 "
+        "(default from IMMUNOTOX_CRS_PRIMARY)",
+    )
     a.set_defaults(func=cmd_assess)
 
     r = sub.add_parser("rules", help="print every threshold, dose, code and rule with its source")

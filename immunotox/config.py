@@ -47,6 +47,8 @@ DEFAULTS: dict[str, Any] = {
     "TOKEN_KEY": None,
     "SESSION_COOKIE_SECURE": True,
     "DEMO": False,
+    # The CRS grading system whose grade drives the plan: astct2019 (default), lee2014, ctcae5.
+    "CRS_PRIMARY": "astct2019",
 }
 
 
@@ -71,6 +73,9 @@ def load(
             cfg[key] = _coerce(default, raw) if default is not None else raw
     if overrides:
         cfg.update(overrides)
+    from services.assess import primary_system
+
+    cfg["CRS_PRIMARY"] = primary_system(cfg.get("CRS_PRIMARY"))  # a bad value stops start-up
     if not cfg["DATABASE_URL"]:
         Path(cfg["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
         cfg["DATABASE_URL"] = (

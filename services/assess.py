@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from services import allergy, courses, crs, fhir_adapter, irae, management, timeline
+from services import allergy, attribution, courses, crs, fhir_adapter, irae, management, timeline
 from services.knowledge import crs as KC
 from services.knowledge.sources import RULESET_VERSION
 from services.model import Assessment, IraeExclusion, PatientData, Weight
@@ -18,7 +18,9 @@ class InputError(ValueError):
     """Input that cannot be assessed at all (not a Bundle, no Patient)."""
 
 
-def assess_bundle(doc: Any, at: datetime | None = None) -> Assessment:
+def assess_bundle(
+    doc: Any, at: datetime | None = None, *, crs_primary: str | None = None
+) -> Assessment:
     if not isinstance(doc, dict) or doc.get("resourceType") != "Bundle":
         kind = doc.get("resourceType") if isinstance(doc, dict) else type(doc).__name__
         raise InputError(f"expected a FHIR Bundle, got {kind!r}")
@@ -27,31 +29,66 @@ def assess_bundle(doc: Any, at: datetime | None = None) -> Assessment:
     resources = fhir_adapter.flatten([doc])
     if not any(r.get("resourceType") == "Patient" for r in resources):
         raise InputError("the Bundle holds no Patient resource")
-    return assess(resources, at)
+    return assess(resources, at, crs_primary=crs_primary)
+
+
+def primary_system(name: str | None) -> str:
+    """The configured primary CRS system (IMMUNOTOX_CRS_PRIMARY), checked."""
+    if not name:
+        return KC.DEFAULT_PRIMARY
+    key = name.strip().lower()
+    if key not in KC.PRIMARY_SYSTEMS:
+        raise ValueError(
+            f"CRS primary system {name!r} is not one of {', '.join(KC.PRIMARY_SYSTEMS)}"
+        )
+    return key
 
 
 def assess(
-    resources: Iterable[Any], at: datetime | None = None, *, with_timeline: bool = True
+    resources: Iterable[Any],
+    at: datetime | None = None,
+    *,
+    with_timeline: bool = True,
+    crs_primary: str | None = None,
 ) -> Assessment:
     """`with_timeline=False` leaves `Assessment.timeline` empty: the trends are drawn only by
-    the app, and a hook answering in milliseconds need not build them."""
+    the app, and a hook answering in milliseconds need not build them. `crs_primary`: the
+    grading system whose grade drives the plan (default ASTCT 2019)."""
     at = at or now()
     data = fhir_adapter.to_patient_data(resources)
-    return assess_data(data, at, with_timeline=with_timeline)
+    return assess_data(data, at, with_timeline=with_timeline, crs_primary=crs_primary)
 
 
-def assess_data(data: PatientData, at: datetime, *, with_timeline: bool = True) -> Assessment:
+def assess_data(
+    data: PatientData,
+    at: datetime,
+    *,
+    with_timeline: bool = True,
+    crs_primary: str | None = None,
+) -> Assessment:
+    primary = primary_system(crs_primary)
     weight = latest_weight(data, at)
     age = age_years(data, at)
-    evaluation = crs.evaluate(data, at)
     expos = irae.exposures(data, at)
+    attr = attribution.attribute(data, at, expos)
+    evaluation = crs.evaluate(data, at, None if attr.applies else attr.reason)
+    crs_grade = evaluation.now[primary].grade if attr.applies else 0
     excluded: list[IraeExclusion] = []
-    found = irae.findings(data, at, expos, evaluation.now, excluded)
-    grades = [r.grade for r in evaluation.now.values() if r.grade is not None]
-    crs_grade = max(grades) if grades else None
+    found = irae.findings(
+        data, at, expos, evaluation.now, excluded, attribution=attr, primary=primary
+    )
     course = courses.build(data, at, weight, evaluation.trajectory, crs_grade, found, expos)
     recs = management.plan(
-        data, at, weight, age, expos, found, crs_grade, courses=course, excluded=excluded
+        data,
+        at,
+        weight,
+        age,
+        expos,
+        found,
+        crs_grade,
+        courses=course,
+        attribution=attr,
+        excluded=excluded,
     )
     recs = allergy.guard(recs, data.allergies)
     return Assessment(
@@ -73,7 +110,25 @@ def assess_data(data: PatientData, at: datetime, *, with_timeline: bool = True) 
         timeline=timeline.build(data, evaluation.window_start, at, course) if with_timeline else {},
         courses=course,
         allergies=list(data.allergies),
+        crs_attribution=attr,
+        crs_primary_system=primary,
+        crs_higher_than_primary=higher_than_primary(evaluation.now, primary)
+        if attr.applies
+        else [],
     )
+
+
+def higher_than_primary(now: dict[str, Any], primary: str) -> list[dict[str, Any]]:
+    """The systems grading higher than the primary one, with why; their treatment lines are
+    not added to the plan."""
+    base = now[primary].grade
+    out = []
+    for system, r in now.items():
+        if system == primary or r.grade is None:
+            continue
+        if base is None or r.grade > base:
+            out.append({"system": system, "grade": r.grade, "why": KC.WHY_HIGHER[system]})
+    return out
 
 
 def latest_weight(data: PatientData, at: datetime) -> Weight | None:

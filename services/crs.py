@@ -606,6 +606,17 @@ def _no_data(f: Findings) -> bool:
     )
 
 
+def _to_findings(out: _Out) -> None:
+    """Criteria that fired become plain findings (their evidence, fever excluded)."""
+    for c in out.criteria:
+        if c.id.endswith(".g1.fever") or c.id.endswith(".fever_lifted"):
+            continue
+        for ev in c.evidence:
+            if ev not in out.findings:
+                out.findings.append(ev)
+    out.criteria = []
+
+
 def _eligible(system: str, f: Findings) -> bool:
     """Fever first: fever now; or, after onset in this episode, ASTCT only once an antipyretic,
     anti-cytokine or corticosteroid was given (footnote), Lee 2014 and CTCAE v5.0 on the
@@ -617,19 +628,24 @@ def _eligible(system: str, f: Findings) -> bool:
     return f.onset is not None
 
 
-def grade_window(system: str, f: Findings) -> tuple[int | None, _Out]:
-    """One system's grade for one window, fever-first rule applied."""
+def grade_window(
+    system: str, f: Findings, not_applicable: str | None = None
+) -> tuple[int | None, _Out]:
+    """One system's grade for one window, fever-first rule applied. `not_applicable`: why CRS
+    grading does not apply (no CRS-associated therapy): the findings are listed, grade 0."""
     out = GRADERS[system](f)
     if _no_data(f):
         return None, out
+    if not_applicable is not None:
+        _to_findings(out)
+        out.missing = []
+        if out.findings:
+            out.notes.append(not_applicable)
+        return 0, out
     if _eligible(system, f):
         return out.grade, out
     would = out.grade
-    for c in out.criteria:
-        for ev in c.evidence:
-            if ev not in out.findings:
-                out.findings.append(ev)
-    out.criteria = []
+    _to_findings(out)
     if f.temp_n == 0 and (system == "astct2019" or would >= 1):
         hours = _fmt(K.value("window"))
         out.notes.append(
@@ -670,7 +686,9 @@ class CrsEvaluation:
     window_start: datetime
 
 
-def evaluate(data: PatientData, at: datetime) -> CrsEvaluation:
+def evaluate(data: PatientData, at: datetime, not_applicable: str | None = None) -> CrsEvaluation:
+    """`not_applicable`: why CRS grading does not apply to this patient (no CRS-associated
+    therapy); every window then grades 0 with its findings listed."""
     window = timedelta(hours=K.value("window"))
     ix = _Index(data, at)
     # Hour by hour back over the trajectory span; point 0 is `at` itself.
@@ -683,7 +701,7 @@ def evaluate(data: PatientData, at: datetime) -> CrsEvaluation:
         key = f.grading_key()
         grades = graded.get(key)
         if grades is None:
-            grades = {system: grade_window(system, f)[0] for system in GRADERS}
+            grades = {system: grade_window(system, f, not_applicable)[0] for system in GRADERS}
             graded[key] = grades
         points.append(TrajectoryPoint(b, dict(grades)))
     # Now, with full evidence
@@ -692,10 +710,10 @@ def evaluate(data: PatientData, at: datetime) -> CrsEvaluation:
     death_t = data.deceased_time if data.deceased_time is not None else at
     if data.deceased and death_t <= at:
         f_death = gather(ix, death_t - window, death_t)
-        at_death = {system: grade_window(system, f_death)[0] for system in GRADERS}
+        at_death = {system: grade_window(system, f_death, not_applicable)[0] for system in GRADERS}
     now: dict[str, GradeResult] = {}
     for system in GRADERS:
-        grade, out = grade_window(system, f_now)
+        grade, out = grade_window(system, f_now, not_applicable)
         notes = list(out.notes)
         if grade is None and not out.notes:
             notes.append(_why_no_grade(system, f_now))

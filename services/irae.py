@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from services.knowledge import irae as K
 from services.model import (
     ConditionFact,
+    CrsAttribution,
     Evidence,
     Exposure,
     GradeResult,
@@ -151,6 +152,9 @@ def findings(
     expos: list[Exposure],
     crs: dict[str, GradeResult],
     excluded: list[IraeExclusion] | None = None,
+    *,
+    attribution: CrsAttribution | None = None,
+    primary: str = "astct2019",
 ) -> list[IraeFinding]:
     """The irAEs attributed to the checkpoint inhibitor. Conditions that look like irAEs but
     are not attributed (an infection, present before the first dose, onset unknown) are added
@@ -159,15 +163,27 @@ def findings(
         excluded = []
     ici = [e for e in expos if e.drug_class == "checkpoint_inhibitor"]
     out: list[IraeFinding] = []
-    # CRS: graded by the three systems; the irAE takes the highest of them, and says so.
+    # CRS: an irAE only when attributed to the checkpoint inhibitor (services.attribution); its
+    # grade is the primary system's, and the finding says so.
     coded_crs = [c for c in data.conditions if c.kind == "crs" and c.active]
     graded = {s: r.grade for s, r in crs.items() if r.grade is not None}
-    top = max(graded.values(), default=None)
-    if ici and ((top is not None and top >= 1) or coded_crs):
+    if attribution is None:
+        top, ours = max(graded.values(), default=None), True
+    else:
+        top = graded.get(primary)
+        ours = attribution.applies and attribution.drug_class == "checkpoint_inhibitor"
+    if ici and ours and ((top is not None and top >= 1) or coded_crs):
         ev = [Evidence(c.ref, c.text, c.onset) for c in coded_crs]
-        if top is not None and top >= 1:
+        if attribution is not None:
+            ev.append(Evidence("derived/attribution", attribution.reason, attribution.onset))
+        if top is not None and top >= 1 and attribution is None:
             grade = top
             basis = "highest of " + ", ".join(f"{s} grade {g}" for s, g in graded.items())
+        elif top is not None and top >= 1:
+            grade = top
+            basis = f"{primary} grade {top} (the primary system); " + ", ".join(
+                f"{s} grade {g}" for s, g in graded.items() if s != primary
+            )
         else:
             recorded = [c.grade for c in coded_crs if c.grade]
             grade = max(recorded) if recorded else None

@@ -14,6 +14,7 @@ from services.knowledge import courses as KCO
 from services.knowledge import irae as KI
 from services.model import (
     Courses,
+    CrsAttribution,
     Dose,
     Exposure,
     IraeExclusion,
@@ -192,8 +193,15 @@ def plan(
     found: list[IraeFinding],
     crs_grade: int | None,
     courses: Courses | None = None,
+    *,
+    attribution: CrsAttribution | None = None,
     excluded: list[IraeExclusion] | None = None,
 ) -> list[Recommendation]:
+    """`crs_grade`: the primary system's grade; `attribution`: whether CRS grading applies and
+    to which therapy (the CRS plan only when it applies). A deceased patient gets no plan."""
+    if data.deceased and (data.deceased_time is None or data.deceased_time <= at):
+        return []
+    crs_applies = attribution is None or attribution.applies
     p = _Plan(weight, age)
     toci = courses.tocilizumab if courses else None
     steroid_course = courses.corticosteroid if courses else None
@@ -232,7 +240,12 @@ def plan(
             )
 
     # 2. CRS (Lee 2014 Figure 2): supportive care for every grade; immunosuppression by grade.
-    if crs_grade is not None and crs_grade >= 1 and (ici or effector or "crs" in kinds):
+    if (
+        crs_applies
+        and crs_grade is not None
+        and crs_grade >= 1
+        and (ici or effector or "crs" in kinds)
+    ):
         p.advice(
             "crs.supportive",
             "supportive",
@@ -270,7 +283,11 @@ def plan(
                 service="Intensive care consult",
             )
         if crs_grade >= 2:
-            refractory_first = bool(ici) and not effector
+            refractory_first = (
+                attribution.drug_class == "checkpoint_inhibitor"
+                if attribution is not None
+                else bool(ici) and not effector
+            )
             # Tocilizumab: the label dose and the seed paper's dose, side by side.
             text_suffix = " if CRS is severe or steroid-refractory" if refractory_first else ""
             label_text = _band_text("tocilizumab.label", weight, age)
@@ -377,7 +394,7 @@ def plan(
         )
 
     # 5. Chronic steroids before CRS: relative adrenal insufficiency.
-    if crs_grade is not None and crs_grade >= 2 and _chronic_steroids(data, at):
+    if crs_applies and crs_grade is not None and crs_grade >= 2 and _chronic_steroids(data, at):
         p.advice(
             "hydrocortisone.stress",
             "supportive",

@@ -591,6 +591,30 @@ class Courses:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class CrsAttribution:
+    """Whether CRS grading applies, and to which therapy a CRS is attributed (by timing)."""
+
+    applies: bool
+    agent: str | None  # generic name of the therapy, None when grading does not apply
+    drug_class: str | None  # cellular_therapy | bispecific | checkpoint_inhibitor
+    reason: str
+    onset: datetime | None  # the first fever (or recorded CRS) after the agent's last dose
+    last_dose: datetime | None = None
+    source: str | None = None  # the onset-window row's citation
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "applies": self.applies,
+            "agent": self.agent,
+            "drug_class": self.drug_class,
+            "reason": self.reason,
+            "onset": _iso(self.onset),
+            "last_dose": _iso(self.last_dose),
+            "source": self.source,
+        }
+
+
 @dataclass(slots=True)
 class Assessment:
     at: datetime
@@ -619,6 +643,26 @@ class Assessment:
     # Active allergies to drugs the plan could propose; a recommendation of such a drug is
     # turned into a caution without a dose (`services.allergy`).
     allergies: list[AllergyFact] = field(default_factory=list)
+    # Whether CRS grading applies and to which therapy CRS is attributed (None: not assessed).
+    crs_attribution: CrsAttribution | None = None
+    # The grading system whose grade drives the plan (knowledge.crs.PRIMARY_SYSTEMS).
+    crs_primary_system: str = "astct2019"
+    # Systems grading higher than the primary one, and why: [{"system", "grade", "why"}].
+    crs_higher_than_primary: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def crs_applies(self) -> bool:
+        return self.crs_attribution is None or self.crs_attribution.applies
+
+    @property
+    def primary_crs_grade(self) -> int | None:
+        """The primary system's grade now; 0 when CRS grading does not apply."""
+        r = self.crs.get(self.crs_primary_system)
+        if r is None:
+            return self.max_crs_grade
+        if not self.crs_applies:
+            return 0 if r.grade is not None else None
+        return r.grade
 
     @property
     def checkpoint_inhibitors(self) -> list[Exposure]:
@@ -655,6 +699,9 @@ class Assessment:
             "disclaimer": self.disclaimer,
             "timeline": self.timeline,
             "courses": self.courses.to_dict(),
+            "crs_attribution": self.crs_attribution.to_dict() if self.crs_attribution else None,
+            "crs_primary_system": self.crs_primary_system,
+            "crs_higher_than_primary": list(self.crs_higher_than_primary),
         }
 
 

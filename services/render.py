@@ -40,6 +40,18 @@ def render_text(a: Assessment) -> str:
     )
     lines.append("")
     lines.append("Cytokine release syndrome (findings in the 24 h before the assessment)")
+    att = a.crs_attribution
+    if att is not None and not att.applies:
+        lines.append(f"  CRS grading does not apply: {att.reason}")
+    else:
+        lines.append(f"  Primary system (drives the plan): {SYSTEM_LABELS[a.crs_primary_system]}")
+        if att is not None:
+            lines.append(f"  {att.reason}")
+        for h in a.crs_higher_than_primary:
+            lines.append(
+                f"  {SYSTEM_LABELS[h['system']]} grades higher (grade {h['grade']}): {h['why']}; "
+                "its treatment lines are not added"
+            )
     for system, r in a.crs.items():
         worst = a.crs_worst.get(system)
         worst_s = f"; worst {worst.grades[system]} at {worst.time.isoformat()}" if worst else ""
@@ -50,6 +62,9 @@ def render_text(a: Assessment) -> str:
             for e in c.evidence:
                 when = f" at {e.time.isoformat()}" if e.time else ""
                 lines.append(f"        {e.what}{when} ({e.ref})")
+        for e in r.findings:
+            when = f" at {e.time.isoformat()}" if e.time else ""
+            lines.append(f"    finding, not graded as CRS: {e.what}{when} ({e.ref})")
         for m in r.missing:
             lines.append(f"    missing: {m.data}: {m.why}")
         for n in r.notes:

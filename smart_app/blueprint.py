@@ -28,10 +28,10 @@ from smart_app import fetch, timeline, view
 log = logging.getLogger("immunotox.app")
 
 
-def run_assessment(resources: list[dict[str, Any]]) -> Any:
+def run_assessment(resources: list[dict[str, Any]], crs_primary: str | None = None) -> Any:
     from services.assess import assess
 
-    return assess(resources)
+    return assess(resources, crs_primary=crs_primary)
 
 
 def _load(app: Flask) -> tuple[dict[str, Any], fetch.Record, Any]:
@@ -49,7 +49,7 @@ def _load(app: Flask) -> tuple[dict[str, Any], fetch.Record, Any]:
         readable=scopes.readable(sess.get("scope") or ""),
     )
     fetched = time.monotonic()
-    assessment = run_assessment(record.resources)
+    assessment = run_assessment(record.resources, crs_primary=app.config.get("CRS_PRIMARY"))
     log.info(
         "assessment built: %d resources, fetch %.0f ms, assess %.0f ms",
         len(record.resources),

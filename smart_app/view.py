@@ -103,6 +103,23 @@ def criterion_text(c: Any) -> str:
     return c.text[len(prefix) :] if c.text.startswith(prefix) else c.text
 
 
+def crs_header(a: Any) -> dict[str, Any]:
+    """Whether CRS grading applies, the primary system, and the systems grading higher."""
+    labels = dict(SYSTEMS)
+    att = getattr(a, "crs_attribution", None)
+    primary = getattr(a, "crs_primary_system", "astct2019")
+    return {
+        "applies": att is None or att.applies,
+        "reason": att.reason if att is not None else "",
+        "primary": labels.get(primary, primary),
+        "primary_key": primary,
+        "higher": [
+            {"label": labels.get(h["system"], h["system"]), "grade": h["grade"], "why": h["why"]}
+            for h in getattr(a, "crs_higher_than_primary", [])
+        ],
+    }
+
+
 _SEVERITY = {"discontinue": 3, "hold": 2, "continue": 1}
 
 

@@ -149,10 +149,52 @@ def test_negative_pembrolizumab_patient_has_no_irae_and_no_plan():
     assert a.irae == [] and a.recommendations == []
 
 
-def test_sepsis_without_immunotherapy_is_graded_but_gets_no_crs_plan():
+def test_sepsis_without_immunotherapy_is_not_graded_as_crs_and_gets_no_crs_plan():
     a = demo("negative-sepsis")
-    assert a.crs["astct2019"].grade == 3
-    assert a.exposures == [] and a.recommendations == []
+    assert {s: r.grade for s, r in a.crs.items()} == {"lee2014": 0, "astct2019": 0, "ctcae5": 0}
+    assert a.crs_attribution.applies is False
+    assert a.crs_attribution.reason == (
+        "No CRS-associated therapy on record: CRS grading does not apply."
+    )
+    # The findings are still listed, with the same sentence.
+    assert [e.what for e in a.crs["astct2019"].findings] == ["norepinephrine 12 ug/min"]
+    assert a.crs["astct2019"].notes == (
+        "No CRS-associated therapy on record: CRS grading does not apply.",
+    )
+    assert [p.grades for p in a.trajectory if any(p.grades.values())] == []
+    assert a.exposures == [] and a.recommendations == [] and a.irae == []
+
+
+def test_afebrile_hypotension_on_pembrolizumab_is_not_crs_and_gets_no_crs_plan():
+    a = demo("afebrile-pembrolizumab")
+    assert {s: r.grade for s, r in a.crs.items()} == {"lee2014": 0, "astct2019": 0, "ctcae5": 0}
+    assert a.crs_attribution.applies is True  # on a checkpoint inhibitor, but no fever
+    assert [e.what for e in a.crs["astct2019"].findings] == ["norepinephrine 6 ug/min"]
+    assert "sepsis, bleeding, cardiac causes, drugs" in a.crs["lee2014"].notes[0]
+    assert a.irae == [] and a.recommendations == []
+
+
+def test_car_t_crs_with_pembrolizumab_five_months_earlier_is_the_car_t_cells():
+    a = demo("cart-prior-pembrolizumab")
+    att = a.crs_attribution
+    assert (att.applies, att.agent, att.drug_class) == (
+        True,
+        "axicabtagene ciloleucel",
+        "cellular_therapy",
+    )
+    assert "pembrolizumab last given 2026-06-20, 151 days before the onset" in att.reason
+    # Point-in-time norepinephrine rows make an infusion: ASTCT 3 (one vasopressor).
+    assert {s: r.grade for s, r in a.crs.items()} == {"lee2014": 2, "astct2019": 3, "ctcae5": 3}
+    assert a.irae == []  # CRS is not an irAE of pembrolizumab here
+    ids = {r.id for r in a.recommendations}
+    assert not [i for i in ids if i.startswith("checkpoint_inhibitor.")]
+    assert {
+        "crs.supportive",
+        "crs.icu",
+        "tocilizumab.label",
+        "methylprednisolone.crs.lee2014",
+    } <= ids
+    assert "methylprednisolone.high" not in ids  # steroids first only for checkpoint-inhibitor CRS
 
 
 def test_missing_weight_gives_no_invented_dose():
@@ -355,7 +397,7 @@ def test_blood_pressure_panel_components_are_read():
             },
         ],
     }
-    a = assess([patient(), temp(38.6), panel], at=AT)
+    a = assess([patient(), given("pembrolizumab", 240), temp(38.6), panel], at=AT)
     assert a.crs["astct2019"].grade == 2
 
 

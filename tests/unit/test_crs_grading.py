@@ -21,7 +21,9 @@ from tests.fhir_factory import (
 
 
 def grades(*resources):
-    a = assess([patient(), *resources], at=AT)
+    # A CRS-associated therapy within its onset window, so that CRS grading applies
+    # (attribution has its own tests in test_crs_attribution.py).
+    a = assess([patient(), given("pembrolizumab", 24 * 20), *resources], at=AT)
     return {s: r.grade for s, r in a.crs.items()}, a
 
 
@@ -450,6 +452,7 @@ def test_death_during_grade_3_crs_is_reported_not_graded_5():
     a = assess(
         [
             patient(deceasedDateTime="2026-11-20T10:00:00+00:00"),
+            given("pembrolizumab", 24 * 20),
             temp(39.0, hours_before=10),
             infusion("norepinephrine", 5, "ug/min", 8, 3),
         ],
@@ -466,6 +469,7 @@ def test_death_during_grade_2_crs_is_not_called_a_death_during_crs():
     a = assess(
         [
             patient(deceasedDateTime="2026-11-20T10:00:00+00:00"),
+            given("pembrolizumab", 24 * 20),
             temp(39.0, hours_before=10),
             sbp(84, 9),
         ],

@@ -352,7 +352,7 @@ def test_session_cookies_are_secure_unless_configured_off(smart, browser):
 
 
 def test_a_failing_assessment_gets_a_clear_page_and_no_traceback(smart, browser, monkeypatch):
-    def boom(resources):
+    def boom(resources, **kw):
         raise ValueError("Patient/itx-test-pembro has something odd")
 
     monkeypatch.setattr("smart_app.blueprint.run_assessment", boom)

@@ -142,7 +142,7 @@ def test_a_valid_rs384_token_with_inline_jwks_is_accepted_on_a_service_call(
 ):
     from tests.unit.cds_hooks.fixtures import assessment
 
-    monkeypatch.setattr("cds_hooks.pipeline.run_assessment", lambda r, at=None: assessment())
+    monkeypatch.setattr("cds_hooks.pipeline.run_assessment", lambda r, at=None, **kw: assessment())
     aud = f"{BASE}/cds-services/immunotox-patient-view"
     tok = token(RSA_KEY, "RS384", "rsa1", iss=ISS2, aud=aud)
     r = client.post(

@@ -70,7 +70,7 @@ def seen(monkeypatch):
         result=assessment({"lee2014": 3}, irae=[finding()], recs=[rec_toci(), rec_mp()]),
     )
 
-    def fake(resources, at=None):
+    def fake(resources, at=None, **kw):
         state.resources = resources
         if isinstance(state.result, Exception):
             raise state.result

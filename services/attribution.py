@@ -1,0 +1,118 @@
+"""Which therapy a CRS belongs to.
+
+CRS is graded as an adverse event of a CRS-causing therapy (T-cell therapy, a T-cell engager, a
+checkpoint inhibitor). Each class has an onset window after its most recent dose
+(`knowledge.crs.ONSET_WINDOWS`, each row cited); the episode's onset is the first fever
+≥38.0 °C, or a recorded CRS, after that dose and within the episode look-back. When several
+therapies fit, the lower rank wins (the more frequent cause), then the most recent dose. With
+no therapy that fits, CRS grading does not apply: the findings are still listed.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from datetime import datetime, timedelta
+
+from services.knowledge import crs as K
+from services.model import CrsAttribution, Exposure, PatientData
+
+CLASS_LABEL = {w.drug_class: w.label for w in K.ONSET_WINDOWS}
+
+
+def _last_dose(data: PatientData, drug: str, at: datetime) -> datetime | None:
+    """The most recent exposure to `drug` up to `at`: an administration's time (a running
+    infusion counts until `at`), a statement's end, or an order's time when nothing else."""
+    best: dict[str, datetime] = {}
+    for d in data.drugs:
+        if d.drug != drug or d.time is None or d.time > at:
+            continue
+        t = d.time
+        if d.end is not None and d.kind in ("administration", "statement"):
+            t = min(max(d.end, d.time), at)
+        if d.kind not in best or t > best[d.kind]:
+            best[d.kind] = t
+    for kind in ("administration", "statement", "order"):
+        if kind in best:
+            return best[kind]
+    return None
+
+
+def _onsets(data: PatientData) -> tuple[list[datetime], list[str]]:
+    """Times that can mark a CRS onset (fevers and recorded CRS), sorted, with what they are."""
+    fever = K.value("fever")
+    pts = [(s.time, "first fever") for s in data.samples("temperature") if s.value >= fever]
+    pts += [(c.onset, "recorded CRS") for c in data.conditions if c.kind == "crs" and c.onset]
+    pts.sort(key=lambda p: p[0])
+    return [p[0] for p in pts], [p[1] for p in pts]
+
+
+def _days(d: timedelta) -> str:
+    days = d.total_seconds() / 86400
+    if days < 1:
+        return f"{d.total_seconds() / 3600:.0f} hours"
+    return f"{days:.0f} day" + ("" if round(days) == 1 else "s")
+
+
+def attribute(data: PatientData, at: datetime, expos: list[Exposure]) -> CrsAttribution:
+    candidates = [e for e in expos if e.drug_class in K.ONSET_BY_CLASS]
+    if not candidates:
+        return CrsAttribution(False, None, None, K.NOT_APPLICABLE_NOTE, None)
+    times, what = _onsets(data)
+    lookback = at - timedelta(days=K.value("crs_episode_lookback"))
+    fits: list[tuple[int, float, Exposure, datetime, datetime | None, str]] = []
+    outside: list[str] = []
+    for e in candidates:
+        w = K.ONSET_BY_CLASS[e.drug_class]
+        last = _last_dose(data, e.drug, at)
+        if last is None:
+            outside.append(f"{e.drug}: no dose time on record")
+            continue
+        i = bisect_left(times, max(last, lookback))
+        onset = times[i] if i < len(times) and times[i] <= at else None
+        marker = what[i] if onset is not None else ""
+        ref = onset or at
+        gap = ref - last
+        if gap <= timedelta(days=w.days):
+            fits.append((w.rank, -last.timestamp(), e, last, onset, marker))
+        else:
+            outside.append(
+                f"{e.drug} last given {last:%Y-%m-%d}, {_days(gap)} before "
+                f"{'the onset' if onset else 'now'} (window for a {w.label}: {w.days:g} days)"
+            )
+    if not fits:
+        return CrsAttribution(
+            False,
+            None,
+            None,
+            "No CRS-associated therapy within its onset window ("
+            + "; ".join(outside)
+            + "): CRS grading does not apply.",
+            None,
+        )
+    fits.sort(key=lambda f: (f[0], f[1]))
+    _rank, _t, e, last, onset, marker = fits[0]
+    w = K.ONSET_BY_CLASS[e.drug_class]
+    if onset is not None:
+        reason = (
+            f"CRS attributed to {e.drug} ({w.label}, last given {last:%Y-%m-%d}; {marker} "
+            f"{onset:%Y-%m-%d %H:%M}, within the {w.days:g}-day window)"
+        )
+    else:
+        reason = (
+            f"CRS-associated therapy on record: {e.drug} ({w.label}, last given "
+            f"{last:%Y-%m-%d}); no fever or recorded CRS since that dose"
+        )
+    others = [f[2] for f in fits[1:]]
+    if others:
+        reason += (
+            "; also in its window: "
+            + ", ".join(f"{o.drug} ({CLASS_LABEL[o.drug_class]})" for o in others)
+            + (
+                ", the less frequent or less recent cause"
+                if any(o.drug_class != e.drug_class for o in others)
+                else ", dosed earlier"
+            )
+        )
+    if outside:
+        reason += "; not attributable: " + "; ".join(outside)
+    return CrsAttribution(True, e.drug, e.drug_class, reason + ".", onset, last, w.source)
