@@ -170,7 +170,7 @@ def _crs_section(a: Assessment) -> list[str]:
     att = a.crs_attribution
     primary = md(SYSTEM_LABELS.get(a.crs_primary_system, a.crs_primary_system))
     if att is not None and not att.applies:
-        out += [f"**CRS grading does not apply.** {md(att.reason)}", ""]
+        out += [f"**{md(att.reason)}**", ""]
     else:
         out.append(f"The plan follows **{primary}**, the primary grading system.")
         if att is not None:
@@ -187,22 +187,27 @@ def _crs_section(a: Assessment) -> list[str]:
         grade = "not gradable from the data" if r.grade is None else str(r.grade)
         out.append(f"| {md(SYSTEM_LABELS.get(system, system))} | {md(grade)} |")
     out.append("")
+    notes: dict[str, list[str]] = {}
     for system, r in a.crs.items():
         label = md(SYSTEM_LABELS.get(system, system))
         if r.criteria:
-            out.append(f"**{label}: criteria met**")
+            out += ["", f"**{label}: criteria met**", ""]
             for c in r.criteria:
                 out.append(f"- Grade {c.grade}: {md(c.text)} ({_cite(c.source)})")
                 for ev in c.evidence:
                     out.append(f"    - {md(ev.what)}, {_when(ev.time)}")
         if r.findings:
-            out.append(f"**{label}: findings not graded as CRS**")
+            out += ["", f"**{label}: findings not graded as CRS**", ""]
             for ev in r.findings:
                 out.append(f"- {md(ev.what)}, {_when(ev.time)}")
         for m in r.missing:
             out.append(f"- *Missing for {label}:* {md(m.data)}: {md(m.why)}")
         for n in r.notes:
-            out.append(f"- *Note ({label}):* {md(n)}")
+            notes.setdefault(n, []).append(label)
+    if notes:
+        out.append("")
+    for n, labels in notes.items():  # a note shared by several systems is written once
+        out.append(f"- *Note ({', '.join(labels)}):* {md(n)}")
     return out
 
 

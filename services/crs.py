@@ -646,6 +646,8 @@ def grade_window(
         return out.grade, out
     would = out.grade
     _to_findings(out)
+    # Without fever nothing else could make it CRS: only a temperature is worth asking for.
+    out.missing = [m for m in out.missing if m.data == "temperature"]
     if f.temp_n == 0 and (system == "astct2019" or would >= 1):
         hours = _fmt(K.value("window"))
         out.notes.append(

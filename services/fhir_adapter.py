@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services import units
@@ -666,7 +666,7 @@ class _Adapter:
                     self.data.unreadable.append(
                         (
                             ref,
-                            f"{drug} rate charted at {t.isoformat()} with no later row or stop: "
+                            f"{drug} rate charted at {t.astimezone(UTC):%Y-%m-%d %H:%M} UTC with no later row or stop: "
                             f"held for at most {_h(gap)}",
                         )
                     )
@@ -674,10 +674,21 @@ class _Adapter:
                     self.data.unreadable.append(
                         (
                             ref,
-                            f"{drug} rate charted at {t.isoformat()}, next row {nxt.isoformat()}: "
+                            f"{drug} rate charted at {t.astimezone(UTC):%Y-%m-%d %H:%M} UTC, next row {nxt.astimezone(UTC):%H:%M}: "
                             f"held for {_h(gap)} only; the gap is unknown",
                         )
                     )
+                prev = self.data.infusions[-1] if self.data.infusions else None
+                if (
+                    prev is not None
+                    and prev.drug == drug
+                    and prev.end == t
+                    and prev.rate == rate
+                    and prev.rate_note == note
+                ):
+                    # The same rate charted again: one infusion span, cited by its first row.
+                    self.data.infusions[-1] = Infusion(drug, prev.start, end, rate, prev.ref, note)
+                    continue
                 self.data.infusions.append(Infusion(drug, t, end, rate, ref, note))
 
     # -- Conditions ---------------------------------------------------------------------------

@@ -42,7 +42,7 @@ def render_text(a: Assessment) -> str:
     lines.append("Cytokine release syndrome (findings in the 24 h before the assessment)")
     att = a.crs_attribution
     if att is not None and not att.applies:
-        lines.append(f"  CRS grading does not apply: {att.reason}")
+        lines.append(f"  {att.reason}")
     else:
         lines.append(f"  Primary system (drives the plan): {SYSTEM_LABELS[a.crs_primary_system]}")
         if att is not None:

@@ -108,7 +108,10 @@ def crs_header(a: Any) -> dict[str, Any]:
     labels = dict(SYSTEMS)
     att = getattr(a, "crs_attribution", None)
     primary = getattr(a, "crs_primary_system", "astct2019")
+    r = a.crs.get(primary)
+    not_graded = r.notes[0] if r is not None and r.grade == 0 and r.findings and r.notes else ""
     return {
+        "not_graded_note": not_graded if att is None or att.applies else "",
         "applies": att is None or att.applies,
         "reason": att.reason if att is not None else "",
         "primary": labels.get(primary, primary),
