@@ -13,6 +13,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from datetime import datetime, timedelta
 
+from services.crs import treated_onsets
 from services.knowledge import crs as K
 from services.model import CrsAttribution, Exposure, PatientData
 
@@ -42,6 +43,7 @@ def _onsets(data: PatientData) -> tuple[list[datetime], list[str]]:
     fever = K.value("fever")
     pts = [(s.time, "first fever") for s in data.samples("temperature") if s.value >= fever]
     pts += [(c.onset, "recorded CRS") for c in data.conditions if c.kind == "crs" and c.onset]
+    pts += [(d.time, f"{d.drug} given") for d in treated_onsets(data)]  # type: ignore[misc]
     pts.sort(key=lambda p: p[0])
     return [p[0] for p in pts], [p[1] for p in pts]
 

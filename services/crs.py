@@ -276,6 +276,9 @@ class _Index:
             key=lambda c: c.onset,  # type: ignore[arg-type,return-value]
         )
         self.recorded_times = [c.onset for c in self.recorded]
+        # An anti-cytokine given after a dose of a CRS-associated therapy: CRS was treated.
+        self.treated = treated_onsets(data)
+        self.treated_times = [d.time for d in self.treated]
         self._onset_ev: dict[int, Evidence] = {}
 
     def onset(self, a: datetime, b: datetime) -> Evidence | None:
@@ -293,6 +296,13 @@ class _Index:
             if best is None or c.onset < best.time:  # type: ignore[operator]
                 best = self._onset_ev.get(id(c)) or self._onset_ev.setdefault(
                     id(c), Evidence(c.ref, f"CRS recorded: {c.text}", c.onset)
+                )
+        k = bisect_left(self.treated_times, a)  # type: ignore[arg-type]
+        if k < len(self.treated) and self.treated_times[k] <= b:  # type: ignore[operator]
+            d = self.treated[k]
+            if best is None or d.time < best.time:  # type: ignore[operator]
+                best = self._onset_ev.get(id(d)) or self._onset_ev.setdefault(
+                    id(d), Evidence(d.ref, f"{d.drug} given (treatment of CRS)", d.time)
                 )
         return best
 
@@ -348,6 +358,28 @@ class _Index:
             return None, 0
         vals = self.values[name]
         return self.data.series[name][vals.index(pick(vals[i:j]), i, j)], j - i
+
+
+def treated_onsets(data: PatientData) -> list[DrugEvent]:
+    """Anti-cytokine administrations after a dose of a CRS-associated therapy, sorted."""
+    doses = sorted(
+        d.time
+        for d in data.drugs
+        if d.drug_class in K.ONSET_BY_CLASS and d.time is not None and d.kind != "order"
+    )
+    if not doses:
+        return []
+    return sorted(
+        (
+            d
+            for d in data.drugs
+            if d.drug_class in K.ONSET_MARKING_CLASSES
+            and d.kind == "administration"
+            and d.time is not None
+            and d.time > doses[0]
+        ),
+        key=lambda d: d.time,  # type: ignore[arg-type,return-value]
+    )
 
 
 def gather(ix: _Index, a: datetime, b: datetime) -> Findings:

@@ -135,6 +135,15 @@ ONSET_BY_CLASS: dict[str, OnsetWindow] = {w.drug_class: w for w in ONSET_WINDOWS
 # Treatments that, given after CRS onset, lift the ASTCT fever requirement (footnote).
 FEVER_LIFTING_CLASSES = frozenset({"antipyretic", "anti_cytokine", "corticosteroid"})
 FEVER_LIFTING_SOURCE = "astct2019: CRS grading, footnote on antipyretic and anti-cytokine therapy"
+# An anti-cytokine given after a dose of a CRS-associated therapy is read as treatment of CRS and
+# marks an onset even when no fever is on record (masked, or before the record). Steroids and
+# antipyretics never do: they are routine premedication (T-cell engager step-up dosing).
+ONSET_MARKING_CLASSES = frozenset({"anti_cytokine"})
+ONSET_MARKING_SOURCE = (
+    "astct2019: footnote ('patients who have CRS then receive ... anticytokine therapy'); "
+    "immunotox: an anti-cytokine after the therapy is read as CRS treatment, steroids and "
+    "antipyretics (premedication) are not"
+)
 
 # --- The primary system: the one whose grade drives the plan ------------------------------------
 PRIMARY_SYSTEMS = ("astct2019", "lee2014", "ctcae5")

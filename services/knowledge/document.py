@@ -64,6 +64,8 @@ def render() -> str:
         f"- Fever is no longer required when, after a fever or a recorded CRS in the episode, a "
         f"drug of class {', '.join(sorted(crs.FEVER_LIFTING_CLASSES))} was given "
         f"({crs.FEVER_LIFTING_SOURCE}).",
+        f"- An onset is also marked by a drug of class {', '.join(sorted(crs.ONSET_MARKING_CLASSES))} "
+        f"given after a dose of a CRS-associated therapy ({crs.ONSET_MARKING_SOURCE}).",
         f"- Without exposure: {crs.NOT_APPLICABLE_NOTE}",
         f"- Primary system (drives the plan): {crs.DEFAULT_PRIMARY} by default; "
         f"IMMUNOTOX_CRS_PRIMARY = {' | '.join(crs.PRIMARY_SYSTEMS)} ({crs.PRIMARY_SOURCE}).",

@@ -115,6 +115,42 @@ def test_crs_attributed_to_the_checkpoint_inhibitor_holds_it():
     assert "checkpoint_inhibitor.hold.pembrolizumab" in {r.id for r in a.recommendations}
 
 
+def test_tocilizumab_after_car_t_marks_a_treated_crs_and_before_it_does_not():
+    # Tocilizumab 4 days after the infusion, afebrile on a pressor: CRS was being treated
+    # (ASTCT footnote), so grading continues without fever.
+    after = run(
+        therapy("axicabtagene ciloleucel", 24 * 6),
+        given("tocilizumab", 24 * 2),
+        temp(37.1),
+        pressor_row(5, 3),
+        pressor_row(5, 1),
+    )
+    assert {s: r.grade for s, r in after.crs.items()} == {"lee2014": 2, "astct2019": 3, "ctcae5": 3}
+    assert after.crs_attribution.reason.startswith(
+        "CRS attributed to axicabtagene ciloleucel (CAR T-cell or other T-cell therapy, last "
+        "given 2026-11-14; tocilizumab given"
+    )
+    # The same tocilizumab given before the infusion (prophylaxis): no onset, not CRS.
+    before = run(
+        given("tocilizumab", 24 * 6 + 1),
+        therapy("axicabtagene ciloleucel", 24 * 6),
+        temp(37.1),
+        pressor_row(5, 3),
+        pressor_row(5, 1),
+    )
+    assert {r.grade for r in before.crs.values()} == {0}
+
+
+def test_a_steroid_after_the_therapy_does_not_mark_an_onset():
+    a = run(
+        therapy("teclistamab", 30),
+        given("methylprednisolone", 20),
+        temp(37.1),
+        sbp(84),
+    )
+    assert {r.grade for r in a.crs.values()} == {0}
+
+
 # --- One primary system drives the plan --------------------------------------------------------
 
 

@@ -18,6 +18,8 @@ def test_every_cited_source_id_exists():
 
     cited = [p.source for p in crs.PARAMS.values()] + [r.source for r in crs.RULES.values()]
     cited += [r.source for r in dosing._REGIMENS] + [r.source for r in irae._ACTIONS]
+    cited += [w.source for w in crs.ONSET_WINDOWS] + [a.source for a in crs.AGE_LIMITS]
+    cited += [crs.PRIMARY_SOURCE, crs.FEVER_LIFTING_SOURCE, crs.ONSET_MARKING_SOURCE]
     for c in cited:
         for part in c.split(";"):
             assert part.partition(":")[0].strip() in SOURCES, c
