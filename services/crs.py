@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from services import vasopressors as V
@@ -76,6 +76,9 @@ class Findings:
     sbp_limit: float = 90.0
     map_limit: float | None = 65.0
     age_known: bool = True
+    # A corticosteroid or antipyretic in the episode with no onset before it (premedication):
+    # it may mask a fever, and it does not lift the fever requirement.
+    masking: DrugEvent | None = None
 
     # -- derived --------------------------------------------------------------------------
     @property
@@ -172,6 +175,7 @@ class Findings:
             self.sbp_limit,
             self.map_limit,
             self.age_known,
+            id(self.masking),
         )
 
 
@@ -408,9 +412,12 @@ def gather(ix: _Index, a: datetime, b: datetime) -> Findings:
                 worst = tox
         if worst:
             f.organ.append(worst)
-    f.onset = ix.onset(b - timedelta(days=K.value("crs_episode_lookback")), b)
+    start = b - timedelta(days=K.value("crs_episode_lookback"))
+    f.onset = ix.onset(start, b)
     if f.onset is not None and f.onset.time is not None:
         f.anticytokine = ix.lifter(f.onset.time, b)
+    else:
+        f.masking = ix.lifter(start, b)
     f.sbp_limit, f.map_limit, f.age_known = ix.limits(b)
     dead = ix.data.deceased and (ix.data.deceased_time is None or ix.data.deceased_time <= b)
     f.deceased = bool(dead)
@@ -704,6 +711,13 @@ def grade_window(
                 "were given after CRS had begun; prophylaxis before any fever does not count."
             )
         out.notes.append(note)
+    if would >= 1 and f.masking is not None:
+        d = f.masking
+        out.notes.append(
+            f"{d.drug} was given before any fever ({d.time.astimezone(UTC):%Y-%m-%d %H:%M} UTC): it may mask a "
+            "fever, so watch the temperature closely; given before CRS began, it does not "
+            "replace the fever the grading needs."
+        )
     return 0, out
 
 

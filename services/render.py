@@ -32,7 +32,7 @@ def render_text(a: Assessment) -> str:
         + (f"{a.age_years} y" if a.age_years is not None else "unknown")
         + ", weight "
         + (
-            f"{w.kg:g} kg ({w.time.isoformat() if w.time else '?'}{', stale' if w.stale else ''})"
+            f"{round(w.kg, 1):g} kg ({w.time.isoformat() if w.time else '?'}{', stale' if w.stale else ''})"
             if w
             else "not recorded"
         )

@@ -251,6 +251,11 @@ def test_treatment_before_any_fever_does_not_lift_the_fever_requirement(drug):
     assert g == {"lee2014": 0, "astct2019": 0, "ctcae5": 0}
     assert "astct2019.fever_lifted" not in fired(a, "astct2019")
     assert [e.what for e in a.crs["astct2019"].findings] == ["norepinephrine 5 ug/min"]
+    assert a.crs["astct2019"].notes[1] == (
+        f"{drug} was given before any fever (2026-11-20 02:00 UTC): it may mask a fever, so "
+        "watch the temperature closely; given before CRS began, it does not replace the fever "
+        "the grading needs."
+    )
 
 
 def test_antipyretic_after_fever_lifts_the_astct_fever_requirement():

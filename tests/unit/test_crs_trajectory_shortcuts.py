@@ -123,6 +123,7 @@ def test_every_findings_field_the_graders_read_is_in_the_grading_key():
         "sbp_limit": 76.0,
         "map_limit": None,
         "age_known": False,
+        "masking": DrugEvent.__new__(DrugEvent),
     }
     fields = {f.name for f in dataclasses.fields(crs.Findings)} - {"start", "end"}
     assert fields == set(present), "a new Findings field needs a place in grading_key"
