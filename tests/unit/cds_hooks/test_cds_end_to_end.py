@@ -185,3 +185,15 @@ def test_fetching_from_the_fhir_server_gives_the_same_card_as_the_prefetch(clien
     [a], [b] = check_response(with_prefetch), check_response(fetched)
     assert a["summary"] == b["summary"] and a["indicator"] == b["indicator"]
     assert all(c.request.headers["Authorization"] == f"Bearer {TOKEN}" for c in responses.calls)
+
+
+def test_the_configured_primary_system_drives_the_card(tmp_path, monkeypatch):
+    from services.timeutil import parse_instant
+
+    monkeypatch.setattr("services.assess.now", lambda: parse_instant("2026-11-20T12:00:00Z"))
+    lee = make_app(tmp_path, CRS_PRIMARY="lee2014").test_client()
+    pid, pf = split(load("seed-pembrolizumab"))
+    r = lee.post("/cds-services/immunotox-patient-view", json=body("patient-view", pid, pf))
+    [card] = check_response(r.json)
+    assert card["summary"].startswith("CRS grade 2 (Lee 2014)")
+    assert "ASTCT 2019 grades higher (grade 3)" in card["detail"]
