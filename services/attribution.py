@@ -30,6 +30,8 @@ def _last_dose(data: PatientData, drug: str, at: datetime) -> datetime | None:
         t = d.time
         if d.end is not None and d.kind in ("administration", "statement"):
             t = min(max(d.end, d.time), at)
+        elif d.kind == "statement" and d.status == "active":
+            t = at  # an active statement with no end: the therapy is ongoing
         if d.kind not in best or t > best[d.kind]:
             best[d.kind] = t
     for kind in ("administration", "statement", "order"):

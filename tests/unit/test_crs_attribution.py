@@ -98,6 +98,29 @@ def test_car_t_wins_over_a_checkpoint_inhibitor_given_in_its_window_too():
     assert not [r for r in a.recommendations if r.id.startswith("checkpoint_inhibitor.")]
 
 
+def _statement(status: str, start_h: float, end_h: float | None) -> dict:
+    period = {"start": iso(start_h)}
+    if end_h is not None:
+        period["end"] = iso(end_h)
+    return {
+        "resourceType": "MedicationStatement",
+        "id": f"st-{status}",
+        "status": status,
+        "medicationCodeableConcept": {"text": "pembrolizumab (Keytruda)"},
+        "effectivePeriod": period,
+    }
+
+
+def test_an_active_statement_is_ongoing_therapy_and_a_completed_one_ends_at_its_end():
+    ongoing = run(_statement("active", 24 * 400, None), temp(39.0), sbp(84))
+    assert (ongoing.crs_attribution.applies, ongoing.crs_attribution.agent) == (
+        True,
+        "pembrolizumab",
+    )
+    ended = run(_statement("completed", 24 * 400, 24 * 130), temp(39.0), sbp(84))
+    assert ended.crs_attribution.applies is False  # 130 days: beyond the 126-day window
+
+
 def test_between_two_rank_1_therapies_the_most_recent_dose_wins():
     a = run(
         therapy("axicabtagene ciloleucel", 24 * 5),
