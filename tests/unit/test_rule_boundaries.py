@@ -18,7 +18,8 @@ from tests.fhir_factory import weight as weight_obs
 
 
 def crs(*resources, at=AT):
-    a = assess([patient(), *resources], at=at)
+    # A CRS-associated therapy in its onset window, so that CRS grading applies.
+    a = assess([patient(), given("pembrolizumab", 24 * 20), *resources], at=at)
     return {s: r.grade for s, r in a.crs.items()}, a
 
 
@@ -210,7 +211,7 @@ def _neuro_irae_crs(kg: float, birth: str = "2019-01-01"):
             given("pembrolizumab", 24 * 14),
             temp(39.0),
             weight_obs(kg),
-            sbp(84),
+            sbp(80),  # hypotension at 7 years: below 70 + 2 × 7 = 84 (PALS)
             condition("G37.3", "Acute transverse myelitis", 24),
         ],
         at=AT,
