@@ -119,4 +119,36 @@ def attribute(data: PatientData, at: datetime, expos: list[Exposure]) -> CrsAttr
         )
     if outside:
         reason += "; not attributable: " + "; ".join(outside)
+    if w.yields_to_infection and not any(f[2].drug_class != e.drug_class for f in fits):
+        infection = _infection_at(data, onset or at, at)
+        if infection is not None:
+            return CrsAttribution(
+                False,
+                None,
+                None,
+                f"{infection} explains the findings, and {e.drug} ({w.label}, last given "
+                f"{last:%Y-%m-%d}) is the only CRS-associated therapy: CRS grading does not "
+                "apply. Treat the infection.",
+                None,
+            )
     return CrsAttribution(True, e.drug, e.drug_class, reason + ".", onset, last, w.source)
+
+
+def _infection_at(data: PatientData, onset: datetime, at: datetime) -> str | None:
+    """An infection recorded from `crs_infection_window` days before the onset up to `at`: an
+    active Condition the reader excluded as an infection, or a positive culture or test."""
+    start = onset - timedelta(days=K.value("crs_infection_window"))
+    for c in data.conditions:
+        t = c.onset or c.recorded
+        if (
+            c.active
+            and c.excluded
+            and "infection" in c.excluded.lower()
+            and t is not None
+            and start <= t <= at
+        ):
+            return f"An infection recorded {t:%Y-%m-%d} ({c.text})"
+    for r in data.tests:
+        if r.positive and start <= r.time <= at:
+            return f"A positive {r.label} on {r.time:%Y-%m-%d}"
+    return None

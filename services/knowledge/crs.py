@@ -53,6 +53,8 @@ _PARAMS = (
           "immunotox: CRS is graded at least daily in practice, and the window is shown with every grade"),
     Param("crs_episode_lookback", 14, "d", "A CRS episode reaches back 14 days: its onset is the first fever ≥38.0 °C (or a recorded CRS) in the 14 days before the time graded, and an antipyretic, anti-cytokine or corticosteroid counts only when given after that onset",
           "astct2019: CRS grading, footnote ('in patients who have CRS then receive antipyretic or anticytokine therapy such as tocilizumab or steroids, fever is no longer required'); blood_adv2024: no new CRS after 2 weeks from CAR T infusion; immunotox: 14 days"),
+    Param("crs_infection_window", 7, "d", "After a checkpoint inhibitor (the only CRS-associated therapy that fits), an infection recorded in the 7 days before the fever or since (a Condition coded as an infection, or a positive culture or test) explains the findings: CRS grading does not apply",
+          "ceschi2020: CRS after checkpoint inhibitors is rare (58 reports in VigiBase); lee2014: Clinical symptomatology ('many features of CRS mimic infection ... infection must be considered in all patients presenting with CRS symptoms'); immunotox: 7 days, and only where the therapy is a checkpoint inhibitor: after T-cell therapy or a T-cell engager CRS is common and coexists with infection, so it is still graded there"),
     Param("death_during_crs_min_grade", 3, "grade", "A death is reported as 'death during CRS' only when CRS of grade ≥3 was present in the 24 hours before it; whether CRS caused it is a clinician's judgement",
           "lee2014: Table 2 and text (grade 3-4 is severe CRS, grade 4 life-threatening); astct2019: grade 5 is death due to CRS in which another cause is not the principal factor; immunotox: grade 1-2 CRS is not presented as a cause of death"),
     Param("vaso_row_max_gap", 2, "h", "A vasopressor rate charted as a point-in-time row holds until the next row of that drug, a documented stop (rate 0 or status stopped) or at most 2 hours",
@@ -115,6 +117,9 @@ class OnsetWindow:
     days: float
     text: str
     source: str
+    # Whether an infection recorded at the onset explains the findings instead (param
+    # "crs_infection_window"): only where CRS from this class is rare.
+    yields_to_infection: bool = False
 
 
 # fmt: off
@@ -127,7 +132,8 @@ ONSET_WINDOWS: tuple[OnsetWindow, ...] = (
                 "bsab_consensus2024: CRS mostly with the step-up doses of cycle 1, within days of a dose; immunotox: 7 days after the most recent dose, not verified against every label"),
     OnsetWindow("checkpoint_inhibitor", "checkpoint inhibitor", 2, 126,
                 "CRS from a checkpoint inhibitor is rare and begins weeks into treatment; attributed when it begins within 18 weeks of the most recent dose and no T-cell therapy or engager fits better",
-                "ceschi2020: 58 reports in VigiBase, onset a median 4 weeks after starting (IQR 1-18 weeks); immunotox: 18 weeks after the most recent dose"),
+                "ceschi2020: 58 reports in VigiBase, onset a median 4 weeks after starting (IQR 1-18 weeks); immunotox: 18 weeks after the most recent dose",
+                yields_to_infection=True),
 )
 # fmt: on
 ONSET_BY_CLASS: dict[str, OnsetWindow] = {w.drug_class: w for w in ONSET_WINDOWS}
