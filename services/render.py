@@ -89,6 +89,17 @@ def render_text(a: Assessment) -> str:
         )
         for m in f.missing:
             lines.append(f"    missing: {m.data}: {m.why}")
+        if f.attribution:
+            tm = " (text-matched: check the diagnosis)" if f.text_matched else ""
+            lines.append(f"    attributed: {f.attribution}{tm}")
+        if f.rechallenge:
+            lines.append(f"    rechallenge: {f.rechallenge}")
+    if a.irae_excluded:
+        lines.append("")
+        lines.append("Not attributed to the checkpoint inhibitor")
+        for x in a.irae_excluded:
+            tm = " (text-matched)" if x.text_matched else ""
+            lines.append(f"  {x.label}{tm}: {x.reason}")
     c = a.courses
     if c.tocilizumab is not None or c.corticosteroid is not None or c.checkpoint_orders:
         lines.append("")

@@ -269,3 +269,11 @@ def test_legacy_n10_title_with_an_explicit_immune_attribution_is_not_excluded():
     assert [(f.kind, f.text_matched) for f in a.irae] == [("nephritis", True)]
     b = run(condition("N10", "Acute pyelonephritis, E. coli; immune-related rash elsewhere", 24))
     assert b.irae == [] and b.irae_excluded[0].kind == "nephritis"
+
+
+def test_text_output_lists_conditions_not_attributed_with_their_reason():
+    from services.render import render_text
+
+    text = render_text(run(condition("N10", "Acute pyelonephritis", 24)))
+    assert "Not attributed to the checkpoint inhibitor" in text
+    assert "Nephritis: pyelonephritis or urinary tract infection: an infection, not an irAE" in text
