@@ -214,7 +214,9 @@ def _order_span(o: DrugEvent, orders: list[DrugEvent], at: datetime) -> tuple[da
         end = min(later) - timedelta(days=1) if later else None  # type: ignore[type-var]
     if end is None:
         end = at if o.status in _ACTIVE_ORDER else start
-    return start.date(), min(end, at).date()
+    first = max(start.date(), (at - timedelta(days=K.STEROID_COURSE_LOOKBACK_DAYS[0])).date())
+    last = min(end, at).date()
+    return (first, last) if first <= last else None
 
 
 def _fill(
@@ -314,11 +316,12 @@ def corticosteroid(
     days = sorted(daily)
     if (at.date() - days[-1]).days > gap:
         return None
-    course_days = [days[-1]]
+    course_days = [days[-1]]  # newest first while walking back, then put in order
     for day in reversed(days[:-1]):
-        if (course_days[0] - day).days > gap:
+        if (course_days[-1] - day).days > gap:
             break
-        course_days.insert(0, day)
+        course_days.append(day)
+    course_days.reverse()
     known = [day for day in course_days if day not in unknown_days]
     start_day = course_days[0]
     events = sorted(

@@ -87,6 +87,15 @@ TOCILIZUMAB_RESPONSE_WINDOW_H = (
 # Corticosteroids
 # --------------------------------------------------------------------------------------------
 
+# How far back a corticosteroid course is read: an order or statement that began earlier (or
+# names no start that makes sense, such as the year 1) counts from here.
+STEROID_COURSE_LOOKBACK_DAYS = (
+    365,
+    "immunotox: a corticosteroid course is read over at most the 365 days before the assessment "
+    "(well beyond the 4-6 week tapers and the 4-week PJP threshold it reasons about; it bounds "
+    "the work an open-ended record can cause)",
+)
+
 # Days with a corticosteroid belong to one course when the gap between them is at most this.
 STEROID_COURSE_GAP_DAYS = (
     2,

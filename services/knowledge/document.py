@@ -254,7 +254,8 @@ def render() -> str:
         f"lower than at that dose ({co.TOCILIZUMAB_RESPONSE_WINDOW_H[1]}).",
         "",
         f"Corticosteroid course: days at most {co.STEROID_COURSE_GAP_DAYS[0]} days apart "
-        f"({co.STEROID_COURSE_GAP_DAYS[1]}); taper over {co.TAPER_WEEKS[0]}-{co.TAPER_WEEKS[1]} "
+        f"({co.STEROID_COURSE_GAP_DAYS[1]}), read over at most the last "
+        f"{co.STEROID_COURSE_LOOKBACK_DAYS[0]} days ({co.STEROID_COURSE_LOOKBACK_DAYS[1]}); taper over {co.TAPER_WEEKS[0]}-{co.TAPER_WEEKS[1]} "
         f"weeks ({co.TAPER_WEEKS[2]}); high dose at ≥{co.HIGH_DOSE_MG_PER_KG[0]:g} mg/kg/day "
         f"({co.HIGH_DOSE_MG_PER_KG[1]}) or, without a weight, ≥"
         f"{co.HIGH_DOSE_MG_PER_DAY_NO_WEIGHT[0]:g} mg/day ({co.HIGH_DOSE_MG_PER_DAY_NO_WEIGHT[1]}); "
