@@ -728,7 +728,8 @@ def _segments(text: str) -> list[str]:
     negative" gives "serologies negative" and "HAV, HBV negative"."""
     out: list[str] = []
     for clause in _CLAUSE.split(text or ""):
-        out.append(re.sub(r"\([^)]*\)", " ", clause))
+        # A negation reaches only its own comma-separated part: "hepatitis B, HBeAg negative".
+        out += re.sub(r"\([^)]*\)", " ", clause).split(",")
         out += [m.group(1) + " " + m.group(2) for m in _PAREN.finditer(clause)]
     return out
 

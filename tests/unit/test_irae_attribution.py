@@ -277,3 +277,20 @@ def test_text_output_lists_conditions_not_attributed_with_their_reason():
     text = render_text(run(condition("N10", "Acute pyelonephritis", 24)))
     assert "Not attributed to the checkpoint inhibitor" in text
     assert "Nephritis: pyelonephritis or urinary tract infection: an infection, not an irAE" in text
+
+
+def test_a_negation_reaches_only_its_own_comma_part():
+    local = "http://hospital.example/codes"
+    text = "Chronic hepatitis B, HBeAg negative, on entecavir"
+    a = run(condition("X1", text, 24, system=local))
+    assert a.irae == [] and "hepatitis b" in a.irae_excluded[0].reason
+
+
+def test_pre_existing_chronic_hepatitis_b_still_asks_for_hbv_dna_before_steroid():
+    local = "http://hospital.example/codes"
+    hbv = condition(
+        "X1", "Chronic hepatitis B, HBeAg negative, on entecavir", 24 * 4000, system=local
+    )
+    a = run(condition("X2", "Transaminitis", 24, system=local, stage="Grade 2"), hbv)
+    ids = {r.id for r in a.recommendations}
+    assert "hepatitis.viral_first" in ids and "hepatitis.g2.prednisone" not in ids
