@@ -7,8 +7,10 @@ Rules (https://cds-hooks.hl7.org/2.0/#trusting-cds-clients):
 - `iss` must be a trusted client (the JSON file named by `CDS_CLIENTS`: a list of
   `{"iss", "jwks_url" | "jwks", "jku_allowlist"?}`);
 - the key comes from the `jku` header only when that URL is on the client's `jku_allowlist`,
-  else from the client's configured JWKS; JWKS documents are cached and refetched (rate
-  limited) when a `kid` is unknown;
+  else from the client's configured JWKS (inline `jwks` or `jwks_url`): a `jku` off the list is
+  ignored (logged, never fetched, never trusted), as clients such as the CDS Hooks sandbox
+  always send one; JWKS documents are cached and refetched (rate limited) when a `kid` is
+  unknown;
 - `aud` must equal the URL called; `exp` must be in the future and `iat` not more than
   `SKEW_S` in the future; `jti` must not have been seen before (shared store, so every worker
   and host sees it).
@@ -325,12 +327,18 @@ class Verifier:
         return claims
 
     def _key(self, client: TrustedClient, jku: Any, kid: str) -> dict[str, Any]:
+        url: str | None = client.jwks_url
         if jku is not None:
-            if not isinstance(jku, str) or jku not in client.jku_allowlist:
-                raise AuthError("jku", "jku not on the client's allowlist")
-            url: str | None = jku
-        else:
-            url = client.jwks_url
+            if isinstance(jku, str) and jku in client.jku_allowlist:
+                url = jku
+            else:
+                # never fetched: the client's configured keys decide (logged without the URL's
+                # path, which is the client's business)
+                try:
+                    host = urlsplit(jku).hostname if isinstance(jku, str) else None
+                except ValueError:
+                    host = None
+                log.info("jku (host %s) not on the client's allowlist: ignored", host)
         if url is None:
             found = _find_key(client.jwks, kid)
             if found is None:

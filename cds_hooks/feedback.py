@@ -20,11 +20,11 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Column, Float, Integer, String, Table, Text, create_engine, func, select
+from sqlalchemy import Column, Float, Integer, String, Table, Text, func, select
 from sqlalchemy.engine import Engine
 
 from cds_hooks.spec import Card, FeedbackItem
-from immunotox.store import METADATA
+from immunotox.store import METADATA, open_engine
 from immunotox.store import create_tables as _create_tables
 
 CARDS = Table(
@@ -154,7 +154,7 @@ def report_main(args: argparse.Namespace) -> int:
         from immunotox import config as config_mod
 
         url = config_mod.load()["DATABASE_URL"]
-    engine = create_engine(url, future=True)
+    engine = open_engine(url)
     try:
         rows = report(engine)
     finally:

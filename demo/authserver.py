@@ -36,6 +36,7 @@ from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGr
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import Flask, Response, abort, jsonify, render_template_string, request
+from joserfc import jws
 from joserfc import jwt as jose_jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -165,6 +166,10 @@ class DevSmartServer:
         self.lock = threading.Lock()
         self.fhir_down = False  # tests: the gateway answers 503 as a server outage would
         self.serve_well_known = True  # tests: discovery falls back to the CapabilityStatement
+        # Like the SMART reference launcher: a client assertion naming a `jku` is refused, the
+        # JWKS registered for the client is the one used.
+        self.refuse_jku = True
+        self.assertion_headers: list[dict[str, Any]] = []  # tests: headers of assertions seen
         self.counters = {"authorization_code": 0, "refresh_token": 0, "fhir_requests": 0}
         self.server = AuthorizationServer()
 
@@ -354,6 +359,17 @@ class DevSmartServer:
             def process_assertion_claims(self, assertion: str, resolve_key: Any) -> Any:
                 from authlib.oauth2.rfc6749 import InvalidClientError
 
+                try:
+                    header = jws.extract_compact(assertion.encode()).headers()
+                except (JoseError, ValueError) as e:
+                    raise InvalidClientError(description="malformed client assertion") from e
+                with outer.lock:
+                    outer.assertion_headers.append(dict(header))
+                if outer.refuse_jku and "jku" in header:
+                    raise InvalidClientError(
+                        description="jku header not accepted: the JWKS registered for this "
+                        "client is used"
+                    )
                 try:
                     token = jose_jwt.decode(
                         assertion, resolve_key, algorithms=["RS384", "ES384", "RS256", "ES256"]

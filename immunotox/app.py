@@ -40,4 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(launch_blueprint(app))
     app.register_blueprint(app_blueprint(app))
     app.register_error_handler(SQLAlchemyError, store_unavailable)
+    from immunotox.health import create_blueprint as health_blueprint
+
+    app.register_blueprint(health_blueprint())
     return app

@@ -7,6 +7,11 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+
+class UsageError(Exception):
+    """Bad input from the command line: one line on standard error, exit status 2."""
 
 
 def _parse_at(raw: str | None) -> datetime | None:
@@ -16,19 +21,42 @@ def _parse_at(raw: str | None) -> datetime | None:
 
     t = parse_instant(raw)
     if t is None:
-        raise SystemExit(f"immunotox: --at {raw!r} is not an ISO 8601 date-time")
+        raise UsageError(
+            f"--at {raw!r} is not an ISO 8601 date or date-time (e.g. 2026-11-20T12:00:00Z)"
+        )
     return t
 
 
 def cmd_assess(args: argparse.Namespace) -> int:
-    from services.assess import InputError, assess_bundle
-    from services.render import render_text
+    import os
 
+    from services.assess import InputError, assess_bundle, primary_system
+
+    at = _parse_at(args.at)  # before any reading: a bad --at or system fails fast
+    try:
+        primary = primary_system(args.crs_primary or os.environ.get("IMMUNOTOX_CRS_PRIMARY"))
+    except ValueError as e:
+        print(f"immunotox: {e}", file=sys.stderr)
+        return 2
+    if args.fhir_base:
+        return _assess_from_server(args, at, primary)
+    if not args.bundle:
+        raise UsageError(
+            "give a Bundle file (or - for standard input), or --fhir-base and --patient"
+        )
     path = Path(args.bundle)
     try:
-        raw = path.read_text(encoding="utf-8") if args.bundle != "-" else sys.stdin.read()
+        data = path.read_bytes() if args.bundle != "-" else sys.stdin.buffer.read()
     except OSError as e:
         print(f"immunotox: cannot read {args.bundle}: {e.strerror}", file=sys.stderr)
+        return 2
+    try:
+        raw = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        print(
+            f"immunotox: {args.bundle} is not UTF-8 text (byte {e.start}); FHIR JSON is UTF-8",
+            file=sys.stderr,
+        )
         return 2
     try:
         doc = json.loads(raw)
@@ -38,26 +66,45 @@ def cmd_assess(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    import os
-
-    from services.assess import primary_system
-
     try:
-        primary = primary_system(args.crs_primary or os.environ.get("IMMUNOTOX_CRS_PRIMARY"))
-    except ValueError as e:
-        print(f"immunotox: {e}", file=sys.stderr)
-        return 2
-    try:
-        assessment = assess_bundle(doc, at=_parse_at(args.at), crs_primary=primary)
+        assessment = assess_bundle(doc, at=at, crs_primary=primary)
     except InputError as e:
         print(f"immunotox: {e}", file=sys.stderr)
         return 2
+    _print_assessment(args, assessment)
+    return 0
+
+
+def _assess_from_server(args: argparse.Namespace, at: datetime | None, primary: Any) -> int:
+    from immunotox.fhir_read import ReadError, read_patient_bundle
+    from services.assess import InputError, assess_bundle
+
+    if not args.patient:
+        raise UsageError("--fhir-base needs --patient ID")
+    if args.bundle:
+        raise UsageError("give either a Bundle file or --fhir-base, not both")
+    try:
+        bundle = read_patient_bundle(args.fhir_base, args.patient, timeout=args.timeout)
+    except ReadError as e:
+        print(f"immunotox: {e}", file=sys.stderr)
+        return 1
+    try:
+        assessment = assess_bundle(bundle, at=at, crs_primary=primary)
+    except InputError as e:
+        print(f"immunotox: {e}", file=sys.stderr)
+        return 2
+    _print_assessment(args, assessment)
+    return 0
+
+
+def _print_assessment(args: argparse.Namespace, assessment) -> None:
+    from services.render import render_text
+
     if args.format == "json":
         json.dump(assessment.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_text(assessment))
-    return 0
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
@@ -86,19 +133,36 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from immunotox import __version__
+
     p = argparse.ArgumentParser(
         prog="immunotox", description="Immunotherapy toxicity decision support"
     )
+    p.add_argument("--version", action="version", version=f"immunotox {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    a = sub.add_parser("assess", help="assess one patient's FHIR resources (a Bundle)")
-    a.add_argument("bundle", help="path to a FHIR R4 Bundle (JSON), or - for standard input")
+    a = sub.add_parser(
+        "assess",
+        help="assess one patient's FHIR resources (a Bundle, or read from a FHIR server)",
+    )
+    a.add_argument(
+        "bundle", nargs="?", help="path to a FHIR R4 Bundle (JSON), or - for standard input"
+    )
     a.add_argument("--at", help="assessment time, ISO 8601 (default: now)")
     a.add_argument("--format", choices=("json", "text"), default="text")
     a.add_argument(
         "--crs-primary",
         help="CRS system driving the plan: astct2019 (default), lee2014, ctcae5 "
         "(default from IMMUNOTOX_CRS_PRIMARY)",
+    )
+    a.add_argument(
+        "--fhir-base",
+        metavar="URL",
+        help="read the patient's record from this open FHIR R4 server (no authorization)",
+    )
+    a.add_argument("--patient", metavar="ID", help="the Patient id on --fhir-base")
+    a.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds per FHIR request (default 30)"
     )
     a.set_defaults(func=cmd_assess)
 
@@ -129,8 +193,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from immunotox.store import StoreError
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as e:
+        print(f"immunotox: {e}", file=sys.stderr)
+        return 2
+    except StoreError as e:
+        print(f"immunotox: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -41,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
     "SMART_CLIENT_SECRET": None,
     "SMART_PRIVATE_KEY_PATH": None,
     "SMART_SCOPE_STYLE": "v2",  # "v2" (patient/Observation.rs) or "v1" (patient/Observation.read)
+    # `jku` header of the private_key_jwt client assertion. Unset (default): none, the server
+    # uses the JWKS registered for the app (SMART App Launch 2.x); set only if it asks for one.
+    "SMART_CLIENT_JKU": None,
     "SECRET_KEY": None,
     # Fernet key(s) encrypting SMART sessions (tokens) at rest, comma-separated, newest first.
     # None: derived from SECRET_KEY, else generated once into INSTANCE_DIR/token.key (0600).

@@ -30,7 +30,14 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    IntegrityError,
+    NoSuchModuleError,
+    OperationalError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
 
 METADATA = MetaData()
 
@@ -44,22 +51,72 @@ KV = Table(
 )
 
 
-class StoreUnavailable(Exception):
+class StoreError(Exception):
+    """The configured store cannot be used: one line for the operator, no traceback."""
+
+
+class StoreUnavailable(StoreError):
     """The store cannot be written (full, read-only, unreachable)."""
+
+
+def describe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL: say nothing of its content
+        return "(unparsable URL)"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`, or StoreError saying in one line why not."""
+    # hide_parameters: an error's message never carries the statement's values (tokens,
+    # session records) into a log
+    kwargs: dict[str, Any] = {"future": True, "hide_parameters": True}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"timeout": 10, "check_same_thread": False}
+    elif url.startswith("postgresql"):
+        kwargs["pool_pre_ping"] = True  # a restarted server's dead connections are replaced
+    try:
+        engine = create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            _private_sqlite_file(url)
+    except OSError as e:
+        raise StoreError(
+            f"the store at {describe_url(url)} cannot be used: {e.strerror or e}"
+        ) from None
+    except (NoSuchModuleError, ImportError) as e:  # NoSuchModuleError is an ArgumentError
+        raise StoreError(
+            f"no driver for the database URL {describe_url(url)} ({e}); PostgreSQL needs "
+            "pip install 'immunotox[postgres]'"
+        ) from None
+    except ArgumentError:
+        raise StoreError(
+            "the database URL (IMMUNOTOX_DATABASE_URL) is not a database URL (e.g. "
+            "sqlite:///var/immunotox.sqlite3 or postgresql+psycopg://user:password@host/db)"
+        ) from None
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def open_engine(url: str) -> Engine:
+    """`make_engine`, then the schema brought up to date; StoreError (one line) when the
+    database cannot be reached or written."""
+    engine = make_engine(url)
+    try:
+        create_tables(engine)
+    except (OperationalError, ProgrammingError) as e:
+        engine.dispose()
+        reason = str(e.orig if getattr(e, "orig", None) is not None else e).strip()
+        raise StoreError(
+            f"the store at {describe_url(url)} cannot be used: {reason.splitlines()[0]}"
+        ) from None
+    return engine
 
 
 class Store:
     def __init__(self, url: str):
-        # hide_parameters: an error's message never carries the statement's values (tokens,
-        # session records) into a log
-        kwargs: dict[str, Any] = {"future": True, "hide_parameters": True}
-        if url.startswith("sqlite"):
-            kwargs["connect_args"] = {"timeout": 10, "check_same_thread": False}
-            _private_sqlite_file(url)
-        self.engine: Engine = create_engine(url, **kwargs)
-        if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        create_tables(self.engine)
+        self.engine: Engine = open_engine(url)
         self._last_purge = 0.0
         self._lock = threading.Lock()
 

@@ -143,11 +143,13 @@ def complete(app: Flask, req: Request) -> dict[str, Any]:
     if pending is None:
         raise errors.expired()
     if args.get("error"):
+        err, description = _oauth_error({k: args.get(k) for k in ("error", "error_description")})
+        log.warning("authorization refused: error=%r, error_description=%r", err, description)
         if args["error"] == "access_denied":
-            raise errors.denied(args.get("error_description"))
+            raise errors.denied(description)
         raise errors.auth_server(
-            f"The authorization server answered {args['error']!r}"
-            + (f": {args.get('error_description')}" if args.get("error_description") else ".")
+            f"The authorization server answered {err!r}"
+            + (f": {description}" if description else ".")
         )
     code = args.get("code")
     if not code:
@@ -233,11 +235,21 @@ def _token_request(app: Flask, sess: dict[str, Any], data: dict[str, str]) -> di
     except ValueError:
         body = {}
     if r.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):
-        err = body.get("error") if isinstance(body, dict) else None
+        err, description = _oauth_error(body)
+        # RFC 6749 5.2 error fields only: never the request (code, verifier, assertion)
+        log.warning(
+            "token request (%s) refused: HTTP %d, error=%r, error_description=%r",
+            data["grant_type"],
+            r.status_code,
+            err,
+            description,
+        )
         if err == "invalid_grant" and data["grant_type"] == "refresh_token":
             raise errors.expired()
         raise errors.auth_server(
-            f"The token endpoint answered HTTP {r.status_code}" + (f" ({err})." if err else ".")
+            f"The token endpoint answered HTTP {r.status_code}"
+            + (f" ({err})" if err else "")
+            + (f": {description}" if description else ".")
         )
     if str(body.get("token_type", "")).lower() != "bearer":
         e = errors.auth_server("The token endpoint returned a token that is not a Bearer token.")
@@ -246,9 +258,25 @@ def _token_request(app: Flask, sess: dict[str, Any], data: dict[str, str]) -> di
     return body
 
 
+def _oauth_error(body: Any) -> tuple[str | None, str | None]:
+    """`error` and `error_description` of an OAuth error answer, as short single-line text."""
+    if not isinstance(body, dict):
+        return None, None
+
+    def clean(v: Any, limit: int) -> str | None:
+        if not isinstance(v, str) or not v.strip():
+            return None
+        text = " ".join(v.split())
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+    return clean(body.get("error"), 64), clean(body.get("error_description"), 300)
+
+
 def _jwks_url(app: Flask) -> str | None:
-    base = app.config.get("PUBLIC_BASE_URL")
-    return f"{base.rstrip('/')}/smart/.well-known/jwks.json" if base else None
+    """The `jku` header of the client assertion: only when configured on purpose
+    (`SMART_CLIENT_JKU`). SMART servers use the JWKS registered for the client and may refuse
+    an assertion that names one (the SMART reference launcher does)."""
+    return app.config.get("SMART_CLIENT_JKU") or None
 
 
 # -- sessions in the browser --------------------------------------------------------------

@@ -62,9 +62,8 @@ def test_bad_input_gets_a_clear_message_and_a_non_zero_exit(tmp_path, capsys, co
 def test_missing_file_and_bad_time_are_clear(tmp_path, capsys):
     assert main(["assess", str(tmp_path / "nope.json")]) == 2
     assert "cannot read" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as e:
-        main(["assess", str(DEMO[0]), "--at", "yesterday"])
-    assert "not an ISO 8601" in str(e.value)
+    assert main(["assess", str(DEMO[0]), "--at", "yesterday"]) == 2  # was exit status 1
+    assert "not an ISO 8601" in capsys.readouterr().err
 
 
 def test_unknown_units_are_reported_in_the_output_not_a_crash(tmp_path, capsys):
@@ -89,3 +88,66 @@ def test_unknown_units_are_reported_in_the_output_not_a_crash(tmp_path, capsys):
     assert main(["assess", str(f), "--at", AT, "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["data_quality"][0]["ref"] == "Observation/t"
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("immunotox ") and len(out.split()) == 2
+
+
+def test_a_bad_at_is_exit_2_with_a_message(capsys):
+    path = str(ROOT / "demo/patients/seed-pembrolizumab.json")
+    assert main(["assess", path, "--at", "yesterday"]) == 2
+    err = capsys.readouterr().err
+    assert "--at 'yesterday' is not an ISO 8601" in err and "Traceback" not in err
+
+
+def test_input_that_is_not_utf8_is_exit_2_with_a_message(tmp_path, capsys):
+    f = tmp_path / "latin1.json"
+    f.write_bytes('{"resourceType": "Bundle", "entry": [], "x": "Müller"}'.encode("latin-1"))
+    assert main(["assess", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "is not UTF-8" in err and "Traceback" not in err
+
+
+def test_a_utf8_byte_order_mark_is_accepted(tmp_path, capsys):
+    f = tmp_path / "bom.json"
+    src = (ROOT / "demo/patients/seed-pembrolizumab.json").read_bytes()
+    f.write_bytes(b"\xef\xbb\xbf" + src)
+    assert main(["assess", str(f), "--at", AT]) == 0
+
+
+def test_assess_needs_a_file_or_a_server(capsys):
+    assert main(["assess"]) == 2
+    assert "--fhir-base" in capsys.readouterr().err
+    assert main(["assess", "--fhir-base", "http://127.0.0.1:9/fhir"]) == 2
+    assert "--fhir-base needs --patient" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("not a url", "is not a database URL"),
+        ("nosuchdb://host/x", "no driver for the database URL"),
+        ("sqlite:////nonexistent-dir/sub/x.sqlite3", "cannot be used"),
+    ],
+)
+def test_a_bad_database_url_is_one_line(capsys, monkeypatch, url, message):
+    assert main(["feedback-report", "--database-url", url]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    monkeypatch.setenv("IMMUNOTOX_DATABASE_URL", url)
+    assert main(["serve", "--port", "9"]) == 2  # refused before gunicorn starts
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_password_in_a_bad_database_url_is_not_printed(capsys):
+    url = "postgresql+nosuchdriver://user:hunter2@db.example/immunotox"
+    assert main(["feedback-report", "--database-url", url]) == 2
+    err = capsys.readouterr().err
+    assert "hunter2" not in err and "db.example" in err

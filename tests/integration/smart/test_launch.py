@@ -300,7 +300,69 @@ def test_confidential_client_with_private_key_jwt(smart, browser, tmp_path):
     jwks = browser.get(f"{smart.app_base}/smart/.well-known/jwks.json").json()
     assert jwks["keys"][0]["kty"] == "RSA" and jwks["keys"][0]["alg"] == "RS384"
     assert "d" not in jwks["keys"][0]
+    seen = len(smart.dev.assertion_headers)
+    assert smart.app.config["PUBLIC_BASE_URL"]  # once made every assertion carry a jku
     assert ehr_launch(smart, browser).status_code == 200
+    headers = smart.dev.assertion_headers[seen:]
+    assert headers and all("jku" not in h for h in headers)
+    assert headers[-1]["kid"] == jwks["keys"][0]["kid"]
+
+
+def _app_key(tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    path = tmp_path / "app-ec.pem"
+    path.write_bytes(
+        ec.generate_private_key(ec.SECP384R1()).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return path
+
+
+def test_a_jku_is_sent_only_when_configured_and_a_refusal_shows_the_servers_words(
+    smart, browser, tmp_path, caplog
+):
+    smart.app.config["SMART_CLIENT_ID"] = "immunotox-jwt"
+    smart.app.config["SMART_PRIVATE_KEY_PATH"] = str(_app_key(tmp_path))
+    jku = f"{smart.app_base}/smart/.well-known/jwks.json"
+    smart.app.config["SMART_CLIENT_JKU"] = jku
+    seen = len(smart.dev.assertion_headers)
+    caplog.set_level("WARNING", logger="immunotox.launch")
+    resp = ehr_launch(smart, browser)
+    assert smart.dev.assertion_headers[seen]["jku"] == jku
+    assert resp.status_code == 502
+    assert error_kind(resp) == "auth_server_error"
+    # the server's error and error_description, not only "HTTP 401"
+    assert "invalid_client" in resp.text
+    assert "jku header not accepted: the JWKS registered for this client is used" in resp.text
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "invalid_client" in logged and "jku header not accepted" in logged
+    assert "eyJ" not in logged  # no assertion, code or token in the log
+
+
+def test_an_error_description_with_markup_is_shown_as_text(smart, browser):
+    launch = smart.dev.create_launch(smart.patient)
+    first = browser.get(
+        f"{smart.app_base}/smart/launch",
+        params={"iss": smart.fhir_base, "launch": launch},
+        allow_redirects=False,
+    )
+    state = parse_qs(urlparse(first.headers["Location"]).query)["state"][0]
+    resp = browser.get(
+        f"{smart.app_base}/smart/callback",
+        params={
+            "state": state,
+            "error": "server_error",
+            "error_description": "<script>alert(1)</script> upstream down",
+        },
+    )
+    assert error_kind(resp) == "auth_server_error"
+    assert "server_error" in resp.text and "upstream down" in resp.text
+    assert "<script>alert(1)" not in resp.text
 
 
 def test_the_page_loads_only_its_own_script_and_stylesheet(smart, browser):

@@ -268,7 +268,7 @@ def test_an_http_key_set_url_is_refused_at_load_with_its_reason(tmp_path, caplog
         ("header", {"alg": ["ES384"]}, "alg"),
         ("header", {"alg": {"a": "ES384"}}, "alg"),
         ("header", {"kid": ["ec1"]}, "malformed"),  # PyJWT refuses it first
-        ("header", {"jku": ["https://x"]}, "jku"),
+        ("header", {"jku": ["https://x"]}, "signature"),  # the jku ignored, the key decides
     ],
 )
 def test_a_claim_or_header_of_the_wrong_json_type_is_a_401_not_a_500(
@@ -311,9 +311,51 @@ def test_a_configured_tenant_must_match(client, jwks, caplog):
     assert call(client, token(tenant="anything")).status_code == 200  # no tenant configured
 
 
-def test_jku_off_the_allowlist_is_refused_and_never_fetched(client, jwks, caplog):
-    assert refused(client, token(headers={"jku": JKU_BAD}), caplog) == "jku"
+def test_jku_off_the_allowlist_is_ignored_never_fetched_and_the_configured_keys_decide(
+    client, jwks, caplog
+):
+    caplog.set_level(logging.INFO, logger="immunotox.cds_hooks.auth")
+    # signed with the client's registered key: accepted, the jku ignored (and logged)
+    assert call(client, token(headers={"jku": JKU_BAD})).status_code == 200
+    assert any("not on the client's allowlist: ignored" in r.getMessage() for r in caplog.records)
+    # signed with the attacker's own key, published at the jku: refused
+    assert call(client, token(OTHER_EC, headers={"jku": JKU_BAD})).status_code == 401
+    assert call(client, token(OTHER_EC, kid="evil", headers={"jku": JKU_BAD})).status_code == 401
     assert not any(c.request.url == JKU_BAD for c in jwks.calls)
+
+
+def test_a_jku_that_is_not_a_string_is_ignored_too(client, jwks):
+    assert call(client, token(headers={"jku": ["x"]})).status_code == 200
+    assert call(client, token(OTHER_EC, headers={"jku": {"a": 1}})).status_code == 401
+
+
+def test_signed_like_the_cds_hooks_sandbox_es384_kid_and_jku_with_inline_keys(tmp_path):
+    """The sandbox (cds-hooks/sandbox) signs ES384 with a `kid` and always sends a `jku`
+    header naming its own JWKS URL; the service's operator registers its keys inline."""
+    sandbox_key = ec.generate_private_key(ec.SECP384R1())
+    kid = "44823f3d-0b01-4a6c-a80e-b9d3e8a7226f"
+    public = jwk(sandbox_key.public_key(), kid, ECAlgorithm(ECAlgorithm.SHA384))
+    sandbox_iss = "https://sandbox.cds-hooks.org"
+    path = tmp_path / "clients.json"
+    path.write_text(json.dumps([{"iss": sandbox_iss, "jwks": {"keys": [public]}}]))
+    app = create_app(
+        {
+            "INSTANCE_DIR": str(tmp_path),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}",
+            "CDS_AUTH": "on",
+            "CDS_CLIENTS": str(path),
+            "PUBLIC_BASE_URL": BASE,
+            "TESTING": True,
+        }
+    )
+    http = app.test_client()
+    sandbox_jku = "https://sandbox.cds-hooks.org/.well-known/jwks.json"
+    with responses.RequestsMock() as rsps:  # any outbound fetch would fail the test
+        good = token(sandbox_key, "ES384", kid, iss=sandbox_iss, headers={"jku": sandbox_jku})
+        assert call(http, good).status_code == 200
+        forged = token(OTHER_EC, "ES384", kid, iss=sandbox_iss, headers={"jku": sandbox_jku})
+        assert call(http, forged).status_code == 401
+        assert len(rsps.calls) == 0
 
 
 def test_jku_on_the_allowlist_is_used(client, jwks):
