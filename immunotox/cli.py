@@ -126,6 +126,29 @@ def cmd_feedback_report(args: argparse.Namespace) -> int:
     return report_main(args)
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    import cds_hooks.feedback  # noqa: F401 - its tables join the store's metadata
+    from immunotox import config as config_mod
+    from immunotox import migrate
+    from immunotox.store import describe_url, make_engine, open_engine
+
+    url = args.database_url or config_mod.load()["DATABASE_URL"]
+    if args.action == "current":
+        engine = make_engine(url)
+        try:
+            rev = migrate.current(engine)
+        except Exception as e:  # the driver's own error types: reported in one line
+            print(f"immunotox: {describe_url(url)}: {type(e).__name__}", file=sys.stderr)
+            return 2
+        finally:
+            engine.dispose()
+        print(f"{rev or 'empty (no migration applied)'} (newest: {migrate.head()})")
+        return 0
+    open_engine(url).dispose()  # migrates to the newest revision, or one line why not
+    print(f"immunotox: the store at {describe_url(url)} is at revision {migrate.head()}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from demo.runner import main as demo_main
 
@@ -179,6 +202,15 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--database-url", help="SQLAlchemy URL (default: the configured store)")
     f.add_argument("--format", choices=("text", "json"), default="text")
     f.set_defaults(func=cmd_feedback_report)
+
+    db = sub.add_parser("db", help="the shared store's schema (versioned migrations)")
+    db.add_argument(
+        "action",
+        choices=("upgrade", "current"),
+        help="upgrade: apply every migration not yet applied; current: print the revision",
+    )
+    db.add_argument("--database-url", help="SQLAlchemy URL (default: the configured store)")
+    db.set_defaults(func=cmd_db)
 
     d = sub.add_parser(
         "demo",

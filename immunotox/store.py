@@ -105,7 +105,7 @@ def open_engine(url: str) -> Engine:
     engine = make_engine(url)
     try:
         create_tables(engine)
-    except (OperationalError, ProgrammingError) as e:
+    except (OperationalError, ProgrammingError, IntegrityError) as e:
         engine.dispose()
         reason = str(e.orig if getattr(e, "orig", None) is not None else e).strip()
         raise StoreError(
@@ -228,17 +228,26 @@ def get_store(app: Any = None) -> Store:
 
 
 def create_tables(engine: Engine, tables: list[Table] | None = None, attempts: int = 8) -> None:
-    """Create missing tables (all of `METADATA`, or `tables`). Several worker processes start at once on a fresh database: one
-    may create a table between another's existence check and its CREATE, which then fails with
-    "already exists", or hold the new file's lock while switching it to WAL ("database is
-    locked"). Checking again settles both."""
+    """Bring the schema to the newest migration (`immunotox.migrate`; `tables` is accepted for
+    callers that name theirs, all of them are migrated). Several worker processes start at once
+    on a fresh database: one may create a table or record the revision between another's check
+    and its own step, which then fails with "already exists" or a duplicate revision, or hold
+    the new file's lock while switching it to WAL ("database is locked"). Checking again
+    settles each: the first migration adopts tables that exist."""
+    from immunotox import migrate
+
     for attempt in range(attempts):
         try:
-            METADATA.create_all(engine, tables=tables, checkfirst=True)
+            migrate.upgrade(engine)
             return
-        except (OperationalError, ProgrammingError) as e:
+        except (OperationalError, ProgrammingError, IntegrityError) as e:
             message = str(e).lower()
-            transient = "already exists" in message or "database is locked" in message
+            transient = (
+                "already exists" in message
+                or "database is locked" in message
+                or "unique" in message
+                or "duplicate" in message
+            )
             if not transient or attempt == attempts - 1:
                 raise
             time.sleep(0.1 * (attempt + 1))

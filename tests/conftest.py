@@ -12,6 +12,8 @@ settings.register_profile("ci", derandomize=True, database=None, print_blob=True
 settings.register_profile("dev", print_blob=True)
 settings.load_profile("ci" if in_ci() else "dev")
 
+pytest_plugins = ["tests.postgres"]  # postgres_server, postgres_url, store_url
+
 
 @pytest.fixture
 def app(tmp_path):
