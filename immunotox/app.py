@@ -43,4 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from immunotox.health import create_blueprint as health_blueprint
 
     app.register_blueprint(health_blueprint())
+    from immunotox import logs
+
+    logs.init_app(app)
     return app

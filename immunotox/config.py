@@ -48,10 +48,20 @@ DEFAULTS: dict[str, Any] = {
     # Fernet key(s) encrypting SMART sessions (tokens) at rest, comma-separated, newest first.
     # None: derived from SECRET_KEY, else generated once into INSTANCE_DIR/token.key (0600).
     "TOKEN_KEY": None,
+    # Session cookies Secure (and SameSite=None; Partitioned, for EHR frames on another site).
+    # Off only for plain-http demos and tests (then SameSite=Lax: no cross-site frames).
     "SESSION_COOKIE_SECURE": True,
+    # EHR origins allowed to show the app in a frame (CSP frame-ancestors), space- or
+    # comma-separated, e.g. "https://ehr.example.org". Unset: only the app's own origin.
+    "FRAME_ANCESTORS": "",
     "DEMO": False,
     # The CRS grading system whose grade drives the plan: astct2019 (default), lee2014, ctcae5.
     "CRS_PRIMARY": "astct2019",
+    # Log lines: "text" (default) or "json" (one JSON object a line); both carry a request id.
+    "LOG_FORMAT": "text",
+    # Addresses whose X-Forwarded-Proto / X-Forwarded-For gunicorn trusts (the reverse proxy,
+    # deploy/nginx); comma-separated, "*" trusts everyone (never on a reachable port).
+    "FORWARDED_ALLOW_IPS": "127.0.0.1,::1",
 }
 
 

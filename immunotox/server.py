@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
 
@@ -28,6 +29,22 @@ class _Gunicorn(BaseApplication):
         return create_app()
 
 
+class _Logger(glogging.Logger):
+    """gunicorn's own log lines in the service's format (text or JSON, with a request id)."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        from immunotox import config as config_mod
+        from immunotox import logs
+
+        json_lines = str(config_mod.load().get("LOG_FORMAT", "text")).lower() == "json"
+        for handler in self.error_log.handlers:
+            handler.setFormatter(
+                logs.JsonFormatter() if json_lines else logging.Formatter(logs.TEXT_FORMAT)
+            )
+            handler.addFilter(logs.RequestIdFilter())
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 5000,
@@ -36,7 +53,11 @@ def serve(
     **extra: Any,
 ) -> int:
     """Serve `factory()` (default: the product's `create_app`) under gunicorn."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from immunotox import config as config_mod
+    from immunotox import logs
+
+    cfg = config_mod.load()
+    logs.configure(cfg.get("LOG_FORMAT", "text"))
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -47,6 +68,9 @@ def serve(
         "accesslog": None,  # the app logs one line a request, without identifiers
         "preload_app": False,
         "post_worker_init": _freeze_startup_objects,
+        "logger_class": _Logger,
+        # X-Forwarded-Proto (and -For) are believed from these addresses only: the reverse proxy
+        "forwarded_allow_ips": cfg.get("FORWARDED_ALLOW_IPS") or "127.0.0.1,::1",
         **extra,
     }
     _create_schema()

@@ -1,0 +1,275 @@
+"""The production front door (deploy/nginx): nginx from Debian, with the shipped proxy
+settings, in front of `immunotox serve`. Slow clients hold nginx connections, not gunicorn
+worker threads (#13: 24 sockets sending a header line every 5 s took the service down), and
+the public base URL and scheme come out right through the proxy.
+
+nginx runs with its own configuration, prefix and port under a temp folder (never the system
+service); `scripts/test-setup-nginx.sh` installs it. Without nginx the tests skip saying so,
+and fail in CI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from immunotox.demo import ThreadedServer, app_server, free_port, subprocess_server
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+NGINX = Path("/usr/sbin/nginx")
+WORKERS, THREADS = 1, 4  # one worker of four threads: four stalled connections would fill it
+SLOW_CLIENTS = 12
+
+
+def _self_signed(tmp: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    crt, pem = tmp / "cert.pem", tmp / "key.pem"
+    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return crt, pem
+
+
+@pytest.fixture(scope="module")
+def front_door(tmp_path_factory):
+    if not NGINX.exists():
+        reason = "nginx is not installed: run scripts/test-setup-nginx.sh"
+        if os.environ.get("CI"):
+            pytest.fail(f"nginx is required in CI: {reason}")
+        pytest.skip(reason)
+    from flask import Flask, jsonify
+
+    tmp = tmp_path_factory.mktemp("front-door")
+    # a FHIR server that offers SMART sign-in, for the launch redirect
+    fhir = Flask("fake-fhir")
+
+    @fhir.get("/fhir/.well-known/smart-configuration")
+    def smart_configuration():
+        return jsonify(
+            authorization_endpoint="https://ehr.example/authorize",
+            token_endpoint="https://ehr.example/token",
+        )
+
+    fhir_port, app_port, tls_port, http_port = free_port(), free_port(), free_port(), free_port()
+    fhir_base = f"http://127.0.0.1:{fhir_port}/fhir"
+    fake = ThreadedServer(fhir, "127.0.0.1", fhir_port).start()
+    crt, key = _self_signed(tmp)
+    prefix = tmp / "nginx"
+    prefix.mkdir()
+    conf = prefix / "nginx.conf"
+    conf.write_text(
+        f"""
+daemon off;
+user root;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 512; }}
+http {{
+    access_log {prefix}/access.log;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    upstream immunotox {{ server 127.0.0.1:{app_port}; keepalive 16; }}
+    server {{
+        listen 127.0.0.1:{tls_port} ssl;
+        server_name localhost;
+        ssl_certificate {crt};
+        ssl_certificate_key {key};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        include {ROOT / "deploy" / "nginx" / "immunotox-proxy.conf"};
+    }}
+    server {{
+        listen 127.0.0.1:{http_port};
+        server_name localhost;
+        include {ROOT / "deploy" / "nginx" / "immunotox-proxy.conf"};
+    }}
+}}
+"""
+    )
+    env = {
+        "IMMUNOTOX_CDS_AUTH": "off",
+        "IMMUNOTOX_FHIR_ALLOWLIST": fhir_base,
+        "IMMUNOTOX_INSTANCE_DIR": str(tmp / "app"),
+        "IMMUNOTOX_LOG_FORMAT": "json",
+    }
+    (tmp / "app").mkdir()
+    try:
+        with (
+            app_server("127.0.0.1", app_port, WORKERS, env, tmp / "app") as app_base,
+            subprocess_server(
+                [str(NGINX), "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
+                f"http://127.0.0.1:{http_port}/healthz",
+                prefix / "nginx.out",
+                "nginx",
+                timeout_s=30,
+            ),
+        ):
+            yield {
+                "app": app_base,
+                "http": f"http://127.0.0.1:{http_port}",
+                "https": f"https://localhost:{tls_port}",
+                "ca": str(crt),
+                "fhir": fhir_base,
+                "log": tmp / "app" / "immunotox.log",
+                "ports": (app_port, http_port),
+            }
+    finally:
+        fake.stop()
+        shutil.rmtree(prefix / "body", ignore_errors=True)
+
+
+def _redirect_uri(resp: requests.Response) -> str:
+    assert resp.status_code == 302, resp.text[:300]
+    return parse_qs(urlsplit(resp.headers["Location"]).query)["redirect_uri"][0]
+
+
+def test_the_public_base_url_and_scheme_come_out_right_through_the_proxy(front_door):
+    https = front_door["https"]
+    r = requests.get(
+        f"{https}/smart/standalone",
+        params={"iss": front_door["fhir"]},
+        verify=front_door["ca"],
+        allow_redirects=False,
+        timeout=30,
+    )
+    # the app saw https and the name and port the client used, not gunicorn's own address
+    assert _redirect_uri(r) == f"{https}/smart/callback"
+    assert "Secure" in r.headers["Set-Cookie"]
+    assert r.headers["X-Request-Id"]
+    # a client's own X-Forwarded-Proto is not believed: nginx sets it from the real scheme
+    r = requests.get(
+        f"{front_door['http']}/smart/standalone",
+        params={"iss": front_door["fhir"]},
+        headers={"X-Forwarded-Proto": "https", "X-Forwarded-Protocol": "ssl"},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert _redirect_uri(r) == f"{front_door['http']}/smart/callback"
+
+
+def test_the_request_id_from_the_proxy_is_on_the_services_log_lines(front_door):
+    import json
+
+    r = requests.post(
+        f"{front_door['http']}/cds-services/immunotox-patient-view",
+        json={"hook": "patient-view"},
+        headers={"X-Request-Id": "client-chosen-id-0001"},  # replaced by nginx's own
+        timeout=30,
+    )
+    assert r.status_code == 400  # not a valid hook call; what matters is the log line
+    rid = r.headers["X-Request-Id"]
+    assert rid != "client-chosen-id-0001" and len(rid) == 32  # nginx's $request_id
+    time.sleep(0.5)
+    lines = [json.loads(x) for x in front_door["log"].read_text().splitlines() if x.startswith("{")]
+    mine = [x for x in lines if x.get("request_id") == rid]
+    assert mine, lines[-5:]
+    assert {"time", "level", "logger", "message"} <= set(mine[0])
+    assert any("immunotox-patient-view" in x["message"] for x in mine), mine
+
+
+def _slow_client(port: int, stop: threading.Event, body: bool, out: list) -> None:
+    """Sends a request a line (or a body byte) a second until told to stop or closed."""
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    except OSError as e:
+        out.append(f"connect: {e}")
+        return
+    try:
+        if body:
+            s.sendall(
+                b"POST /cds-services/immunotox-patient-view HTTP/1.1\r\nHost: localhost\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"
+            )
+        else:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+        i = 0
+        while not stop.wait(1.0):
+            i += 1
+            s.sendall(b" " if body else f"X-Slow-{i}: 1\r\n".encode())
+        out.append("open")
+    except OSError:
+        out.append("closed by server")
+    finally:
+        s.close()
+
+
+def _probe(url: str, timeout: float) -> float | None:
+    t0 = time.monotonic()
+    try:
+        ok = requests.get(url, timeout=timeout).status_code == 200
+    except requests.RequestException:
+        return None
+    return time.monotonic() - t0 if ok else None
+
+
+def _with_slow_clients(port: int, probe_url: str, timeout: float) -> list[float | None]:
+    stop = threading.Event()
+    out: list[str] = []
+    threads = [
+        threading.Thread(target=_slow_client, args=(port, stop, i % 3 == 0, out), daemon=True)
+        for i in range(SLOW_CLIENTS)
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(2.0)  # every slow client connected and trickling
+    try:
+        return [_probe(probe_url, timeout) for _ in range(3)]
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=5)
+
+
+def test_slow_clients_no_longer_tie_up_workers(front_door):
+    app_port, http_port = front_door["ports"]
+    # Control: straight at gunicorn, the slow clients hold every worker thread.
+    direct = _with_slow_clients(app_port, f"{front_door['app']}/healthz", timeout=3.0)
+    assert direct[0] is None, f"gunicorn answered despite {SLOW_CLIENTS} slow clients: {direct}"
+    time.sleep(1.0)
+    # Through nginx, the same slow clients wait in nginx; the service answers at once.
+    proxied = _with_slow_clients(http_port, f"{front_door['http']}/healthz", timeout=3.0)
+    assert all(t is not None and t < 1.0 for t in proxied), proxied
