@@ -22,9 +22,9 @@ from flask import (
 )
 
 from immunotox import config as config_mod
-from launch import client_auth, discovery, errors, session
+from launch import client_auth, discovery, errors, session, web
 from launch.errors import LaunchError
-from launch.web import error_response, secure_headers
+from launch.web import cookie_options, error_response, secure_headers
 
 log = logging.getLogger("immunotox.launch")
 
@@ -32,6 +32,7 @@ log = logging.getLogger("immunotox.launch")
 def create_blueprint(app: Flask) -> Blueprint:
     bp = Blueprint("launch", __name__, url_prefix="/smart", template_folder="templates")
     bp.after_request(secure_headers)
+    web.init_app(app)
 
     def redirect_uri() -> str:
         base = app.config.get("PUBLIC_BASE_URL")
@@ -58,9 +59,7 @@ def create_blueprint(app: Flask) -> Blueprint:
             session.with_pending(request, state),
             max_age=session.PENDING_TTL_S,
             path="/smart/",
-            httponly=True,
-            secure=bool(app.config.get("SESSION_COOKIE_SECURE", True)),
-            samesite="Lax",
+            **cookie_options(app.config),
         )
         return resp
 
@@ -86,15 +85,13 @@ def create_blueprint(app: Flask) -> Blueprint:
     def callback():
         sess = session.complete(app, request)
         resp = redirect(url_for("smart_app.index", ctx=sess["ctx"]), code=302)
-        secure = bool(app.config.get("SESSION_COOKIE_SECURE", True))
+        options = cookie_options(app.config)
         resp.set_cookie(
             session.SID_COOKIE,
             session.add_sid(request, sess["sid"]),
             max_age=session.SESSION_TTL_S,
             path="/",
-            httponly=True,
-            secure=secure,
-            samesite="Lax",
+            **options,
         )
         left = [s for s in session.pending_states(request) if s != request.args.get("state")]
         if left:
@@ -103,12 +100,10 @@ def create_blueprint(app: Flask) -> Blueprint:
                 " ".join(left),
                 max_age=session.PENDING_TTL_S,
                 path="/smart/",
-                httponly=True,
-                secure=secure,
-                samesite="Lax",
+                **options,
             )
         else:
-            resp.delete_cookie(session.LAUNCH_COOKIE, path="/smart/")
+            resp.delete_cookie(session.LAUNCH_COOKIE, path="/smart/", **options)
         return resp
 
     @bp.get("/.well-known/jwks.json")

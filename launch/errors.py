@@ -63,6 +63,40 @@ def expired() -> LaunchError:
     )
 
 
+def cookie_missing(framed: bool, cross_site: bool, secure_cookies: bool) -> LaunchError:
+    """The browser sent none of the app's cookies: name the likely cause from what the request
+    says about itself (Sec-Fetch-Dest / Sec-Fetch-Site) and the configuration."""
+    if framed and cross_site and not secure_cookies:
+        cause = (
+            "The app runs inside a frame of the EHR, which is another site, and it is configured "
+            "without Secure cookies (IMMUNOTOX_SESSION_COOKIE_SECURE=false): browsers do not "
+            "send such cookies inside another site's frame."
+        )
+        action = (
+            "Open the app in a new window from the EHR for now; the administrator must serve "
+            "the app over https with IMMUNOTOX_SESSION_COOKIE_SECURE on."
+        )
+    elif framed and cross_site:
+        cause = (
+            "The app runs inside a frame of the EHR, which is another site, and this browser "
+            "did not send the app's cookie there: it blocks third-party cookies (a browser "
+            "setting or policy), or does not support partitioned cookies."
+        )
+        action = (
+            "Open the app in a new window from the EHR, or ask the administrator to allow "
+            "cookies for the app's site in the EHR's browsers."
+        )
+    else:
+        cause = (
+            "This browser did not send the app's cookie: cookies are blocked for the app's site, "
+            "or the launch began in another browser or profile."
+        )
+        action = "Allow cookies for the app's site, then " + RELAUNCH[0].lower() + RELAUNCH[1:]
+    return LaunchError(
+        "cookie_missing", "The browser did not send the app's cookie", cause, action, 401
+    )
+
+
 def fhir_unavailable(what: str) -> LaunchError:
     return LaunchError(
         "fhir_unavailable",

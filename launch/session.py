@@ -5,7 +5,8 @@ Two records, both in `immunotox.store` so any worker process can serve any reque
 - pending launch (`smart_pending`, key = OAuth `state`, 10 minutes, popped once on callback):
   where to send the code, the PKCE verifier, the FHIR base.
 - session (`smart_session`, key = session id): tokens, expiry, launch context. The browser's
-  `immunotox_sid` cookie (HttpOnly, SameSite=Lax, Secure unless configured off) lists the
+  `immunotox_sid` cookie (HttpOnly; `SameSite=None; Secure; Partitioned`, or SameSite=Lax
+  when Secure is configured off: `launch.web.cookie_options`) lists the
   session ids of this browser's recent launches; each page URL carries the launch's short,
   non-secret `ctx` handle, so two tabs on two patients never swap patients.
 
@@ -136,7 +137,9 @@ def complete(app: Flask, req: Request) -> dict[str, Any]:
     if not state:
         raise errors.bad_request("The answer from the authorization server carries no state.")
     if not cookie_states:
-        raise errors.expired()
+        from launch.web import cookie_missing
+
+        raise cookie_missing()
     if state not in cookie_states:
         raise errors.state_mismatch()
     pending = _open(app, get_store(app).pop(NS_PENDING, _key(state)))
@@ -296,7 +299,9 @@ def load(app: Flask, req: Request) -> dict[str, Any]:
     ctx = req.args.get("ctx")
     sids = browser_sids(req)
     if not sids:
-        raise errors.expired()
+        from launch.web import cookie_missing
+
+        raise cookie_missing()
     for sid in reversed(sids):
         sess = _get(app, NS_SESSION, sid)
         if sess is None:

@@ -127,10 +127,35 @@ def test_a_state_that_this_browser_did_not_start_is_refused(smart, browser):
     assert error_kind(resp) == "state_mismatch"
 
 
-def test_a_callback_without_the_launch_cookie_is_an_expired_session(smart, browser):
+def test_a_callback_without_the_launch_cookie_names_the_missing_cookie(smart, browser):
     resp = browser.get(f"{smart.app_base}/smart/callback", params={"code": "x", "state": "y"})
     assert resp.status_code == 401
-    assert error_kind(resp) == "expired"
+    assert error_kind(resp) == "cookie_missing"
+    assert "did not send the app&#39;s cookie" in resp.text
+
+
+@pytest.mark.parametrize(
+    ("secure", "fetch_headers", "cause"),
+    [
+        (True, {"Sec-Fetch-Dest": "iframe", "Sec-Fetch-Site": "cross-site"}, "blocks third-party"),
+        (False, {"Sec-Fetch-Dest": "iframe", "Sec-Fetch-Site": "cross-site"}, "SECURE=false"),
+        (
+            True,
+            {"Sec-Fetch-Dest": "document", "Sec-Fetch-Site": "cross-site"},
+            "cookies are blocked",
+        ),
+    ],
+)
+def test_the_missing_cookie_page_names_the_real_cause(smart, browser, secure, fetch_headers, cause):
+    smart.app.config["SESSION_COOKIE_SECURE"] = secure
+    resp = browser.get(
+        f"{smart.app_base}/smart/callback",
+        params={"code": "x", "state": "y"},
+        headers=fetch_headers,
+    )
+    assert error_kind(resp) == "cookie_missing"
+    assert cause in resp.text
+    assert "session has expired" not in resp.text
 
 
 def test_replaying_a_callback_is_refused(smart, browser):
@@ -148,12 +173,46 @@ def test_replaying_a_callback_is_refused(smart, browser):
     assert error_kind(again) == "expired"
 
 
-def test_the_app_without_a_session_says_the_session_expired(smart, browser):
+def test_the_app_without_a_session_cookie_says_so(smart, browser):
+    resp = browser.get(f"{smart.app_base}/app/")
+    assert resp.status_code == 401
+    assert error_kind(resp) == "cookie_missing"
+    api = browser.get(f"{smart.app_base}/app/api/assessment")
+    assert api.status_code == 401 and api.json()["error"] == "cookie_missing"
+
+
+def test_the_app_with_a_cookie_whose_session_is_gone_says_the_session_expired(smart, browser):
+    browser.http.cookies.set("immunotox_sid", "no-such-session", path="/")
     resp = browser.get(f"{smart.app_base}/app/")
     assert resp.status_code == 401
     assert error_kind(resp) == "expired"
-    api = browser.get(f"{smart.app_base}/app/api/assessment")
-    assert api.status_code == 401 and api.json()["error"] == "expired"
+
+
+def test_cross_site_writes_to_the_app_are_refused_whatever_samesite_says(smart, browser):
+    evil = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+    for path in ("/app/", "/smart/callback"):
+        r = browser.http.post(f"{smart.app_base}{path}", headers=evil, timeout=30)
+        assert r.status_code == 403 and error_kind(r) == "cross_site_request", path
+        r = browser.http.post(f"{smart.app_base}{path}", timeout=30)  # no Origin at all
+        assert r.status_code == 403, path
+    api = browser.http.post(f"{smart.app_base}/app/api/assessment", headers=evil, timeout=30)
+    assert api.status_code == 403 and api.json()["error"] == "cross_site_request"
+    own = browser.http.post(
+        f"{smart.app_base}/app/", headers={"Origin": smart.app_base}, timeout=30
+    )
+    assert own.status_code == 405  # from its own origin: on to routing (no such method)
+
+
+def test_frame_ancestors_lists_only_the_configured_ehr_origins(smart, browser):
+    resp = browser.get(f"{smart.app_base}/app/")
+    assert "frame-ancestors 'self'" in resp.headers["Content-Security-Policy"]
+    assert "ehr.example" not in resp.headers["Content-Security-Policy"]
+    smart.app.config["FRAME_ANCESTORS"] = "https://ehr.example.org, https://ehr2.example:8443/"
+    csp = browser.get(f"{smart.app_base}/app/").headers["Content-Security-Policy"]
+    assert "frame-ancestors 'self' https://ehr.example.org https://ehr2.example:8443" in csp
+    smart.app.config["FRAME_ANCESTORS"] = "javascript:alert(1) *"
+    csp = browser.get(f"{smart.app_base}/app/").headers["Content-Security-Policy"]
+    assert csp.endswith("frame-ancestors 'self'")
 
 
 def test_a_fhir_server_that_is_down_at_launch_gets_a_clear_page(smart, browser):
@@ -410,7 +469,8 @@ def test_session_cookies_are_secure_unless_configured_off(smart, browser):
         params={"iss": smart.fhir_base, "launch": launch},
         allow_redirects=False,
     )
-    assert "Secure" in first.headers["Set-Cookie"]
+    cookie = first.headers["Set-Cookie"]
+    assert "Secure" in cookie and "SameSite=None" in cookie and "Partitioned" in cookie
 
 
 def test_a_failing_assessment_gets_a_clear_page_and_no_traceback(smart, browser, monkeypatch):
