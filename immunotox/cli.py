@@ -115,7 +115,15 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from immunotox import config as config_mod
     from immunotox.server import serve
+
+    cfg = config_mod.load()
+    if str(cfg.get("CDS_AUTH", "on")).lower() != "off" and not cfg.get("PUBLIC_BASE_URL"):
+        raise UsageError(
+            "IMMUNOTOX_PUBLIC_BASE_URL must be set when client JWTs are checked "
+            "(IMMUNOTOX_CDS_AUTH=on): it is the audience every token must name"
+        )
 
     return serve(host=args.host, port=args.port, workers=args.workers)
 

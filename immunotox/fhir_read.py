@@ -3,8 +3,7 @@
 Uses `fhirclient` (its `FHIRServer`: one `requests` session, FHIR JSON headers, errors by
 status) for every request. Searches the same resource types as the SMART app
 (`smart_app.fetch.SEARCHES`) by `patient=`, following each Bundle's `next` link while it stays
-on the same server and under the same base path (scheme, host, port and the normalised path
-compared), up to `MAX_PAGES` pages a type. Resources stay the server's JSON: the adapter reads
+on the same server and under the same base path (`immunotox.fhir_client.outside_base`), up to `MAX_PAGES` pages a type. Resources stay the server's JSON: the adapter reads
 them as it reads a Bundle file, so both give the same assessment. Compressed answers (gzip,
 deflate) are decoded by `requests`.
 
@@ -14,12 +13,13 @@ app for anything else.
 
 from __future__ import annotations
 
-import posixpath
 import sys
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import requests
+
+from immunotox.fhir_client import outside_base
 
 MAX_PAGES = 50
 PAGE_SIZE = 500
@@ -40,24 +40,6 @@ class _TimeoutSession(requests.Session):
         kwargs.setdefault("timeout", self.timeout)
         kwargs.setdefault("allow_redirects", False)
         return super().request(method, url, **kwargs)
-
-
-def _norm(url: str) -> tuple[str, str, int | None, str]:
-    u = urlsplit(url)
-    path = posixpath.normpath(unquote(u.path) or "/")
-    port = u.port or {"http": 80, "https": 443}.get(u.scheme)
-    return u.scheme.lower(), (u.hostname or "").lower(), port, path.rstrip("/")
-
-
-def same_base(url: str, base: str) -> bool:
-    """`url` is on `base`: same scheme, host and port, path under the base's (decoded and
-    normalised, so `base/../admin` and `%2e%2e` do not pass)."""
-    try:
-        s1, h1, p1, path1 = _norm(url)
-        s2, h2, p2, path2 = _norm(base)
-    except ValueError:
-        return False
-    return (s1, h1, p1) == (s2, h2, p2) and (path1 == path2 or path1.startswith(path2 + "/"))
 
 
 def _server(base: str, timeout: float) -> Any:
@@ -148,7 +130,7 @@ def read_patient_bundle(base: str, patient_id: str, timeout: float = 30.0) -> di
                 ),
                 None,
             )
-            if nxt and not same_base(nxt, base):
+            if nxt and outside_base(nxt, base) is not None:
                 print(
                     f"immunotox: {rtype}: the next page is on another server; not followed",
                     file=sys.stderr,

@@ -141,6 +141,7 @@ def test_a_bad_database_url_is_one_line(capsys, monkeypatch, url, message):
     assert message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
     monkeypatch.setenv("IMMUNOTOX_DATABASE_URL", url)
+    monkeypatch.setenv("IMMUNOTOX_CDS_AUTH", "off")
     assert main(["serve", "--port", "9"]) == 2  # refused before gunicorn starts
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
@@ -151,3 +152,11 @@ def test_a_password_in_a_bad_database_url_is_not_printed(capsys):
     assert main(["feedback-report", "--database-url", url]) == 2
     err = capsys.readouterr().err
     assert "hunter2" not in err and "db.example" in err
+
+
+def test_serve_without_a_public_base_url_while_checking_jwts_is_one_line(capsys, monkeypatch):
+    monkeypatch.setenv("IMMUNOTOX_CDS_AUTH", "on")
+    monkeypatch.delenv("IMMUNOTOX_PUBLIC_BASE_URL", raising=False)
+    assert main(["serve", "--port", "9"]) == 2
+    err = capsys.readouterr().err
+    assert "IMMUNOTOX_PUBLIC_BASE_URL must be set" in err and len(err.strip().splitlines()) == 1

@@ -13,6 +13,7 @@ def _app(tmp_path, **over):
         "DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}",
         "CDS_AUTH": "off",
         "FHIR_ALLOWLIST": "https://fhir.example/r4",
+        "PUBLIC_BASE_URL": "https://cds.example.org",
         "TESTING": True,
     }
     cfg.update(over)

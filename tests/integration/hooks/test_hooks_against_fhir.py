@@ -271,3 +271,105 @@ def test_negative_patient_gets_no_cards_over_http(hook_client, fhir):
     )
     assert resp.status_code == 200
     assert resp.get_json() == {"cards": []}
+
+
+# -- `immunotox assess --fhir-base URL --patient ID` ----------------------------------------
+
+_TYPES = (
+    "Observation",
+    "MedicationAdministration",
+    "MedicationRequest",
+    "MedicationStatement",
+    "Condition",
+    "Procedure",
+    "DeviceUseStatement",
+)
+
+
+def _assess_cli(capsys, *args: str) -> dict:
+    from immunotox.cli import main
+
+    assert main(["assess", *args, "--format", "json"]) == 0, capsys.readouterr().err
+    return json.loads(capsys.readouterr().out)
+
+
+def _record_read_by_the_test(base: str, pid: str) -> dict:
+    entries = [{"resource": _fetch_all(base, f"Patient/{pid}")}]
+    for rtype in _TYPES:
+        entries += _fetch_all(base, f"{rtype}?patient={pid}").get("entry") or []
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def test_assess_reads_the_record_from_the_fhir_server_and_gives_the_same_assessment(
+    fhir, tmp_path, capsys, monkeypatch
+):
+    from datetime import UTC, datetime
+
+    base, ids = fhir
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    pid = ids["seed-pembrolizumab"]
+    from_server = _assess_cli(capsys, "--fhir-base", base, "--patient", pid, "--at", at)
+    bundle = tmp_path / "record.json"
+    bundle.write_text(json.dumps(_record_read_by_the_test(base, pid)))
+    assert from_server == _assess_cli(capsys, str(bundle), "--at", at)
+    # the seed case as the README states it (dates moved to now when it was loaded)
+    grades = {s: g["grade"] for s, g in from_server["crs"].items()}
+    assert grades == {"lee2014": 2, "astct2019": 3, "ctcae5": 3}, grades
+    # paging: the same with pages of 5 resources
+    monkeypatch.setattr("immunotox.fhir_read.PAGE_SIZE", 5)
+    assert _assess_cli(capsys, "--fhir-base", base, "--patient", pid, "--at", at) == from_server
+
+
+def test_assess_reads_through_a_compressing_proxy(fhir, capsys):
+    """A proxy (or a server such as HAPI) that gzips every answer: same assessment."""
+    import gzip
+    from datetime import UTC, datetime
+
+    from flask import Flask, Response
+    from flask import request as freq
+
+    from immunotox.demo import ThreadedServer
+
+    base, ids = fhir
+    port = free_port()
+    proxy_base = f"http://127.0.0.1:{port}/fhir"
+    proxy = Flask("gzip-proxy")
+    seen: list[str] = []
+
+    @proxy.get("/fhir/<path:path>")
+    def forward(path: str):
+        r = requests.get(
+            f"{base}/{path}",
+            params=list(freq.args.items(multi=True)),
+            headers={"Accept": "application/fhir+json"},
+            timeout=30,
+        )
+        body = r.content.replace(base.encode(), proxy_base.encode())
+        seen.append(freq.headers.get("Accept-Encoding", ""))
+        resp = Response(gzip.compress(body), status=r.status_code)
+        resp.headers["Content-Type"] = "application/fhir+json"
+        resp.headers["Content-Encoding"] = "gzip"
+        return resp
+
+    server = ThreadedServer(proxy, "127.0.0.1", port).start()
+    try:
+        at = datetime.now(UTC).isoformat(timespec="seconds")
+        pid = ids["seed-pembrolizumab"]
+        direct = _assess_cli(capsys, "--fhir-base", base, "--patient", pid, "--at", at)
+        gzipped = _assess_cli(capsys, "--fhir-base", proxy_base, "--patient", pid, "--at", at)
+    finally:
+        server.stop()
+    assert gzipped == direct
+    assert seen and all("gzip" in s for s in seen)
+
+
+def test_assess_from_a_server_names_a_missing_patient_and_an_unreachable_server(fhir, capsys):
+    from immunotox.cli import main
+
+    base, _ = fhir
+    assert main(["assess", "--fhir-base", base, "--patient", "no-such-patient-x1"]) == 1
+    assert "Patient/no-such-patient-x1: not found" in capsys.readouterr().err
+    dead = f"http://127.0.0.1:{free_port()}/fhir"
+    assert main(["assess", "--fhir-base", dead, "--patient", "p", "--timeout", "3"]) == 1
+    err = capsys.readouterr().err
+    assert "could not be reached" in err and "Traceback" not in err
