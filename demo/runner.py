@@ -333,11 +333,20 @@ def demo_stack(
     workdir: Path | None = None,
     patients_dir: Path = PATIENTS_DIR,
 ) -> Iterator[dict[str, Any]]:
-    """Start the FHIR server, the app and the EHR; yield their URLs; stop them on exit."""
+    """Start the FHIR server, the app and the EHR; yield their URLs; stop them on exit. When
+    something fails, the temporary folder with every server's log is kept and named in the
+    RuntimeError."""
     import secrets
 
     from demo.authserver import DevClient, DevSmartServer
 
+    missing = [p for p in (patients_dir, REPO / "demo" / "ehr") if not p.is_dir()]
+    if missing:
+        raise RuntimeError(
+            "the demo needs the project's source checkout: its demo patients and demo EHR "
+            f"({', '.join(str(p) for p in missing)}) are not part of the installed package. "
+            "Run it from a clone of the repository: bash scripts/demo.sh"
+        )
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))  # demo/ehr is not part of the installed package
     from demo.ehr.app import create_ehr_app
@@ -351,6 +360,7 @@ def demo_stack(
     ehr_base = f"http://{host}:{port}"
     app_base = f"http://{host}:{app_port}"
     ehr = None
+    failed = False
     try:
         with sekmet_server(fhir_port, work / "fhir") as fhir_base:
             loaded: list[str] = []
@@ -380,11 +390,43 @@ def demo_stack(
                     "workdir": work,
                     "dev": dev,
                 }
+    except (KeyboardInterrupt, GeneratorExit):
+        raise
+    except RuntimeError as e:
+        failed = True
+        raise RuntimeError(f"{e}; the logs are kept in {work}") from None
+    except BaseException:
+        failed = True
+        raise
     finally:
         if ehr is not None:
             ehr.stop()
-        if own_tmp:
+        if own_tmp and not failed:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def describe(urls: dict[str, Any]) -> str:
+    """Every URL the demo serves, grouped by server, and where the logs are."""
+    ehr, app, fhir = urls["ehr"], urls["app"], urls["fhir"]
+    rows = [
+        ("Open the demo EHR", f"{ehr}/"),
+        ("  authorization", f"{ehr}/auth/authorize"),
+        ("  token", f"{ehr}/auth/token"),
+        ("FHIR base (gateway)", fhir),
+        ("  SMART configuration", f"{fhir}/.well-known/smart-configuration"),
+        ("FHIR server (sekmet)", urls["fhir_upstream"]),
+        ("CDS discovery", f"{app}/cds-services"),
+        ("SMART launch URL", f"{app}/smart/launch"),
+        ("Standalone launch", f"{app}/smart/standalone"),
+        ("  redirect URI", f"{app}/smart/callback"),
+        ("  app JWKS", f"{app}/smart/.well-known/jwks.json"),
+        ("Health", f"{app}/healthz  {app}/readyz"),
+        ("Logs", str(urls["workdir"])),
+    ]
+    width = max(len(k) for k, _ in rows) + 2
+    lines = [f"  {k + ':':<{width}}{v}" for k, v in rows]
+    n = len(urls["patients"])
+    return "\n" + "\n".join(lines) + f"\n  {n} demo patients loaded. Press Ctrl-C to stop.\n"
 
 
 def main(args: argparse.Namespace) -> int:
@@ -402,15 +444,14 @@ def main(args: argparse.Namespace) -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     print("immunotox demo: starting the FHIR server, the service and the demo EHR ...", flush=True)
     try:
-        with demo_stack(host, args.port, args.fhir_port, workers=args.workers) as urls:
-            print(
-                f"\n  Open the demo EHR:   {urls['ehr']}/\n"
-                f"  FHIR base (gateway): {urls['fhir']}\n"
-                f"  CDS discovery:       {urls['app']}/cds-services\n"
-                f"  Standalone launch:   {urls['app']}/smart/standalone\n"
-                f"  {len(urls['patients'])} demo patients loaded. Press Ctrl-C to stop.\n",
-                flush=True,
-            )
+        with demo_stack(
+            host,
+            args.port,
+            args.fhir_port,
+            app_port=getattr(args, "app_port", None),
+            workers=args.workers,
+        ) as urls:
+            print(describe(urls), flush=True)
             while True:
                 time.sleep(1)
     except KeyboardInterrupt:

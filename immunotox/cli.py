@@ -223,11 +223,38 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser(
         "demo",
         help="start a local FHIR server with demo patients, the service, the app and a demo EHR",
+        description="Start the whole demo on loopback: a FHIR server loaded with the demo "
+        "patients, the demo EHR (with its SMART authorization server and FHIR gateway), and the "
+        "CDS Hooks service and SMART app under gunicorn. Prints every URL; Ctrl-C stops it all. "
+        "Needs the source checkout (demo/) and the demo extra (sekmet-fhir).",
     )
-    d.add_argument("--host", default="127.0.0.1")
-    d.add_argument("--port", type=int, default=8080)
-    d.add_argument("--fhir-port", type=int, default=8081)
-    d.add_argument("--workers", type=int, default=2)
+    d.add_argument(
+        "--host", default="127.0.0.1", help="address every server listens on (loopback only)"
+    )
+    d.add_argument(
+        "--port",
+        type=int,
+        default=8080,
+        help="the demo EHR: patient list, SMART authorization server (/auth/...) and FHIR "
+        "gateway (/fhir), the URL to open (default 8080)",
+    )
+    d.add_argument(
+        "--fhir-port",
+        type=int,
+        default=8081,
+        help="the FHIR server holding the demo patients (sekmet), behind the gateway "
+        "(default 8081)",
+    )
+    d.add_argument(
+        "--app-port",
+        type=int,
+        default=None,
+        help="the CDS Hooks service and SMART app (immunotox serve) (default: --port + 2, or a "
+        "free port if that one is taken)",
+    )
+    d.add_argument(
+        "--workers", type=int, default=2, help="gunicorn worker processes of the app (default 2)"
+    )
     d.set_defaults(func=cmd_demo)
     return p
 

@@ -132,7 +132,7 @@ def test_assess_needs_a_file_or_a_server(capsys):
     [
         ("not a url", "is not a database URL"),
         ("nosuchdb://host/x", "no driver for the database URL"),
-        ("sqlite:////nonexistent-dir/sub/x.sqlite3", "cannot be used"),
+        ("sqlite:////proc/version/x.sqlite3", "cannot be used"),
     ],
 )
 def test_a_bad_database_url_is_one_line(capsys, monkeypatch, url, message):

@@ -33,6 +33,7 @@ def _app(url, tmp_path, **over):
         "CDS_CLIENTS": str(clients),
         "PUBLIC_BASE_URL": BASE,
         "SESSION_COOKIE_SECURE": False,
+        "SECRET_KEY": "one secret on every host",  # the key sessions are sealed with
         "TESTING": True,
     }
     cfg.update(over)
@@ -108,7 +109,7 @@ def test_a_smart_session_stored_by_one_instance_is_loaded_by_the_other(store_url
 
     a, b = _app(store_url, tmp_path), _app(store_url, tmp_path)
     record = {"iss": "https://fhir.example/r4", "patient": "p1", "ctx": "c1", "access_token": "t"}
-    store_of(a).put(session.NS_SESSION, "sid-1", record, session.SESSION_TTL_S)
+    session._put(a, session.NS_SESSION, "sid-1", record, session.SESSION_TTL_S)
     with b.test_request_context("/app/?ctx=c1", headers={"Cookie": f"{session.SID_COOKIE}=sid-1"}):
         from flask import request
 

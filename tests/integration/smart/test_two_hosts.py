@@ -60,6 +60,7 @@ def test_two_serve_processes_on_one_postgresql_act_as_one_service(
         "IMMUNOTOX_FHIR_ALLOWLIST": f"{gw_base}/fhir",
         "IMMUNOTOX_PUBLIC_BASE_URL": public,
         "IMMUNOTOX_SESSION_COOKIE_SECURE": "false",
+        "IMMUNOTOX_SECRET_KEY": "one secret on every host",  # sessions sealed alike
     }
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
