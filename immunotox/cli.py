@@ -158,7 +158,14 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from demo.runner import main as demo_main
+    try:
+        from demo.runner import main as demo_main
+    except ImportError:
+        raise UsageError(
+            "the demo needs the project's source checkout: its runner, demo patients and demo "
+            "EHR (demo/) are not part of the installed package. Run it from a clone of the "
+            "repository: bash scripts/demo.sh"
+        ) from None
 
     return demo_main(args)
 

@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from immunotox import __version__
 from immunotox import config as config_mod
+from immunotox.store import get_store
 
 log = logging.getLogger("immunotox.health")
 
@@ -25,7 +26,7 @@ log = logging.getLogger("immunotox.health")
 def _checks(app: Flask) -> dict[str, dict[str, Any]]:
     checks: dict[str, dict[str, Any]] = {}
     try:
-        engine = app.extensions["immunotox.store"].engine
+        engine = get_store(app).engine
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         checks["store"] = {"ok": True}

@@ -44,7 +44,7 @@ def postgres_server() -> Iterator[str]:
         _unavailable("starting a throw-away server needs root (runuser -u postgres)")
     if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
         _unavailable("Debian's postgresql package is not installed: bash " + str(SCRIPT))
-    from immunotox.demo import free_port
+    from demo.runner import free_port
 
     workdir = tempfile.mkdtemp(prefix="immunotox-pg-", dir="/tmp")  # postgres must reach it
     started = subprocess.run(

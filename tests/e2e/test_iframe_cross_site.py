@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from test_demo_in_browser import wait_for
 
-from immunotox.demo import ThreadedServer, free_port, load_bundle, sekmet_server
+from demo.runner import ThreadedServer, free_port, load_bundle, sekmet_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -24,8 +24,8 @@ PATIENT = "itx-test-pembro"
 def cross_site(tmp_path_factory):
     from flask import Flask, Response
 
+    from demo.authserver import DevClient, DevSmartServer
     from immunotox.app import create_app
-    from launch.dev_authserver import DevClient, DevSmartServer
 
     cm = sekmet_server(free_port(), tmp_path_factory.mktemp("sekmet-frame"))
     try:

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from immunotox.demo import ThreadedServer, app_server, free_port, subprocess_server
+from demo.runner import ThreadedServer, app_server, free_port, subprocess_server
 
 pytestmark = pytest.mark.integration
 

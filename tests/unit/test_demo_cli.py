@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from immunotox import demo
+from demo import runner as demo
 from immunotox.cli import build_parser
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from immunotox.app import create_app
+from immunotox.store import get_store
 
 
 def _app(tmp_path, **over):
@@ -36,7 +37,7 @@ def test_readyz_names_a_store_that_does_not_answer(tmp_path):
     app = _app(tmp_path)
     (tmp_path / "s.db").unlink()
     (tmp_path / "s.db").mkdir()  # the file is gone and cannot come back
-    app.extensions["immunotox.store"].engine.dispose()
+    get_store(app).engine.dispose()
     r = app.test_client().get("/readyz")
     assert r.status_code == 503
     assert r.json["checks"]["store"]["ok"] is False

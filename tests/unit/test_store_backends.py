@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
 from immunotox.app import create_app
-from immunotox.app import store as store_of
 from immunotox.store import Store
+from immunotox.store import get_store as store_of
 
 BASE = "https://cds.example.org"
 ISS = "https://ehr.example"

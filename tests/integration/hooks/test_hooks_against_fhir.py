@@ -328,7 +328,7 @@ def test_assess_reads_through_a_compressing_proxy(fhir, capsys):
     from flask import Flask, Response
     from flask import request as freq
 
-    from immunotox.demo import ThreadedServer
+    from demo.runner import ThreadedServer
 
     base, ids = fhir
     port = free_port()

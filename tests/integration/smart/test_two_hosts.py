@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 from smart_helpers import Browser
 
-from immunotox.demo import ThreadedServer, app_server, free_port
+from demo.runner import ThreadedServer, app_server, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +40,7 @@ def test_two_serve_processes_on_one_postgresql_act_as_one_service(
 ):
     from flask import Flask
 
-    from launch.dev_authserver import DevClient, DevSmartServer
+    from demo.authserver import DevClient, DevSmartServer
 
     port_a, port_b, gw_port = free_port(), free_port(), free_port()
     host_a, host_b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
