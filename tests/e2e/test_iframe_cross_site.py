@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from test_demo_in_browser import wait_for
 
-from demo.runner import ThreadedServer, free_port, load_bundle, sekmet_server
+from demo.runner import ThreadedServer, free_port, load_bundle, sekmet_executable, sekmet_server
+from tests.ci import require_or_skip
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -27,11 +28,13 @@ def cross_site(tmp_path_factory):
     from demo.authserver import DevClient, DevSmartServer
     from immunotox.app import create_app
 
+    if sekmet_executable() is None:
+        require_or_skip("the sekmet FHIR server is not installed (the demo extra)")
     cm = sekmet_server(free_port(), tmp_path_factory.mktemp("sekmet-frame"))
     try:
         upstream = cm.__enter__()
     except RuntimeError as e:
-        pytest.skip(f"the sekmet FHIR server could not start: {e}")
+        pytest.fail(f"the sekmet FHIR server could not start: {e}", pytrace=False)
     load_bundle(upstream, json.loads((FIXTURE / "pembro-patient.json").read_text()))
     ehr_port, app_port = free_port(), free_port()
     ehr_base = f"http://localhost:{ehr_port}"  # the EHR's site

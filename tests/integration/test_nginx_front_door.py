@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 import shutil
 import socket
 import threading
@@ -24,6 +23,7 @@ import pytest
 import requests
 
 from demo.runner import ThreadedServer, app_server, free_port, subprocess_server
+from tests.ci import require_or_skip
 
 pytestmark = pytest.mark.integration
 
@@ -74,10 +74,7 @@ def _self_signed(tmp: Path) -> tuple[Path, Path]:
 @pytest.fixture(scope="module")
 def front_door(tmp_path_factory):
     if not NGINX.exists():
-        reason = "nginx is not installed: run scripts/test-setup-nginx.sh"
-        if os.environ.get("CI"):
-            pytest.fail(f"nginx is required in CI: {reason}")
-        pytest.skip(reason)
+        require_or_skip("nginx is not installed: run scripts/test-setup-nginx.sh")
     from flask import Flask, jsonify
 
     tmp = tmp_path_factory.mktemp("front-door")
