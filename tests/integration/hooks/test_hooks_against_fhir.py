@@ -275,15 +275,12 @@ def test_negative_patient_gets_no_cards_over_http(hook_client, fhir):
 
 # -- `immunotox assess --fhir-base URL --patient ID` ----------------------------------------
 
-_TYPES = (
-    "Observation",
-    "MedicationAdministration",
-    "MedicationRequest",
-    "MedicationStatement",
-    "Condition",
-    "Procedure",
-    "DeviceUseStatement",
-)
+
+def _types() -> list[str]:
+    """The searches the record declaration asks for (the same list the app and the CLI use)."""
+    from smart_app.fetch import SEARCHES
+
+    return list(SEARCHES)
 
 
 def _assess_cli(capsys, *args: str) -> dict:
@@ -295,7 +292,7 @@ def _assess_cli(capsys, *args: str) -> dict:
 
 def _record_read_by_the_test(base: str, pid: str) -> dict:
     entries = [{"resource": _fetch_all(base, f"Patient/{pid}")}]
-    for rtype in _TYPES:
+    for rtype in _types():
         entries += _fetch_all(base, f"{rtype}?patient={pid}").get("entry") or []
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
 
