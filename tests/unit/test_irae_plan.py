@@ -229,6 +229,14 @@ def test_hypothyroidism_at_78_starts_at_25_to_50_micrograms():
     assert dose(recs(a)["levothyroxine.replacement"]) == (25, 50)
 
 
+def test_levothyroxine_band_changes_at_70_years():
+    # ASCO 2018 (Cleve Clin J Med Table 2): full replacement 1.6 µg/kg/day under 70, 25-50 µg/day from 70.
+    at_69 = run("E03.9", "Hypothyroidism", 2, kg=60, birth="1957-05-20")  # 69.5 years on 2026-11-20
+    assert dose(recs(at_69)["levothyroxine.replacement"]) == (96,)
+    at_70 = run("E03.9", "Hypothyroidism", 2, kg=60, birth="1956-11-19")  # 70 years and a day
+    assert dose(recs(at_70)["levothyroxine.replacement"]) == (25, 50)
+
+
 def test_hypothyroidism_grade_3_is_held_and_grade_4_is_not_discontinued():
     assert action(run("E03.2", "Hypothyroidism", 3), "hypothyroidism") == "hold"
     assert action(run("E03.2", "Hypothyroidism", 4), "hypothyroidism") == "hold"
