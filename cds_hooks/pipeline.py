@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from cds_hooks import cards as card_mod
+from cds_hooks import observation
 from cds_hooks.prefetch import PrefetchUnavailable, hydrate
 from cds_hooks.registry import REQUIRED_KEYS, ServiceDef
 from cds_hooks.spec import Card, HookRequest, SpecError, new_uuid, response
@@ -66,6 +67,27 @@ def view_inputs(
     return out
 
 
+def _now() -> datetime:
+    from services import assess
+
+    return assess.now()
+
+
+def _observation_cards(
+    observations: list[dict[str, Any]],
+    resources: list[dict[str, Any]],
+    cfg: Mapping[str, Any],
+    cc_fields: dict[str, Any],
+) -> list[Card]:
+    """org.immunotox.observation-create: the record graded without and with the observations
+    being charted (`services.changes`); a card only when something changed."""
+    from services.changes import compare
+
+    at = observation.assessment_time(observations, _now())
+    delta = compare(resources, observations, at, crs_primary=cfg.get("CRS_PRIMARY"))
+    return observation.observation_cards(delta, card_mod.CardContext(**cc_fields))
+
+
 def _error(status: int, message: str, field: str | None = None) -> Outcome:
     body: dict[str, Any] = {"error": status, "message": message}
     if field:
@@ -97,6 +119,13 @@ def call_service(
         req = HookRequest.parse(body, expected_hook=service.hook)
     except SpecError as e:
         return _error(400, f"invalid request: {e.field}: {e.message}", e.field)
+
+    observations: list[dict[str, Any]] | None = None
+    if service.hook == observation.HOOK:
+        try:
+            observations = observation.read_observations(req.context, _now())
+        except SpecError as e:
+            return _error(400, f"invalid request: {e.field}: {e.message}", e.field)
 
     templates = service.prefetch
     try:
@@ -132,11 +161,14 @@ def call_service(
         notes=tuple(hydrated.notes),
     )
     try:
-        assessment = run_assessment(resources, crs_primary=cfg.get("CRS_PRIMARY"))
-        cc = card_mod.CardContext(
-            **cc_fields, **view_inputs(service.hook, req.context, assessment, resources)
-        )
-        built = card_mod.BUILDERS[service.builder](assessment, cc)
+        if observations is not None:
+            built = _observation_cards(observations, resources, cfg, cc_fields)
+        else:
+            assessment = run_assessment(resources, crs_primary=cfg.get("CRS_PRIMARY"))
+            cc = card_mod.CardContext(
+                **cc_fields, **view_inputs(service.hook, req.context, assessment, resources)
+            )
+            built = card_mod.BUILDERS[service.builder](assessment, cc)
         out = response(built)
     except Exception as e:
         ref = _log_failure(f"service {service.id}", e)

@@ -148,6 +148,17 @@ SERVICES: dict[str, ServiceDef] = {
             _ASSESS_KEYS,
             "problem_list_cards",
         ),
+        ServiceDef(
+            "immunotox-observation-create",
+            "org.immunotox.observation-create",
+            "Immunotherapy toxicity as vital signs and labs are charted",
+            "When a vital sign or lab is recorded for a patient exposed to immunotherapy: grades "
+            "the record without and with the new observations and answers only when something "
+            "changed: a CRS grade (primary system) or an irAE grade rose, or fever, hypotension "
+            "or an oxygen requirement is new; the change is in the summary.",
+            _ASSESS_KEYS,
+            "observation_cards",
+        ),
     )
 }
 

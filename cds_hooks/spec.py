@@ -317,6 +317,8 @@ HOOK_CONTEXT: dict[str, dict[str, type | tuple[type, ...]]] = {
     "order-select": {"userId": str, "patientId": str, "selections": list, "draftOrders": dict},
     "order-sign": {"userId": str, "patientId": str, "draftOrders": dict},
     "problem-list-item-create": {"userId": str, "patientId": str, "conditions": dict},
+    # This service's own hook (docs/cds-hooks.md): a vital sign or lab being charted.
+    "org.immunotox.observation-create": {"userId": str, "patientId": str, "observations": dict},
 }
 _BUNDLE_CONTEXT = ("draftOrders", "conditions")
 

@@ -70,6 +70,26 @@ def draft(pid: str, which: str) -> dict:
     }
 
 
+def observation(pid: str, loinc: str, value: float, unit: str) -> dict:
+    """A vital sign being charted now (observation-create)."""
+    from datetime import UTC, datetime
+
+    return {
+        "resourceType": "Observation",
+        "id": f"charted-{loinc}",
+        "status": "final",
+        "subject": {"reference": f"Patient/{pid}"},
+        "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+        "effectiveDateTime": datetime.now(UTC).isoformat(timespec="seconds"),
+        "valueQuantity": {
+            "value": value,
+            "unit": unit,
+            "system": "http://unitsofmeasure.org",
+            "code": unit,
+        },
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("hook", choices=sorted({s.hook for s in SERVICES.values()}))
@@ -79,6 +99,12 @@ def main() -> None:
         choices=sorted(DRAFTS),
         default="pembrolizumab",
         help="order hooks: the draft order",
+    )
+    p.add_argument(
+        "--temp", type=float, help="observation-create: a temperature (°C) being charted now"
+    )
+    p.add_argument(
+        "--sbp", type=float, help="observation-create: a systolic pressure (mmHg) charted now"
     )
     args = p.parse_args()
     service = next(s for s in SERVICES.values() if s.hook == args.hook)
@@ -128,6 +154,19 @@ def main() -> None:
                         },
                     }
                 }
+            ],
+        }
+    if args.hook == "org.immunotox.observation-create":
+        charted = [("8310-5", args.temp, "Cel"), ("8480-6", args.sbp, "mm[Hg]")]
+        if args.temp is None and args.sbp is None:
+            charted[0] = ("8310-5", 38.9, "Cel")
+        context["observations"] = {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [
+                {"resource": observation(pid, code, value, unit)}
+                for code, value, unit in charted
+                if value is not None
             ],
         }
     json.dump(

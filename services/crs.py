@@ -143,6 +143,19 @@ class Findings:
         return level
 
     @property
+    def oxygen_support(self) -> list[Evidence]:
+        """Supplemental oxygen in the window: a device above room air, a flow, or a measured
+        FiO2 above room air's; what it rests on (empty: none recorded)."""
+        out: list[Evidence] = []
+        if self.o2_top is not None and self.o2_top.level > O2Level.ROOM_AIR:
+            out.append(_ev_o2(self.o2_top))
+        if self.flow_max is not None and self.flow_max.value > 0:
+            out.append(_ev_sample("o2_flow", self.flow_max))
+        if self.fio2_max is not None and self.fio2_max.value > 21:
+            out.append(_ev_sample("fio2", self.fio2_max))
+        return out
+
+    @property
     def has_o2_data(self) -> bool:
         return self.o2_n > 0 or self.fio2_max is not None or self.flow_max is not None
 
@@ -724,6 +737,12 @@ def grade_window(
 # ------------------------------------------------------------------------------------------
 # Public entry points
 # ------------------------------------------------------------------------------------------
+
+
+def findings_now(data: PatientData, at: datetime) -> Findings:
+    """The findings in the grading window before `at`, as the graders read them: for a caller
+    comparing two versions of a record (with and without newly charted observations)."""
+    return gather(_Index(data, at), at - timedelta(hours=K.value("window")), at)
 
 
 @dataclass(slots=True)

@@ -138,6 +138,12 @@ def _request(
             "type": "collection",
             "entry": [{"resource": condition}],
         }
+    if svc.hook == "org.immunotox.observation-create":
+        ctx["observations"] = {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": _fever(pid)}],
+        }
     body = {
         "hook": svc.hook,
         "hookInstance": str(uuid.uuid4()),
@@ -209,6 +215,26 @@ def _pembro_draft(pid: str) -> dict:
                 ]
             }
         ],
+    }
+
+
+def _fever(pid: str) -> dict:
+    """A temperature being charted now (not stored: the hook grades with and without it)."""
+    from services.timeutil import now
+
+    return {
+        "resourceType": "Observation",
+        "id": "new-temp",
+        "status": "final",
+        "subject": {"reference": f"Patient/{pid}"},
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8310-5"}]},
+        "effectiveDateTime": now().isoformat(),
+        "valueQuantity": {
+            "value": 38.9,
+            "unit": "Cel",
+            "system": "http://unitsofmeasure.org",
+            "code": "Cel",
+        },
     }
 
 

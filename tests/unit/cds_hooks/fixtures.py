@@ -299,6 +299,7 @@ SERVICE_FOR_HOOK = {
     "order-select": "immunotox-order-select",
     "order-sign": "immunotox-order-sign",
     "problem-list-item-create": "immunotox-problem-list",
+    "org.immunotox.observation-create": "immunotox-observation-create",
 }
 
 

@@ -1,0 +1,363 @@
+"""`org.immunotox.observation-create`: the record graded without and with the observations being
+charted, through the HTTP route with the real domain core; a card only when something changed.
+
+Expected grades are the grading tables' (ASTCT 2019: fever ≥38.0 °C grade 1; hypotension without
+vasopressors or low-flow oxygen ≤6 L/min grade 2; one vasopressor or high-flow oxygen grade 3),
+written out here as literals.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+
+import pytest
+
+from cds_hooks.registry import SERVICES
+from tests.fhir_factory import AT, RXNORM, given, infusion, iso, obs, patient, sbp, temp
+from tests.unit.cds_hooks.fixtures import check_response
+from tests.unit.cds_hooks.test_cds_http import make_app
+
+SID = "immunotox-observation-create"
+HOOK = "org.immunotox.observation-create"
+PID = "p1"
+KEYS = {
+    "Observation": "observations",
+    "MedicationAdministration": "medicationAdministrations",
+    "MedicationRequest": "medicationRequests",
+    "MedicationStatement": "medicationStatements",
+    "Condition": "conditions",
+    "Procedure": "oxygenProcedures",
+    "DeviceUseStatement": "devices",
+    "AllergyIntolerance": "allergies",
+}
+
+
+@pytest.fixture
+def client(tmp_path, monkeypatch):
+    monkeypatch.setattr("services.assess.now", lambda: AT)
+    return make_app(tmp_path).test_client()
+
+
+def searchset(*resources: dict) -> dict:
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": r} for r in resources],
+    }
+
+
+def about(o: dict, pid: str = PID) -> dict:
+    o = copy.deepcopy(o)
+    o["subject"] = {"reference": f"Patient/{pid}"}
+    return o
+
+
+def car_t(*extra: dict, birth: str = "1970-01-01") -> list[dict]:
+    """An adult 3 days after a CAR T-cell infusion, afebrile and normotensive 4 hours ago."""
+    return [
+        patient(PID, birth),
+        given("axicabtagene ciloleucel", 72, by_text=True),
+        temp(37.2, hours_before=4),
+        sbp(120, hours_before=4),
+        obs("29463-7", 70, "kg", 48),
+        *extra,
+    ]
+
+
+def body(record: list[dict], new: list[dict], **ctx) -> dict:
+    pf: dict = {"patient": record[0], **{k: searchset() for k in KEYS.values()}}
+    for r in record[1:]:
+        pf[KEYS[r["resourceType"]]]["entry"].append({"resource": r})
+    context = {
+        "userId": "Practitioner/n1",
+        "patientId": PID,
+        "observations": searchset(*[about(o) for o in new]),
+        **ctx,
+    }
+    return {"hook": HOOK, "hookInstance": str(uuid.uuid4()), "context": context, "prefetch": pf}
+
+
+def call(client, record, new, **ctx):
+    r = client.post(f"/cds-services/{SID}", json=body(record, new, **ctx))
+    assert r.status_code == 200, r.json
+    return check_response(r.json)
+
+
+def norepinephrine(rate: float, hours_before: float) -> dict:
+    """A flowsheet row: the norepinephrine rate in µg/min."""
+    return {
+        "resourceType": "Observation",
+        "id": f"ne{rate}-{hours_before}",
+        "status": "final",
+        "code": {"coding": [{"system": RXNORM, "code": "7512"}], "text": "norepinephrine"},
+        "effectiveDateTime": iso(hours_before),
+        "valueQuantity": {"value": rate, "unit": "ug/min", "code": "ug/min"},
+    }
+
+
+def o2_flow(lpm: float, hours_before: float = 0.1) -> dict:
+    return obs("3151-8", lpm, "L/min", hours_before)
+
+
+# -- discovery ---------------------------------------------------------------------------------
+
+
+def test_discovery_lists_the_hook_with_the_same_prefetch_as_patient_view(client):
+    services = {s["id"]: s for s in client.get("/cds-services").json["services"]}
+    s = services[SID]
+    assert s["hook"] == "org.immunotox.observation-create"
+    assert s["prefetch"] == services["immunotox-patient-view"]["prefetch"]
+    assert s["prefetch"]["patient"] == "Patient/{{context.patientId}}"
+    assert SERVICES[SID].hook == HOOK
+
+
+# -- no change, no card ------------------------------------------------------------------------
+
+
+def test_a_normal_temperature_changes_nothing_and_gets_no_card(client):
+    assert call(client, car_t(), [temp(37.0, hours_before=0.1)]) == []
+
+
+def test_a_second_fever_in_the_same_window_changes_nothing(client):
+    record = car_t(temp(38.6, hours_before=3))
+    assert call(client, record, [temp(39.0, hours_before=0.1)]) == []
+
+
+def test_an_observation_the_service_does_not_read_gets_no_card(client):
+    potassium = obs("2823-3", 3.1, "mmol/L", 0.1)
+    assert call(client, car_t(), [potassium]) == []
+
+
+def test_a_lower_pressure_while_already_hypotensive_changes_nothing(client):
+    record = car_t(temp(38.6, hours_before=3), sbp(85, hours_before=2))
+    assert call(client, record, [sbp(80, hours_before=0.1)]) == []
+
+
+def test_a_patient_not_on_immunotherapy_gets_no_card_for_a_fever(client):
+    record = [patient(PID), temp(37.2, hours_before=4), sbp(120, hours_before=4)]
+    assert call(client, record, [temp(39.5, hours_before=0.1)]) == []
+
+
+def test_a_deceased_patient_gets_no_card(client):
+    record = car_t()
+    record[0] = patient(PID, deceasedDateTime=temp(0, hours_before=1)["effectiveDateTime"])
+    assert call(client, record, [temp(39.0, hours_before=2)]) == []
+
+
+# -- thresholds crossed ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "card"), [(38.0, True), (37.9, False)])
+def test_fever_onset_at_38_0_raises_crs_to_grade_1(client, value, card):
+    cards = call(client, car_t(), [temp(value, hours_before=0.1)])
+    if not card:
+        assert cards == []
+        return
+    [c] = cards
+    assert c["summary"] == "CRS grade 0 → 1 (ASTCT 2019): temperature 38 °C"
+    assert c["indicator"] == "info"
+    assert "| **ASTCT 2019** (primary) | 0 | 1 |" in c["detail"]
+    assert "**Fever**" in c["detail"]
+
+
+@pytest.mark.parametrize(("value", "card"), [(89, True), (90, False)])
+def test_new_hypotension_below_90_systolic_raises_crs_1_to_2(client, value, card):
+    record = car_t(temp(38.6, hours_before=3))
+    cards = call(client, record, [sbp(value, hours_before=0.1)])
+    if not card:
+        assert cards == []
+        return
+    [c] = cards
+    assert c["summary"] == f"CRS grade 1 → 2 (ASTCT 2019): systolic blood pressure {value} mmHg"
+    assert c["indicator"] == "warning"
+    assert "**New hypotension**" in c["detail"]
+
+
+def test_hypotension_without_fever_is_a_crossing_not_graded_as_crs(client):
+    [c] = call(client, car_t(), [sbp(82, hours_before=0.1)])
+    assert c["summary"] == "New hypotension: systolic blood pressure 82 mmHg; not graded as CRS"
+    assert c["indicator"] == "warning"
+    assert "Not graded as CRS" in c["detail"]
+    assert "| **ASTCT 2019** (primary) | 0 | 0 |" in c["detail"]
+
+
+def test_a_child_s_hypotension_uses_the_age_limit(client):
+    # 5 years old: systolic <70 + 2 × 5 = 80 mmHg (PALS); 82 is not hypotension, 79 is
+    record = car_t(temp(38.6, hours_before=3), birth="2021-06-01")
+    assert call(client, record, [sbp(82, hours_before=0.1)]) == []
+    [c] = call(client, record, [sbp(79, hours_before=0.1)])
+    assert c["summary"] == "CRS grade 1 → 2 (ASTCT 2019): systolic blood pressure 79 mmHg"
+
+
+@pytest.mark.parametrize(("lpm", "grade"), [(6, 2), (6.5, 3)])
+def test_a_new_oxygen_flow_raises_crs_by_the_low_flow_limit_of_6_l_min(client, lpm, grade):
+    record = car_t(temp(38.6, hours_before=3))
+    [c] = call(client, record, [o2_flow(lpm)])
+    shown = f"{lpm:g}"
+    assert c["summary"] == (
+        f"CRS grade 1 → {grade} (ASTCT 2019): inhaled oxygen flow rate {shown} L/min"
+    )
+    assert "**New oxygen requirement**" in c["detail"]
+
+
+def test_oxygen_without_fever_is_a_new_oxygen_requirement(client):
+    [c] = call(client, car_t(), [o2_flow(2)])
+    assert c["summary"] == (
+        "New oxygen requirement: inhaled oxygen flow rate 2 L/min; not graded as CRS"
+    )
+
+
+def test_a_room_air_fio2_is_no_oxygen_requirement(client):
+    assert call(client, car_t(), [obs("3150-0", 21, "%", 0.1)]) == []
+
+
+# -- grade deltas ------------------------------------------------------------------------------
+
+
+def test_crs_grade_2_to_3_when_norepinephrine_is_charted(client):
+    record = car_t(temp(38.6, hours_before=3), sbp(85, hours_before=2))
+    [c] = call(client, record, [norepinephrine(8, 0.2)])
+    assert c["summary"] == "CRS grade 2 → 3 (ASTCT 2019): norepinephrine 8 µg/min"
+    assert c["indicator"] == "critical"
+    assert "| **ASTCT 2019** (primary) | 2 | 3 |" in c["detail"]
+
+
+def test_crs_grade_1_to_3_with_fever_and_oxygen_charted_together(client):
+    record = car_t(temp(38.4, hours_before=5))
+    [c] = call(client, record, [sbp(118, hours_before=0.1), o2_flow(10)])
+    assert c["summary"].startswith("CRS grade 1 → 3 (ASTCT 2019): inhaled oxygen flow rate 10")
+
+
+def test_crs_grade_0_to_2_from_fever_and_hypotension_charted_together(client):
+    [c] = call(client, car_t(), [temp(38.8, hours_before=0.1), sbp(84, hours_before=0.1)])
+    assert (
+        c["summary"]
+        == "CRS grade 0 → 2 (ASTCT 2019): systolic blood pressure 84 mmHg, temperature 38.8 °C"
+    )
+
+
+def test_a_fever_on_a_running_norepinephrine_infusion_is_grade_0_to_3(client):
+    # no fever yet: the hypotension and the vasopressor are findings, not CRS (ASTCT: fever first)
+    record = car_t(sbp(84, hours_before=3), infusion("norepinephrine", 6, "ug/min", start_h=2))
+    [c] = call(client, record, [temp(39.2, hours_before=0.1)])
+    assert c["summary"] == (
+        "CRS grade 0 → 3 (ASTCT 2019): temperature 39.2 °C, norepinephrine 6 µg/min"
+    )
+    assert c["indicator"] == "critical"
+
+
+def test_an_observation_already_stored_is_left_out_of_before(client):
+    fever = temp(39.1, hours_before=0.1)
+    stored = about(fever)
+    [c] = call(client, car_t(stored), [fever])
+    assert c["summary"] == "CRS grade 0 → 1 (ASTCT 2019): temperature 39.1 °C"
+
+
+def test_the_primary_system_setting_names_the_system_in_the_summary(tmp_path, monkeypatch):
+    monkeypatch.setattr("services.assess.now", lambda: AT)
+    client = make_app(tmp_path, CRS_PRIMARY="lee2014").test_client()
+    record = car_t(temp(38.6, hours_before=3))
+    [c] = call(client, record, [obs("3150-0", 45, "%", 0.1)])
+    # Lee 2014 Table 2: FiO2 ≥40% is grade 3
+    assert c["summary"] == ("CRS grade 1 → 3 (Lee 2014): inhaled oxygen concentration (FiO2) 45 %")
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+
+def _bad(client, b: dict, field: str) -> str:
+    r = client.post(f"/cds-services/{SID}", json=b)
+    assert r.status_code == 400, r.json
+    assert r.json["field"] == field
+    return r.json["message"]
+
+
+def test_missing_observations_is_400(client):
+    b = body(car_t(), [temp(38.5, hours_before=0.1)])
+    del b["context"]["observations"]
+    assert "required" in _bad(client, b, "context.observations")
+
+
+def test_observations_that_are_not_a_bundle_is_400(client):
+    b = body(car_t(), [temp(38.5, hours_before=0.1)])
+    b["context"]["observations"] = about(temp(38.5, hours_before=0.1))
+    assert "Bundle" in _bad(client, b, "context.observations")
+
+
+def test_an_empty_bundle_is_400(client):
+    b = body(car_t(), [])
+    assert "at least one Observation" in _bad(client, b, "context.observations.entry")
+
+
+def test_a_resource_that_is_not_an_observation_is_400(client):
+    b = body(car_t(), [temp(38.5, hours_before=0.1)])
+    b["context"]["observations"]["entry"].append({"resource": patient(PID)})
+    assert "Observation" in _bad(client, b, "context.observations.entry[1].resource")
+
+
+def test_an_observation_about_another_patient_is_400(client):
+    b = body(car_t(), [temp(38.5, hours_before=0.1)])
+    b["context"]["observations"]["entry"][0]["resource"]["subject"] = {"reference": "Patient/p2"}
+    msg = _bad(client, b, "context.observations.entry[0].resource.subject")
+    assert "not the patient" in msg
+    assert "p2" not in msg
+
+
+def test_an_observation_without_subject_is_400(client):
+    b = body(car_t(), [temp(38.5, hours_before=0.1)])
+    del b["context"]["observations"]["entry"][0]["resource"]["subject"]
+    _bad(client, b, "context.observations.entry[0].resource.subject")
+
+
+def test_an_observation_without_effective_time_is_400(client):
+    b = body(car_t(), [temp(38.5, hours_before=0.1)])
+    del b["context"]["observations"]["entry"][0]["resource"]["effectiveDateTime"]
+    assert "effective time" in _bad(client, b, "context.observations.entry[0].resource")
+
+
+def test_an_observation_in_the_future_is_400_but_minutes_of_clock_skew_are_not(client):
+    b = body(car_t(), [temp(38.5, hours_before=-1)])
+    assert "future" in _bad(client, b, "context.observations.entry[0].resource")
+    [c] = call(client, car_t(), [temp(38.5, hours_before=-5 / 60)])
+    assert c["summary"] == "CRS grade 0 → 1 (ASTCT 2019): temperature 38.5 °C"
+
+
+def test_a_full_url_subject_reference_is_accepted(client):
+    b = body(car_t(), [temp(38.5, hours_before=0.1)])
+    b["context"]["observations"]["entry"][0]["resource"]["subject"] = {
+        "reference": "https://fhir.example.org/r4/Patient/p1"
+    }
+    r = client.post(f"/cds-services/{SID}", json=b)
+    assert r.status_code == 200
+    assert len(r.json["cards"]) == 1
+
+
+# -- irAE grade deltas (observations do not grade irAEs today: the comparison is generic) -----
+
+
+def test_an_irae_grade_that_rose_is_a_change_and_one_that_did_not_is_none():
+    from cds_hooks.cards import CardContext
+    from cds_hooks.observation import observation_cards
+    from services.changes import ObservationDelta, _grade_changes
+    from tests.unit.cds_hooks.fixtures import assessment, finding
+
+    before = assessment(irae=[finding(g=2, action="hold")])
+    after = assessment(irae=[finding(g=3, action="discontinue")])
+    [change] = _grade_changes(before, after)
+    assert (change.what, change.before, change.after) == ("transverse_myelitis", 2, 3)
+    assert _grade_changes(after, after) == []
+    assert _grade_changes(after, before) == []  # a grade that fell is no change
+
+    delta = ObservationDelta(before, after, (change,), (), (), frozenset(), {"lee2014": (0, 0)})
+    [c] = observation_cards(delta, CardContext("s", "p1", "https://cds.example.org"))
+    assert c.summary == "Acute transverse myelitis grade 2 → 3"
+    assert c.indicator == "critical"
+
+
+def test_a_new_irae_is_a_change_from_none():
+    from services.changes import _grade_changes
+    from tests.unit.cds_hooks.fixtures import assessment, finding
+
+    [change] = _grade_changes(assessment(), assessment(irae=[finding(g=2, action="hold")]))
+    assert (change.before, change.after) == (None, 2)
