@@ -7,7 +7,17 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from services import allergy, attribution, courses, crs, fhir_adapter, irae, management, timeline
+from services import (
+    allergy,
+    attribution,
+    courses,
+    crs,
+    fhir_adapter,
+    icans,
+    irae,
+    management,
+    timeline,
+)
 from services.knowledge import crs as KC
 from services.knowledge.sources import RULESET_VERSION
 from services.model import Assessment, IraeExclusion, PatientData, Weight
@@ -115,6 +125,7 @@ def assess_data(
         crs_higher_than_primary=higher_than_primary(evaluation.now, primary)
         if attr.applies
         else [],
+        icans=icans.evaluate(data, at, expos),
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from services import units
 from services.knowledge import codes
 from services.knowledge import crs as KC
+from services.knowledge import icans as KI
 from services.knowledge import orders as KO
 from services.model import (
     AllergyFact,
@@ -24,6 +25,7 @@ from services.model import (
     DraftOrder,
     DrugEvent,
     Infusion,
+    NeuroFact,
     O2Episode,
     PatientData,
     Sample,
@@ -217,6 +219,8 @@ class _Adapter:
             # its LOINC components make it a blood pressure, whatever its name.
             self._bp_panel(r, t, ref)
             return
+        if hit is False and self._neuro_observation(r, codings, t, ref):
+            return
         if hit is False:
             test = codes.match_infection_test(codings, _text(code))
             if test is not None:
@@ -236,6 +240,42 @@ class _Adapter:
             self.data.unreadable.append((ref, f"{hit.label}: no effective time"))
             return
         self._sample(hit, r.get("valueQuantity"), t, ref, r.get("referenceRange"))
+
+    def _neuro_observation(
+        self, r: dict[str, Any], codings: Codings, t: datetime | None, ref: str
+    ) -> bool:
+        """An ICE or CAPD score (by the product's code, or by name with an integer value) or a
+        coded level of consciousness (AVPU): `knowledge.icans`. True when it was one."""
+        tool = _neuro_tool(r.get("code"), codings)
+        if tool is not None:
+            if t is None:
+                self.data.unreadable.append((ref, f"{tool.label}: no effective time"))
+                return True
+            score = _integer_value(r)
+            if score is None or not 0 <= score <= tool.max_score:
+                self.data.unreadable.append(
+                    (
+                        ref,
+                        f"{tool.label}: the value is not a whole number from 0 to {tool.max_score}",
+                    )
+                )
+                return True
+            self.data.neuro.append(
+                NeuroFact(tool.tool, t, ref, f"{tool.label} {score}/{tool.max_score}", score=score)
+            )
+            return True
+        for key in _codings(r.get("valueCodeableConcept")):
+            c = KI.CONSCIOUSNESS_BY_CODE.get(codes._norm_key(*key)) if key[1] else None
+            if c is None:
+                continue
+            if t is None:
+                self.data.unreadable.append((ref, "Level of consciousness: no effective time"))
+                return True
+            self.data.neuro.append(
+                NeuroFact("consciousness", t, ref, f"Level of consciousness: {c.label}", c.rule)
+            )
+            return True
+        return False
 
     def _bp_panel(self, r: dict[str, Any], t: datetime | None, ref: str) -> None:
         if t is None:
@@ -698,6 +738,7 @@ class _Adapter:
             return
         code = r.get("code")
         text = _text(code)
+        self._neuro_condition(r, text)
         hit = codes.classify_condition(_codings(code), text)
         if hit is None:
             return
@@ -728,6 +769,68 @@ class _Adapter:
                 exclusion_source=hit.exclusion_source,
                 recorded=recorded,
                 mass_effect=_mass_effect(r, text),
+            )
+        )
+
+    def _neuro_condition(self, r: dict[str, Any], text: str) -> None:
+        """A Condition carrying an ICANS domain (`knowledge.icans.NEURO`), by exact code or by
+        an affirmed phrase in its text; read beside (never instead of) the irAE reading."""
+        keys = {codes._norm_key(s, c) for s, c in _codings(r.get("code")) if c}
+        low = text.lower()
+        concept, by_text = None, False
+        for n in KI.NEURO:
+            if keys & set(n.codes):
+                concept = n
+                break
+        if concept is None:
+            for n in KI.NEURO:
+                if any(codes.mentions(term, text) for term in n.terms):
+                    concept, by_text = n, True
+                    break
+        if concept is None:
+            return
+        ref = _ref(r)
+        onset = parse_instant(r.get("onsetDateTime"))
+        if onset is None and isinstance(r.get("onsetPeriod"), dict):
+            onset = parse_instant(r["onsetPeriod"].get("start"))
+        t = onset or parse_instant(r.get("recordedDate"))
+        if t is None:
+            self.data.unreadable.append((ref, f"{text or concept.kind}: no onset or recorded date"))
+            return
+        end = parse_instant(r.get("abatementDateTime"))
+        cs = [c for _, c in _codings(r.get("clinicalStatus"))]
+        if end is None and any(c in INACTIVE_CONDITION for c in cs):
+            end = t
+        if concept.kind in ("seizure", "status_epilepticus"):
+            end = t  # an event, not a state
+        rule = concept.rule
+        if concept.kind == "cerebral_oedema" and any(w in low for w in KI.DIFFUSE_TERMS):
+            rule = KI.NEURO_BY_KIND["raised_icp"].rule
+        excluded = None
+        if concept.kind in ("cerebral_oedema", "raised_icp") and any(
+            w in low for w in KI.HAEMORRHAGE_TERMS
+        ):
+            excluded = "intracranial haemorrhage is not ICANS (ASTCT 2019)"
+        grade = None
+        if concept.kind == "icans":
+            graded = dict(concept.graded_codes)
+            grade = next((graded[k] for k in keys if k in graded), None)
+            if grade is None:
+                grade = _recorded_grade(r)
+        self.data.neuro.append(
+            NeuroFact(
+                concept.kind,
+                t,
+                ref,
+                text or concept.kind.replace("_", " "),
+                rule,
+                grade=grade,
+                end=end,
+                text_matched=by_text,
+                excluded=excluded,
+                extent_unknown=concept.kind == "cerebral_oedema"
+                and rule == concept.rule
+                and not any(w in low for w in ("focal", "local")),
             )
         )
 
@@ -803,6 +906,7 @@ class _Adapter:
         d.o2_episodes.sort(key=lambda e: e.start)
         d.infusions.sort(key=lambda i: i.start)
         d.drugs.sort(key=lambda e: (e.time is None, e.time))
+        d.neuro.sort(key=lambda n: n.time)
         return d
 
     def _weight_for_rates(self) -> float | None:
@@ -980,6 +1084,35 @@ def _recorded_grade(r: dict[str, Any]) -> int | None:
         g = codes.SEVERITY_GRADE.get(f"{s}|{c}")
         if g:
             return g
+    return None
+
+
+def _neuro_tool(concept: Any, codings: Codings) -> KI.Tool | None:
+    """The ICE score or CAPD, by the product's code or by name (`knowledge.icans.TOOLS`)."""
+    for s, c in codings:
+        tool = KI.TOOL_BY_LOCAL_CODE.get(f"{s}|{c}")
+        if tool is not None:
+            return tool
+    for name in _names(concept):
+        low = " ".join(name.lower().split())
+        for tool in KI.TOOLS:
+            if any(re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", low) for n in tool.names):
+                return tool
+    return None
+
+
+def _integer_value(r: dict[str, Any]) -> int | None:
+    """valueInteger, or a valueQuantity whose value is a whole number."""
+    v = r.get("valueInteger")
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    q = r.get("valueQuantity")
+    if isinstance(q, dict):
+        n = _number(q.get("value"))
+        if n is not None and float(n).is_integer():
+            return int(n)
     return None
 
 

@@ -145,6 +145,25 @@ class TestResult:
 
 
 @dataclass(frozen=True, slots=True)
+class NeuroFact:
+    """A neurologic datum the ICANS grader reads (`knowledge.icans`): an ICE or CAPD score, a
+    coded level of consciousness, or a Condition carrying an ICANS domain (seizure, motor
+    weakness, cerebral oedema, raised intracranial pressure, ICANS recorded with its grade)."""
+
+    kind: str  # ice | capd | consciousness | knowledge.icans NEURO kinds
+    time: datetime  # effective time, onset (or recorded date when no onset)
+    ref: str
+    text: str  # as recorded, for display
+    rule: str | None = None  # the knowledge.icans rule it fires, None when no finding
+    score: int | None = None  # ICE or CAPD
+    grade: int | None = None  # ICANS recorded with its grade (G92.0x)
+    end: datetime | None = None  # abatement; None: still present (events end at `time`)
+    text_matched: bool = False
+    excluded: str | None = None  # why it is not read as ICANS (intracranial haemorrhage)
+    extent_unknown: bool = False  # cerebral oedema with no stated extent
+
+
+@dataclass(frozen=True, slots=True)
 class AllergyFact:
     """An active allergy or intolerance to a drug the plan could propose."""
 
@@ -180,6 +199,8 @@ class PatientData:
     # Draft MedicationRequests stored in the record (not exposures: nothing was given or ordered).
     drafts: list[DrugEvent] = field(default_factory=list)
     allergies: list[AllergyFact] = field(default_factory=list)
+    # ICE and CAPD scores, levels of consciousness and neurologic conditions (ICANS), by time.
+    neuro: list[NeuroFact] = field(default_factory=list)
     # What the adapter could not read, as (resource reference, reason); shown, never dropped silently.
     unreadable: list[tuple[str, str]] = field(default_factory=list)
 
@@ -615,6 +636,55 @@ class CrsAttribution:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class IcansResult:
+    """ICANS (ASTCT 2019) now, the worst in the window, the hour-by-hour changes, and the
+    therapy it is attributed to. `applies` False: no CAR T-cell therapy or T-cell engager fits,
+    the grade is 0 and what would have counted is listed in `findings`."""
+
+    applies: bool
+    grade: int | None  # None: no neurologic data in the window
+    tool: str  # "ice" (adults and children over 12) or "capd" (children 12 and under)
+    criteria: tuple[Criterion, ...]
+    missing: tuple[Missing, ...]
+    notes: tuple[str, ...]
+    at: datetime
+    window_start: datetime
+    worst: TrajectoryPoint | None
+    trajectory: tuple[TrajectoryPoint, ...]
+    agent: str | None = None
+    drug_class: str | None = None
+    reason: str = ""
+    onset: datetime | None = None
+    findings: tuple[Evidence, ...] = ()
+    sources: tuple[str, ...] = ()
+    # The IEC-associated HLH-like syndrome screen (a flag with its evidence, not a diagnosis).
+    iec_hs: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "applies": self.applies,
+            "grade": self.grade,
+            "tool": self.tool,
+            "at": _iso(self.at),
+            "criteria": [c.to_dict() for c in self.criteria],
+            "missing": [m.to_dict() for m in self.missing],
+            "notes": list(self.notes),
+            "findings": [e.to_dict() for e in self.findings],
+            "worst": self.worst.to_dict() if self.worst else None,
+            "trajectory": [p.to_dict() for p in self.trajectory],
+            "window_start": _iso(self.window_start),
+            "attribution": {
+                "agent": self.agent,
+                "drug_class": self.drug_class,
+                "reason": self.reason,
+                "onset": _iso(self.onset),
+            },
+            "sources": list(self.sources),
+            "iec_hs": self.iec_hs,
+        }
+
+
 @dataclass(slots=True)
 class Assessment:
     at: datetime
@@ -649,6 +719,8 @@ class Assessment:
     crs_primary_system: str = "astct2019"
     # Systems grading higher than the primary one, and why: [{"system", "grade", "why"}].
     crs_higher_than_primary: list[dict[str, Any]] = field(default_factory=list)
+    # ICANS graded by ASTCT 2019 (None: not assessed).
+    icans: IcansResult | None = None
 
     @property
     def crs_applies(self) -> bool:
@@ -702,6 +774,7 @@ class Assessment:
             "crs_attribution": self.crs_attribution.to_dict() if self.crs_attribution else None,
             "crs_primary_system": self.crs_primary_system,
             "crs_higher_than_primary": list(self.crs_higher_than_primary),
+            "icans": self.icans.to_dict() if self.icans else None,
         }
 
 

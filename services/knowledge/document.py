@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from services.knowledge import codes, crs, dosing, irae, irae_plan, orders
 from services.knowledge import courses as co
+from services.knowledge import icans as ki
 from services.knowledge.sources import RULESET_VERSION, SOURCES
 
 
@@ -391,5 +392,54 @@ def render() -> str:
                 c.source,
             )
         )
+    out += _icans()
     out += ["", "## Disclaimer shown with every assessment", "", crs.DISCLAIMER, ""]
     return "\n".join(out)
+
+
+def _icans() -> list[str]:
+    out = [
+        "",
+        "## ICANS (ASTCT 2019)",
+        "",
+        "The grade is the worst domain in the window. " + ki.DISCLAIMER,
+        "",
+        _row("id", "value", "unit", "rule", "source"),
+        _row(*["---"] * 5),
+    ]
+    out += [_row(p.id, f"{p.value:g}", p.unit, p.text, p.source) for p in ki.PARAMS.values()]
+    out += ["", _row("tool", "score from", "score to", "grade", "rule"), _row(*["---"] * 5)]
+    out += [_row(b.tool, b.low, b.high, b.grade, b.rule) for b in ki.BANDS]
+    out += ["", _row("id", "domain", "grade", "criterion", "source"), _row(*["---"] * 5)]
+    out += [_row(r.id, r.domain, r.grade, r.text, r.source) for r in ki.RULES.values()]
+    out += ["", "### Level of consciousness (coded values)", ""]
+    out += [_row("code", "meaning", "rule", "source"), _row(*["---"] * 4)]
+    out += [_row(c.code, c.label, c.rule or "-", c.source) for c in ki.CONSCIOUSNESS]
+    out += ["", "### Assessment tools (Observations)", ""]
+    out += [_row("tool", "product code", "names read", "maximum", "source"), _row(*["---"] * 5)]
+    out += [_row(t.tool, t.local_code, ", ".join(t.names), t.max_score, t.source) for t in ki.TOOLS]
+    out += ["", "### Conditions read for ICANS", ""]
+    out += [_row("kind", "codes (exact)", "text terms", "rule", "source"), _row(*["---"] * 5)]
+    out += [
+        _row(
+            n.kind,
+            ", ".join(x.split("|")[1] for x in n.codes),
+            ", ".join(n.terms),
+            n.rule or "grade from the code",
+            n.source,
+        )
+        for n in ki.NEURO
+    ]
+    out += [
+        "",
+        f"Oedema named with {', '.join(ki.DIFFUSE_TERMS)} is read as diffuse (grade 4); text "
+        f"naming {', '.join(ki.HAEMORRHAGE_TERMS)} is not ICANS ({ki.HAEMORRHAGE_SOURCE}).",
+        "",
+        "### Attribution",
+        "",
+        _row("therapy", "days after the last dose", "rule", "source"),
+        _row(*["---"] * 4),
+    ]
+    out += [_row(w.label, f"{w.days:g}", w.text, w.source) for w in ki.ONSET_WINDOWS]
+    out += ["", f"{ki.NOT_ATTRIBUTABLE_NOTE} ({ki.NOT_ATTRIBUTABLE_SOURCE})"]
+    return out

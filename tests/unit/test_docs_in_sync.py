@@ -20,6 +20,11 @@ def test_every_cited_source_id_exists():
     cited += [r.source for r in dosing._REGIMENS] + [r.source for r in irae._ACTIONS]
     cited += [w.source for w in crs.ONSET_WINDOWS] + [a.source for a in crs.AGE_LIMITS]
     cited += [crs.PRIMARY_SOURCE, crs.FEVER_LIFTING_SOURCE, crs.ONSET_MARKING_SOURCE]
+    from services.knowledge import icans
+
+    cited += [p.source for p in icans.PARAMS.values()] + [r.source for r in icans.RULES.values()]
+    cited += [w.source for w in icans.ONSET_WINDOWS] + [icans.NOT_ATTRIBUTABLE_SOURCE]
+    cited += [icans.HAEMORRHAGE_SOURCE]
     for c in cited:
         for part in c.split(";"):
             assert part.partition(":")[0].strip() in SOURCES, c

@@ -1,0 +1,256 @@
+"""ICANS grading knowledge (ASTCT 2019): every threshold, band, code and rule text, with sources.
+
+The grader in `services.icans` reads these rows; no number below is repeated in the code.
+Sources: see `services.knowledge.sources` (ids before the colon).
+
+Verification (December 2026): the ICE score items and the adult ICANS table were read against
+reproductions of Lee 2019 (ASTCT) Tables 2 and 4 (PMC8403007 Table 4, PMC7990806 Table 2,
+PMC8153820 Table 2, BMJ Pract Neurol Table 2); the children's CAPD rows against the ASCO 2021
+guideline's Table 2 footnote and a published summary of the Lee 2019 paediatric table (the
+original table was not read). ICD-10-CM G92.00-G92.05 titles against public code look-ups
+(FY2026); other codes as each row says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.knowledge.codes import ICD10CM, SNOMED
+
+
+@dataclass(frozen=True)
+class Param:
+    id: str
+    value: float
+    unit: str
+    text: str
+    source: str
+
+
+# fmt: off
+_PARAMS = (
+    Param("window", 24, "h", "Findings in the 24 hours before the assessment time count as current; the ICANS grade is the worst in that window",
+          "immunotox: the ICE score is taken at least twice a day (asco_iec2021: Table 2, work-up for all grades), so 24 hours holds two or more"),
+    Param("trajectory", 7, "d", "The ICANS grade over time is shown hour by hour for the 7 days before the assessment time", "immunotox"),
+    Param("ice_max", 10, "points", "ICE score: 10 points (orientation 4, naming 3, following commands 1, writing 1, attention 1); 10 is normal",
+          "astct2019: Table 2 (ICE); asco_iec2021: Table 2 footnote"),
+    Param("capd_max_age", 12, "a", "Children aged 12 years and under are assessed with the CAPD; adults and children over 12 with the ICE score",
+          "astct2019: ICANS grading for children (CAPD for children aged 12 years or younger); asco_iec2021: Table 2 footnote"),
+)
+# fmt: on
+
+PARAMS: dict[str, Param] = {p.id: p for p in _PARAMS}
+
+
+def value(pid: str) -> float:
+    return PARAMS[pid].value
+
+
+@dataclass(frozen=True)
+class Band:
+    """A score from `low` to `high` (inclusive) is ICANS of `grade` in its domain."""
+
+    tool: str  # "ice" | "capd"
+    low: int
+    high: int
+    grade: int
+    rule: str  # the rule id it fires
+
+
+# fmt: off
+BANDS: tuple[Band, ...] = (
+    Band("ice", 7, 9, 1, "icans.ice.g1"),
+    Band("ice", 3, 6, 2, "icans.ice.g2"),
+    Band("ice", 0, 2, 3, "icans.ice.g3"),
+    # CAPD: higher is worse (0-32); 1-8 is grade 1 (grade 2 only with depressed consciousness).
+    Band("capd", 1, 8, 1, "icans.capd.g1"),
+    Band("capd", 9, 32, 3, "icans.capd.g3"),
+)
+# fmt: on
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A grading criterion: the text shown when it fires, and its source."""
+
+    id: str
+    domain: str  # ice | capd | consciousness | seizure | motor | icp | recorded
+    grade: int
+    text: str
+    source: str
+
+
+_T4 = "astct2019: ICANS consensus grading for adults (as reproduced in PMC8403007 Table 4)"
+_PED = (
+    "astct2019: ICANS grading for children (summarised in MDedge 2018 and NCIt C188936, the "
+    "original table not read); asco_iec2021: Table 2 footnote (CAPD ≥9 is grade 3)"
+)
+
+# fmt: off
+_RULES = (
+    Rule("icans.ice.g1", "ice", 1, "ICE score 7-9", _T4),
+    Rule("icans.ice.g2", "ice", 2, "ICE score 3-6", _T4),
+    Rule("icans.ice.g3", "ice", 3, "ICE score 0-2 (grade 4 only if unarousable: see consciousness)", _T4 + ", footnote ('an ICE score of 0 may be classified as grade 3 ICANS if awake with global aphasia')"),
+    Rule("icans.capd.g1", "capd", 1, "CAPD 1-8 (child ≤12 years)", _PED),
+    Rule("icans.capd.g3", "capd", 3, "CAPD ≥9 (child ≤12 years)", _PED),
+    Rule("icans.loc.g1", "consciousness", 1, "depressed level of consciousness, awakens spontaneously", _T4),
+    Rule("icans.loc.g2", "consciousness", 2, "depressed level of consciousness, awakens to voice", _T4),
+    Rule("icans.loc.g3", "consciousness", 3, "awakens only to tactile stimulus", _T4),
+    Rule("icans.loc.g4", "consciousness", 4, "unarousable, or needs vigorous or repetitive tactile stimuli to arouse; stupor or coma", _T4),
+    Rule("icans.seizure.g3", "seizure", 3, "clinical seizure, focal or generalised, that resolves rapidly, or non-convulsive seizures on EEG that resolve with intervention", _T4),
+    Rule("icans.seizure.g4", "seizure", 4, "life-threatening prolonged seizure (>5 min), or repetitive seizures without return to baseline in between", _T4),
+    Rule("icans.motor.g4", "motor", 4, "deep focal motor weakness such as hemiparesis or paraparesis", _T4 + ", where tremor and myoclonus do not count (footnote)"),
+    Rule("icans.icp.g3", "icp", 3, "focal or local oedema on neuroimaging", _T4 + ", intracranial haemorrhage excluded (footnote)"),
+    Rule("icans.icp.g4", "icp", 4, "diffuse cerebral oedema on neuroimaging; decerebrate or decorticate posturing; cranial nerve VI palsy; papilloedema; or Cushing's triad", _T4),
+    Rule("icans.recorded", "recorded", 0, "ICANS recorded with its grade (ICD-10-CM G92.0x): a floor, never lowered by missing data", "immunotox: a clinician's recorded grade is kept as a floor (ICD-10-CM G92.01-G92.05)"),
+)
+# fmt: on
+
+RULES: dict[str, Rule] = {r.id: r for r in _RULES}
+
+
+# --- Level of consciousness: coded values (AVPU) --------------------------------------------------
+@dataclass(frozen=True)
+class ConsciousnessCode:
+    code: str  # "system|code" of the Observation's value
+    label: str
+    rule: str | None  # None: alert (no finding)
+    source: str
+
+
+_AVPU_SRC = (
+    "SNOMED CT AVPU findings as expanded from tx.fhir.org in the IHE mPSC and PH Road Safety "
+    "value sets; immunotox: 'responds to pain' read as grade 3 (tactile stimulus), with grade 4 "
+    "asked for when vigorous or repetitive stimuli were needed"
+)
+# fmt: off
+CONSCIOUSNESS: tuple[ConsciousnessCode, ...] = (
+    ConsciousnessCode(f"{SNOMED}|248234008", "alert", None, _AVPU_SRC),
+    ConsciousnessCode(f"{SNOMED}|300202002", "responds to voice", "icans.loc.g2", _AVPU_SRC),
+    ConsciousnessCode(f"{SNOMED}|450847001", "responds only to pain", "icans.loc.g3", _AVPU_SRC),
+    ConsciousnessCode(f"{SNOMED}|422768004", "unresponsive", "icans.loc.g4", _AVPU_SRC),
+)
+# fmt: on
+CONSCIOUSNESS_BY_CODE = {c.code: c for c in CONSCIOUSNESS}
+
+
+# --- Assessment tools as Observations ------------------------------------------------------------
+# No LOINC code for the ICE score or the CAPD total was found (LOINC search of public FHIR
+# value sets and documentation, December 2026). They are read by name (code.text or a coding's
+# display) with an integer value, or by the product's own code, which the app writes.
+LOCAL_SYSTEM = "https://immunotox.example/fhir/CodeSystem/assessment"
+
+
+@dataclass(frozen=True)
+class Tool:
+    tool: str  # "ice" | "capd"
+    label: str
+    local_code: str  # f"{LOCAL_SYSTEM}|..."
+    names: tuple[str, ...]  # matched as whole phrases, case aside
+    max_score: int
+    source: str
+
+
+# fmt: off
+TOOLS: tuple[Tool, ...] = (
+    Tool("ice", "ICE score", f"{LOCAL_SYSTEM}|ice-score",
+         ("ice score", "ice total score", "immune effector cell-associated encephalopathy", "immune effector cell associated encephalopathy"),
+         10, "astct2019: Table 2 (ICE, 0-10); immunotox: no LOINC code found, read by name"),
+    Tool("capd", "CAPD", f"{LOCAL_SYSTEM}|capd-score",
+         ("capd score", "capd total", "cornell assessment of pediatric delirium", "cornell assessment of paediatric delirium"),
+         32, "astct2019: CAPD for children ≤12 years; immunotox: no LOINC code found, read by name (8 items scored 0-4, total 0-32); 'CAPD' alone is not read (also continuous ambulatory peritoneal dialysis)"),
+)
+# fmt: on
+TOOL_BY_LOCAL_CODE = {t.local_code: t for t in TOOLS}
+
+
+# --- Conditions that carry an ICANS domain --------------------------------------------------------
+@dataclass(frozen=True)
+class NeuroConcept:
+    kind: str  # seizure | status_epilepticus | motor | cerebral_oedema | raised_icp | icans
+    codes: tuple[str, ...]
+    terms: tuple[str, ...]  # whole phrases in the text (negation aside: `codes.mentions`)
+    rule: str | None  # the rule it fires (None: recorded ICANS, graded by its code)
+    source: str
+    # ICD-10-CM codes that carry the ICANS grade (G92.01 = grade 1).
+    graded_codes: tuple[tuple[str, int], ...] = ()
+
+
+def _icd(*cs: str) -> tuple[str, ...]:
+    return tuple(f"{ICD10CM}|{c}" for c in cs)
+
+
+_ICD_SEEN = "ICD-10-CM title checked in public code tables"
+_ICD_UNVERIFIED = "ICD-10-CM code not verified against the tabular list this release"
+_SCT_UNVERIFIED = "SNOMED CT code not verified against a public code table in this release"
+# fmt: off
+NEURO: tuple[NeuroConcept, ...] = (
+    NeuroConcept("icans", _icd("G92.00", "G92.01", "G92.02", "G92.03", "G92.04", "G92.05"),
+                 ("immune effector cell-associated neurotoxicity", "immune effector cell associated neurotoxicity", "icans"),
+                 None, "ICD-10-CM G92.00 (grade unspecified), G92.01-G92.05 (grades 1-5), titles checked in public code look-ups (FY2026)",
+                 graded_codes=tuple((f"{ICD10CM}|G92.0{g}", g) for g in range(1, 6))),
+    NeuroConcept("status_epilepticus", (*_icd("G40.901", "G40.911"), f"{SNOMED}|230456007"),
+                 ("status epilepticus", "prolonged seizure", "repetitive seizures"), "icans.seizure.g4",
+                 f"{_ICD_UNVERIFIED} (G40.901, G40.911: epilepsy, unspecified, with status epilepticus); {_SCT_UNVERIFIED} (230456007)"),
+    NeuroConcept("seizure", (*_icd("R56.9"), f"{SNOMED}|91175000"),
+                 ("seizure", "convulsion", "convulsions", "non-convulsive seizure", "nonconvulsive seizure"), "icans.seizure.g3",
+                 f"{_ICD_SEEN} (R56.9 unspecified convulsions); {_SCT_UNVERIFIED} (91175000 seizure)"),
+    NeuroConcept("motor", _icd("G81.90", "G81.91", "G81.92", "G81.93", "G81.94", "G82.20"),
+                 ("hemiparesis", "paraparesis", "hemiplegia", "paraplegia"), "icans.motor.g4",
+                 f"{_ICD_UNVERIFIED} (G81.9x hemiplegia, G82.20 paraplegia)"),
+    NeuroConcept("raised_icp", (*_icd("H47.10", "H47.11", "H49.20", "H49.21", "H49.22", "H49.23"),),
+                 ("papilledema", "papilloedema", "decerebrate", "decorticate", "cushing's triad", "cushing triad",
+                  "sixth nerve palsy", "abducens palsy", "abducens nerve palsy", "cranial nerve vi palsy", "diffuse cerebral edema", "diffuse cerebral oedema"),
+                 "icans.icp.g4",
+                 f"{_ICD_SEEN} (H49.20 sixth nerve palsy, unspecified eye); {_ICD_UNVERIFIED} (H47.10, H47.11 papilledema; H49.21-H49.23)"),
+    NeuroConcept("cerebral_oedema", (*_icd("G93.6"), f"{SNOMED}|2032001"),
+                 ("cerebral edema", "cerebral oedema", "brain edema", "brain oedema"), "icans.icp.g3",
+                 f"{_ICD_SEEN} (G93.6 cerebral edema); {_SCT_UNVERIFIED} (2032001)"),
+)
+# fmt: on
+NEURO_BY_KIND = {n.kind: n for n in NEURO}
+# Oedema described as diffuse is grade 4 (icans.icp.g4); focal, local or unstated extent grade 3.
+DIFFUSE_TERMS = ("diffuse", "generalized", "generalised", "global")
+# Intracranial haemorrhage is not a neurotoxicity feature (ASTCT footnote): text naming it is
+# not read as ICANS oedema.
+HAEMORRHAGE_TERMS = ("hemorrhage", "haemorrhage", "hematoma", "haematoma", "bleed")
+HAEMORRHAGE_SOURCE = "astct2019: ICANS table footnote (intracranial haemorrhage excluded)"
+
+
+# --- Attribution: which therapy an ICANS belongs to --------------------------------------------------
+@dataclass(frozen=True)
+class OnsetWindow:
+    drug_class: str
+    label: str
+    rank: int
+    days: float
+    text: str
+    source: str
+
+
+# fmt: off
+ONSET_WINDOWS: tuple[OnsetWindow, ...] = (
+    OnsetWindow("cellular_therapy", "CAR T-cell or other T-cell therapy", 1, 56,
+                "ICANS after T-cell therapy begins within 8 weeks of the infusion (most within the first 2 weeks)",
+                "yescarta_label: 5.2 neurologic toxicities (onset within the first weeks); kymriah_label: 5.2; immunotox: 8 weeks, not verified against the labels' exact ranges this release"),
+    OnsetWindow("bispecific", "T-cell engager", 1, 14,
+                "ICANS after a T-cell engager begins within 14 days of the most recent dose",
+                "bsab_consensus2024: neurotoxicity with step-up dosing; immunotox: 14 days after the most recent dose, not verified against every label"),
+)
+# fmt: on
+ONSET_BY_CLASS = {w.drug_class: w for w in ONSET_WINDOWS}
+# Checkpoint inhibitors are never a cause of ICANS: their neurologic irAEs are graded apart.
+NOT_ATTRIBUTABLE_NOTE = (
+    "No CAR T-cell therapy or T-cell engager within its window: ICANS grading does not apply "
+    "(neurologic adverse events of checkpoint inhibitors are graded as irAEs, not as ICANS)."
+)
+NOT_ATTRIBUTABLE_SOURCE = (
+    "astct2019: ICANS defined for immune effector cell therapies; asco2021: neurologic irAEs of "
+    "checkpoint inhibitors"
+)
+
+DISCLAIMER = (
+    "ICANS is graded only when no other cause explains the findings (ASTCT 2019): sedating "
+    "drugs, infection, metabolic causes and intracranial haemorrhage must be considered by the "
+    "clinician."
+)
