@@ -14,17 +14,22 @@ they are.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from cds_hooks import cards as C
-from cds_hooks.spec import Card, SpecError
+from cds_hooks.spec import Action, Card, SpecError, Suggestion
+from services import fhir_writer
+from services.format import plain
 from services.knowledge.sources import GRADING_SYSTEMS as SYSTEM_LABELS
 from services.timeutil import parse_instant
 
 if TYPE_CHECKING:
     from services.changes import GradeChange, ObservationDelta
+
+log = logging.getLogger("immunotox.cds_hooks")
 
 HOOK = "org.immunotox.observation-create"
 # An observation charted this far after the service's clock is taken as charted now (clocks
@@ -231,6 +236,68 @@ def _charted(delta: ObservationDelta) -> list[str]:
     return [*out, ""]
 
 
+def _offered(resource: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The resource if it passes the FHIR R4 model; else None, and the log says where it failed
+    (paths and error types: never values or identifiers)."""
+    if resource is None:
+        return None
+    problems = fhir_writer.validation_problems(resource)
+    if problems:
+        log.warning(
+            "write-back %s not offered: failed FHIR R4 validation (%s)",
+            resource.get("resourceType"),
+            "; ".join(problems[:5]),
+        )
+        return None
+    return resource
+
+
+def write_back(delta: ObservationDelta, cc: C.CardContext) -> list[Suggestion]:
+    """Suggestions recording the new CRS grade: a Condition (ICD-10-CM D89.83x, onset,
+    evidence) and an AdverseEvent naming the suspected drug; each only once it validates."""
+    change = delta.crs_change
+    a = delta.after
+    if change is None or not change.after or not a.crs_applies:
+        return []
+    grade = change.after
+    refs = [ev.ref for c in change.criteria for ev in c.evidence]
+    out: list[Suggestion] = []
+    condition = _offered(fhir_writer.crs_condition(a, grade, refs, cc.patient_id, cc.encounter_id))
+    if condition is not None:
+        code = condition["code"]["coding"][0]["code"]
+        out.append(
+            Suggestion(
+                label=plain(f"Record CRS grade {grade} ({code}) on the problem list", 80),
+                actions=(
+                    Action(
+                        "create",
+                        plain(
+                            f"Add a provisional Condition: {condition['code']['text']}, with "
+                            "the observations it rests on"
+                        ),
+                        resource=condition,
+                    ),
+                ),
+            )
+        )
+    event = _offered(fhir_writer.adverse_event(a, grade, cc.patient_id, cc.encounter_id))
+    if event is not None:
+        drug = event["suspectEntity"][0]["instance"]["display"]
+        out.append(
+            Suggestion(
+                label=plain(f"Record an adverse event: CRS grade {grade}, suspected {drug}", 80),
+                actions=(
+                    Action(
+                        "create",
+                        plain(f"Add an AdverseEvent: {event['event']['text']}, suspected {drug}"),
+                        resource=event,
+                    ),
+                ),
+            )
+        )
+    return out
+
+
 def observation_card(delta: ObservationDelta, cc: C.CardContext) -> Card | None:
     """The one card for a change, or None when nothing changed (or the patient is not exposed
     to immunotherapy, or the record says the patient has died)."""
@@ -258,6 +325,14 @@ def observation_card(delta: ObservationDelta, cc: C.CardContext) -> Card | None:
         ]
     detail += C._unavailable_section(cc)
     detail += C._footer(a)
+    suggestions = write_back(delta, cc)
+    if suggestions:
+        detail[-1:-1] = [
+            "",
+            "The suggestions record the new grade: a **provisional** Condition (ICD-10-CM, onset "
+            "at the first fever, the observations as evidence) and an AdverseEvent naming the "
+            "suspected therapy. Confirm the grade before accepting.",
+        ]
     topic = "crs" if delta.crs_change is not None or delta.crossings else "irae"
     return Card(
         summary=summary,
@@ -268,6 +343,8 @@ def observation_card(delta: ObservationDelta, cc: C.CardContext) -> Card | None:
             "astct2019" if topic == "crs" else "asco2021",
         ),
         detail="\n".join(detail),
+        suggestions=tuple(suggestions),
+        selection_behavior="any" if suggestions else None,
         links=(C._smart_link(a, cc),),
         kind="observation-change",
     )

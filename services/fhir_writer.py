@@ -1,18 +1,22 @@
 """FHIR out: every resource the service emits is built here, from the domain's outputs.
 
-Card suggestions (a dosed MedicationRequest, a consult ServiceRequest) and the order check's
-corrected draft. Pure functions returning FHIR R4 JSON; the tests validate each against the R4
+Card suggestions (a dosed MedicationRequest, a consult ServiceRequest), the order check's
+corrected draft, and the write-back of a CRS grade (a Condition and an AdverseEvent), which the
+card layer offers only after `validation_problems` finds none. Pure functions returning FHIR R4 JSON; the tests validate each against the R4
 model (`fhir.resources`). Text that may have come from FHIR goes through `format.plain`.
 """
 
 from __future__ import annotations
 
 import copy
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from services import format
 from services.knowledge.codes import UCUM, drug_by_name
-from services.knowledge.sources import RULESET_VERSION
+from services.knowledge.sources import GRADING_SYSTEMS, RULESET_VERSION
+from services.knowledge.writeback import AE_SEVERITY_SYSTEM, ae_severity, grade_code
 from services.model import Assessment, Dose, Recommendation
 
 DOSE_RATE_TYPE = "http://terminology.hl7.org/CodeSystem/dose-rate-type"
@@ -158,3 +162,183 @@ def draft_with_dose(resource: dict[str, Any], mg: float) -> dict[str, Any]:
     first.pop("text", None)
     updated["dosageInstruction"] = [first, *dosages[1:]]
     return updated
+
+
+# --------------------------------------------------------------------------------------------
+# Write-back of a grade: a Condition and an AdverseEvent (org.immunotox.observation-create)
+# --------------------------------------------------------------------------------------------
+
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
+_REF = re.compile(r"^[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}$")
+# AdverseEvent.suspectEntity.instance may reference these (FHIR R4).
+_SUSPECT_TYPES = frozenset(
+    {
+        "Immunization",
+        "Procedure",
+        "Substance",
+        "Medication",
+        "MedicationAdministration",
+        "MedicationStatement",
+        "Device",
+    }
+)
+
+
+def _references(refs: Iterable[str]) -> list[dict[str, str]]:
+    """Resource references from evidence refs, once each; derived evidence (no resource) and
+    resources without an id are left out."""
+    out: list[dict[str, str]] = []
+    for r in refs:
+        if isinstance(r, str) and _REF.match(r) and {"reference": r} not in out:
+            out.append({"reference": r})
+    return out
+
+
+def crs_condition(
+    a: Assessment,
+    grade: int,
+    evidence_refs: Iterable[str],
+    patient_id: str,
+    encounter_id: str | None = None,
+) -> dict[str, Any] | None:
+    """A provisional Condition recording CRS of `grade` under the primary system: ICD-10-CM
+    D89.83x (`knowledge.writeback`), onset at the episode's onset, the grade as its stage, the
+    evidence (Observations and administrations) referenced. None when no code carries the grade."""
+    gc = grade_code("crs", grade)
+    if gc is None:
+        return None
+    system = GRADING_SYSTEMS.get(a.crs_primary_system, a.crs_primary_system)
+    refs = _references(evidence_refs)
+    att = a.crs_attribution
+    res: dict[str, Any] = {
+        "resourceType": "Condition",
+        "clinicalStatus": {"coding": [{"system": CONDITION_CLINICAL, "code": "active"}]},
+        # a grade computed from the record, recorded by a clinician's click: not confirmed
+        "verificationStatus": {
+            "coding": [{"system": CONDITION_VERIFICATION, "code": "provisional"}]
+        },
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": CONDITION_CATEGORY,
+                        "code": "problem-list-item",
+                        "display": "Problem List Item",
+                    }
+                ]
+            }
+        ],
+        "code": {
+            "coding": [{"system": gc.system, "code": gc.code, "display": gc.display}],
+            "text": f"{gc.display} ({system})",
+        },
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "recordedDate": a.at.isoformat(),
+        "stage": [
+            {
+                "summary": {"text": f"Grade {grade}"},
+                "type": {"text": f"{system} grading"},
+            }
+        ],
+        "note": [
+            {
+                "text": format.plain(
+                    f"Grade {grade} under {system}, graded by immunotox ({a.ruleset_version})"
+                    + (f"; {att.reason.rstrip('.')}" if att is not None and att.reason else "")
+                    + ". A grade is not a diagnosis: confirm it."
+                )
+            }
+        ],
+    }
+    if att is not None and att.onset is not None:
+        res["onsetDateTime"] = att.onset.isoformat()
+    observations = [r for r in refs if r["reference"].startswith("Observation/")]
+    if observations:
+        res["stage"][0]["assessment"] = observations
+    if refs:
+        res["evidence"] = [{"detail": refs}]
+    if encounter_id:
+        res["encounter"] = {"reference": f"Encounter/{encounter_id}"}
+    return res
+
+
+def adverse_event(
+    a: Assessment,
+    grade: int,
+    patient_id: str,
+    encounter_id: str | None = None,
+) -> dict[str, Any] | None:
+    """An actual AdverseEvent: CRS of `grade`, the suspected drug being the therapy the CRS is
+    attributed to (`Assessment.crs_attribution`), with its administrations referenced. None
+    when CRS is attributed to no therapy, or no code carries the grade."""
+    gc = grade_code("crs", grade)
+    att = a.crs_attribution
+    if gc is None or att is None or not att.applies or not att.agent:
+        return None
+    system = GRADING_SYSTEMS.get(a.crs_primary_system, a.crs_primary_system)
+    exposure = next((e for e in a.exposures if e.drug == att.agent), None)
+    given = [r for r in (exposure.refs if exposure else ()) if r.split("/")[0] in _SUSPECT_TYPES]
+    suspects: list[dict[str, Any]] = []
+    for ref in given[-1:] or [None]:  # the most recent administration, else the drug by name
+        instance: dict[str, Any] = {"display": format.plain(att.agent)}
+        if ref and _REF.match(ref):
+            instance["reference"] = ref
+        suspects.append(
+            {
+                "instance": instance,
+                "causality": [{"assessment": {"text": format.plain(att.reason)}}],
+            }
+        )
+    res: dict[str, Any] = {
+        "resourceType": "AdverseEvent",
+        "actuality": "actual",
+        "event": {
+            "coding": [{"system": gc.system, "code": gc.code, "display": gc.display}],
+            "text": f"{gc.display} ({system})",
+        },
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "recordedDate": a.at.isoformat(),
+        "suspectEntity": suspects,
+    }
+    onset = att.onset
+    if onset is not None:
+        res["date"] = onset.isoformat()
+    severity = ae_severity(grade)
+    if severity:
+        res["severity"] = {
+            "coding": [
+                {"system": AE_SEVERITY_SYSTEM, "code": severity, "display": severity.capitalize()}
+            ]
+        }
+    if encounter_id:
+        res["encounter"] = {"reference": f"Encounter/{encounter_id}"}
+    return res
+
+
+_MODELS = {"Condition": "condition", "AdverseEvent": "adverseevent"}
+
+
+def validation_problems(resource: dict[str, Any]) -> list[str]:
+    """Where a resource fails the FHIR R4 model (`fhir.resources`, R4B models): the paths and
+    error types only, never the values (they may hold identifiers). Empty: valid."""
+    import importlib
+
+    from pydantic import ValidationError
+
+    rt = resource.get("resourceType") if isinstance(resource, dict) else None
+    name = _MODELS.get(rt or "") or (rt or "").lower()
+    try:
+        module = importlib.import_module(f"fhir.resources.R4B.{name}")
+        model = getattr(module, rt)  # type: ignore[arg-type]
+    except (ImportError, AttributeError, TypeError):
+        return [f"no FHIR R4 model for resourceType {rt!r}"]
+    try:
+        model.model_validate(resource)
+    except ValidationError as e:
+        return [
+            f"{'.'.join(str(p) for p in err.get('loc', ()))}: {err.get('type', 'invalid')}"
+            for err in e.errors()
+        ]
+    return []

@@ -3,7 +3,7 @@ them equal, so the document cannot drift from the rules the code runs)."""
 
 from __future__ import annotations
 
-from services.knowledge import codes, crs, dosing, irae, irae_plan, orders
+from services.knowledge import codes, crs, dosing, irae, irae_plan, orders, writeback
 from services.knowledge import courses as co
 from services.knowledge import icans as ki
 from services.knowledge.sources import RULESET_VERSION, SOURCES
@@ -393,6 +393,22 @@ def render() -> str:
             )
         )
     out += _icans()
+    out += [
+        "",
+        "## Write-back of a grade",
+        "",
+        _row("kind", "grade", "code", "display", "source"),
+        _row(*["---"] * 5),
+    ]
+    out += [_row(c.kind, c.grade, c.code, c.display, c.source) for c in writeback.GRADE_CODES]
+    out += [
+        "",
+        f"SNOMED CT: {writeback.SNOMED_NOT_WRITTEN}.",
+        "",
+        _row("grade", "AdverseEvent.severity", "source"),
+        _row(*["---"] * 3),
+    ]
+    out += [_row(g, code, src) for g, code, src in writeback.AE_SEVERITY]
     out += ["", "## Disclaimer shown with every assessment", "", crs.DISCLAIMER, ""]
     return "\n".join(out)
 

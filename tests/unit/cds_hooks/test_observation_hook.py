@@ -361,3 +361,100 @@ def test_a_new_irae_is_a_change_from_none():
 
     [change] = _grade_changes(assessment(), assessment(irae=[finding(g=2, action="hold")]))
     assert (change.before, change.after) == (None, 2)
+
+
+# -- write-back: a Condition and an AdverseEvent, each valid FHIR R4 --------------------------
+
+
+def _suggested(card: dict, resource_type: str) -> dict | None:
+    for s in card.get("suggestions", ()):
+        for a in s["actions"]:
+            if a["resource"]["resourceType"] == resource_type:
+                return a["resource"]
+    return None
+
+
+def test_a_grade_rise_offers_the_condition_and_the_adverse_event_both_valid_r4(client):
+    from fhir.resources.R4B.adverseevent import AdverseEvent
+    from fhir.resources.R4B.condition import Condition
+
+    fever = temp(38.6, hours_before=3)
+    record = car_t(fever, sbp(85, hours_before=2))
+    car_t_dose = record[1]
+    ne = norepinephrine(8, 0.2)
+    [c] = call(client, record, [ne])
+    assert c["selectionBehavior"] == "any"
+    cond = _suggested(c, "Condition")
+    Condition.model_validate(cond)
+    assert cond["code"]["coding"] == [
+        {
+            "system": "http://hl7.org/fhir/sid/icd-10-cm",
+            "code": "D89.833",
+            "display": "Cytokine release syndrome, grade 3",
+        }
+    ]
+    assert not any(x["system"] == "http://snomed.info/sct" for x in cond["code"]["coding"])
+    assert cond["verificationStatus"]["coding"][0]["code"] == "provisional"
+    assert cond["subject"] == {"reference": "Patient/p1"}
+    assert cond["onsetDateTime"] == fever["effectiveDateTime"]  # the first fever
+    detail = {d["reference"] for d in cond["evidence"][0]["detail"]}
+    assert f"Observation/{ne['id']}" in detail and f"Observation/{fever['id']}" in detail
+    assert cond["stage"][0]["summary"]["text"] == "Grade 3"
+    ae = _suggested(c, "AdverseEvent")
+    AdverseEvent.model_validate(ae)
+    assert ae["actuality"] == "actual"
+    [suspect] = ae["suspectEntity"]
+    assert suspect["instance"] == {
+        "display": "axicabtagene ciloleucel",
+        "reference": f"MedicationAdministration/{car_t_dose['id']}",
+    }
+    assert ae["event"]["coding"][0]["code"] == "D89.833"
+    assert ae["severity"]["coding"][0]["code"] == "severe"
+    assert ae["date"] == fever["effectiveDateTime"]
+    labels = [s["label"] for s in c["suggestions"]]
+    assert labels == [
+        "Record CRS grade 3 (D89.833) on the problem list",
+        "Record an adverse event: CRS grade 3, suspected axicabtagene ciloleucel",
+    ]
+
+
+def test_fever_onset_writes_back_grade_1_as_d89_831_mild(client):
+    from fhir.resources.R4B.adverseevent import AdverseEvent
+    from fhir.resources.R4B.condition import Condition
+
+    new = temp(38.3, hours_before=0.1)
+    [c] = call(client, car_t(), [new], encounterId="enc-9")
+    cond, ae = _suggested(c, "Condition"), _suggested(c, "AdverseEvent")
+    Condition.model_validate(cond)
+    AdverseEvent.model_validate(ae)
+    assert cond["code"]["coding"][0]["code"] == "D89.831"
+    assert cond["encounter"] == {"reference": "Encounter/enc-9"}
+    assert cond["onsetDateTime"] == new["effectiveDateTime"]
+    assert cond["stage"][0]["assessment"] == [{"reference": f"Observation/{new['id']}"}]
+    assert ae["severity"]["coding"][0]["code"] == "mild"
+
+
+def test_a_crossing_without_a_grade_offers_nothing_to_record(client):
+    [c] = call(client, car_t(), [sbp(82, hours_before=0.1)])
+    assert "suggestions" not in c
+
+
+def test_a_resource_failing_validation_is_not_offered_and_logged_without_identifiers(
+    client, monkeypatch, caplog
+):
+    from services import fhir_writer
+
+    real = fhir_writer.crs_condition
+
+    def broken(*args, **kw):
+        res = real(*args, **kw)
+        res["clinicalStatus"] = "active"  # a string where R4 wants a CodeableConcept
+        return res
+
+    monkeypatch.setattr(fhir_writer, "crs_condition", broken)
+    [c] = call(client, car_t(), [temp(38.3, hours_before=0.1)])
+    assert _suggested(c, "Condition") is None
+    assert _suggested(c, "AdverseEvent") is not None
+    [msg] = [r.getMessage() for r in caplog.records if "not offered" in r.getMessage()]
+    assert "Condition" in msg and "clinicalStatus" in msg
+    assert PID not in msg and "Patient/" not in msg
