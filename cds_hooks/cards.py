@@ -122,154 +122,266 @@ def _summary(parts: list[str]) -> str:
     return plain("; ".join(p for p in parts if p), limit=SUMMARY_MAX - 1)
 
 
+def _suggestion(r: Recommendation, a: Assessment, cc: CardContext) -> Suggestion | None:
+    if r.drug and r.dose:
+        label = plain(f"Order {r.drug} {fmt_dose(r.dose)}" + (f" {r.route}" if r.route else ""), 80)
+        res = fhir_writer.medication_request(r, a, cc.patient_id, cc.encounter_id)
+    elif r.service:
+        label = plain(f"Request {r.service}", 80)
+        res = fhir_writer.service_request(r, a, cc.patient_id, cc.encounter_id)
+    else:
+        return None
+    return Suggestion(
+        label=label,
+        actions=(Action("create", plain(r.text, 200), resource=res),),
+        is_recommended=r.alternative_to is None,
+    )
+
+
 def _suggestions(recs: list[Recommendation], a: Assessment, cc: CardContext) -> list[Suggestion]:
+    """At most `MAX_SUGGESTIONS` orders, most urgent first, one per decision: the preferred line
+    of each (its alternatives are in the detail and the app). A later or conditional step is
+    never an order to sign now."""
     out: list[Suggestion] = []
-    for r in recs:
-        if r.when:
-            continue  # a later or conditional step: in the detail, never an order to sign now
-        if r.drug and r.dose:
-            label = plain(
-                f"Order {r.drug} {fmt_dose(r.dose)}" + (f" {r.route}" if r.route else ""), 80
-            )
-            res = fhir_writer.medication_request(r, a, cc.patient_id, cc.encounter_id)
-        elif r.service:
-            label = plain(f"Request {r.service}", 80)
-            res = fhir_writer.service_request(r, a, cc.patient_id, cc.encounter_id)
-        else:
+    for d in decisions(recs):
+        if len(out) >= MAX_SUGGESTIONS:
+            break
+        if not _orderable(d.lead):
             continue
-        out.append(
-            Suggestion(
-                label=label,
-                actions=(Action("create", plain(r.text, 200), resource=res),),
-                is_recommended=r.alternative_to is None,
-            )
-        )
+        s = _suggestion(d.lead, a, cc)
+        if s is not None:
+            out.append(s)
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# The compact card: what a clinician reads in ten seconds. Everything else is in the app.
+# --------------------------------------------------------------------------------------------
+
+DETAIL_ACTIONS = 5  # the most urgent plan lines written out on the card
+MAX_SUGGESTIONS = 4  # order buttons: one per decision, most urgent first
+MISSING_ITEMS = 4
+SHORT_DISCLAIMER = "A grade is not a diagnosis: infection can look the same. Check doses locally."
+
+
+def _cap(s: str) -> str:
+    return s[:1].upper() + s[1:]
+
+
+def _rank(r: Recommendation, i: int) -> tuple[bool, bool, int, int]:
+    """Urgency order: now before later, urgent before routine, then the checkpoint-inhibitor
+    action, dosed drugs, services (consults, admission) and advice; the plan's order last."""
+    if r.category == "checkpoint_inhibitor":
+        kind = 0
+    elif r.drug and r.dose:
+        kind = 1
+    elif r.service:
+        kind = 2
+    else:
+        kind = 3
+    return (r.when is not None, r.urgency != "urgent", kind, i)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One thing to decide: the preferred plan line and its alternatives (IVIG or plasma
+    exchange; tocilizumab by label or by Lee 2014)."""
+
+    lead: Recommendation
+    alternatives: tuple[Recommendation, ...] = ()
+
+
+def decisions(recs: list[Recommendation]) -> list[Decision]:
+    """The plan as decisions, most urgent first. An alternative whose preferred line is not in
+    the plan is a decision of its own."""
+    ids = {r.id for r in recs}
+    alts: dict[str, list[Recommendation]] = {}
+    leads: list[Recommendation] = []
+    for r in recs:
+        if r.alternative_to and r.alternative_to in ids and r.alternative_to != r.id:
+            alts.setdefault(r.alternative_to, []).append(r)
+        else:
+            leads.append(r)
+    ranked = sorted(enumerate(leads), key=lambda x: _rank(x[1], x[0]))
+    return [Decision(r, tuple(alts.get(r.id, ()))) for _, r in ranked]
+
+
+def _orderable(r: Recommendation) -> bool:
+    return r.when is None and bool((r.drug and r.dose) or r.service)
+
+
+def _action_text(r: Recommendation, capital: bool = True) -> str:
+    """A plan line in a few words: "Tocilizumab 624 mg IV", "Neurology consult"."""
+    if r.drug and r.dose:
+        s = f"{r.drug} {fmt_dose(r.dose)}" + (f" {r.route}" if r.route else "")
+        return _cap(s) if capital else s
+    if r.service:
+        return r.service if capital else r.service[:1].lower() + r.service[1:]
+    return plain(r.text, 90)
+
+
+def _action_line(r: Recommendation, alternatives: tuple[Recommendation, ...]) -> str:
+    """One Markdown list item: the action in bold, its dose details, its alternatives."""
+    if r.drug and r.dose:
+        extra = [x for x in (r.frequency, r.duration) if x]
+        if len(extra) == 2 and extra[1] in extra[0]:
+            extra = extra[:1]
+        basis = [x for x in (r.dose.basis,) if x]
+        if r.dose.capped:
+            basis.append(f"capped at {r.dose.cap or 'the maximum'}")
+        line = f"**{md(_action_text(r))}**"
+        if extra:
+            line += " " + md(", ".join(extra))
+        if basis:
+            line += f" ({md('; '.join(basis))})"
+    elif r.category == "checkpoint_inhibitor":
+        head, _, why = r.text.partition(" (")
+        line = f"**{md(plain(head, 80))}**" + (f" ({md(plain(why, 80))}" if why else "")
+    elif r.drug and r.dose_missing_reason:
+        line = f"**{md(_cap(r.drug))}**: no dose: {md(_strip_no_dose(r.dose_missing_reason))}"
+    elif r.service:
+        line = f"**{md(r.service)}**"
+        if r.text and r.text.strip().lower() != r.service.lower():
+            line += f": {md(plain(r.text, 60))}"
+    else:
+        line = md(plain(r.text, 110))
+    if alternatives:
+        line += "; or " + ", or ".join(md(_action_text(x, capital=False)) for x in alternatives)
+    return f"- {line}"
+
+
+def _strip_no_dose(reason: str) -> str:
+    """ "No dose: this line is about..." said once, not "No dose: No dose: ..."."""
+    return re.sub(r"^\s*no dose\s*:\s*", "", reason, flags=re.IGNORECASE)
+
+
+def _crs_line(a: Assessment) -> str | None:
+    """CRS on one line: the plan's system first, then the others."""
+    att = a.crs_attribution
+    if att is not None and not att.applies:
+        return f"**CRS**: not graded: {md(plain(att.reason, 160))}"
+    if not a.crs:
+        return None
+
+    def g(system: str) -> str:
+        r = a.crs[system]
+        return "not gradable" if r.grade is None else f"grade {r.grade}"
+
+    primary = a.crs_primary_system
+    out = []
+    if primary in a.crs:
+        out.append(f"**{md(g(primary))}** ({md(SYSTEM_LABELS.get(primary, primary))}, plan)")
+    out += [f"{md(SYSTEM_LABELS.get(s, s))} {md(g(s))}" for s in a.crs if s != primary]
+    line = "**CRS**: " + ", ".join(out)
+    for h in a.crs_higher_than_primary:
+        label = md(SYSTEM_LABELS.get(h["system"], h["system"]))
+        line += f"; {label} grades higher: its treatment lines are not added"
+    return line
+
+
+def _irae_line(findings: list[IraeFinding]) -> str | None:
+    """The immune-related adverse events on one line, each with its grade and the action on the
+    checkpoint inhibitor."""
+    if not findings:
+        return None
+    items = []
+    strict = {"discontinue": 0, "hold": 1}
+    for f in sorted(
+        findings,
+        key=lambda f: (strict.get(f.checkpoint_inhibitor_action or "", 2), -(f.grade or 0)),
+    ):
+        grade = "grade not recorded" if f.grade is None else f"grade {f.grade}"
+        act = f.checkpoint_inhibitor_action
+        item = f"{md(f.label)} {md(grade)}"
+        if act in ("hold", "discontinue"):
+            item += f": **{md(act)}**"
+        if f.text_matched:
+            item += " (text match: check the diagnosis)"
+        items.append(item)
+    return "**irAE**: " + "; ".join(items)
+
+
+def _missing_line(a: Assessment, findings: list[IraeFinding], with_crs: bool) -> str | None:
+    """What is missing that could change a grade or a dose, each item once."""
+    items: dict[str, list[str]] = {}
+    if with_crs:
+        for system, r in a.crs.items():
+            for m in r.missing:
+                items.setdefault(m.data, []).append(SYSTEM_LABELS.get(system, system))
+    for f in findings:
+        for m in f.missing:
+            items.setdefault(m.data, []).append(f.label)
+    if a.weight is None:
+        items.setdefault("weight (no weight-based doses)", [])
+    elif a.weight.stale:
+        items.setdefault(f"a current weight (last {_when(a.weight.time)}: stale)", [])
+    if not items:
+        return None
+    out = [
+        md(data) + (f" ({md(', '.join(dict.fromkeys(whose)))})" if whose else "")
+        for data, whose in items.items()
+    ]
+    more = len(out) - MISSING_ITEMS
+    out = out[:MISSING_ITEMS] + ([f"{more} more in the app"] if more > 0 else [])
+    return "**Missing**: " + "; ".join(out) + "."
+
+
+def _exposure_line(a: Assessment) -> str:
+    items = []
+    for e in a.exposures:
+        if e.drug_class not in IMMUNOTHERAPY_CLASSES:
+            continue
+        target = f" ({md(e.target)})" if e.target else ""
+        verb = "given" if e.basis == "administration" else f"{md(e.basis)}"
+        items.append(f"{md(_cap(e.drug))}{target}, last {verb} {_when(e.last_given)}")
+    return "; ".join(items) + "." if items else ""
+
+
+def _compact_detail(
+    a: Assessment,
+    cc: CardContext,
+    findings: list[IraeFinding],
+    recs: list[Recommendation],
+    with_crs: bool,
+) -> str:
+    out: list[str] = []
+    att = a.crs_attribution
+    crs_now = with_crs and (a.primary_crs_grade or 0) >= 1
+    # Which exposure explains the CRS (and when it was given), else what the patient is on.
+    exposure = md(att.reason) if crs_now and att is not None and att.applies else _exposure_line(a)
+    if exposure:
+        out += [exposure, ""]
+    grades = [
+        line
+        for line in (
+            _crs_line(a) if with_crs else None,
+            _irae_line([f for f in findings if not (with_crs and f.kind == "crs")]),
+        )
+        if line
+    ]
+    for line in grades:
+        out += [line, ""]
+    shown = [d for d in decisions(recs) if d.lead.when is None][:DETAIL_ACTIONS]
+    if shown:
+        if a.weight:
+            head = f"**Most urgent** (doses for {num(a.weight.kg)} kg)"
+        else:
+            head = "**Most urgent**"
+        out += [head, "", *[_action_line(d.lead, d.alternatives) for d in shown], ""]
+    missing = _missing_line(a, findings, with_crs)
+    if missing:
+        out += [missing, ""]
+    out += _unavailable_section(cc)
+    rest = len(recs) - sum(1 + len(d.alternatives) for d in shown)
+    more = f"{rest} more plan lines, " if rest > 0 else ""
+    out += [f"In the app: {more}evidence, sources.", ""]
+    out += _footer(a)
+    return "\n".join(out)
 
 
 # --------------------------------------------------------------------------------------------
 # Detail sections
 # --------------------------------------------------------------------------------------------
-
-
-def _exposures(a: Assessment) -> list[str]:
-    lines = []
-    for e in a.exposures:
-        if e.drug_class not in IMMUNOTHERAPY_CLASSES:
-            continue
-        target = f", {md(e.target)}" if e.target else ""
-        lines.append(
-            f"- {md(e.drug)} ({md(e.drug_class.replace('_', ' '))}{target}); "
-            f"last {md(e.basis)}: {_when(e.last_given)}"
-        )
-    return lines
-
-
-def _crs_section(a: Assessment) -> list[str]:
-    out = ["### Cytokine release syndrome", ""]
-    att = a.crs_attribution
-    primary = md(SYSTEM_LABELS.get(a.crs_primary_system, a.crs_primary_system))
-    if att is not None and not att.applies:
-        out += [f"**{md(att.reason)}**", ""]
-    else:
-        out.append(f"The plan follows **{primary}**, the primary grading system.")
-        if att is not None:
-            out.append(md(att.reason))
-        for h in a.crs_higher_than_primary:
-            label = md(SYSTEM_LABELS.get(h["system"], h["system"]))
-            out.append(
-                f"- {label} grades higher (grade {h['grade']}): {md(h['why'])}. "
-                f"Its treatment lines are not added."
-            )
-        out.append("")
-    out += ["| System | Grade |", "| --- | --- |"]
-    for system, r in a.crs.items():
-        grade = "not gradable from the data" if r.grade is None else str(r.grade)
-        out.append(f"| {md(SYSTEM_LABELS.get(system, system))} | {md(grade)} |")
-    out.append("")
-    notes: dict[str, list[str]] = {}
-    for system, r in a.crs.items():
-        label = md(SYSTEM_LABELS.get(system, system))
-        if r.criteria:
-            out += ["", f"**{label}: criteria met**", ""]
-            for c in r.criteria:
-                out.append(f"- Grade {c.grade}: {md(c.text)} ({_cite(c.source)})")
-                for ev in c.evidence:
-                    out.append(f"    - {md(ev.what)}, {_when(ev.time)}")
-        if r.findings:
-            out += ["", f"**{label}: findings not graded as CRS**", ""]
-            for ev in r.findings:
-                out.append(f"- {md(ev.what)}, {_when(ev.time)}")
-        for m in r.missing:
-            out.append(f"- *Missing for {label}:* {md(m.data)}: {md(m.why)}")
-        for n in r.notes:
-            notes.setdefault(n, []).append(label)
-    if notes:
-        out.append("")
-    for n, labels in notes.items():  # a note shared by several systems is written once
-        out.append(f"- *Note ({', '.join(labels)}):* {md(n)}")
-    return out
-
-
-def _irae_section(findings: list[IraeFinding]) -> list[str]:
-    out = ["### Immune-related adverse events"]
-    for f in findings:
-        grade = "grade not determined" if f.grade is None else f"grade {f.grade}"
-        action = (
-            f"checkpoint inhibitor: **{md(f.checkpoint_inhibitor_action)}** ({md(f.action_reason)})"
-            if f.checkpoint_inhibitor_action
-            else ""
-        )
-        out.append(f"- **{md(f.label)}**, {md(grade)} ({md(f.grade_basis)}). {action}")
-        for ev in f.evidence:
-            out.append(f"    - {md(ev.what)}, {_when(ev.time)}")
-        if f.attribution:
-            note = " (**text-matched**: check the diagnosis)" if f.text_matched else ""
-            out.append(f"    - Attributed: {md(f.attribution)}{note}")
-        if f.rechallenge:
-            out.append(f"    - Rechallenge: {md(f.rechallenge)}")
-        for m in f.missing:
-            out.append(f"    - *Missing:* {md(m.data)}: {md(m.why)}")
-        out.append(f"    - Sources: {_cites(f.sources)}")
-    return out
-
-
-def _excluded_section(a: Assessment) -> list[str]:
-    out = ["### Not attributed to the checkpoint inhibitor"]
-    for x in a.irae_excluded:
-        tm = " (text-matched)" if x.text_matched else ""
-        out.append(f"- **{md(x.label)}**{tm}: {md(x.reason)}")
-    return out
-
-
-def _plan_section(a: Assessment, recs: list[Recommendation]) -> list[str]:
-    if a.weight:
-        w = f"{num(a.weight.kg)} kg, weighed {_when(a.weight.time)}"
-        if a.weight.stale:
-            w += " (**stale**: re-weigh before dosing)"
-    else:
-        w = "no weight on record: weight-based doses could not be computed"
-    out = ["### Plan", f"Dosed for {md(w)}.", ""]
-    for i, r in enumerate(recs, 1):
-        head = md(r.text)
-        if r.drug and r.dose:
-            dose = fmt_dose(r.dose)
-            extra = ", ".join(md(x) for x in (r.route, r.frequency, r.duration) if x)
-            head = f"**{md(r.drug)} {md(dose)}**" + (f" {extra}" if extra else "") + f": {head}"
-            if r.dose.basis:
-                head += f" Basis: {md(r.dose.basis)}."
-            if r.dose.capped:
-                head += f" Capped at {md(r.dose.cap or 'the maximum')}."
-        elif r.drug and r.dose_missing_reason:
-            head = f"**{md(r.drug)}**: {head} *No dose:* {md(r.dose_missing_reason)}"
-        elif r.service:
-            head = f"**{md(r.service)}**: {head}"
-        if r.alternative_to:
-            head += " *(alternative)*"
-        if r.urgency == "urgent":
-            head += " **Urgent.**"
-        out.append(f"{i}. {head} Sources: {_cites(r.sources)}")
-    return out
 
 
 def _course_lines(a: Assessment) -> list[str]:
@@ -300,25 +412,21 @@ def _course_lines(a: Assessment) -> list[str]:
 def _unavailable_section(cc: CardContext) -> list[str]:
     if not cc.unavailable and not cc.notes:
         return []
-    out = ["### Data that could not be fetched", ""]
+    out = ["**Data that could not be fetched** (grades and findings may be understated)", ""]
     for key, reason in cc.unavailable.items():
-        out.append(f"- {md(key)}: {md(reason)}. Grades and findings may be understated.")
+        out.append(f"- {md(key)}: {md(reason)}")
     for n in cc.notes:
         out.append(f"- {md(n)}")
-    return out
+    return [*out, ""]
 
 
 def _footer(a: Assessment) -> list[str]:
+    """One short line: the disclaimer (in full in the app), when and under which rules."""
     out = ["---"]
     if a.data_quality:
         out.append(f"{len(a.data_quality)} resource(s) could not be read; see the full assessment.")
-    disclaimer = f"*{md(a.disclaimer)}*" if a.disclaimer else ""
-    if "not a diagnosis" not in (a.disclaimer or "").lower():
-        disclaimer += (
-            " A grade is not a diagnosis: attribution needs clinical judgement (infection can"
-            " look the same)."
-        )
-    out.append(f"{disclaimer.strip()} Assessed {_when(a.at)}, rules {md(a.ruleset_version)}.")
+        out.append("")
+    out.append(f"*{SHORT_DISCLAIMER}* Assessed {_when(a.at)}.")  # rules: in the card's source
     return out
 
 
@@ -343,11 +451,48 @@ def _worst_irae(findings: list[IraeFinding]) -> IraeFinding | None:
     )
 
 
-def _lead_action(recs: list[Recommendation]) -> str:
-    for r in recs:
-        if r.drug and r.dose and r.alternative_to is None:
-            return f"{r.drug} {fmt_dose(r.dose)}" + (f" {r.route}" if r.route else "")
-    return ""
+def _summary_parts(
+    a: Assessment, findings: list[IraeFinding], recs: list[Recommendation], with_crs: bool
+) -> list[str]:
+    """The most urgent action first: the stop or hold of the checkpoint inhibitor, then the
+    first dosed order with what it is for, then how many more irAEs."""
+    crs_grade = (a.primary_crs_grade or 0) if with_crs else 0
+    others = [f for f in findings if not (with_crs and f.kind == "crs")]
+    worst = _worst_irae(others)
+    parts: list[str] = []
+    act = worst.checkpoint_inhibitor_action if worst else None
+    if worst and act in ("hold", "discontinue"):
+        g = f" grade {worst.grade}" if worst.grade is not None else ""
+        parts.append(f"{act.capitalize()} {_ici_names(a)} ({worst.label}{g})")
+
+    def lead_for(kind: str | None) -> str:
+        """The first dosed order now for `kind` (None: for anything)."""
+        for d in decisions(recs):
+            r = d.lead
+            if r.drug and r.dose and _orderable(r) and (kind is None or kind in r.for_irae):
+                return _action_text(r)
+        return ""
+
+    if with_crs and crs_grade >= 1:
+        if a.crs_primary_system in a.crs:
+            systems = [SYSTEM_LABELS.get(a.crs_primary_system, a.crs_primary_system)]
+        else:
+            systems = [SYSTEM_LABELS.get(s, s) for s, r in a.crs.items() if r.grade == crs_grade]
+        crs = f"CRS grade {crs_grade} ({', '.join(systems)})"
+        lead_s = lead_for("crs")
+        parts.append(f"{lead_s} for {crs}" if lead_s else crs)
+    elif worst and not parts:
+        g = f" grade {worst.grade}" if worst.grade is not None else ""
+        lead_s = lead_for(worst.kind)
+        parts.append(f"{lead_s} for {worst.label}{g}" if lead_s else f"{worst.label}{g}")
+    elif lead_for(None):
+        parts.append(lead_for(None))
+    if parts and parts[0][:1].islower():
+        parts[0] = _cap(parts[0])
+    n = len(others) - (1 if worst else 0)
+    if n > 0:
+        parts.append(f"+{n} more irAE" + ("s" if n > 1 else ""))
+    return parts
 
 
 def _assessment_card(
@@ -364,47 +509,16 @@ def _assessment_card(
     worst = _worst_irae(findings)
     if worst and worst.checkpoint_inhibitor_action in ("hold", "discontinue"):
         level = max(level, 2)
-    parts: list[str] = []
-    if with_crs and crs_grade >= 1:
-        if a.crs_primary_system in a.crs:
-            systems = [SYSTEM_LABELS.get(a.crs_primary_system, a.crs_primary_system)]
-        else:
-            systems = [SYSTEM_LABELS.get(s, s) for s, r in a.crs.items() if r.grade == crs_grade]
-        parts.append(f"CRS grade {crs_grade} ({', '.join(systems)})")
-    if worst:
-        g = f" grade {worst.grade}" if worst.grade is not None else ""
-        act = worst.checkpoint_inhibitor_action
-        parts.append(
-            f"{worst.label}{g}"
-            + (f": {act} {_ici_names(a)}" if act in ("hold", "discontinue") else "")
-        )
-        if len(findings) > 1:
-            parts[-1] += f" (+{len(findings) - 1} irAE)"
-    lead = _lead_action(recs)
-    if lead:
-        parts.append(lead)
-    detail: list[str] = ["**Immunotherapy exposure**", *_exposures(a), ""]
-    if with_crs:
-        detail += [*_crs_section(a), ""]
-    if findings:
-        detail += [*_irae_section(findings), ""]
-    if with_crs and a.irae_excluded:
-        detail += [*_excluded_section(a), ""]
-    if recs:
-        detail += [*_plan_section(a, recs), ""]
-    detail += _course_lines(a)
-    detail += _unavailable_section(cc)
-    detail += _footer(a)
     topic = "crs" if with_crs and crs_grade >= 1 else "irae"
     return Card(
-        summary=_summary(parts),
+        summary=_summary(_summary_parts(a, findings, recs, with_crs)),
         indicator=_indicator(level),
         source=_source(
             topic,
             "Cytokine release syndrome" if topic == "crs" else "Immune-related adverse event",
             "astct2019" if topic == "crs" else "asco2021",
         ),
-        detail="\n".join(detail),
+        detail=_compact_detail(a, cc, findings, recs, with_crs),
         # A deceased patient gets no order suggestions (the plan is empty too).
         suggestions=() if a.deceased else tuple(_suggestions(recs, a, cc)),
         selection_behavior="any",
@@ -415,8 +529,7 @@ def _assessment_card(
 
 def _incomplete_card(a: Assessment, cc: CardContext) -> Card:
     detail = [
-        "**Immunotherapy exposure**",
-        *_exposures(a),
+        _exposure_line(a),
         "",
         *_unavailable_section(cc),
         *_footer(a),
@@ -484,11 +597,10 @@ def _course_card(a: Assessment, cc: CardContext) -> Card | None:
         parts.append("PJP prophylaxis threshold reached")
     pjp = [r for r in a.recommendations if r.id == "pjp_prophylaxis"]
     detail = [
-        "**Immunotherapy exposure**",
-        *_exposures(a),
+        _exposure_line(a),
         "",
         *_course_lines(a),
-        *(_plan_section(a, pjp) if pjp else []),
+        *[_action_line(r, ()) for r in pjp],
         "",
         *_unavailable_section(cc),
         *_footer(a),
@@ -512,7 +624,17 @@ def _not_crs_card(a: Assessment, cc: CardContext) -> list[Card]:
     drugs = ", ".join(
         sorted({e.drug for e in a.exposures if e.drug_class in IMMUNOTHERAPY_CLASSES})
     )
-    detail = ["**Immunotherapy exposure**", *_exposures(a), "", *_crs_section(a), ""]
+    detail = [_exposure_line(a), "", _crs_line(a) or "", ""]
+    detail += ["**Findings not graded as CRS** (no fever)", ""]
+    for ev in r.findings[:DETAIL_ACTIONS]:
+        detail.append(f"- {md(ev.what)}, {_when(ev.time)}")
+    detail.append("")
+    for n in r.notes:
+        detail += [md(n), ""]
+    missing = _missing_line(a, [], True)
+    if missing:
+        detail += [missing, ""]
+    detail += ["In the app: evidence, sources.", ""]
     detail += _footer(a)
     return [
         Card(

@@ -62,4 +62,5 @@ def apply_steps(p: Any, f: IraeFinding, flags: Iterable[str] = ()) -> None:
                 service=s.service,
                 drug=s.drug,
                 dose_missing_reason=s.dose_note,
+                alternative_to=s.alternative_to,
             )

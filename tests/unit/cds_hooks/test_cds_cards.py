@@ -71,7 +71,7 @@ def test_an_irae_with_a_stop_action_names_it_in_the_summary_and_is_at_least_a_wa
     a = assessment(irae=[finding(g=1, action="hold", label="Colitis", kind="colitis")])
     [card] = cards_of(assessment_cards(a, ctx()))
     assert card["indicator"] == "warning"
-    assert "Colitis grade 1: hold pembrolizumab" in card["summary"]
+    assert card["summary"].startswith("Hold pembrolizumab (Colitis grade 1)")
 
 
 def test_summary_stays_under_140_characters_with_long_labels():
@@ -82,7 +82,7 @@ def test_summary_stays_under_140_characters_with_long_labels():
     assert len(card["summary"]) < 140 and card["summary"].endswith("…")
 
 
-def test_detail_holds_grades_criteria_evidence_missing_plan_sources_and_disclaimer():
+def test_detail_is_short_grades_on_one_line_urgent_actions_missing_and_one_disclaimer_line():
     a = assessment(
         {"lee2014": 3, "astct2019": 2, "ctcae5": None},
         irae=[finding()],
@@ -90,22 +90,45 @@ def test_detail_holds_grades_criteria_evidence_missing_plan_sources_and_disclaim
     )
     [card] = cards_of(assessment_cards(a, ctx()))
     d = card["detail"]
-    assert "| Lee 2014 | 3 |" in d and "| ASTCT 2019 | 2 |" in d and "not gradable" in d
-    assert "Grade 3 criterion text" in d and "2026-11-20 10:00 UTC" in d  # evidence with its time
-    assert "Missing for Lee 2014" in d and "FiO2" in d
-    assert "**tocilizumab 800 mg**" in d and "Capped at 800 mg per dose (label)" in d
-    assert "Dosed for 70 kg" in d
-    assert "Tocilizumab (Actemra) prescribing information" in d  # cited, not a bare id
-    assert "not a diagnosis" in d
-    assert "Acute transverse myelitis" in d and "**discontinue**" in d
+    assert len(d) <= 1200
+    # the grade per system on one line, the plan's system first
+    assert "**CRS**: **grade 2** (ASTCT 2019, plan), Lee 2014 grade 3, CTCAE v5.0 not gradable" in d
+    assert "**irAE**: Acute transverse myelitis grade 3: **discontinue**" in d
+    assert "**Tocilizumab 800 mg IV**" in d and "capped at 800 mg per dose (label)" in d
+    assert "doses for 70 kg" in d
+    assert "**Missing**: FiO2 (Lee 2014, ASTCT 2019, CTCAE v5.0)" in d
+    assert d.count("not a diagnosis") == 1 and len(d.split("---")[-1]) < 200
     assert RULESET_VERSION in card["source"]["label"]
     assert card["source"]["topic"]["code"] == "crs"
+
+
+def test_suggestions_are_at_most_four_one_per_decision_most_urgent_first():
+    toci_alt = replace(rec_toci(280), id="tocilizumab.lee2014", alternative_to="tocilizumab.label")
+    routine = replace(
+        rec_consult(), id="consult.derm", service="Dermatology consult", urgency="routine"
+    )
+    later = replace(rec_ivig(), id="ivig.later", when="if steroid-refractory")
+    mp, toci, ivig = (replace(r, urgency="urgent") for r in (rec_mp(), rec_toci(), rec_ivig()))
+    recs = [routine, rec_consult(), mp, later, toci, toci_alt, ivig]
+    a = assessment({"lee2014": 3}, irae=[finding()], recs=recs)
+    [card] = cards_of(assessment_cards(a, ctx()))
+    labels = [s["label"] for s in card["suggestions"]]
+    # urgent dosed drugs first (in the plan's order), then urgent services; the alternative
+    # (tocilizumab by Lee 2014) and the later step are not offered; the routine consult is fifth
+    assert labels == [
+        "Order methylprednisolone 70-140 mg/d IV",
+        "Order tocilizumab 560 mg IV",
+        "Order immune globulin 140 g IV",
+        "Request Neurology consult",
+    ]
+    assert all(s["isRecommended"] for s in card["suggestions"])
+    assert "or tocilizumab 280 mg IV" in card["detail"]  # the alternative is in the detail
 
 
 def test_stale_or_missing_weight_is_said():
     a = assessment({"lee2014": 2}, recs=[rec_toci()], weight=None)
     [card] = cards_of(assessment_cards(a, ctx()))
-    assert "no weight on record" in card["detail"]
+    assert "weight (no weight-based doses)" in card["detail"]
     a = assessment({"lee2014": 2}, recs=[rec_toci()])
     a.weight = replace(a.weight, stale=True)
     assert "stale" in cards_of(assessment_cards(a, ctx()))[0]["detail"]
@@ -156,7 +179,7 @@ def test_suggestions_carry_complete_r4_resources_with_any_selection():
 def test_recommendations_without_a_dose_get_no_order_suggestion():
     rec = replace(rec_toci(), dose=None, dose_missing_reason="no weight")
     [card] = cards_of(assessment_cards(assessment({"lee2014": 2}, recs=[rec]), ctx()))
-    assert "suggestions" not in card and "No dose:" in card["detail"]
+    assert "suggestions" not in card and "no dose: no weight" in card["detail"]
 
 
 def test_smart_link_carries_patient_and_time_in_app_context():
@@ -307,7 +330,9 @@ def test_problem_list_irae_for_a_patient_on_a_checkpoint_inhibitor_gets_the_irae
     )
     cc = plctx(a, condition("c9", "G37.3", "Acute transverse myelitis"))
     [card] = cards_of(problem_list_cards(a, cc))
-    assert "Acute transverse myelitis grade 3: discontinue pembrolizumab" in card["summary"]
+    assert card["summary"].startswith(
+        "Discontinue pembrolizumab (Acute transverse myelitis grade 3)"
+    )
     assert "Maculopapular" not in card["detail"]  # only the matching irAE
     assert [s["label"] for s in card["suggestions"]] == ["Order methylprednisolone 70-140 mg/d IV"]
 
