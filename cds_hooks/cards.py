@@ -337,6 +337,14 @@ def _exposure_line(a: Assessment) -> str:
     return "; ".join(items) + "." if items else ""
 
 
+def urgent_actions(a: Assessment, shown: list[Decision]) -> list[str]:
+    """The most urgent decisions as a Markdown list under a heading with the dosing weight."""
+    if not shown:
+        return []
+    head = "**Most urgent**" + (f" (doses for {num(a.weight.kg)} kg)" if a.weight else "")
+    return [head, "", *[_action_line(d.lead, d.alternatives) for d in shown], ""]
+
+
 def _compact_detail(
     a: Assessment,
     cc: CardContext,
@@ -362,12 +370,7 @@ def _compact_detail(
     for line in grades:
         out += [line, ""]
     shown = [d for d in decisions(recs) if d.lead.when is None][:DETAIL_ACTIONS]
-    if shown:
-        if a.weight:
-            head = f"**Most urgent** (doses for {num(a.weight.kg)} kg)"
-        else:
-            head = "**Most urgent**"
-        out += [head, "", *[_action_line(d.lead, d.alternatives) for d in shown], ""]
+    out += urgent_actions(a, shown)
     missing = _missing_line(a, findings, with_crs)
     if missing:
         out += [missing, ""]

@@ -310,14 +310,14 @@ def observation_card(delta: ObservationDelta, cc: C.CardContext) -> Card | None:
         *_changes_section(delta),
         *_crossing_note(delta),
         *_charted(delta),
-        "**Immunotherapy exposure**",
-        *C._exposures(a),
+        C._exposure_line(a),
         "",
     ]
     if delta.crs_change is not None:
-        detail += [*C._crs_section(a), ""]
+        detail += [C._crs_line(a) or "", ""]
     if recs:
-        detail += [*C._plan_section(a, recs), ""]
+        shown = [d for d in C.decisions(recs) if d.lead.when is None][: C.DETAIL_ACTIONS]
+        detail += C.urgent_actions(a, shown)
         detail += [
             "Orders for this plan are offered on the patient's chart (patient-view) and checked "
             "at order entry; open the full assessment for the trends.",
