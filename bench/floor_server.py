@@ -21,8 +21,16 @@ FLOOR = "/cds-services/_floor"
 
 def create_floor_app() -> Flask:
     # The blueprint's own request helpers, so the floor pays what a hook call pays up to the
-    # assessment: client authorization, admission by body bytes, reading and parsing the body.
-    from cds_hooks.blueprint import _authorize, _json, _read_json
+    # assessment: client authorization, reading the body (counted as it arrives), admission by
+    # its weight, parsing.
+    from cds_hooks.blueprint import (
+        BYTES_PER_CONTAINER,
+        _authorize,
+        _containers,
+        _json,
+        _parse,
+        _read_body,
+    )
     from immunotox.app import create_app
 
     app = create_app()
@@ -34,8 +42,12 @@ def create_floor_app() -> Flask:
         denied = _authorize()
         if denied:
             return denied
-        with budget.admit(request.content_length):
-            _body, error = _read_json()
+        raw, error = _read_body(budget)
+        if error or raw is None:
+            return error
+        containers = _containers(raw)
+        with budget.admit(max(len(raw), containers * BYTES_PER_CONTAINER)):
+            _body, error = _parse(raw, containers)
             return error or _json(200, {"cards": []})
 
     # A rule without converters wins over the blueprint's `/cds-services/<service_id>`.

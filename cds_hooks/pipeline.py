@@ -20,6 +20,7 @@ from cds_hooks import observation
 from cds_hooks.prefetch import PrefetchUnavailable, hydrate
 from cds_hooks.registry import REQUIRED_KEYS, ServiceDef
 from cds_hooks.spec import Card, HookRequest, SpecError, new_uuid, response
+from immunotox.fhir_client import ByteAccount, ServerSlots
 from services.fhir_adapter import flatten
 
 log = logging.getLogger("immunotox.cds_hooks")
@@ -114,6 +115,8 @@ def call_service(
     base_url: str,
     started: float | None = None,
     http_get: Callable[..., Any] | None = None,
+    account: ByteAccount | None = None,
+    slots: ServerSlots | None = None,
 ) -> Outcome:
     try:
         req = HookRequest.parse(body, expected_hook=service.hook)
@@ -136,6 +139,8 @@ def call_service(
             started=started,
             http_get=http_get,
             required=REQUIRED_KEYS & frozenset(templates),
+            account=account,
+            slots=slots,
         )
     except PrefetchUnavailable as e:
         return _error(

@@ -133,6 +133,20 @@ def _fetch(
     return {"resourceType": "Bundle", "type": "searchset", "entry": entries}, note
 
 
+# How long a call waits at most for one of its FHIR server's slots (FHIR_CALLS_PER_SERVER);
+# behind a server that has been slow it does not wait at all (`ServerSlots`).
+SLOT_WAIT_S = 0.5
+
+
+def _take_slot(
+    slots: ServerSlots | None, base: str, deadline: float, cfg: Mapping[str, Any]
+) -> Any | None:
+    if slots is None:
+        return None
+    wait_s = float(cfg.get("FHIR_SLOT_WAIT_S") or SLOT_WAIT_S)
+    return slots.acquire(base, min(wait_s, deadline - time.monotonic()))
+
+
 def hydrate(
     req: HookRequest,
     templates: Mapping[str, str],
@@ -182,15 +196,22 @@ def hydrate(
                 failed[key] = reason
     elif to_fetch:
         token = req.fhir_authorization.access_token if req.fhir_authorization else None
-        pool = ThreadPoolExecutor(max_workers=min(8, len(to_fetch)), thread_name_prefix="fhir")
+        try:
+            slot = _take_slot(slots, base, deadline, cfg)
+        except FhirError as e:  # this server already has its share of calls in flight
+            for key in to_fetch:
+                failed[key] = str(e)
+            to_fetch = {}
+            slot = None
+        pool = ThreadPoolExecutor(
+            max_workers=min(8, max(len(to_fetch), 1)), thread_name_prefix="fhir"
+        )
         futures: dict[Future[Any], str] = {}
         try:
             for key, query in to_fetch.items():
                 url = f"{base}/{query.lstrip('/')}"
                 futures[
-                    pool.submit(
-                        _fetch, url, base, token, timeout_s, deadline, http_get, account, slots
-                    )
+                    pool.submit(_fetch, url, base, token, timeout_s, deadline, http_get, account)
                 ] = key
             pending = set(futures)
             while pending:
@@ -216,6 +237,8 @@ def hydrate(
                 failed[futures[fut]] = "timed out"
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+            if slot is not None:
+                slot.release()
 
     for key in required:
         if key in templates and not _usable(data.get(key)):

@@ -9,7 +9,13 @@ makes large ones take turns: memory per worker stays bounded, and throughput is 
 gives either way.
 
 A request larger than the whole budget runs alone. Nothing is refused: a request that has waited
-`MAX_WAIT_S` runs anyway, and the wait is logged.
+`MAX_WAIT_S` (or the time its caller gives) runs anyway, and the wait is logged.
+
+Bytes that are in memory without having been admitted are counted as they arrive (`account`):
+a request body while it is read (so a client declaring 30 MB and sending a byte a second holds
+one byte of the budget, not 30 MB) and FHIR answers while a call fetches them. They make later
+admissions wait; they never block the request that holds them (that could deadlock two
+requests each waiting for the other's bytes).
 """
 
 from __future__ import annotations
@@ -33,19 +39,22 @@ class ByteBudget:
         self._cond = threading.Condition()
 
     @contextmanager
-    def admit(self, size: int | None) -> Iterator[float]:
+    def admit(self, size: int | None, max_wait_s: float | None = None) -> Iterator[float]:
         """Hold `size` bytes of the budget (the whole budget when the size is unknown or larger)
         for the duration of the block; yields the seconds spent waiting."""
         want = self.capacity if size is None else min(max(int(size), 0), self.capacity)
         started = time.monotonic()
+        wait_s = (
+            self.max_wait_s if max_wait_s is None else max(0.0, min(max_wait_s, self.max_wait_s))
+        )
         with self._cond:
             while self.in_use and self.in_use + want > self.capacity:
-                left = started + self.max_wait_s - time.monotonic()
+                left = started + wait_s - time.monotonic()
                 if left <= 0:
                     log.warning(
                         "admission: ran a %d-byte request after waiting %.1f s (budget %d bytes)",
                         want,
-                        self.max_wait_s,
+                        wait_s,
                         self.capacity,
                     )
                     break
@@ -57,3 +66,36 @@ class ByteBudget:
             with self._cond:
                 self.in_use -= want
                 self._cond.notify_all()
+
+    @contextmanager
+    def account(self) -> Iterator[Charged]:
+        """Count bytes as they arrive (`Charged.add`), without waiting; all are given back when
+        the block ends."""
+        charged = Charged(self)
+        try:
+            yield charged
+        finally:
+            charged.release()
+
+
+class Charged:
+    def __init__(self, budget: ByteBudget):
+        self._budget = budget
+        self.total = 0
+        self._lock = threading.Lock()
+
+    def add(self, n: int) -> None:
+        if n <= 0:
+            return
+        with self._lock:
+            self.total += n
+        with self._budget._cond:
+            self._budget.in_use += n
+
+    def release(self) -> None:
+        with self._lock:
+            n, self.total = self.total, 0
+        if n:
+            with self._budget._cond:
+                self._budget.in_use -= n
+                self._budget._cond.notify_all()

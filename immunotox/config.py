@@ -33,6 +33,20 @@ DEFAULTS: dict[str, Any] = {
     # Request-body bytes one worker process parses and assesses at once (immunotox.admission):
     # small calls run side by side, large ones take turns, so memory per worker stays bounded.
     "WORKER_BODY_BUDGET": 8 * 1024 * 1024,
+    # Seconds from a request's arrival to its last body byte; a slower upload is answered 408.
+    "BODY_READ_TIMEOUT_S": 10.0,
+    # Most JSON objects and arrays in one body (counted before parsing: a body of many small
+    # ones costs far more memory than its bytes), Bundle entries in one prefetch, and feedback
+    # items in one POST; more is 413.
+    "MAX_JSON_CONTAINERS": 1_000_000,
+    "MAX_PREFETCH_ENTRIES": 100_000,
+    "MAX_FEEDBACK_ITEMS": 1000,
+    # Hook calls (and app pages) of one worker process fetching from one FHIR server at once. A
+    # call finding them taken waits up to FHIR_SLOT_WAIT_S (not at all when the server's calls
+    # have lately taken more than half the hook deadline), then does without the fetch
+    # (a degraded card, or 412 when the Patient is missing).
+    "FHIR_CALLS_PER_SERVER": 2,
+    "FHIR_SLOT_WAIT_S": 0.5,
     # Base URL the service is reached at (for card links and JWT `aud`). Required when CDS_AUTH
     # is on; None with CDS_AUTH off: card links from the request.
     "PUBLIC_BASE_URL": None,

@@ -15,8 +15,8 @@ What it guarantees, whoever calls it:
   shared by every query of a call, so fetched data counts against the worker's budget;
 - compressed answers (`Content-Encoding: gzip` or `deflate`) decoded here, with the size limit
   applied to the decoded bytes (a compression bomb stops at the limit);
-- at most `server_slots` requests in flight to one FHIR server per worker process
-  (`ServerSlots`): one slow server cannot take every thread.
+- `ServerSlots`: at most so many calls in flight to one FHIR server per worker process, and no
+  queueing behind a server that has been slow: one slow server cannot take every thread.
 
 Failures raise `FhirError` (a domain error with a machine `code` and a message without
 identifiers); each web layer turns it into its own status or note.
@@ -118,28 +118,80 @@ def outside_base(url: Any, base: str) -> str | None:
     return RULE_PATH_PREFIX
 
 
+class _Server:
+    __slots__ = ("cond", "ewma_s", "in_flight")
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.in_flight: dict[int, float] = {}
+        self.ewma_s: float | None = None  # how long a slot has recently been held
+
+
+class Slot:
+    """One slot on one FHIR server; `release` gives it back and records how long it was held."""
+
+    def __init__(self, server: _Server, token: int):
+        self._server = server
+        self._token = token
+
+    def release(self) -> None:
+        s = self._server
+        with s.cond:
+            started = s.in_flight.pop(self._token, None)
+            if started is not None:
+                held = time.monotonic() - started
+                s.ewma_s = held if s.ewma_s is None else 0.7 * s.ewma_s + 0.3 * held
+            s.cond.notify()
+
+
 class ServerSlots:
-    """At most `limit` requests in flight to one FHIR server (scheme, host, port) in this
-    process; a request that cannot get a slot before its deadline fails with `BUSY`."""
+    """At most `limit` holders at once per FHIR server (scheme, host, port) in this process.
 
-    def __init__(self, limit: int):
+    A caller that finds every slot taken waits for one up to its `timeout`, but never past the
+    moment a holder has held its slot `slow_s`, and not at all when the server is slow (slots
+    lately held longer than `slow_s` on average, or held that long now): then it is told at
+    once that the server is busy (`BUSY`). One slow server holds `limit` threads, not every
+    thread of the worker, and a fast server's short queue costs no failures."""
+
+    def __init__(self, limit: int, slow_s: float | None = None):
         self.limit = max(int(limit), 1)
-        self._sems: dict[tuple[str, str, int] | None, threading.BoundedSemaphore] = {}
+        self.slow_s = slow_s
+        self._servers: dict[tuple[str, str, int] | None, _Server] = {}
         self._lock = threading.Lock()
+        self._next = 0
 
-    def _sem(self, url: str) -> threading.BoundedSemaphore:
+    def _server(self, url: str) -> _Server:
         key = _origin(urlsplit(url))
         with self._lock:
-            sem = self._sems.get(key)
-            if sem is None:
-                sem = self._sems[key] = threading.BoundedSemaphore(self.limit)
-            return sem
+            s = self._servers.get(key)
+            if s is None:
+                s = self._servers[key] = _Server()
+            return s
 
-    def acquire(self, url: str, timeout: float) -> threading.BoundedSemaphore:
-        sem = self._sem(url)
-        if timeout <= 0 or not sem.acquire(timeout=timeout):
-            raise FhirError(BUSY, "the FHIR server is busy with other calls from this service")
-        return sem
+    def acquire(self, url: str, timeout: float) -> Slot:
+        s = self._server(url)
+        end = time.monotonic() + max(timeout, 0.0)
+        with s.cond:
+            while len(s.in_flight) >= self.limit:
+                now = time.monotonic()
+                left = end - now
+                if self.slow_s is not None:
+                    # slow: slots lately held longer than slow_s, or held that long right now
+                    oldest = now - min(s.in_flight.values())
+                    if (s.ewma_s or 0.0) > self.slow_s or oldest >= self.slow_s:
+                        left = 0.0
+                    else:
+                        left = min(left, self.slow_s - oldest)
+                if left <= 0:
+                    raise FhirError(
+                        BUSY, "the FHIR server is busy with other calls from this service"
+                    )
+                s.cond.wait(left)
+            with self._lock:
+                self._next += 1
+                token = self._next
+            s.in_flight[token] = time.monotonic()
+        return Slot(s, token)
 
 
 class ByteAccount:
@@ -338,7 +390,7 @@ class FhirClient:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise FhirError(TIMEOUT, "timed out")
-        sem = self.slots.acquire(url, remaining) if self.slots else None
+        slot = self.slots.acquire(url, remaining) if self.slots else None
         try:
             remaining = self.deadline - time.monotonic()
             if remaining <= 0:
@@ -364,8 +416,8 @@ class FhirClient:
             finally:
                 r.close()
         finally:
-            if sem is not None:
-                sem.release()
+            if slot is not None:
+                slot.release()
 
     def _read_json(self, r: Any) -> Any:
         body = read_body(r, self.deadline, self.max_page_bytes, self.account)

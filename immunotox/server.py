@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gthread import ThreadWorker
+
+from immunotox import arrival
 
 
 class _Gunicorn(BaseApplication):
@@ -45,6 +49,23 @@ class _Logger(glogging.Logger):
             handler.addFilter(logs.RequestIdFilter())
 
 
+class StampingThreadWorker(ThreadWorker):
+    """gunicorn's threaded worker, unchanged but for one thing: it notes when each request
+    was queued for a thread (`immunotox.arrival`), so the hook deadline runs from arrival, not
+    from the moment a thread took the request."""
+
+    def enqueue_req(self, conn: Any) -> None:
+        conn.immunotox_queued_at = time.monotonic()
+        super().enqueue_req(conn)
+
+    def handle_request(self, req: Any, conn: Any) -> Any:
+        arrival.set_queued_at(getattr(conn, "immunotox_queued_at", None))
+        try:
+            return super().handle_request(req, conn)
+        finally:
+            arrival.set_queued_at(None)
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 5000,
@@ -61,7 +82,7 @@ def serve(
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
-        "worker_class": "gthread",
+        "worker_class": StampingThreadWorker,  # gthread, noting when a request was queued
         "threads": 4,
         "timeout": 30,
         "graceful_timeout": 5,
@@ -71,6 +92,9 @@ def serve(
         "logger_class": _Logger,
         # X-Forwarded-Proto (and -For) are believed from these addresses only: the reverse proxy
         "forwarded_allow_ips": cfg.get("FORWARDED_ALLOW_IPS") or "127.0.0.1,::1",
+        # gunicorn's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl),
+        # shared by every instance on the host: off (nothing here uses gunicornc)
+        "control_socket_disable": True,
         **extra,
     }
     _create_schema()

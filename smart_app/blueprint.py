@@ -19,13 +19,18 @@ from flask import Blueprint, Flask, jsonify, render_template, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from immunotox.admission import ByteBudget
+from immunotox.fhir_client import ByteAccount, FhirError, ServerSlots
 from immunotox.http_errors import store_unavailable
-from launch import scopes, session
+from launch import errors, scopes, session
 from launch.errors import LaunchError
 from launch.web import error_response, secure_headers
 from smart_app import fetch, timeline, view
 
 log = logging.getLogger("immunotox.app")
+
+# How long a page waits for a slot on its FHIR server (FHIR_CALLS_PER_SERVER per worker).
+APP_SLOT_WAIT_S = 5.0
 
 
 def run_assessment(resources: list[dict[str, Any]], crs_primary: str | None = None) -> Any:
@@ -41,15 +46,33 @@ def _load(app: Flask) -> tuple[dict[str, Any], fetch.Record, Any]:
         return session.access_token(app, sess, stale=refused)
 
     started = time.monotonic()
-    record = fetch.fetch_record(
-        sess["iss"],
-        sess["patient"],
-        token,
-        timeout=max(5.0, float(app.config["FHIR_TIMEOUT_S"])),
-        readable=scopes.readable(sess.get("scope") or ""),
-    )
-    fetched = time.monotonic()
-    assessment = run_assessment(record.resources, crs_primary=app.config.get("CRS_PRIMARY"))
+    budget: ByteBudget = app.extensions["immunotox.budget"]
+    slots: ServerSlots = app.extensions["immunotox.app_fhir_slots"]
+    # one page at a time per FHIR server beyond the hooks' share, half the worker's budget held
+    # for its answers (counted as they arrive, at most MAX_CONTENT_LENGTH a page)
+    try:
+        slot = slots.acquire(sess["iss"], APP_SLOT_WAIT_S)
+    except FhirError:
+        raise errors.fhir_unavailable(
+            "The FHIR server is busy with other requests from this service."
+        ) from None
+    try:
+        with budget.admit(budget.capacity // 2), budget.account() as got:
+            record = fetch.fetch_record(
+                sess["iss"],
+                sess["patient"],
+                token,
+                timeout=max(5.0, float(app.config["FHIR_TIMEOUT_S"])),
+                readable=scopes.readable(sess.get("scope") or ""),
+                account=ByteAccount(
+                    cap=int(app.config.get("MAX_CONTENT_LENGTH") or 32 * 1024 * 1024) * 2,
+                    charge=got.add,
+                ),
+            )
+            fetched = time.monotonic()
+            assessment = run_assessment(record.resources, crs_primary=app.config.get("CRS_PRIMARY"))
+    finally:
+        slot.release()
     log.info(
         "assessment built: %d resources, fetch %.0f ms, assess %.0f ms",
         len(record.resources),

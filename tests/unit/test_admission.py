@@ -77,3 +77,27 @@ def test_waiting_is_bounded_and_nothing_is_refused():
     release.set()
     t.join(10)
     assert budget.in_use == 0
+
+
+def test_bytes_counted_as_they_arrive_make_later_admissions_wait_and_are_given_back():
+    budget = ByteBudget(100, max_wait_s=0.3)
+    with budget.account() as arriving:
+        arriving.add(60)
+        arriving.add(30)
+        assert budget.in_use == 90
+        t0 = time.monotonic()
+        with budget.admit(20):  # 90 + 20 > 100: waits (here until its wait runs out)
+            waited = time.monotonic() - t0
+        assert waited >= 0.25
+        t0 = time.monotonic()
+        with budget.admit(10):  # fits beside them
+            assert time.monotonic() - t0 < 0.1
+    assert budget.in_use == 0
+
+
+def test_a_caller_can_wait_less_than_the_budget_default():
+    budget = ByteBudget(100, max_wait_s=10.0)
+    with budget.admit(100):
+        t0 = time.monotonic()
+        with budget.admit(50, max_wait_s=0.2):
+            assert time.monotonic() - t0 < 1.0
