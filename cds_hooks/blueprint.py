@@ -12,7 +12,7 @@ service, 405 wrong method, 408 body not received within `BODY_READ_TIMEOUT_S`, 4
 data unobtainable, 413 body too large (declared, chunked, too many JSON objects, prefetch
 entries or feedback items), 415 not JSON, 503 store unavailable.
 
-Resources: the body is read before admission, with a deadline from the request's arrival, its
+Resources: the body is read before admission, within a deadline from the start of reading, its
 bytes counted against the worker's budget as they arrive; it is then admitted by its weight
 (bytes, or JSON objects for bodies of many small ones) and at least `FETCH_WEIGHT` when the call
 will fetch; fetched FHIR answers are counted too, at most `MAX_CONTENT_LENGTH` a call. The hook
@@ -159,7 +159,7 @@ def _stop_reading(sock: Any) -> None:
 
 
 def _read_body(budget: ByteBudget) -> tuple[bytes | None, Response | None]:
-    """The request body, read within `BODY_READ_TIMEOUT_S` of the request's arrival and counted
+    """The request body, read within `BODY_READ_TIMEOUT_S` from the start of reading, counted
     against the worker's budget as it arrives; a 4xx answer instead when it is not JSON, too
     large (declared or chunked) or too slow."""
     if request.mimetype not in _JSON_TYPES:
@@ -171,7 +171,8 @@ def _read_body(budget: ByteBudget) -> tuple[bytes | None, Response | None]:
     if limit and declared is not None and declared > limit:
         return None, too_large
     timeout_s = float(cfg.get("BODY_READ_TIMEOUT_S") or 10.0)
-    deadline = g.get("cds_started", time.monotonic()) + timeout_s
+    # from when a thread starts reading: time spent queued here is not the client's slowness
+    deadline = time.monotonic() + timeout_s
     slow = _err(408, f"the body did not arrive within {timeout_s:g} s", {"Connection": "close"})
     sock = request.environ.get("gunicorn.socket")
     timer = None
@@ -347,9 +348,7 @@ def create_blueprint(app: Flask) -> Blueprint:
         assert raw is not None
         containers = _containers(raw)
         weight = max(len(raw), containers * BYTES_PER_CONTAINER)
-        started = g.get("cds_started")
-        left = float(cfg.get("HOOK_DEADLINE_S", 2.0)) - (time.monotonic() - started)
-        with budget.admit(weight, max_wait_s=max(left, 0.0)):
+        with budget.admit(weight):
             # the request's data is freed when _serve returns, before the next one is admitted
             return _serve(SERVICES[service_id], raw, containers, weight)
 
@@ -367,7 +366,8 @@ def create_blueprint(app: Flask) -> Blueprint:
             extra = max(budget.capacity // FETCH_WEIGHT_SHARE - weight, 0)
         limit = int(cfg.get("MAX_CONTENT_LENGTH") or 32 * 1024 * 1024)
         left = float(cfg.get("HOOK_DEADLINE_S", 2.0)) - (time.monotonic() - g.cds_started)
-        held = budget.admit(extra, max_wait_s=max(left, 0.0)) if extra else _nothing()
+        # (no longer than the hook's deadline: past it nothing is fetched)
+        held = budget.admit(extra, max_wait_s=left) if extra and left > 0 else _nothing()
         with held, budget.account() as got:
             outcome = call_service(
                 service,

@@ -143,7 +143,8 @@ def _take_slot(
 ) -> Any | None:
     if slots is None:
         return None
-    wait_s = float(cfg.get("FHIR_SLOT_WAIT_S") or SLOT_WAIT_S)
+    given = cfg.get("FHIR_SLOT_WAIT_S")
+    wait_s = SLOT_WAIT_S if given is None else float(given)
     return slots.acquire(base, min(wait_s, deadline - time.monotonic()))
 
 

@@ -33,7 +33,7 @@ DEFAULTS: dict[str, Any] = {
     # Request-body bytes one worker process parses and assesses at once (immunotox.admission):
     # small calls run side by side, large ones take turns, so memory per worker stays bounded.
     "WORKER_BODY_BUDGET": 8 * 1024 * 1024,
-    # Seconds from a request's arrival to its last body byte; a slower upload is answered 408.
+    # Seconds from the start of reading a request body to its last byte; slower is 408.
     "BODY_READ_TIMEOUT_S": 10.0,
     # Most JSON objects and arrays in one body (counted before parsing: a body of many small
     # ones costs far more memory than its bytes), Bundle entries in one prefetch, and feedback
