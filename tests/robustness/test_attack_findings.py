@@ -20,8 +20,8 @@ import threading
 import time
 
 import pytest
-from immunotox.demo import app_server_process, free_port
 
+from demo.runner import app_server_process, free_port
 from tests.robustness import helpers
 from tests.robustness.conftest import remember_patient_id, remember_token
 from tests.robustness.fhir_server import FaultServer
