@@ -10,6 +10,7 @@ from typing import Any
 
 from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
+from gunicorn.config import Config
 from gunicorn.workers.gthread import ThreadWorker
 
 from immunotox import arrival
@@ -92,11 +93,13 @@ def serve(
         "logger_class": _Logger,
         # X-Forwarded-Proto (and -For) are believed from these addresses only: the reverse proxy
         "forwarded_allow_ips": cfg.get("FORWARDED_ALLOW_IPS") or "127.0.0.1,::1",
-        # gunicorn's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl),
-        # shared by every instance on the host: off (nothing here uses gunicornc)
-        "control_socket_disable": True,
         **extra,
     }
+    if "control_socket_disable" in Config().settings and "control_socket_disable" not in extra:
+        # gunicorn >= 25.1's control socket defaults to one path per user
+        # ($HOME/.gunicorn/gunicorn.ctl), shared by every instance on the host: off (nothing
+        # here uses gunicornc). Older gunicorn has no such socket (nor the setting).
+        options["control_socket_disable"] = True
     _create_schema()
     _Gunicorn(options, factory).run()
     return 0

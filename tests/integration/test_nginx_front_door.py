@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import re
 import shutil
 import socket
 import threading
@@ -31,6 +32,51 @@ ROOT = Path(__file__).resolve().parents[2]
 NGINX = Path("/usr/sbin/nginx")
 WORKERS, THREADS = 1, 4  # one worker of four threads: four stalled connections would fill it
 SLOW_CLIENTS = 12
+
+
+PROXY_CONF = ROOT / "deploy" / "nginx" / "immunotox-proxy.conf"
+
+
+def _nginx_conf(prefix: Path, upstream_port: int, http_port: int, more: str = "") -> Path:
+    """nginx's configuration under `prefix`: the shipped proxy settings on `http_port`, passing
+    on to `upstream_port` (the `immunotox` upstream the shipped file names)."""
+    prefix.mkdir()
+    conf = prefix / "nginx.conf"
+    conf.write_text(
+        f"""
+daemon off;
+user root;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 512; }}
+http {{
+    access_log {prefix}/access.log;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    upstream immunotox {{ server 127.0.0.1:{upstream_port}; keepalive 16; }}
+    server {{
+        listen 127.0.0.1:{http_port};
+        server_name localhost;
+        include {PROXY_CONF};
+    }}{more}
+}}
+"""
+    )
+    return conf
+
+
+def _nginx(prefix: Path, conf: Path, ready_url: str):
+    return subprocess_server(
+        [str(NGINX), "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
+        ready_url,
+        prefix / "nginx.out",
+        "nginx",
+        timeout_s=30,
+    )
 
 
 def _self_signed(tmp: Path) -> tuple[Path, Path]:
@@ -93,39 +139,19 @@ def front_door(tmp_path_factory):
     fake = ThreadedServer(fhir, "127.0.0.1", fhir_port).start()
     crt, key = _self_signed(tmp)
     prefix = tmp / "nginx"
-    prefix.mkdir()
-    conf = prefix / "nginx.conf"
-    conf.write_text(
+    conf = _nginx_conf(
+        prefix,
+        app_port,
+        http_port,
         f"""
-daemon off;
-user root;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 512; }}
-http {{
-    access_log {prefix}/access.log;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    upstream immunotox {{ server 127.0.0.1:{app_port}; keepalive 16; }}
     server {{
         listen 127.0.0.1:{tls_port} ssl;
         server_name localhost;
         ssl_certificate {crt};
         ssl_certificate_key {key};
         ssl_protocols TLSv1.2 TLSv1.3;
-        include {ROOT / "deploy" / "nginx" / "immunotox-proxy.conf"};
-    }}
-    server {{
-        listen 127.0.0.1:{http_port};
-        server_name localhost;
-        include {ROOT / "deploy" / "nginx" / "immunotox-proxy.conf"};
-    }}
-}}
-"""
+        include {PROXY_CONF};
+    }}""",
     )
     env = {
         "IMMUNOTOX_CDS_AUTH": "off",
@@ -137,13 +163,7 @@ http {{
     try:
         with (
             app_server("127.0.0.1", app_port, WORKERS, env, tmp / "app") as app_base,
-            subprocess_server(
-                [str(NGINX), "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
-                f"http://127.0.0.1:{http_port}/healthz",
-                prefix / "nginx.out",
-                "nginx",
-                timeout_s=30,
-            ),
+            _nginx(prefix, conf, f"http://127.0.0.1:{http_port}/healthz"),
         ):
             yield {
                 "app": app_base,
@@ -270,3 +290,61 @@ def test_slow_clients_no_longer_tie_up_workers(front_door):
     # Through nginx, the same slow clients wait in nginx; the service answers at once.
     proxied = _with_slow_clients(http_port, f"{front_door['http']}/healthz", timeout=3.0)
     assert all(t is not None and t < 1.0 for t in proxied), proxied
+
+
+@pytest.fixture(scope="module")
+def echo_door(tmp_path_factory):
+    """The shipped proxy settings in front of a server that answers with the headers it got."""
+    if not NGINX.exists():
+        require_or_skip("nginx is not installed: run scripts/test-setup-nginx.sh")
+    from flask import Flask, jsonify, request
+
+    echo = Flask("echo")
+
+    @echo.route("/", defaults={"path": ""}, methods=["GET", "POST"])
+    @echo.route("/<path:path>", methods=["GET", "POST"])
+    def headers(path):
+        return jsonify(dict(request.headers))
+
+    tmp = tmp_path_factory.mktemp("echo-door")
+    echo_port, http_port = free_port(), free_port()
+    server = ThreadedServer(echo, "127.0.0.1", echo_port).start()
+    prefix = tmp / "nginx"
+    conf = _nginx_conf(prefix, echo_port, http_port)
+    try:
+        with _nginx(prefix, conf, f"http://127.0.0.1:{http_port}/healthz"):
+            yield f"http://127.0.0.1:{http_port}"
+    finally:
+        server.stop()
+        shutil.rmtree(prefix / "body", ignore_errors=True)
+
+
+def test_the_proxy_stamps_arrival_in_the_form_the_hook_deadline_reads(echo_door, tmp_path):
+    """nginx sends `X-Request-Start: t=<seconds>.<ms>` (its `$msec`), replacing a client's own,
+    and the hook side takes that moment as the request's arrival (#13 finding 11)."""
+    from cds_hooks.blueprint import arrival
+    from immunotox.app import create_app
+
+    before = time.time()
+    r = requests.get(f"{echo_door}/cds-services", headers={"X-Request-Start": "t=1"}, timeout=10)
+    after = time.time()
+    assert r.status_code == 200, r.text[:300]
+    stamp = r.json().get("X-Request-Start")
+    assert stamp is not None, r.json()
+    assert re.fullmatch(r"t=\d{10}\.\d{3}", stamp), stamp
+    sent = float(stamp[2:])
+    assert before - 0.01 <= sent <= after + 0.01, (before, sent, after)
+
+    app = create_app(
+        {
+            "INSTANCE_DIR": str(tmp_path),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}",
+            "CDS_AUTH": "off",
+            "SECRET_KEY": "t",
+            "TESTING": True,
+        }
+    )
+    # a request nginx stamped 1.5 s ago has waited 1.5 s of its deadline already
+    stamp = f"t={time.time() - 1.5:.3f}"
+    with app.test_request_context(headers={"X-Request-Start": stamp}):
+        assert time.monotonic() - arrival() == pytest.approx(1.5, abs=0.05)
