@@ -3,6 +3,8 @@ worker of 4 threads) and a real FHIR server (`fhir_server.FaultServer`):
 
 - 8: clients declaring 30 MB bodies and sending a byte a second do not hold the worker's body
   budget; their uploads are cut at the read deadline (408);
+- 10: a 30 MB body of empty entries and a feedback POST of 250,000 items are 413 without the
+  worker's memory following them (its peak resident size, VmHWM, is the figure);
 - 11: hooks fetching from a slow FHIR server do not take every thread: hooks that need no fetch
   still answer promptly;
 - 13: an oversized chunked body is 413; gunicorn's control socket is off (no shared
@@ -14,10 +16,12 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import re
 import select
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -29,6 +33,7 @@ from tests.robustness.fhir_server import FaultServer
 BODY_READ_TIMEOUT_S = 2.0
 DEADLINE_S = 1.0
 PID = "attack-patient-3"
+_RUN: dict = {}  # the running server's gunicorn master pid and store file
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +59,8 @@ def server(tmp_path_factory, fhir):
         "IMMUNOTOX_BODY_READ_TIMEOUT_S": str(BODY_READ_TIMEOUT_S),
         "IMMUNOTOX_MAX_CONTENT_LENGTH": str(32 * 1024 * 1024),
     }
-    with app_server_process("127.0.0.1", free_port(), 1, env, tmp) as (base, _proc):
+    with app_server_process("127.0.0.1", free_port(), 1, env, tmp) as (base, proc):
+        _RUN.update(master_pid=proc.pid, store=tmp / "store.sqlite3")
         yield base, home
 
 
@@ -210,3 +216,64 @@ def test_a_slow_fhir_server_does_not_take_every_thread(server, fhir):
     assert set(fetch_statuses) <= {200, 412}
     # before: 16 calls holding all 4 threads for the 1 s deadline, 4 s in a row
     assert max(quick_times) < 2.0, quick_times
+
+
+def _worker_peak_mb(master: int) -> float:
+    """The largest peak resident size (VmHWM) among the gunicorn master's workers, in MB."""
+    peaks = []
+    for task in Path(f"/proc/{master}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            for pid in (task / "children").read_text().split():
+                with contextlib.suppress(OSError):
+                    status = Path(f"/proc/{pid}/status").read_text()
+                    m = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+                    if m:
+                        peaks.append(int(m.group(1)) / 1024)
+    assert peaks, "no gunicorn worker found"
+    return max(peaks)
+
+
+def test_bodies_of_many_small_objects_are_refused_before_they_take_memory(server):
+    """Finding 10. Was: a 30 MB body of empty entries took a worker from 79 to 921 MB, and one
+    feedback POST stored 250,000 rows."""
+    import sqlalchemy as sa
+
+    base, _home = server
+    before = _worker_peak_mb(_RUN["master_pid"])
+    n = 10_000_000  # "{}," is 3 bytes: 30 MB
+    body = b'{"hook":"patient-view","hookInstance":"h","context":{"patientId":"p"},' + (
+        b'"prefetch":{"observations":{"resourceType":"Bundle","entry":['
+        + b"{}," * (n - 1)
+        + b"{}]}}}"
+    )
+    status, elapsed = _post(base, "/cds-services/immunotox-patient-view", body, timeout=60)
+    after_entries = _worker_peak_mb(_RUN["master_pid"])
+    item = {"card": "c", "outcome": "overridden", "outcomeTimestamp": "2024-01-01T00:00:00Z"}
+    feedback = json.dumps({"feedback": [item] * 250_000}).encode()
+    fb_status, _ = _post(base, "/cds-services/immunotox-patient-view/feedback", feedback, 60)
+    after_feedback = _worker_peak_mb(_RUN["master_pid"])
+    engine = sa.create_engine(f"sqlite:///{_RUN['store']}")
+    try:
+        with engine.connect() as conn:
+            stored = conn.execute(sa.text("SELECT count(*) FROM cds_feedback")).scalar()
+    finally:
+        engine.dispose()
+    helpers.figure(
+        "memory_bounds",
+        {
+            "empty_entries_body_mb": round(len(body) / 1e6, 1),
+            "empty_entries_status": status,
+            "empty_entries_answered_after_s": round(elapsed, 2),
+            "feedback_items": 250_000,
+            "feedback_body_mb": round(len(feedback) / 1e6, 1),
+            "feedback_status": fb_status,
+            "feedback_rows_stored": stored,
+            "worker_peak_mb_before": round(before),
+            "worker_peak_mb_after_entries": round(after_entries),
+            "worker_peak_mb_after_feedback": round(after_feedback),
+        },
+    )
+    assert status == 413 and fb_status == 413
+    assert stored == 0
+    # the body is buffered (30 MB, and twice that while it is joined); before: 921 MB
+    assert after_feedback < before + 250, (before, after_entries, after_feedback)
