@@ -769,6 +769,9 @@ class _Adapter:
                 exclusion_source=hit.exclusion_source,
                 recorded=recorded,
                 mass_effect=_mass_effect(r, text),
+                ici_coded=hit.ici_coded,
+                needs_marker=hit.needs_marker,
+                competing_cause=hit.competing,
             )
         )
 

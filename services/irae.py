@@ -10,6 +10,7 @@ import re
 from datetime import datetime, timedelta
 
 from services.knowledge import irae as K
+from services.knowledge.codes import MARKER_ONLY_SOURCE
 from services.model import (
     ConditionFact,
     CrsAttribution,
@@ -71,14 +72,51 @@ def _first_dose(ici: list[Exposure]) -> tuple[datetime | None, str]:
     return e.first_seen, e.drug
 
 
-def _explaining_test(c: ConditionFact, data: PatientData, at: datetime) -> TestResult | None:
+def _explaining_test(
+    c: ConditionFact, data: PatientData, at: datetime, onset: datetime | None = None
+) -> TestResult | None:
     """A positive test for an infection that explains this finding, near its onset."""
     days, _src = K.INFECTION_TEST_WINDOW_DAYS
-    if c.onset is None:
+    onset = onset or c.onset
+    if onset is None:
         return None
-    lo, hi = c.onset - timedelta(days=days), min(c.onset + timedelta(days=days), at)
+    lo, hi = onset - timedelta(days=days), min(onset + timedelta(days=days), at)
     hits = [t for t in data.tests if t.positive and c.kind in t.kinds and lo <= t.time <= hi]
     return max(hits, key=lambda t: t.time) if hits else None
+
+
+def _explaining_sepsis(
+    c: ConditionFact, data: PatientData, at: datetime, onset: datetime
+) -> ConditionFact | None:
+    """A sepsis (A40-A41, R65.2x) recorded near this finding's onset, for the organ dysfunction
+    sepsis mimics (`knowledge.irae.SEPSIS_MIMICS`)."""
+    kinds, _src = K.SEPSIS_MIMICS
+    if c.kind not in kinds:
+        return None
+    days, _src = K.INFECTION_TEST_WINDOW_DAYS
+    lo, hi = onset - timedelta(days=days), min(onset + timedelta(days=days), at)
+    for s in data.conditions:
+        t = s.onset or s.recorded
+        if s.kind == "infection" and s.active and t is not None and lo <= t <= hi:
+            return s
+    return None
+
+
+def _marker_near(c: ConditionFact, data: PatientData) -> ConditionFact | None:
+    """Another active Condition coded T45.AX5- recorded with this one."""
+    days, _src = K.MARKER_WINDOW_DAYS
+    t = c.onset or c.recorded
+    for m in data.conditions:
+        mt = m.onset or m.recorded
+        if (
+            m.kind == "ici_adverse_effect"
+            and m.active
+            and t is not None
+            and mt is not None
+            and abs(mt - t) <= timedelta(days=days)
+        ):
+            return m
+    return None
 
 
 def _attribution(
@@ -89,7 +127,22 @@ def _attribution(
         return c.excluded, "", (), c.exclusion_source
     first, drug = _first_dose(ici)
     last = max((e.last_given for e in ici if e.last_given), default=None)
-    if c.onset is None:
+    extra: tuple[Evidence, ...] = ()
+    marker = c.ici_coded
+    if c.needs_marker:
+        m = _marker_near(c, data)
+        if m is None:
+            return (
+                "no adverse-effect code (T45.AX5-) or immune-related wording beside it: this "
+                "code names no cause by itself",
+                "",
+                (),
+                MARKER_ONLY_SOURCE,
+            )
+        marker = f"{m.code.partition('|')[2] if m.code else m.text} on {m.ref}"
+        extra = (Evidence(m.ref, m.text, m.onset),)
+    onset = c.onset
+    if onset is None:
         if c.recorded is not None and first is not None and c.recorded < first:
             return (
                 f"pre-existing: recorded {_d(c.recorded)}, before the first {drug} dose "
@@ -98,24 +151,28 @@ def _attribution(
                 (),
                 K.ATTRIBUTION_SOURCE,
             )
-        return K.ONSET_UNKNOWN, "", (), K.ATTRIBUTION_SOURCE
-    if first is not None and c.onset < first:
+        if first is None:
+            return K.ONSET_UNKNOWN, "", (), K.ATTRIBUTION_SOURCE
+        # The recording date is an upper bound for the onset; with no date at all the condition
+        # is read as present now. The finding says so either way.
+        onset = c.recorded or at
+    if first is not None and onset < first:
         return (
-            f"pre-existing: onset {_d(c.onset)}, before the first {drug} dose ({_d(first)})",
+            f"pre-existing: onset {_d(onset)}, before the first {drug} dose ({_d(first)})",
             "",
             (),
             K.ATTRIBUTION_SOURCE,
         )
     days, _src = K.ATTRIBUTION_WINDOW_DAYS
-    if last is not None and c.onset - last > timedelta(days=days):
+    if last is not None and onset - last > timedelta(days=days):
         return (
-            f"onset {_d(c.onset)}, more than {days} days after the last checkpoint-inhibitor "
+            f"onset {_d(onset)}, more than {days} days after the last checkpoint-inhibitor "
             f"dose ({_d(last)}): a delayed irAE is possible but is not assumed",
             "",
             (),
             K.ATTRIBUTION_WINDOW_DAYS[1],
         )
-    test = _explaining_test(c, data, at)
+    test = _explaining_test(c, data, at, onset)
     if test is not None:
         return (
             f"positive {test.label} on {_d(test.time)}: an infection explains it (not an irAE); "
@@ -124,13 +181,31 @@ def _attribution(
             (Evidence(test.ref, f"{test.label}: positive", test.time),),
             test.source,
         )
+    sepsis = _explaining_sepsis(c, data, at, onset)
+    if sepsis is not None:
+        t = sepsis.onset or sepsis.recorded
+        return (
+            f"sepsis recorded {_d(t)} ({sepsis.text}): an infection explains the organ "  # type: ignore[arg-type]
+            "dysfunction (not an irAE); treat it and re-assess",
+            "",
+            (Evidence(sepsis.ref, sepsis.text, t),),
+            K.SEPSIS_MIMICS[1],
+        )
     since = (
-        f", {(c.onset - first).days} days after the first {drug} dose ({_d(first)})"
-        if first
-        else ""
+        f", {(onset - first).days} days after the first {drug} dose ({_d(first)})" if first else ""
     )
     how = "text-matched (no recognised code)" if c.text_matched else "coded"
-    return None, f"onset {_d(c.onset)}{since}; {how}", (), None
+    if c.onset is None and c.recorded is None:
+        why = f"{K.ONSET_UNDATED[0].format(drug=drug, first=_d(first))}; {how}"  # type: ignore[arg-type]
+    elif c.onset is None:
+        why = f"{K.ONSET_ASSUMED[0].format(date=_d(onset))}{since}; {how}"
+    else:
+        why = f"onset {_d(onset)}{since}; {how}"
+    if marker:
+        why += "; " + K.MARKER_ATTRIBUTION.format(marker=marker)
+    if c.competing_cause:
+        why += f"; {c.competing_cause}"
+    return None, why, extra, None
 
 
 def _d(t: datetime) -> str:
@@ -176,6 +251,8 @@ def findings(
         ev = [Evidence(c.ref, c.text, c.onset) for c in coded_crs]
         if attribution is not None:
             ev.append(Evidence("derived/attribution", attribution.reason, attribution.onset))
+        recorded = [c for c in coded_crs if c.grade]
+        coded_top = max(recorded, key=lambda c: c.grade or 0) if recorded else None
         if top is not None and top >= 1 and attribution is None:
             grade = top
             basis = "highest of " + ", ".join(f"{s} grade {g}" for s, g in graded.items())
@@ -185,17 +262,27 @@ def findings(
                 f"{s} grade {g}" for s, g in graded.items() if s != primary
             )
         else:
-            recorded = [c.grade for c in coded_crs if c.grade]
-            grade = max(recorded) if recorded else None
+            grade = coded_top.grade if coded_top else None
             basis = "recorded on the condition" if recorded else "CRS recorded without a grade"
+        if coded_top is not None and top is not None and (coded_top.grade or 0) > grade:  # type: ignore[operator]
+            # A grade recorded on the condition (D89.832: grade 2) is kept: the findings of the
+            # last 24 hours can miss what the recording clinician saw.
+            grade = coded_top.grade
+            code = (coded_top.code or "").partition("|")[2]
+            basis = (
+                f"grade {grade} recorded on the condition"
+                + (f" ({code})" if code else "")
+                + f", above the grade from the findings ({basis})"
+            )
         out.append(_finding("crs", grade, basis, ev, []))
     # Conditions attributed to the checkpoint inhibitor; the others are excluded with a reason.
     seen: dict[str, list[ConditionFact]] = {}
     why: dict[str, list[str]] = {}
+    more: dict[str, list[Evidence]] = {}
     for c in data.conditions:
-        if c.kind in ("crs", "ici_adverse_effect") or not c.active or not ici:
+        if c.kind in ("crs", "ici_adverse_effect", "infection") or not c.active or not ici:
             continue
-        if c.onset is not None and c.onset > at:
+        if (c.onset or c.recorded) is not None and (c.onset or c.recorded) > at:  # type: ignore[operator]
             continue
         reason, attribution, extra, src = _attribution(c, ici, at, data)
         if reason is not None:
@@ -212,6 +299,7 @@ def findings(
             continue
         seen.setdefault(c.kind, []).append(c)
         why.setdefault(c.kind, []).append(attribution)
+        more.setdefault(c.kind, []).extend(extra)
     for kind, conds in seen.items():
         grade: int | None = None
         basis = ""
@@ -246,7 +334,23 @@ def findings(
             missing.append(
                 Missing(what, "The grade decides the plan; record it to get a graded plan")
             )
-        ev = [Evidence(c.ref, c.text, c.onset) for c in conds]
+        undated = [c for c in conds if c.onset is None]
+        if undated and len(undated) == len(conds):
+            first, drug = _first_dose(ici)
+            recorded = [_d(c.recorded) for c in undated if c.recorded]
+            said = (
+                K.ONSET_ASSUMED[0].format(date=", ".join(recorded))
+                if recorded
+                else K.ONSET_UNDATED[0].format(drug=drug, first=_d(first) if first else "?")
+            )
+            missing.append(
+                Missing(
+                    "onset date",
+                    f"{said}: confirm it began after the first {drug} dose (a disease present "
+                    "before it is not an irAE)",
+                )
+            )
+        ev = [Evidence(c.ref, c.text, c.onset) for c in conds] + more.get(kind, [])
         f = _finding(kind, grade, basis, ev, missing, extra_sources)
         rechallenge = K.rechallenge_for(kind, grade)
         out.append(

@@ -404,6 +404,7 @@ def plan(
             drug="hydrocortisone",
             dose_missing_reason="Stress dosing per local protocol",
         )
+    irae_plan.reconcile(p, found)
     _consolidate_steroids(p)
     if steroid_course is not None:
         _respect_steroid_course(p, steroid_course, escalate)

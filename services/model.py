@@ -129,6 +129,15 @@ class ConditionFact:
     # Mass effect of hypophysitis (severe headache, visual change, chiasm compression) when the
     # record says so; None: not recorded.
     mass_effect: bool | None = None
+    # The Condition itself carries T45.AX5- (adverse effect of immune checkpoint inhibitors) or
+    # says it is immune-related: the coder attributed it (strong attribution evidence).
+    ici_coded: str | None = None  # the marker ("ICD-10-CM T45.AX5A", "the text")
+    # An organ code that names an irAE only with that marker (K75.89): read as the irAE only
+    # when the marker is on this Condition or on another one recorded at the same time.
+    needs_marker: bool = False
+    # Another recorded cause that cannot be told apart on a checkpoint inhibitor (radiation
+    # pneumonitis): the irAE plan applies, with this note.
+    competing_cause: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -256,6 +256,13 @@ def _sct(*codes: str) -> tuple[str, ...]:
 SRC_ICD_IRAE = SRC_ICD
 SRC_SCT_IPS = "SNOMED CT as listed in the HL7 IPS allergy-reaction value set (73442001, 23067006)"
 SRC_SCT_UNVERIFIED = "SNOMED CT code not verified against a public code table in this release"
+# T45.AX5- Adverse effect of immune checkpoint inhibitors and immunostimulant drugs (A initial
+# encounter, D subsequent, S sequela): new in ICD-10-CM FY2023 (1 October 2022).
+ICI_MARKER = ("T45.AX5A", "T45.AX5D", "T45.AX5S", "T45.AX5")
+SRC_ICD_MARKER = (
+    "ICD-10-CM (CDC/NCHS) T45.AX5- adverse effect of immune checkpoint inhibitors and immunostimulant "
+    "drugs, added in FY2023 (confirmed in public code tables, docs/verification.md)"
+)
 
 # Text that names an infection or another cause: a condition whose text holds one of these is
 # never an irAE, whatever organ it names (Lee 2014 and ASCO 2021: rule out infection first).
@@ -345,9 +352,9 @@ CONDITIONS: tuple[ConditionConcept, ...] = (
                      ("pancreatitis",), SRC_ICD + "; K85.1x (biliary) and K85.2x (alcohol) excluded as another cause",
                      exclude_terms=("biliary", "gallstone", "alcohol", "chronic pancreatitis", "hypertriglyceridemi")),
     # --- Lung, heart, kidney ----------------------------------------------------------------
-    ConditionConcept("pneumonitis", (*_icd("J70.2", "J70.3", "J70.4"), f"{SNOMED}|205237003"), (), ("pneumonitis",),
-                     SRC_ICD + "; J70.0/J70.1 (radiation) and J12-J18 (pneumonia) excluded",
-                     exclude_terms=("radiation", "aspiration", "hypersensitivity", "chemical", "pneumonia")),
+    ConditionConcept("pneumonitis", (*_icd("J70.0", "J70.1", "J70.2", "J70.3", "J70.4"), f"{SNOMED}|205237003"), (), ("pneumonitis",),
+                     SRC_ICD + "; J12-J18 (pneumonia) excluded; J70.0/J70.1 (radiation) read as pneumonitis with radiation as a competing cause (COMPETING_CAUSES)",
+                     exclude_terms=("aspiration", "hypersensitivity", "chemical", "pneumonia")),
     ConditionConcept("myocarditis", (*_icd("I40.1", "I40.8", "I40.9", "I51.4"), f"{SNOMED}|50920009"), (), ("myocarditis",),
                      SRC_ICD + "; I40.0 (infective myocarditis) and I41 (in diseases classified elsewhere) excluded",
                      exclude_terms=("rheumatic", "giant cell")),
@@ -376,7 +383,41 @@ CONDITIONS: tuple[ConditionConcept, ...] = (
                      ("autoimmune hemolytic anemia", "autoimmune haemolytic anaemia", "hemolytic anemia", "haemolytic anaemia"), SRC_ICD),
     ConditionConcept("immune_thrombocytopenia", _icd("D69.3"), (), ("immune thrombocytopenia", "immune thrombocytopenic purpura", "itp"), SRC_ICD),
     # Attribution marker: adverse effect of immune checkpoint inhibitors (T45.AX5A initial encounter).
-    ConditionConcept("ici_adverse_effect", _icd("T45.AX5A", "T45.AX5D", "T45.AX5S", "T45.AX5"), (), ("immune-related adverse event", "irae"), SRC_ICD),
+    ConditionConcept("ici_adverse_effect", _icd(*ICI_MARKER), (), ("immune-related adverse event", "irae"), SRC_ICD_MARKER),
+)
+# fmt: on
+
+# Organ codes that name an irAE only beside the T45.AX5- marker (on the same Condition, or on
+# another one recorded within `knowledge.irae.MARKER_WINDOW_DAYS`), or with a text that says it is
+# immune-related. K75.89 "Other specified inflammatory liver diseases" names no cause by itself;
+# coded with T45.AX5A it is the immune hepatitis of ASCO 2021 Table 2.2.
+MARKER_ONLY_CODES: dict[str, str] = {f"{ICD10CM}|K75.89": "hepatitis"}
+MARKER_ONLY_SOURCE = (
+    "ICD-10-CM: K75.89 Other specified inflammatory liver diseases (title confirmed in public code "
+    "tables, docs/verification.md); asco2021: Table 2.2 hepatitis"
+)
+
+
+@dataclass(frozen=True)
+class CompetingCause:
+    """Another cause a Condition names that cannot be told apart from the irAE on a checkpoint
+    inhibitor: the irAE plan still applies, with the note."""
+
+    kind: str
+    codes: tuple[str, ...]
+    terms: tuple[str, ...]
+    note: str
+    source: str
+
+
+# fmt: off
+COMPETING_CAUSES: tuple[CompetingCause, ...] = (
+    CompetingCause("pneumonitis", _icd("J70.0", "J70.1"), ("radiation",),
+                   "radiation is a competing cause (radiation pneumonitis); on a checkpoint inhibitor the two cannot be told apart, "
+                   "so it is managed as pneumonitis",
+                   "asco2021: Table 3.1 pneumonitis (managed by grade, whatever the trigger); imfinzi_label: 2.2 dosage modifications "
+                   "(pneumonitis grade 2 withhold, grade 3-4 permanently discontinue) and 6.1 (PACIFIC: pneumonitis or radiation "
+                   "pneumonitis reported together); ICD-10-CM J70.0 acute, J70.1 chronic pulmonary manifestations due to radiation"),
 )
 
 
@@ -402,9 +443,9 @@ EXCLUSIONS: tuple[ExclusionConcept, ...] = (
                      "infective, viral or rheumatic myocarditis: not an irAE", SRC_ICD),
     ExclusionConcept("hepatitis", (), (f"{ICD10CM}|B15", f"{ICD10CM}|B16", f"{ICD10CM}|B17", f"{ICD10CM}|B18", f"{ICD10CM}|B19", f"{ICD10CM}|K70"),
                      "viral or alcoholic hepatitis: not an irAE", SRC_ICD + " (B15-B19 viral hepatitis, K70 alcoholic liver disease)"),
-    ExclusionConcept("pneumonitis", _icd("J70.0", "J70.1", "J69.0", "J67.9"), (f"{ICD10CM}|J12", f"{ICD10CM}|J13", f"{ICD10CM}|J14", f"{ICD10CM}|J15",
+    ExclusionConcept("pneumonitis", _icd("J69.0", "J67.9"), (f"{ICD10CM}|J12", f"{ICD10CM}|J13", f"{ICD10CM}|J14", f"{ICD10CM}|J15",
                      f"{ICD10CM}|J16", f"{ICD10CM}|J17", f"{ICD10CM}|J18", f"{ICD10CM}|B59", f"{ICD10CM}|U07.1"),
-                     "pneumonia (J12-J18, Pneumocystis, COVID-19), radiation or aspiration pneumonitis: another cause", SRC_ICD),
+                     "pneumonia (J12-J18, Pneumocystis, COVID-19) or aspiration pneumonitis: another cause", SRC_ICD),
     ExclusionConcept("encephalitis", _icd("G04.00", "G04.01", "G04.02", "G04.2", "B00.4", "B02.0"), (f"{ICD10CM}|A83", f"{ICD10CM}|A84", f"{ICD10CM}|A85", f"{ICD10CM}|A86"),
                      "infective or post-infectious encephalitis: not an irAE", SRC_ICD),
     ExclusionConcept("aseptic_meningitis", _icd("A39.0", "B00.3", "B02.1"), (f"{ICD10CM}|G00", f"{ICD10CM}|A87", f"{ICD10CM}|G01", f"{ICD10CM}|G02"),
@@ -434,6 +475,10 @@ class ConditionMatch:
     text_matched: bool
     excluded: str | None = None  # reason
     exclusion_source: str | None = None
+    ici_coded: str | None = None  # T45.AX5- on the same Condition, or a text saying immune-related
+    needs_marker: bool = False  # an organ code that names the irAE only with that marker
+    competing: str | None = None  # another cause that cannot be told apart (COMPETING_CAUSES)
+    competing_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -766,16 +811,44 @@ def classify_condition(
     low = (text or "").lower()
     keys = [_norm_key(s, c) for s, c in codings if s and isinstance(c, str) and c.strip()]
     table = _condition_by_code()
-    coded = next((table[k] + (k,) for k in keys if k in table), None)
+    marker_keys = {f"{ICD10CM}|{c}" for c in ICI_MARKER}
+    marker = next((k for k in keys if k in marker_keys), None)
+    # An organ code wins over the marker that sits beside it.
+    coded = next(
+        (table[k] + (k,) for k in keys if k in table and k not in marker_keys), None
+    ) or next((table[k] + (k,) for k in keys if k in table), None)
     infection = next((t for t in INFECTION_TERMS if mentions(t, text)), None)
-    immune = any(_has_term(t, low) for t in IMMUNE_TERMS) and infection is None
+    immune_term = next((t for t in IMMUNE_TERMS if _has_term(t, low)), None)
+    immune = immune_term is not None and infection is None
+    ici_coded = (
+        f"ICD-10-CM {marker.partition('|')[2]}"
+        if marker
+        else (f"the text ('{immune_term}')" if immune else None)
+    )
     for k in keys:
         ex = _exclusion_for(k)
         if ex is not None and not (immune and ex.kind != "*"):
             kind = ex.kind if ex.kind != "*" else (coded[0].kind if coded else _text_kind(low))
+            if kind is None or kind == "ici_adverse_effect":
+                # Sepsis with no organ named: kept as an infection, which the CRS and irAE
+                # attribution read (an infection explains fever and organ dysfunction).
+                kind = "infection" if ex.kind == "*" else None
             if kind is None:
                 return None
             return ConditionMatch(kind, None, k, None, False, ex.reason, ex.source)
+    if (coded is None or coded[0].kind == "ici_adverse_effect") and not infection:
+        only = next((k for k in keys if k in MARKER_ONLY_CODES), None)
+        if only is not None:
+            concept = next(c for c in CONDITIONS if c.kind == MARKER_ONLY_CODES[only])
+            return ConditionMatch(
+                concept.kind,
+                concept,
+                only,
+                None,
+                False,
+                ici_coded=ici_coded,
+                needs_marker=ici_coded is None,
+            )
     if coded is not None:
         concept, grade, key = coded
         if infection:
@@ -788,7 +861,17 @@ def classify_condition(
                 f"the text names an infection ('{infection.strip()}'): not an irAE",
                 "immunotox: text exclusion terms (knowledge.codes)",
             )
-        return ConditionMatch(concept.kind, concept, key, grade, False)
+        cc = _competing(concept.kind, keys, text)
+        return ConditionMatch(
+            concept.kind,
+            concept,
+            key,
+            grade,
+            False,
+            ici_coded=ici_coded if concept.kind != "ici_adverse_effect" else None,
+            competing=cc.note if cc else None,
+            competing_source=cc.source if cc else None,
+        )
     kind_concept = _text_concept(low)
     if kind_concept is None:
         return None
@@ -803,7 +886,26 @@ def classify_condition(
                 f"the text names another cause ('{term.strip()}'): not an irAE",
                 "immunotox: text exclusion terms (knowledge.codes)",
             )
-    return ConditionMatch(kind_concept.kind, kind_concept, None, None, True)
+    cc = _competing(kind_concept.kind, keys, text)
+    return ConditionMatch(
+        kind_concept.kind,
+        kind_concept,
+        None,
+        None,
+        True,
+        ici_coded=ici_coded if kind_concept.kind != "ici_adverse_effect" else None,
+        competing=cc.note if cc else None,
+        competing_source=cc.source if cc else None,
+    )
+
+
+def _competing(kind: str, keys: list[str], text: str) -> CompetingCause | None:
+    for cc in COMPETING_CAUSES:
+        if cc.kind == kind and (
+            any(k in cc.codes for k in keys) or any(mentions(t, text) for t in cc.terms)
+        ):
+            return cc
+    return None
 
 
 def _text_concept(low: str) -> ConditionConcept | None:

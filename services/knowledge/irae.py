@@ -179,6 +179,15 @@ RESUME_RULE = (
     "Resume only when the toxicity is grade ≤1 and prednisone (or equivalent) is below 10 mg/day",
     "asco2021: general recommendations",
 )
+# Endocrinopathies are held until stable on replacement, not until off corticosteroids: the
+# prednisone rule does not apply to replacement doses (hydrocortisone 20 mg = prednisone 5 mg).
+RESUME_ENDOCRINE = (
+    "Resume once the endocrinopathy is stable on hormone replacement (diabetes: once glucose is "
+    "controlled on insulin); replacement doses of hydrocortisone do not delay resuming",
+    "asco2021: general recommendations, Table 4 endocrine toxicities (hold until stabilized on "
+    "replacement hormone; Table 4.2: hydrocortisone 20 mg is equivalent to prednisone 5 mg), "
+    "Table 4.4 diabetes (hold until glucose control is obtained)",
+)
 # How long after the last checkpoint-inhibitor dose a new toxicity is still attributed to it.
 ATTRIBUTION_WINDOW_DAYS = (
     365,
@@ -190,6 +199,49 @@ ATTRIBUTION_SOURCE = (
     "other causes first)"
 )
 ONSET_UNKNOWN = "onset unknown: cannot be attributed (record when it began)"
+# A Condition with no onset but recorded after the first checkpoint-inhibitor dose is managed:
+# its recording date stands in for the onset, and the finding says so (never silently).
+ONSET_ASSUMED = (
+    "onset date not recorded; attribution assumed from the recording date ({date})",
+    "immunotox: a condition recorded on a checkpoint inhibitor is managed as an irAE when no onset "
+    "is recorded (asco2021 general recommendations: irAEs can occur at any time); the recording "
+    "date is an upper bound for the onset",
+)
+# With neither an onset nor a recording date, an active Condition is read as present at the
+# assessment: managed on a checkpoint inhibitor, with its drug lines conditional on the onset.
+ONSET_UNDATED = (
+    "onset and recording dates not recorded; attribution assumed (present now, on {drug} since "
+    "{first})",
+    "immunotox: an active condition without dates on a checkpoint inhibitor is managed "
+    "conditionally (its drug lines only if it began after the first dose), never silently",
+)
+ONSET_CONDITION = "if it began after the first {drug} dose"
+# T45.AX5- on another Condition counts for an organ code that needs it (knowledge.codes
+# MARKER_ONLY_CODES) when the two are this close (onset or recording dates).
+MARKER_WINDOW_DAYS = (
+    3,
+    "immunotox: diagnosis codes of one encounter are recorded together; 3 days apart at most",
+)
+MARKER_ATTRIBUTION = "coded as an adverse effect of an immune checkpoint inhibitor by {marker}"
+# Sepsis (a Condition coded A40-A41 or R65.2x) recorded this close to an organ finding's onset
+# explains organ dysfunction that mimics these irAEs.
+SEPSIS_MIMICS = (
+    frozenset(
+        {
+            "nephritis",
+            "hepatitis",
+            "pneumonitis",
+            "myocarditis",
+            "colitis",
+            "encephalitis",
+            "aseptic_meningitis",
+            "immune_thrombocytopenia",
+        }
+    ),
+    "immunotox: sepsis is organ dysfunction caused by the response to an infection (Sepsis-3, "
+    "JAMA 2016;315:801): kidney, liver, lung, heart, gut, brain and platelet dysfunction that "
+    "mimics these irAEs; asco2021: general recommendations (rule out infection first)",
+)
 # A positive test for an infection this close to the finding's onset explains it.
 INFECTION_TEST_WINDOW_DAYS = (
     14,

@@ -78,6 +78,13 @@ STEPS: tuple[Step, ...] = (
     # ================= Pneumonitis: ASCO 2021 Table 3.1 ==========================================
     Step("pneumonitis", None, "pneumonitis.workup", "workup", "Pulse oximetry, CT chest; from grade 2 infection work-up (nasal swab, sputum, blood and urine cultures), COVID-19 test",
          f"{A}: Table 3.1 pneumonitis (work-up)"),
+    Step("pneumonitis", None, "pneumonitis.radiation_overlap", "caution",
+         "Radiation pneumonitis is recorded: on a checkpoint inhibitor it cannot be told apart from immune pneumonitis, so it is "
+         "managed as pneumonitis (the drug held, corticosteroids at pneumonitis doses); radiation remains a competing cause "
+         "(check the radiation field and timing before any rechallenge)",
+         f"{A}: Table 3.1 pneumonitis (managed by grade); imfinzi_label: EU SmPC 4.4 pneumonitis and radiation pneumonitis "
+         "(the clinical presentation is very similar, read in the 2024 SmPC), US PI 5.1 (PACIFIC: pneumonitis including "
+         "radiation pneumonitis 34% after chemoradiation)", urgency="urgent", when="radiation"),
     Step("pneumonitis", G1, "pneumonitis.g1.monitor", "supportive", "Weekly review with pulse oximetry; repeat chest imaging in 3-4 weeks; treat as grade 2 if no better",
          f"{A}: Table 3.1 pneumonitis G1"),
     Step("pneumonitis", G2, "pneumonitis.g2.prednisone", "immunosuppression", "", f"{A}: Table 3.1 pneumonitis G2", regimen="prednisone.pneumonitis_g2"),

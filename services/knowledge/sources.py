@@ -183,6 +183,20 @@ SOURCES: dict[str, Source] = {
             "2021;39(35):3978-3992.",
         ),
         Source(
+            "imfinzi_label",
+            "Durvalumab (Imfinzi) prescribing information",
+            "https://www.ema.europa.eu/en/medicines/human/EPAR/imfinzi",
+            "AstraZeneca. IMFINZI (durvalumab): EU summary of product characteristics 4.2 and "
+            "4.4 (pneumonitis and radiation pneumonitis); US prescribing information 2 and 5.1.",
+        ),
+        Source(
+            "nccn_infections",
+            "NCCN Prevention and Treatment of Cancer-Related Infections",
+            "https://www.nccn.org/guidelines/guidelines-detail?category=3&id=1457",
+            "National Comprehensive Cancer Network. Prevention and Treatment of Cancer-Related "
+            "Infections (PJP prophylaxis).",
+        ),
+        Source(
             "immunotox",
             "immunotox convention",
             "",

@@ -7,9 +7,12 @@ module here and its rows there. `services.management.plan` calls `apply`.
 
 from __future__ import annotations
 
+import dataclasses
 from types import ModuleType
 from typing import Any
 
+from services.irae import strictest_action
+from services.knowledge import irae as KI
 from services.model import Exposure, IraeExclusion, IraeFinding, PatientData
 from services.plan import (
     adrenal_insufficiency,
@@ -85,6 +88,53 @@ def apply(
     )
     for f in ordered:
         MODULES[f.kind].plan(p, f, ctx)
+    for f in found:
+        for m in f.missing:
+            if m.data != "onset date":
+                continue
+            # Managed without a recorded onset: said on the plan, never silently.
+            undated = not any(c.recorded for c in ctx.conditions(f.kind))
+            p.advice(
+                f"irae.onset_assumed.{f.kind}",
+                "caution",
+                f"{f.label}: {m.why}",
+                (KI.ONSET_UNDATED if undated else KI.ONSET_ASSUMED)[1],
+                (f.kind,),
+                urgency="urgent",
+            )
+            if undated:
+                # No date at all: its drugs only if it began on the checkpoint inhibitor, shown
+                # but never offered as an order to sign now.
+                _, drug = _first(ctx.ici)
+                cond = KI.ONSET_CONDITION.format(drug=drug)
+                for rid, r in list(p.items.items()):
+                    if r.drug and r.for_irae == (f.kind,) and r.when is None:
+                        p.items[rid] = dataclasses.replace(r, when=cond)
+
+
+def _first(ici: list[Exposure]) -> tuple[Any, str]:
+    dated = [e for e in ici if e.first_seen is not None]
+    if not dated:
+        return None, "the checkpoint inhibitor"
+    e = min(dated, key=lambda x: x.first_seen)  # type: ignore[arg-type,return-value]
+    return e.first_seen, e.drug
+
+
+def reconcile(p: Any, found: list[IraeFinding]) -> None:
+    """Make the finished plan agree with itself across CRS and the organ irAEs:
+    - no "CRS grade 1: no immunosuppression" line beside a stronger action for the same
+      checkpoint inhibitor (the CRS finding exists only when CRS is attributed to it);
+    - endocrinopathies on replacement are resumed when stable on it, not when prednisone is
+      below 10 mg/day."""
+    stronger = strictest_action(found, "hold")
+    if "crs" in {f.kind for f in found} and stronger is not None:
+        p.items.pop("crs.symptomatic", None)
+    held = [f for f in found if f.checkpoint_inhibitor_action == "hold"]
+    resume = p.items.get("checkpoint_inhibitor.resume")
+    if resume is not None and held and all(f.kind in KI.ENDOCRINE for f in held):
+        p.items["checkpoint_inhibitor.resume"] = dataclasses.replace(
+            resume, text=KI.RESUME_ENDOCRINE[0], sources=(KI.RESUME_ENDOCRINE[1],)
+        )
 
 
 EXCLUSION_SOURCE = "asco2021: general recommendations (rule out other causes, infection first)"
@@ -104,6 +154,11 @@ def apply_exclusions(p: Any, excluded: list[IraeExclusion], ici: list[Exposure])
             text = (
                 f"{x.label} was present before {drugs} ({r}): not an irAE; a flare is more likely "
                 "on a checkpoint inhibitor, so investigate new symptoms early"
+            )
+        elif low.startswith("no adverse-effect code"):
+            text = (
+                f"{x.label}: {r}. If it began on {drugs}, assess it as a possible irAE and record "
+                "it as such (T45.AX5-, or 'immune-related' in the diagnosis)"
             )
         elif "delayed irae" in low:
             text = f"{x.label}: {r}; assess clinically"

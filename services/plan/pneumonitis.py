@@ -1,6 +1,8 @@
 """Pneumonitis.
 
 Implements ASCO 2021 Table 3.1 pneumonitis; ESMO (methylprednisolone 2-4 mg/kg/day) shown beside it.
+Radiation pneumonitis (J70.0/J70.1) on a checkpoint inhibitor is managed the same way, with
+radiation named as a competing cause: the two cannot be told apart (durvalumab SmPC 4.4).
 Rows: `knowledge.irae_plan` (kind "pneumonitis"); doses: `knowledge.dosing`.
 """
 
@@ -16,4 +18,7 @@ TABLE = "ASCO 2021 Table 3.1 pneumonitis; ESMO (methylprednisolone 2-4 mg/kg/day
 
 
 def plan(p: Any, f: IraeFinding, ctx: Context) -> None:
-    apply_steps(p, f)
+    # Radiation pneumonitis on a checkpoint inhibitor: the same plan, with radiation named as
+    # the competing cause (knowledge.codes.COMPETING_CAUSES).
+    radiation = any(c.competing_cause for c in ctx.conditions(KIND))
+    apply_steps(p, f, ["radiation"] if radiation else [])

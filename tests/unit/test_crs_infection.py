@@ -60,3 +60,16 @@ def test_after_car_t_cells_crs_is_graded_despite_an_infection():
     )
     assert a.crs_attribution.applies is True
     assert a.crs_attribution.agent == "tisagenlecleucel"
+
+
+@pytest.mark.parametrize("code", ["A41.9", "A41.51", "A40.0", "R65.20", "R65.21"])
+def test_sepsis_coded_only_as_a40_a41_or_r65_2_is_an_infection_that_stops_crs_grading(code):
+    a = run(*ON_PEMBROLIZUMAB, condition(code, "Sepsis", 20))
+    assert a.crs_attribution.applies is False
+    assert a.crs_attribution.reason.startswith("An infection recorded 2026-11-19 (Sepsis)")
+    assert [r for r in a.recommendations if r.drug == "tocilizumab"] == []
+
+
+def test_non_infectious_sirs_r65_10_next_to_r65_2_does_not_stop_crs_grading():
+    a = run(*ON_PEMBROLIZUMAB, condition("R65.10", "SIRS of non-infectious origin", 20))
+    assert a.crs_attribution.applies is True

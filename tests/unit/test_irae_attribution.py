@@ -59,25 +59,33 @@ def test_viral_hepatitis_b18_1_is_excluded():
     assert a.irae == [] and "viral" in a.irae_excluded[0].reason
 
 
-def test_pneumonia_j18_9_is_excluded_and_radiation_pneumonitis_j70_0_too():
-    a = run(condition("J18.9", "Pneumonia", 24), condition("J70.0", "Radiation pneumonitis", 24))
-    assert a.irae == [] and {x.kind for x in a.irae_excluded} == {"pneumonitis"}
-    assert len(a.irae_excluded) == 2
+def test_pneumonia_j18_9_is_excluded_but_radiation_pneumonitis_j70_0_is_managed_as_pneumonitis():
+    # On a checkpoint inhibitor radiation pneumonitis cannot be told apart from ICI pneumonitis:
+    # ASCO 2021 Table 3.1 applies, with radiation named as a competing cause.
+    a = run(condition("J18.9", "Pneumonia", 24))
+    assert a.irae == [] and [x.kind for x in a.irae_excluded] == ["pneumonitis"]
+    b = run(condition("J70.0", "Radiation pneumonitis", 24, stage="Grade 2"))
+    assert [(f.kind, f.grade, f.checkpoint_inhibitor_action) for f in b.irae] == [
+        ("pneumonitis", 2, "hold")
+    ]
+    assert "radiation is a competing cause" in b.irae[0].attribution
+    assert b.irae_excluded == []
 
 
-def test_free_text_exclusions_chronic_hepatitis_b_ulcerative_colitis_radiation_pneumonitis():
+def test_free_text_exclusions_chronic_hepatitis_b_ulcerative_colitis_and_radiation_overlap():
     local = "http://hospital.example/codes"
     a = run(
         condition("X1", "Chronic hepatitis B", 24, system=local),
         condition("X2", "Long-standing ulcerative colitis", 24, system=local),
         condition("X3", "Radiation pneumonitis", 24, system=local),
     )
-    assert a.irae == []
     reasons = {x.kind: x.reason for x in a.irae_excluded}
-    assert set(reasons) == {"hepatitis", "colitis", "pneumonitis"}
+    assert set(reasons) == {"hepatitis", "colitis"}
     assert "hepatitis b" in reasons["hepatitis"]
     assert "ulcerative colitis" in reasons["colitis"]
-    assert "radiation" in reasons["pneumonitis"]
+    ((f),) = a.irae
+    assert f.kind == "pneumonitis" and f.text_matched
+    assert "radiation is a competing cause" in f.attribution
     assert all(x.text_matched for x in a.irae_excluded)
 
 
@@ -113,13 +121,73 @@ def test_condition_one_day_after_first_dose_is_attributed_and_one_day_before_is_
     assert before.irae == [] and before.irae_excluded[0].reason.startswith("pre-existing")
 
 
-def test_condition_without_onset_is_not_attributed():
+def test_condition_without_onset_recorded_on_treatment_is_managed_and_says_so():
     c = condition("K52.1", "Immune colitis", 24, stage="Grade 3")
     del c["onsetDateTime"]
-    c["recordedDate"] = iso(24)  # recorded after the first dose: still no onset
+    c["recordedDate"] = iso(24)  # recorded 13 days after the first dose (2026-11-06)
     a = run(c)
+    assert a.irae_excluded == []
+    (f,) = a.irae
+    assert (f.kind, f.grade, f.checkpoint_inhibitor_action) == ("colitis", 3, "hold")
+    assert f.attribution.startswith(
+        "onset date not recorded; attribution assumed from the recording date (2026-11-19)"
+    )
+    assert [m.data for m in f.missing] == ["onset date"]
+    line = {r.id: r for r in a.recommendations}["irae.onset_assumed.colitis"]
+    assert "onset date not recorded" in line.text and "2026-11-19" in line.text
+
+
+def test_condition_without_any_date_is_managed_conditionally_and_says_so():
+    # Review patient 19: inflammatory arthritis grade 2 on nivolumab, no onset, no recordedDate.
+    c = condition("M06.4", "Inflammatory arthritis, MCPs and wrists", 24, stage="Grade 2")
+    del c["onsetDateTime"]
+    a = run(c)
+    assert a.irae_excluded == []
+    (f,) = a.irae
+    assert (f.kind, f.grade, f.checkpoint_inhibitor_action) == ("inflammatory_arthritis", 2, "hold")
+    assert f.attribution.startswith(
+        "onset and recording dates not recorded; attribution assumed (present now, on "
+        "pembrolizumab since 2026-11-06)"
+    )
+    r = {r.id: r for r in a.recommendations}
+    assert "confirm it began after the first pembrolizumab dose" in (
+        r["irae.onset_assumed.inflammatory_arthritis"].text
+    )
+    # ASCO 2021 Table 5.1 G2: prednisone 10-20 mg/day, shown but only if it is new.
+    pred = r["prednisone.arthritis_g2"]
+    assert (pred.dose.low, pred.dose.high) == (10, 20)
+    assert pred.when == "if it began after the first pembrolizumab dose"
+
+
+def test_dated_condition_drug_lines_are_not_made_conditional():
+    a = run(condition("M06.4", "Inflammatory arthritis", 24, stage="Grade 2"))
+    r = {r.id: r for r in a.recommendations}
+    assert r["prednisone.arthritis_g2"].when is None
+    assert "irae.onset_assumed.inflammatory_arthritis" not in r
+
+
+def test_undated_condition_without_any_checkpoint_inhibitor_dose_time_is_not_attributed():
+    c = condition("K52.1", "Immune colitis", 24, stage="Grade 3")
+    del c["onsetDateTime"]
+    order = {
+        "resourceType": "MedicationRequest",
+        "id": "mr-undated",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": {"text": "pembrolizumab"},
+    }
+    a = assess([patient(), weight(70), order, c], at=AT)
+    assert [e.drug for e in a.checkpoint_inhibitors] == ["pembrolizumab"]
     assert a.irae == []
     assert a.irae_excluded[0].reason == "onset unknown: cannot be attributed (record when it began)"
+
+
+def test_undated_condition_recorded_the_day_before_the_first_dose_is_pre_existing():
+    c = condition("K52.1", "Immune colitis", 24, stage="Grade 3")
+    del c["onsetDateTime"]
+    c["recordedDate"] = iso(24 * 15)  # first dose 14 days before AT
+    a = run(c)
+    assert a.irae == [] and a.irae_excluded[0].reason.startswith("pre-existing: recorded")
 
 
 def test_recorded_before_first_dose_without_onset_is_pre_existing():
@@ -294,3 +362,94 @@ def test_pre_existing_chronic_hepatitis_b_still_asks_for_hbv_dna_before_steroid(
     a = run(condition("X2", "Transaminitis", 24, system=local, stage="Grade 2"), hbv)
     ids = {r.id for r in a.recommendations}
     assert "hepatitis.viral_first" in ids and "hepatitis.g2.prednisone" not in ids
+
+
+# --- T45.AX5- (adverse effect of immune checkpoint inhibitors) beside an organ code -------------
+
+
+def _coded(codes: tuple[str, ...], text: str, stage: str | None = None, **extra) -> dict:
+    c = condition(codes[0], text, 24, stage=stage)
+    c["code"]["coding"] = [{"system": ICD10CM, "code": k} for k in codes]
+    c.update(extra)
+    return c
+
+
+def test_k75_89_with_t45_ax5a_on_the_same_condition_is_immune_hepatitis_grade_4():
+    for codes in (("K75.89", "T45.AX5A"), ("T45.AX5A", "K75.89")):
+        a = run(_coded(codes, "Immune hepatitis", stage="Grade 4"))
+        (f,) = a.irae
+        assert (f.kind, f.grade, f.checkpoint_inhibitor_action) == ("hepatitis", 4, "discontinue")
+        assert (
+            "coded as an adverse effect of an immune checkpoint inhibitor by ICD-10-CM T45.AX5A"
+            in (f.attribution)
+        )
+        r = {r.id: r for r in a.recommendations}
+        # ASCO 2021 Table 2.2 G4: methylprednisolone 2 mg/kg/day (70 kg: 140 mg/day).
+        assert r["hepatitis.g4.methylprednisolone"].dose.value == 140
+        assert "hepatitis.no_infliximab" in r
+
+
+def test_k75_89_alone_names_no_cause_and_is_shown_not_managed():
+    a = run(_coded(("K75.89",), "Inflammatory liver disease", stage="Grade 4"))
+    assert a.irae == []
+    (x,) = a.irae_excluded
+    assert x.kind == "hepatitis" and x.reason.startswith("no adverse-effect code (T45.AX5-)")
+    line = {r.id: r for r in a.recommendations}["excluded.hepatitis"]
+    assert "assess it as a possible irAE" in line.text
+
+
+def test_k75_89_with_immune_related_wording_is_immune_hepatitis():
+    a = run(_coded(("K75.89",), "Immune-related hepatitis", stage="Grade 3"))
+    assert [(f.kind, f.grade) for f in a.irae] == [("hepatitis", 3)]
+    assert "by the text ('immune-related')" in a.irae[0].attribution
+
+
+def test_t45_ax5a_on_a_separate_condition_counts_within_3_days_only():
+    marker = condition("T45.AX5A", "Adverse effect of immune checkpoint inhibitor", 24)
+    same_day = run(_coded(("K75.89",), "Inflammatory liver disease", stage="Grade 4"), marker)
+    assert [(f.kind, f.grade) for f in same_day.irae] == [("hepatitis", 4)]
+    assert "T45.AX5A on Condition/" in same_day.irae[0].attribution
+    far = condition("T45.AX5A", "Adverse effect of immune checkpoint inhibitor", 24 * 5)
+    late = run(_coded(("K75.89",), "Inflammatory liver disease", stage="Grade 4"), far)
+    assert late.irae == [] and late.irae_excluded[0].kind == "hepatitis"
+
+
+def test_t45_ax5a_first_does_not_hide_the_organ_code_k71_6():
+    a = run(_coded(("T45.AX5A", "K71.6"), "Toxic liver disease with hepatitis", stage="Grade 3"))
+    assert [(f.kind, f.grade) for f in a.irae] == [("hepatitis", 3)]
+    assert "ICD-10-CM T45.AX5A" in a.irae[0].attribution
+
+
+# --- Sepsis coded only as A40-A41 or R65.2x is an infection ---------------------------------------
+
+
+def test_sepsis_a41_9_beside_nephritis_explains_it_and_is_not_listed_itself():
+    a = run(
+        condition("N14.11", "Contrast-induced nephropathy", 24, stage="Grade 2"),
+        condition("A41.9", "Sepsis, unspecified organism", 30),
+    )
+    assert a.irae == []
+    (x,) = a.irae_excluded
+    assert x.kind == "nephritis" and x.reason.startswith("sepsis recorded 2026-11-19")
+    assert not [r for r in a.recommendations if r.drug and "prednis" in r.drug]
+
+
+def test_severe_sepsis_r65_21_counts_and_sepsis_15_days_earlier_does_not():
+    near = run(
+        condition("K52.1", "Immune colitis", 24, stage="Grade 2"),
+        condition("R65.21", "Severe sepsis with septic shock", 24 * 14),
+    )
+    assert near.irae == [] and "sepsis recorded" in near.irae_excluded[0].reason
+    far = run(
+        condition("K52.1", "Immune colitis", 24, stage="Grade 2"),
+        condition("R65.21", "Severe sepsis with septic shock", 24 * 15 + 1),
+    )
+    assert [f.kind for f in far.irae] == ["colitis"]
+
+
+def test_sepsis_does_not_explain_a_rash():
+    a = run(
+        condition("L27.0", "Drug eruption", 24, stage="Grade 2"),
+        condition("A41.9", "Sepsis, unspecified organism", 30),
+    )
+    assert [f.kind for f in a.irae] == ["rash"]

@@ -545,10 +545,25 @@ def test_guillain_barre_reason_reads_well_when_lower_cased():
     assert "guillain-Barré" not in line.text and "Guillain-Barré" in line.text
 
 
-def test_radiation_pneumonitis_is_not_told_no_immunosuppression():
-    a = run("J70.0", "Radiation pneumonitis", 2)
-    r = recs(a)["excluded.pneumonitis"]
-    assert "another cause is recorded" in r.text and "no immunosuppression" not in r.text
+def test_radiation_pneumonitis_grade_2_on_durvalumab_is_held_and_treated_as_pneumonitis():
+    # ASCO 2021 Table 3.1 G2: hold, prednisone 1-2 mg/kg/day; durvalumab label 2.2: withhold
+    # for grade 2 pneumonitis. Radiation is named as the competing cause, never silently.
+    a = run("J70.0", "Radiation pneumonitis", 2, kg=80, drugs=("durvalumab",))
+    assert action(a, "pneumonitis") == "hold"
+    r = recs(a)
+    assert "checkpoint_inhibitor.hold.durvalumab" in r
+    assert dose(r["pneumonitis.g2.prednisone"]) == (80, 160)
+    assert "radiation" in r["pneumonitis.radiation_overlap"].text
+    assert "excluded.pneumonitis" not in r
+    b = run("J70.1", "Chronic radiation pneumonitis", 3, kg=80, drugs=("durvalumab",))
+    assert action(b, "pneumonitis") == "discontinue"
+    assert dose(recs(b)["methylprednisolone.high"]) == (80, 160)
+    assert "pneumonitis.radiation_overlap" in recs(b)
+
+
+def test_pneumonitis_without_radiation_has_no_overlap_note():
+    a = run("J70.2", "Acute drug-induced interstitial lung disorder", 2, kg=80)
+    assert "pneumonitis.radiation_overlap" not in recs(a)
 
 
 def test_pre_existing_arthritis_line_warns_of_flare():
@@ -572,3 +587,91 @@ def test_second_line_agents_are_conditional_and_never_offered_to_sign_now():
     labels = [s.label for s in _suggestions(list(a.recommendations), a, cc)]
     assert not [x for x in labels if "infliximab" in x or "vedolizumab" in x]
     assert [x for x in labels if "methylprednisolone" in x]
+
+
+# --- CRS on a checkpoint inhibitor beside other irAEs (review finding: seed patient) -------------
+
+
+def test_seed_like_patient_keeps_the_recorded_crs_grade_2_and_has_no_no_immunosuppression_line():
+    # Review patient 01: fever 39.4 °C only (grade 1 from findings), CRS coded D89.832 (grade 2),
+    # transverse myelitis grade 3 and a rash on pembrolizumab.
+    from tests.fhir_factory import temp
+
+    a = assess(
+        [
+            patient(),
+            weight(78),
+            given("pembrolizumab", 24 * 17),
+            temp(39.4, hours_before=6),
+            condition("D89.832", "Cytokine release syndrome, grade 2", 40),
+            condition("G37.3", "Acute transverse myelitis", 17, stage="Grade 3"),
+            condition("L27.0", "Generalized skin eruption due to drugs", 96, stage="Grade 2"),
+        ],
+        at=AT,
+    )
+    crs = next(f for f in a.irae if f.kind == "crs")
+    # D89.832 = cytokine release syndrome, grade 2 (ICD-10-CM), above the grade 1 from fever.
+    assert crs.grade == 2 and "(D89.832)" in crs.grade_basis
+    assert crs.checkpoint_inhibitor_action == "hold"
+    assert "crs.symptomatic" not in recs(a)
+    assert not [r for r in a.recommendations if "no immunosuppression" in r.text]
+    assert "checkpoint_inhibitor.discontinue.pembrolizumab" in recs(a)
+    assert "checkpoint_inhibitor.continue.pembrolizumab" not in recs(a)
+
+
+def _crs_case(*extra, code="D89.831"):
+    from tests.fhir_factory import temp
+
+    res = [patient(), weight(70), given("pembrolizumab", 24 * 14), temp(38.6)]
+    res.append(condition(code, "Cytokine release syndrome", 12))
+    return assess([*res, *extra], at=AT)
+
+
+def test_crs_grade_1_alone_keeps_its_symptomatic_line_and_continue():
+    a = _crs_case()
+    assert [(f.kind, f.grade, f.checkpoint_inhibitor_action) for f in a.irae] == [
+        ("crs", 1, "continue")
+    ]
+    assert "Grade 1: symptomatic treatment only" in recs(a)["crs.symptomatic"].text
+
+
+def test_crs_grade_1_beside_a_held_irae_loses_the_no_immunosuppression_line():
+    a = _crs_case(condition("K52.1", "Immune colitis", 24, stage="Grade 2"))
+    assert {f.kind: f.checkpoint_inhibitor_action for f in a.irae} == {
+        "crs": "continue",
+        "colitis": "hold",
+    }
+    assert "crs.symptomatic" not in recs(a)
+    assert "checkpoint_inhibitor.hold.pembrolizumab" in recs(a)
+    assert not [r for r in a.recommendations if "no immunosuppression" in r.text]
+
+
+@pytest.mark.parametrize(("code", "grade"), [("D89.831", 1), ("D89.832", 2), ("D89.833", 3)])
+def test_recorded_crs_code_sets_at_least_its_grade(code, grade):
+    a = _crs_case(code=code)
+    assert next(f.grade for f in a.irae if f.kind == "crs") == grade
+
+
+# --- Resuming after an endocrinopathy (ASCO 2021 Table 4: stable on replacement) -----------------
+
+
+def test_endocrinopathy_alone_resumes_when_stable_on_replacement_not_below_10_mg_prednisone():
+    a = run("E23.6", "Hypophysitis", 2)
+    r = recs(a)["checkpoint_inhibitor.resume"]
+    assert r.text.startswith("Resume once the endocrinopathy is stable on hormone replacement")
+    assert "10 mg/day" not in r.text
+    b = run("E10.10", "Type 1 diabetes with ketoacidosis", None, kg=63)
+    assert "glucose is controlled on insulin" in recs(b)["checkpoint_inhibitor.resume"].text
+
+
+def test_endocrinopathy_with_colitis_keeps_the_prednisone_below_10_mg_rule():
+    a = run(
+        "E23.6",
+        "Hypophysitis",
+        2,
+        extra=[condition("K52.1", "Immune colitis", 24, stage="Grade 2")],
+    )
+    assert (
+        "prednisone (or equivalent) is below 10 mg/day"
+        in recs(a)["checkpoint_inhibitor.resume"].text
+    )
