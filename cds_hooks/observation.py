@@ -151,6 +151,15 @@ def _summary(delta: ObservationDelta) -> tuple[str, int]:
     for ch in delta.grade_changes:
         if ch.what == "crs":
             continue
+        if ch.what == "icans":
+            why = _why(ch, delta.new_refs)
+            parts.append(
+                f"ICANS grade {_g(ch.before)} → {_g(ch.after)} ({_system(ch.system)})"
+                + (f": {', '.join(why)}" if why else "")
+            )
+            mentioned |= {ev.ref for c in ch.criteria for ev in c.evidence}
+            level = max(level, ch.after or 0)
+            continue
         if ch.before is None and ch.after is None:
             parts.append(f"{ch.label}: new, grade not determined")
         else:
@@ -185,6 +194,16 @@ def _changes_section(delta: ObservationDelta) -> list[str]:
                 out.append(f"        - {C.md(_u(ev.what))}, {C._when(ev.time)}{new}")
     for ch in delta.grade_changes:
         if ch.what == "crs":
+            continue
+        if ch.what == "icans":
+            out.append(
+                f"- **ICANS grade {_g(ch.before)} → {_g(ch.after)}** ({C.md(_system(ch.system))}):"
+            )
+            for c in ch.criteria:
+                out.append(f"    - Grade {c.grade}: {C.md(c.text)} ({C._cite(c.source)})")
+                for ev in c.evidence:
+                    new = " (**just charted**)" if ev.ref in delta.new_refs else ""
+                    out.append(f"        - {C.md(_u(ev.what))}, {C._when(ev.time)}{new}")
             continue
         out.append(f"- **{C.md(ch.label)}**: grade {_g(ch.before)} → {_g(ch.after)}")
         for ev in ch.evidence:

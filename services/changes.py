@@ -2,7 +2,7 @@
 
 "Before" is the record without the new observations (removed by id when the record already
 holds them), "after" the record with them; both are graded at the same time. Nothing is kept
-between calls. A change is a grade that rose (CRS under the primary system, an irAE) or a
+between calls. A change is a grade that rose (CRS under the primary system, ICANS, an irAE) or a
 threshold crossed in the grading window: fever onset, new hypotension, a new oxygen
 requirement. The thresholds are the graders' own (`knowledge.crs`: fever, the hypotension
 limits for the patient's age, oxygen support above room air), read through
@@ -26,7 +26,8 @@ from services.model import Assessment, Criterion, Evidence, PatientData
 
 @dataclass(frozen=True)
 class GradeChange:
-    """A grade that rose. `what`: "crs" or the irAE kind; `system`: CRS grading system."""
+    """A grade that rose. `what`: "crs", "icans" or the irAE kind; `system`: the grading
+    system (CRS: the primary one; ICANS: ASTCT 2019)."""
 
     what: str
     label: str
@@ -103,6 +104,7 @@ def charted_evidence(new_observations: Sequence[dict[str, Any]]) -> tuple[Eviden
         rate = f"{num(i.rate)} {unit}" if i.rate is not None and unit else "rate unknown"
         out.append(Evidence(i.ref, f"{i.drug} {rate}", i.start, i.rate, unit))
     out += [Evidence(t.ref, t.label, t.time) for t in data.tests]
+    out += [Evidence(f.ref, f.text, f.time) for f in data.neuro]
     return tuple(sorted(out, key=lambda e: (e.time is None, e.time or datetime.min, e.ref)))
 
 
@@ -156,6 +158,14 @@ def _gt(a: int | None, b: int | None) -> bool:
     return (a or 0) > (b or 0)
 
 
+def _icans_grade(a: Assessment) -> int | None:
+    """ICANS (ASTCT 2019) now: 0 when it is attributed to no therapy, None without data."""
+    r = a.icans
+    if r is None:
+        return None
+    return r.grade if r.applies else (0 if r.grade is not None else None)
+
+
 def _grade_changes(before: Assessment, after: Assessment) -> list[GradeChange]:
     out: list[GradeChange] = []
     system = after.crs_primary_system
@@ -164,6 +174,10 @@ def _grade_changes(before: Assessment, after: Assessment) -> list[GradeChange]:
         r = after.crs[system]
         met = tuple(sorted(r.criteria, key=lambda c: -c.grade))
         out.append(GradeChange("crs", "CRS", b, a, system, criteria=met))
+    ib, ia = _icans_grade(before), _icans_grade(after)
+    if _gt(ia, ib) and after.icans is not None:
+        met = tuple(sorted(after.icans.criteria, key=lambda c: -c.grade))
+        out.append(GradeChange("icans", "ICANS", ib, ia, "astct2019", criteria=met))
     was = {f.kind: f for f in before.irae}
     for f in after.irae:
         old = was.get(f.kind)

@@ -458,3 +458,29 @@ def test_a_resource_failing_validation_is_not_offered_and_logged_without_identif
     [msg] = [r.getMessage() for r in caplog.records if "not offered" in r.getMessage()]
     assert "Condition" in msg and "clinicalStatus" in msg
     assert PID not in msg and "Patient/" not in msg
+
+
+# -- ICANS (ASTCT 2019: ICE 7-9 grade 1, 3-6 grade 2, 0-2 grade 3) ----------------------------
+
+
+def ice_score(score: int, hours_before: float) -> dict:
+    return {
+        "resourceType": "Observation",
+        "id": f"ice{score}-{hours_before}",
+        "status": "final",
+        "code": {"text": "ICE score"},
+        "effectiveDateTime": iso(hours_before),
+        "valueInteger": score,
+    }
+
+
+@pytest.mark.parametrize(("score", "grade"), [(6, 2), (7, 1)])
+def test_an_ice_score_that_falls_raises_icans(client, score, grade):
+    record = car_t(ice_score(10, 4))
+    [c] = call(client, record, [ice_score(score, 0.1)])
+    assert c["summary"] == f"ICANS grade 0 → {grade} (ASTCT 2019): ICE score {score}/10"
+    assert f"**ICANS grade 0 → {grade}**" in c["detail"]
+
+
+def test_a_normal_ice_score_changes_nothing(client):
+    assert call(client, car_t(ice_score(10, 4)), [ice_score(10, 0.1)]) == []
