@@ -354,3 +354,96 @@ def test_the_lee_2014_child_tocilizumab_dose_is_capped_at_the_label_maximum():
     assert (r.dose.value, r.dose.capped) == (800, True)
     assert r.dose.basis.startswith("8 mg/kg")
     assert r.dose.cap.startswith("800 mg (actemra_label: section 2")
+
+
+# --- Organ toxicity for Lee 2014 (CTCAE v4.03, multiples of the laboratory's ULN) -------------
+# ALT/AST: grade 2 >3, grade 3 >5, grade 4 >20 × ULN; bilirubin: >1.5, >3, >10; creatinine:
+# >1.5, >3, >6. Lee 2014: grade 2 organ toxicity is grade 2, grade 3 (or grade 4 transaminitis)
+# grade 3, grade 4 organ toxicity other than transaminitis grade 4. Fever makes the floor 1.
+
+_ORGAN = [
+    # (LOINC, unit, ULN sent, value, Lee grade)
+    ("1742-6", "U/L", 10, 30, 1),
+    ("1742-6", "U/L", 10, 31, 2),
+    ("1742-6", "U/L", 10, 50, 2),
+    ("1742-6", "U/L", 10, 51, 3),
+    ("1742-6", "U/L", 10, 201, 3),  # grade 4 transaminitis is Lee grade 3
+    ("1920-8", "U/L", 10, 30, 1),
+    ("1920-8", "U/L", 10, 31, 2),
+    ("1920-8", "U/L", 10, 50, 2),
+    ("1920-8", "U/L", 10, 51, 3),
+    ("1920-8", "U/L", 10, 201, 3),
+    ("1975-2", "mg/dL", 1.0, 1.5, 1),
+    ("1975-2", "mg/dL", 1.0, 1.51, 2),
+    ("1975-2", "mg/dL", 1.0, 3.0, 2),
+    ("1975-2", "mg/dL", 1.0, 3.01, 3),
+    ("1975-2", "mg/dL", 1.0, 10.0, 3),
+    ("1975-2", "mg/dL", 1.0, 10.01, 4),
+    ("2160-0", "mg/dL", 1.0, 1.5, 1),
+    ("2160-0", "mg/dL", 1.0, 1.51, 2),
+    ("2160-0", "mg/dL", 1.0, 3.0, 2),
+    ("2160-0", "mg/dL", 1.0, 3.01, 3),
+    ("2160-0", "mg/dL", 1.0, 6.0, 3),
+    ("2160-0", "mg/dL", 1.0, 6.01, 4),
+]
+
+
+@pytest.mark.parametrize(("loinc", "unit", "uln", "value", "lee"), _ORGAN)
+def test_organ_toxicity_thresholds_set_the_lee_grade(loinc, unit, uln, value, lee):
+    g, a = crs(temp(38.5), sbp(120), lab(loinc, value, unit, uln))
+    assert g["lee2014"] == lee
+    organ = {c.id for c in a.crs["lee2014"].criteria if c.id.endswith(".organ")}
+    assert organ == (set() if lee == 1 else {f"lee2014.g{lee}.organ"})
+    assert g["astct2019"] == 1  # organ toxicity does not change the ASTCT grade
+
+
+# --- Criteria whose grade is the rule's own ---------------------------------------------------
+
+
+def test_low_flow_oxygen_without_a_measured_fio2_is_lee_and_ctcae_grade_2():
+    g, a = crs(temp(38.5), sbp(120), o2("371907003", 4), obs("3151-8", 2, "L/min", 2))
+    assert (g["lee2014"], g["ctcae5"], g["astct2019"]) == (2, 2, 2)
+    assert "lee2014.g2.low_flow" in {c.id for c in a.crs["lee2014"].criteria}
+    assert "FiO2" in {m.data for m in a.crs["lee2014"].missing}
+
+
+def test_afebrile_after_tocilizumab_without_hypotension_or_hypoxia_is_astct_grade_0():
+    g, a = crs(temp(37.2), sbp(120), given("tocilizumab", 10))
+    assert g["astct2019"] == 0
+    assert "astct2019.fever_lifted" in {c.id for c in a.crs["astct2019"].criteria}
+
+
+def test_high_flow_oxygen_without_a_measured_fio2_is_grade_3_under_each_system():
+    g, _ = crs(temp(38.5), sbp(120), o2("426854004", 3))
+    assert (g["lee2014"], g["ctcae5"], g["astct2019"]) == (3, 3, 3)
+
+
+@pytest.mark.parametrize(
+    "support",
+    [
+        (o2("447837008", 3),),  # BiPAP
+        (
+            infusion("norepinephrine", 5, "ug/min", 5),
+            infusion("epinephrine", 2, "ug/min", 5),
+        ),  # two pressors
+    ],
+)
+def test_ventilatory_support_or_two_pressors_is_ctcae_grade_4(support):
+    g, a = crs(temp(38.5), *support)
+    assert g["ctcae5"] == 4
+    assert "ctcae5.g4.urgent" in {c.id for c in a.crs["ctcae5"].criteria}
+
+
+@pytest.mark.parametrize(("dopamine", "high_dose"), [(19, False), (20, True)])
+def test_dopamine_counts_half_towards_the_norepinephrine_equivalent(dopamine, high_dose):
+    # Lee 2014 Table 3 footnote: NE-eq = norepinephrine + dopamine/2 + ...; with norepinephrine
+    # 10 µg/min, dopamine 20 µg/kg/min makes 20 (high dose in combination), 19 makes 19.5.
+    g, a = crs(
+        temp(38.5),
+        weight_obs(70),
+        infusion("norepinephrine", 10, "ug/min", 4),
+        infusion("dopamine", dopamine, "ug/kg/min", 4),
+    )
+    fired = {c.id for c in a.crs["lee2014"].criteria}
+    assert ("lee2014.g3.high_dose" in fired) is high_dose
+    assert "lee2014.g3.multiple" in fired and g["lee2014"] == 3
