@@ -13,7 +13,7 @@ only behaviour tests as its test command: the generated-document check
 is never part of one. Results go to test-output/mutation/: `<scope>.sqlite` (the cosmic-ray
 session: `cr-report`, `cr-html`), `<scope>.json` (counts and every survivor with its diff).
 Exit status 1 when a scope marked `gate` has a survivor that docs/mutation-testing.md does not
-explain (an entry `- <scope> <path> <operator> "<text of the original line>"` in its
+explain (an entry `- <scope> <path> <operator> ``<text of the original line>``` in its
 "Explained survivors" list).
 """
 
@@ -111,11 +111,11 @@ def _config(scope: Scope) -> str:
 
 def _explained() -> list[tuple[str, str, str, str]]:
     """(scope, path, operator, fragment) of the survivors docs/mutation-testing.md explains:
-    lines `- <scope> <path> <operator> "<text of the original line>"`. The fragment, not the
+    lines `- <scope> <path> <operator> ``<text of the original line>```. The fragment, not the
     line number, identifies the mutant, so an explanation survives edits elsewhere in the file."""
     if not DOC.exists():
         return []
-    pattern = r'^- `?([\w-]+) ([\w/.]+)(?::\d+)? (core/\w+)`? "([^"]+)"'
+    pattern = r"^- ([\w-]+) ([\w/.]+) (core/\w+) ``(.+?)``"
     return [m.groups() for m in re.finditer(pattern, DOC.read_text("utf-8"), re.M)]
 
 
