@@ -447,3 +447,26 @@ def test_dopamine_counts_half_towards_the_norepinephrine_equivalent(dopamine, hi
     fired = {c.id for c in a.crs["lee2014"].criteria}
     assert ("lee2014.g3.high_dose" in fired) is high_dose
     assert "lee2014.g3.multiple" in fired and g["lee2014"] == 3
+
+
+@pytest.mark.parametrize(("epinephrine", "high_dose"), [(9.9, False), (10, True)])
+def test_epinephrine_counts_fully_towards_the_norepinephrine_equivalent(epinephrine, high_dose):
+    # NE-eq = norepinephrine + epinephrine (+ ...): 10 + 10 = 20 is high dose in combination.
+    _, a = crs(
+        temp(38.5),
+        infusion("norepinephrine", 10, "ug/min", 4),
+        infusion("epinephrine", epinephrine, "ug/min", 4),
+    )
+    assert ("lee2014.g3.high_dose" in {c.id for c in a.crs["lee2014"].criteria}) is high_dose
+
+
+def test_vasopressin_adds_nothing_to_the_norepinephrine_equivalent():
+    # On vasopressin the threshold is NE-eq ≥10 µg/min; vasopressin's own rate (U/min) is not
+    # part of the sum, so norepinephrine 9.98 µg/min with vasopressin 0.04 U/min stays below it.
+    _, a = crs(
+        temp(38.5),
+        infusion("vasopressin", 0.04, "U/min", 4),
+        infusion("norepinephrine", 9.98, "ug/min", 4),
+    )
+    fired = {c.id for c in a.crs["lee2014"].criteria}
+    assert "lee2014.g3.high_dose" not in fired and "lee2014.g3.multiple" in fired
