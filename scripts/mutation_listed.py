@@ -89,6 +89,8 @@ MUTATIONS: tuple[Mutation, ...] = (
              "services/knowledge/crs.py", 'LabGrade("bilirubin", 3, 3.0,', 'LabGrade("bilirubin", 3, 2.0,', CRS_TESTS),
     Mutation("dopamine_ne_equivalent_half_to_1_5", "dopamine's norepinephrine-equivalent factor 0.5 → 1.5",
              "services/knowledge/crs.py", '"dopamine": 0.5,', '"dopamine": 1.5,', CRS_TESTS),
+    Mutation("astct_death_grade_5_to_4", "ASTCT death row: grade 5 → 4 (named in the death-during-CRS note)",
+             "services/knowledge/crs.py", 'Rule("astct2019.g5.death", "astct2019", 5,', 'Rule("astct2019.g5.death", "astct2019", 4,', CRS_TESTS),
     Mutation("stale_weight_30_to_39", "stale weight 30 → 39 days",
              "services/knowledge/crs.py", 'Param("weight_max_age", 30,', 'Param("weight_max_age", 39,', PLAN_TESTS),
     Mutation("stale_weight_30_to_29", "stale weight 30 → 29 days",

@@ -786,9 +786,11 @@ def evaluate(data: PatientData, at: datetime, not_applicable: str | None = None)
             notes.append(_why_no_grade(system, f_now))
         g_death = at_death.get(system)
         if g_death is not None and g_death >= K.value("death_during_crs_min_grade"):
+            # The system's death row (grade 5) is named, never assigned: causation is judgement.
+            g5 = K.RULES[f"{system}.g5.death"].grade
             notes.append(
-                f"Death during CRS grade {g_death}; whether CRS caused it is a clinician's "
-                "judgement."
+                f"Death during CRS grade {g_death}; whether CRS caused it (grade {g5}) is a "
+                "clinician's judgement."
             )
         now[system] = GradeResult(
             system,

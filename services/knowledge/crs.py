@@ -29,8 +29,6 @@ _PARAMS = (
     Param("hypotension_map", 65, "mm[Hg]", "Hypotension (adults, 18 years and over): mean arterial pressure <65 mm Hg; children: see the age table below",
           "immunotox: common adult threshold (Lee 2014 and ASTCT 2019 leave hypotension undefined)"),
     Param("adult_age", 18, "a", "Adult limits for mean arterial pressure from 18 years", "immunotox"),
-    Param("hypoxia_spo2", 90, "%", "Hypoxia: oxygen saturation <90%",
-          "immunotox: shown as a finding only, the grades rest on the oxygen support given"),
     # --- Oxygen ---------------------------------------------------------------------------
     Param("lee_fio2", 40, "%", "Lee 2014: oxygen requirement <40% FiO2 is grade 2, ≥40% FiO2 grade 3",
           "lee2014: Table 2"),

@@ -464,10 +464,38 @@ def test_death_during_grade_3_crs_is_reported_not_graded_5():
         at=AT,
     )
     assert {s: r.grade for s, r in a.crs.items()} == {"lee2014": 2, "astct2019": 3, "ctcae5": 3}
-    death = "Death during CRS grade 3; whether CRS caused it is a clinician's judgement."
+    death = "Death during CRS grade 3; whether CRS caused it (grade 5) is a clinician's judgement."
     assert death in a.crs["astct2019"].notes
     assert death in a.crs["ctcae5"].notes
     assert not any("Death" in n for n in a.crs["lee2014"].notes)  # grade 2: below the bar
+
+
+def test_a_low_spo2_without_oxygen_support_recorded_asks_for_the_support_not_a_grade():
+    # No system grades by saturation (Lee 2014 Table 2: oxygen requirement; ASTCT 2019: the
+    # delivery needed; CTCAE v5.0: the O2 fraction): SpO2 86% on its own changes no grade, and
+    # the missing oxygen support is asked for.
+    g, a = grades(temp(38.5), obs("59408-5", 86, "%"))
+    assert g == {"lee2014": 1, "astct2019": 1, "ctcae5": 1}
+    for system in ("lee2014", "astct2019", "ctcae5"):
+        assert any(m.data.startswith("oxygen support") for m in a.crs[system].missing), system
+
+
+def test_death_during_crs_names_grade_5_of_each_system_and_never_assigns_it():
+    # Grade 5 is death (Lee 2014 Table 2, CTCAE v5.0), death due to CRS (ASTCT 2019): each
+    # system's row names it; whether CRS caused the death is left to the clinician.
+    a = assess(
+        [
+            patient(deceasedDateTime="2026-11-20T10:00:00+00:00"),
+            given("pembrolizumab", 24 * 20),
+            temp(39.0, hours_before=10),
+            infusion("norepinephrine", 25, "ug/min", 8, 3),  # high dose held 5 h
+        ],
+        at=AT,
+    )
+    assert {s: r.grade for s, r in a.crs.items()} == {"lee2014": 3, "astct2019": 3, "ctcae5": 3}
+    death = "Death during CRS grade 3; whether CRS caused it (grade 5) is a clinician's judgement."
+    for system in ("lee2014", "astct2019", "ctcae5"):
+        assert death in a.crs[system].notes, system
 
 
 def test_death_during_grade_2_crs_is_not_called_a_death_during_crs():
