@@ -342,16 +342,16 @@ def observation_card(delta: ObservationDelta, cc: C.CardContext) -> Card | None:
             "at order entry; open the full assessment for the trends.",
             "",
         ]
-    detail += C._unavailable_section(cc)
-    detail += C._footer(a)
     suggestions = write_back(delta, cc)
     if suggestions:
-        detail[-1:-1] = [
-            "",
+        detail += [
             "The suggestions record the new grade: a **provisional** Condition (ICD-10-CM, onset "
             "at the first fever, the observations as evidence) and an AdverseEvent naming the "
             "suspected therapy. Confirm the grade before accepting.",
+            "",
         ]
+    detail += C._unavailable_section(cc)
+    detail += C._footer(a)
     topic = "crs" if delta.crs_change is not None or delta.crossings else "irae"
     return Card(
         summary=summary,

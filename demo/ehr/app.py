@@ -1,5 +1,8 @@
 """The demo EHR: a patient list, a chart per patient, a real SMART EHR launch of the app, and
-CDS Hooks calls (patient-view, order-select, order-sign) whose cards it shows.
+CDS Hooks calls (patient-view, order-select, order-sign) whose cards it shows. A charting panel
+stores vital signs and labs as Observations on the FHIR server and fires
+`org.immunotox.observation-create`; accepting a write-back suggestion of its card creates the
+resource (a Condition, an AdverseEvent) on the FHIR server and sends the feedback.
 
 It runs in the demo process together with the local SMART authorization server and FHIR
 gateway (`demo.authserver`), on the same origin: `/fhir` is the FHIR base the app and
@@ -81,6 +84,56 @@ DRAFT_ORDERS: dict[str, dict[str, Any]] = {
         "timing": "daily",
     },
 }
+
+
+OBSERVATION_HOOK = "org.immunotox.observation-create"
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+# What the nurse can chart: form field -> (LOINC code or None, UCUM unit, label, category).
+CHART_FIELDS: dict[str, tuple[str | None, str, str, str]] = {
+    "temperature": ("8310-5", "Cel", "Temperature (°C)", "vital-signs"),
+    "sbp": ("8480-6", "mm[Hg]", "Systolic blood pressure (mmHg)", "vital-signs"),
+    "o2_flow": ("3151-8", "L/min", "Oxygen flow (L/min)", "vital-signs"),
+    "fio2": ("3150-0", "%", "FiO2 (%)", "vital-signs"),
+    "ice": (None, "{score}", "ICE score (0-10)", "survey"),
+}
+LABS: dict[str, tuple[str, str, str]] = {
+    "ferritin": ("2276-4", "ng/mL", "Ferritin (ng/mL)"),
+    "crp": ("1988-5", "mg/L", "C-reactive protein (mg/L)"),
+    "alt": ("1742-6", "U/L", "ALT (U/L)"),
+    "creatinine": ("2160-0", "mg/dL", "Creatinine (mg/dL)"),
+}
+
+
+def charted_observation(
+    field: str, value: float, patient_id: str, lab: str | None = None
+) -> dict[str, Any]:
+    """One Observation as the EHR records it: now, final, by the demo user."""
+    if lab is not None:
+        loinc, unit, label = LABS[lab]
+        category = "laboratory"
+    else:
+        loinc, unit, label, category = CHART_FIELDS[field]
+    code: dict[str, Any] = (
+        {"coding": [{"system": LOINC, "code": loinc}], "text": label.split(" (")[0]}
+        if loinc
+        else {"text": "ICE score"}
+    )
+    res: dict[str, Any] = {
+        "resourceType": "Observation",
+        "status": "final",
+        "category": [{"coding": [{"system": CATEGORY, "code": category}]}],
+        "code": code,
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "effectiveDateTime": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "performer": [{"reference": USER}],
+    }
+    if field == "ice":
+        res["valueInteger"] = int(value)
+    else:
+        res["valueQuantity"] = {"value": value, "unit": unit, "system": UCUM, "code": unit}
+    return res
 
 
 def draft_medication_request(key: str, patient_id: str) -> dict[str, Any]:
@@ -247,6 +300,8 @@ def create_ehr_app(dev: DevSmartServer, app_base: str, cds_base: str | None = No
                 name=patient_name(p),
                 age=age_of(p.get("birthDate")),
                 orders=DRAFT_ORDERS,
+                chart_fields=CHART_FIELDS,
+                labs=LABS,
                 result=result,
                 app_base=app_base,
             ),
@@ -275,7 +330,136 @@ def create_ehr_app(dev: DevSmartServer, app_base: str, cds_base: str | None = No
         result = call_hook(pid, hook, order_keys)
         return render_chart(p, result)
 
-    def call_hook(pid: str, hook: str, order_keys: list[str]) -> dict[str, Any]:
+    # Suggestions of the observation-create cards, kept until accepted (a demo: in memory).
+    offered: dict[str, dict[str, Any]] = {}
+
+    def fhir_create(resource: dict[str, Any]) -> str:
+        """Store a resource on the FHIR server; its new reference (Type/id)."""
+        r = requests.post(
+            f"{dev.upstream}/{resource['resourceType']}",
+            json=resource,
+            headers={"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"},
+            timeout=FETCH_TIMEOUT_S,
+        )
+        r.raise_for_status()
+        rid = (r.json() or {}).get("id") if r.content else None
+        if not rid:
+            loc = r.headers.get("Location") or r.headers.get("Content-Location") or ""
+            parts = loc.split("/_history")[0].rstrip("/").split("/")
+            rid = parts[-1] if len(parts) >= 2 else ""
+        return f"{resource['resourceType']}/{rid}"
+
+    @app.post("/ehr/patient/<pid>/chart")
+    def chart_observations(pid: str):
+        """The nurse charts vital signs or a lab: each value becomes an Observation on the FHIR
+        server, then the observation-create hook fires with them."""
+        p = patient_or_404(pid)
+        observations: list[dict[str, Any]] = []
+        problems: list[str] = []
+        entries = [(f, request.form.get(f, ""), None) for f in CHART_FIELDS]
+        lab = request.form.get("lab", "")
+        if lab in LABS:
+            entries.append(("lab", request.form.get("lab_value", ""), lab))
+        for field, raw, which in entries:
+            raw = raw.strip().replace(",", ".")
+            if not raw:
+                continue
+            try:
+                value = float(raw)
+            except ValueError:
+                problems.append(f"{field}: not a number")
+                continue
+            observations.append(charted_observation(field, value, pid, which))
+        if problems or not observations:
+            result = {
+                "hook": OBSERVATION_HOOK,
+                "error": "; ".join(problems) or "Enter at least one value to chart.",
+            }
+            return render_chart(p, result, 400 if problems else 200)
+        stored: list[dict[str, Any]] = []
+        try:
+            for o in observations:
+                ref = fhir_create(o)
+                stored.append({**o, "id": ref.split("/", 1)[1]})
+        except requests.RequestException as e:
+            result = {
+                "hook": OBSERVATION_HOOK,
+                "error": f"The FHIR server did not store the observation ({type(e).__name__}).",
+            }
+            return render_chart(p, result, 502)
+        result = call_hook(pid, OBSERVATION_HOOK, [], observations=stored)
+        shown = {"Cel": "°C", "mm[Hg]": "mmHg"}
+        result["charted"] = [
+            f"{o['code'].get('text')} "
+            + (
+                str(o["valueInteger"])
+                if "valueInteger" in o
+                else f"{o['valueQuantity']['value']:g} "
+                + shown.get(o["valueQuantity"]["unit"], o["valueQuantity"]["unit"])
+            )
+            + f" (Observation/{o['id']})"
+            for o in stored
+        ]
+        return render_chart(p, result)
+
+    @app.post("/ehr/patient/<pid>/accept")
+    def accept_suggestion(pid: str):
+        """Accept a write-back suggestion: its resources are created on the FHIR server and the
+        CDS service gets the feedback."""
+        p = patient_or_404(pid)
+        item = offered.get(request.form.get("suggestion", ""))
+        if item is None or item["pid"] != pid:
+            return render_chart(
+                p, {"hook": OBSERVATION_HOOK, "error": "That suggestion is no longer open."}, 404
+            )
+        created: list[str] = []
+        try:
+            for action in item["actions"]:
+                if action.get("type") == "create" and isinstance(action.get("resource"), dict):
+                    created.append(fhir_create(action["resource"]))
+        except requests.RequestException as e:
+            return render_chart(
+                p,
+                {
+                    "hook": OBSERVATION_HOOK,
+                    "error": f"The FHIR server refused the resource ({type(e).__name__}).",
+                },
+                502,
+            )
+        offered.pop(request.form.get("suggestion", ""), None)
+        feedback = {
+            "feedback": [
+                {
+                    "card": item["card"],
+                    "outcome": "accepted",
+                    "acceptedSuggestions": [{"id": item["uuid"]}],
+                    "outcomeTimestamp": datetime.now(UTC)
+                    .isoformat(timespec="seconds")
+                    .replace("+00:00", "Z"),
+                }
+            ]
+        }
+        try:
+            fr = requests.post(
+                f"{cds_base}/cds-services/{item['service']}/feedback",
+                json=feedback,
+                timeout=HOOK_TIMEOUT_S,
+            )
+            fb_status = f"HTTP {fr.status_code}"
+        except requests.RequestException as e:
+            fb_status = f"not sent ({type(e).__name__})"
+        result = {
+            "hook": OBSERVATION_HOOK,
+            "accepted": {"label": item["label"], "created": created, "feedback": fb_status},
+        }
+        return render_chart(p, result)
+
+    def call_hook(
+        pid: str,
+        hook: str,
+        order_keys: list[str],
+        observations: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
         started = time.monotonic()
         try:
             disc = requests.get(f"{cds_base}/cds-services", timeout=FETCH_TIMEOUT_S)
@@ -297,6 +481,12 @@ def create_ehr_app(dev: DevSmartServer, app_base: str, cds_base: str | None = No
             }
             if hook == "order-select":
                 context["selections"] = [f"MedicationRequest/{d['id']}" for d in drafts]
+        if observations is not None:
+            context["observations"] = {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [{"resource": o} for o in observations],
+            }
         token = dev.issue_token(pid, "patient/*.rs", client_id="demo-ehr-cds")
         out: dict[str, Any] = {"hook": hook, "services": [], "orders": order_keys}
         for svc in chosen:
@@ -322,7 +512,10 @@ def create_ehr_app(dev: DevSmartServer, app_base: str, cds_base: str | None = No
                 {
                     "id": svc["id"],
                     "title": svc.get("title") or svc["id"],
-                    "cards": [view_card(c, pid) for c in cards],
+                    "cards": [
+                        view_card(c, pid, svc["id"] if hook == OBSERVATION_HOOK else None)
+                        for c in cards
+                    ],
                     "error": err,
                     "ms": round((time.monotonic() - t0) * 1000),
                 }
@@ -351,7 +544,11 @@ def create_ehr_app(dev: DevSmartServer, app_base: str, cds_base: str | None = No
         with ThreadPoolExecutor(max_workers=max(1, len(templates))) as pool:
             return dict(pool.map(one, templates.items()))
 
-    def view_card(card: dict[str, Any], pid: str) -> dict[str, Any]:
+    def view_card(
+        card: dict[str, Any], pid: str, acceptable_for: str | None = None
+    ) -> dict[str, Any]:
+        """A card for the page. `acceptable_for`: the service id whose create suggestions the
+        EHR can carry out (kept in `offered` until accepted)."""
         links = []
         for lk in card.get("links") or []:
             url = lk.get("url") or ""
@@ -376,11 +573,29 @@ def create_ehr_app(dev: DevSmartServer, app_base: str, cds_base: str | None = No
                         "json": json.dumps(res, indent=1)[:4000] if res else "",
                     }
                 )
+            sid = s.get("uuid") if isinstance(s.get("uuid"), str) else None
+            can_accept = bool(
+                acceptable_for
+                and sid
+                and card.get("uuid")
+                and s.get("actions")
+                and all(a.get("type") == "create" for a in s["actions"])
+            )
+            if can_accept:
+                offered[sid] = {  # type: ignore[index]
+                    "pid": pid,
+                    "service": acceptable_for,
+                    "card": card["uuid"],
+                    "uuid": sid,
+                    "label": s.get("label") or "",
+                    "actions": s["actions"],
+                }
             suggestions.append(
                 {
                     "label": s.get("label") or "",
                     "recommended": bool(s.get("isRecommended")),
                     "actions": actions,
+                    "uuid": sid if can_accept else None,
                 }
             )
         source = card.get("source") or {}
