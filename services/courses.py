@@ -102,16 +102,19 @@ def tocilizumab(
     grade_now: int | None,
     regimen: str = "tocilizumab.label",
 ) -> TocilizumabCourse | None:
-    """The doses of the current CRS episode (None: no dose in the episode window)."""
+    """The doses of the current CRS episode (None: no dose in the episode window). An active or
+    completed order with no administration charted at or after it counts as a dose at the time
+    it was ordered ("ordered at HH:MM, not yet charted given"): the interval runs from it."""
+    admins = [
+        d
+        for d in data.drugs
+        if d.drug == "tocilizumab"
+        and d.kind == "administration"
+        and d.time is not None
+        and d.time <= at
+    ]
     given = sorted(
-        (
-            d
-            for d in data.drugs
-            if d.drug == "tocilizumab"
-            and d.kind == "administration"
-            and d.time is not None
-            and d.time <= at
-        ),
+        [*admins, *_uncharted_orders(data, at, admins)],
         key=lambda d: d.time,  # type: ignore[arg-type, return-value]
     )
     gap = timedelta(days=K.TOCILIZUMAB_EPISODE_GAP_DAYS[0])
@@ -124,7 +127,14 @@ def tocilizumab(
         episode.insert(0, d)
     rule = K.TOCILIZUMAB_COURSE[regimen]
     doses = tuple(
-        GivenDose(d.time, d.drug, d.dose_mg, d.ref, d.dose_note)  # type: ignore[arg-type]
+        GivenDose(
+            d.time,  # type: ignore[arg-type]
+            d.drug,
+            d.dose_mg,
+            d.ref,
+            d.dose_note,
+            ordered=d.kind == "order",
+        )
         for d in episode
     )
     last = doses[-1].time
@@ -132,8 +142,11 @@ def tocilizumab(
     next_nb = last + timedelta(hours=rule.min_interval_h) if n < rule.max_doses else None
     grade_then = _grade_at(trajectory, last)
     window_h, window_src = K.TOCILIZUMAB_RESPONSE_WINDOW_H
-    head = f"Tocilizumab dose {n} of {rule.max_doses} given at {when(last)}"
+    how = "ordered at {}, not yet charted given" if doses[-1].ordered else "given at {}"
+    head = f"Tocilizumab dose {n} of {rule.max_doses} {how.format(when(last))}"
     sources = [rule.source, K.TOCILIZUMAB_EPISODE_GAP_DAYS[1]]
+    if any(d.ordered for d in doses):
+        sources.append(K.TOCILIZUMAB_ORDER_AS_DOSE[1])
     if n >= rule.max_doses:
         status = "max_reached"
         text = (
@@ -184,6 +197,49 @@ def tocilizumab(
         grade_now=grade_now,
         sources=tuple(sources),
     )
+
+
+def _uncharted_orders(data: PatientData, at: datetime, admins: list[DrugEvent]) -> list[DrugEvent]:
+    """Tocilizumab orders (active or completed, ordered by now) that no administration charted
+    at or after the order answers: each administration answers at most one order, the earliest
+    open one before it (a dose charted up to the tabled slack before the order also answers it,
+    for an order entered after the fact)."""
+    statuses = K.TOCILIZUMAB_ORDER_AS_DOSE[0]
+    slack = timedelta(hours=K.TOCILIZUMAB_ORDER_CHARTING_SLACK_H[0])
+    orders = sorted(
+        (
+            d
+            for d in data.drugs
+            if d.drug == "tocilizumab"
+            and d.kind == "order"
+            and d.status in statuses
+            and (d.start or d.time) is not None
+            and (d.start or d.time) <= at  # type: ignore[operator]
+        ),
+        key=lambda d: d.start or d.time,  # type: ignore[arg-type, return-value]
+    )
+    open_orders: list[DrugEvent] = []
+    free = sorted(admins, key=lambda d: d.time)  # type: ignore[arg-type, return-value]
+    for o in orders:
+        t = o.start or o.time
+        match = next((a for a in free if a.time >= t - slack), None)  # type: ignore[operator]
+        if match is None:
+            open_orders.append(
+                DrugEvent(
+                    drug=o.drug,
+                    drug_class=o.drug_class,
+                    kind="order",
+                    time=t,
+                    end=None,
+                    ref=o.ref,
+                    status=o.status,
+                    dose_mg=o.dose_mg,
+                    dose_note=o.dose_note,
+                )
+            )
+        else:
+            free.remove(match)
+    return open_orders
 
 
 # --------------------------------------------------------------------------------------------

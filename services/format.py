@@ -25,6 +25,14 @@ def num(v: float | None) -> str:
     return s
 
 
+def kg(v: float | None) -> str:
+    """A body weight as clinicians write it: one decimal at most ("79.8", "80"); "?" unknown."""
+    if v is None:
+        return "?"
+    r = round(float(v), 1)
+    return str(int(r)) if r.is_integer() else f"{r:.1f}"
+
+
 def dose(d: Dose) -> str:
     """The amount and unit of a dose: "624 mg", "78-156 mg/d"."""
     if d.value is not None:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from services import format as fmt
 from services import plan as irae_plan
 from services.courses import when
 from services.knowledge import codes, dosing
 from services.knowledge import courses as KCO
+from services.knowledge import crs_plan as KCP
 from services.knowledge import irae as KI
 from services.model import (
     Courses,
@@ -22,6 +24,7 @@ from services.model import (
     PatientData,
     Recommendation,
     SteroidCourse,
+    TocilizumabCourse,
     Weight,
 )
 
@@ -50,9 +53,9 @@ def dose_for(regimen: dosing.Regimen, weight: Weight | None) -> tuple[Dose | Non
         f"-{_n(regimen.per_kg_high)}" if regimen.per_kg_high else ""
     )
     basis = (
-        f"{per} {regimen.unit}/kg × {_n(kg)} kg"
+        f"{per} {regimen.unit}/kg × {fmt.kg(kg)} kg"
         if regimen.unit != "mg/d"
-        else f"{per} mg/kg/d × {_n(kg)} kg"
+        else f"{per} mg/kg/d × {fmt.kg(kg)} kg"
     )
     cap = f"{_n(regimen.cap)} {regimen.unit} ({regimen.cap_source})" if capped else None
     lo_r = _round_dose(lo, regimen.unit)
@@ -181,7 +184,7 @@ class _Plan:
 
 
 def _split(source: str) -> tuple[str, ...]:
-    return tuple(s.strip() for s in source.split(";") if s.strip())
+    return tuple(dict.fromkeys(s.strip() for s in source.split(";") if s.strip()))
 
 
 def plan(
@@ -239,6 +242,35 @@ def plan(
                 tuple(f.kind for f in acted),
             )
 
+    # 1b. A T-cell engager behind the CRS: its label withholds it until CRS resolves.
+    if (
+        crs_applies
+        and attribution is not None
+        and attribution.drug_class == "bispecific"
+        and attribution.agent
+        and crs_grade is not None
+        and crs_grade >= 1
+    ):
+        hold = KCP.ENGAGER_HOLD.get(attribution.agent)
+        text, src = (
+            (hold.text, hold.source)
+            if hold
+            else (
+                KCP.ENGAGER_HOLD_UNREAD[0].format(drug=attribution.agent),
+                KCP.ENGAGER_HOLD_UNREAD[1],
+            )
+        )
+        p.advice(
+            f"engager.hold.{attribution.agent}",
+            "cancer_therapy",
+            text,
+            src,
+            ("crs",),
+            drug=attribution.agent,
+            urgency="urgent",
+            dose_missing_reason=f"No dose: this line is about whether to give {attribution.agent}",
+        )
+
     # 2. CRS (Lee 2014 Figure 2): supportive care for every grade; immunosuppression by grade.
     if (
         crs_applies
@@ -290,6 +322,9 @@ def plan(
             )
             # Tocilizumab: the label dose and the seed paper's dose, side by side.
             text_suffix = " if CRS is severe or steroid-refractory" if refractory_first else ""
+            # Who says so besides the label: the seed Q&A for checkpoint-inhibitor CRS; for CRS
+            # after CAR T cells or a T-cell engager, the ASCO 2021 CAR T guideline.
+            toci_source = KCP.TOCILIZUMAB_SOURCE["ici" if refractory_first else "effector"]
             label_text = _band_text("tocilizumab.label", weight, age)
             if toci is None or toci.status in ("due", "no_improvement"):
                 # What has been given decides whether a dose is proposed at all (the course).
@@ -298,6 +333,7 @@ def plan(
                     ("crs",),
                     urgency="urgent" if crs_grade >= 3 else "routine",
                     category="immunosuppression",
+                    source=toci_source,
                     # None when no band fits: p.drug then shows every band and why no dose
                     text=(label_text + text_suffix + (f". {toci.text}" if toci else ""))
                     if label_text
@@ -342,11 +378,29 @@ def plan(
                 )
                 p.drug("prednisone.taper", ("crs",))
             else:
+                # CRS after CAR T cells or a T-cell engager: the ASCO 2021 CAR T corticosteroid
+                # for this grade; Lee 2014's methylprednisolone beside it as the alternative.
+                step = _effector_steroid(crs_grade, toci)
+                refractory = escalate and _on_corticosteroid(steroid_course)
+                if refractory and crs_grade < 4:
+                    # "If refractory, manage as per G4".
+                    regimen, src = KCP.REFRACTORY_STEROID
+                    step = KCP.SteroidStep(regimen, crs_grade, True, None, src)
+                if step is not None:
+                    p.drug(
+                        step.regimen,
+                        ("crs",),
+                        urgency="urgent" if crs_grade >= 3 or escalate else "routine",
+                        source=step.source,
+                    )
                 p.drug(
                     "methylprednisolone.crs.lee2014",
                     ("crs",),
-                    urgency="urgent" if escalate else "routine",
+                    urgency="urgent" if escalate and step is None else "routine",
+                    alternative_to=step.regimen if step is not None else None,
                 )
+                if refractory:
+                    _refractory_agents(p, crs_grade)
             if neuro:
                 p.drug(
                     "dexamethasone.neuro", ("crs", *neuro), alternative_to="methylprednisolone.high"
@@ -450,17 +504,55 @@ def _respect_steroid_course(p: _Plan, course: SteroidCourse, escalate: bool) -> 
                 "change it to this dose rather than add a second corticosteroid"
             )
         p.items[key] = Recommendation(**fields)
-    if escalate and below:
-        p.advice(
-            "crs.refractory",
-            "immunosuppression",
-            "CRS not controlled after tocilizumab and on corticosteroids: escalate with the "
-            "treating team (a higher corticosteroid dose or another agent such as anakinra, "
-            "infliximab or etanercept); not dosed here",
-            "lee2014: Corticosteroids and other agents",
-            ("crs",),
-            urgency="urgent",
-        )
+    crs_planned = "crs" in {k for r in p.items.values() for k in r.for_irae}
+    if (
+        escalate
+        and below
+        and crs_planned
+        and not any(k.startswith("crs.refractory.") for k in p.items)
+    ):
+        _refractory_agents(p, None)
+
+
+def _effector_steroid(grade: int, toci: TocilizumabCourse | None) -> KCP.SteroidStep | None:
+    """The ASCO 2021 CAR T corticosteroid step for this grade (None below it)."""
+    given = toci is not None and toci.given > 0
+    for step in KCP.EFFECTOR_STEROIDS:
+        if grade < step.min_grade or (step.max_grade is not None and grade >= step.max_grade):
+            continue
+        if step.after_tocilizumab and not given:
+            continue
+        return step
+    return None
+
+
+def _on_corticosteroid(course: SteroidCourse | None) -> bool:
+    return course is not None and (course.pred_eq_per_day or 0) > 0
+
+
+def _refractory_agents(p: _Plan, grade: int | None) -> None:
+    """CRS not controlled after tocilizumab and on corticosteroids: the off-label agents, each
+    cited (never infliximab: an irAE agent, not a CRS one)."""
+    for a in KCP.REFRACTORY_AGENTS:
+        if a.regimen is not None:
+            p.drug(
+                a.regimen,
+                ("crs",),
+                key=a.id,
+                when="if CRS is not controlled by tocilizumab and corticosteroids",
+            )
+        else:
+            p.advice(
+                a.id,
+                "immunosuppression",
+                a.text,
+                a.source,
+                ("crs",),
+                drug=a.drug,
+                dose_missing_reason="Dose per local protocol (off-label)",
+            )
+    if grade is not None and grade >= 4:
+        p.advice("crs.refractory.g4", "immunosuppression", *KCP.REFRACTORY_G4_TEXT, ("crs",))
 
 
 # Why no tocilizumab dose is proposed, by course status (services.courses).
@@ -478,13 +570,24 @@ _CONTINUATIONS = frozenset(
 
 
 def _pred_eq_per_day(r: Recommendation) -> float | None:
-    if r.dose is None or r.dose.unit != "mg/d" or r.drug is None:
+    """Daily prednisone-equivalent of a planned corticosteroid: "mg/d" rows as they are, "mg"
+    rows given several times a day (`doses_per_day` of the regimen) as their daily total."""
+    if r.dose is None or r.drug is None:
+        return None
+    per_day = 1.0
+    if r.dose.unit == "mg":
+        rows = dosing.REGIMENS.get(r.id, ())
+        n = rows[0].doses_per_day if rows else None
+        if n is None:
+            return None
+        per_day = n
+    elif r.dose.unit != "mg/d":
         return None
     concept = codes.drug_by_name(r.drug)
     if concept is None or concept.drug_class != "corticosteroid":
         return None
     top = r.dose.high if r.dose.high is not None else r.dose.value
-    return None if top is None else top * concept.extra.get("pred_eq", 1.0)
+    return None if top is None else top * per_day * concept.extra.get("pred_eq", 1.0)
 
 
 def _consolidate_steroids(p: _Plan) -> None:

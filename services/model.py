@@ -471,6 +471,9 @@ class GivenDose:
     mg: float | None
     ref: str
     note: str | None = None  # why mg is None
+    # An order (MedicationRequest) with no administration charted after it: counted as a dose
+    # at the time it was ordered, and said so.
+    ordered: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -479,6 +482,7 @@ class GivenDose:
             "mg": self.mg,
             "ref": self.ref,
             "note": self.note,
+            "ordered": self.ordered,
         }
 
 

@@ -7,11 +7,15 @@ What was checked (December 2026):
 - Tocilizumab for CRS, ACTEMRA prescribing information section 2 (CRS dosing): 8 mg/kg for
   patients ≥30 kg, 12 mg/kg below 30 kg, as a 60-minute infusion, alone or with corticosteroids;
   "if no clinical improvement ... after the first dose, up to 3 additional doses" at least 8 hours
-  apart; doses above 800 mg per infusion are not recommended. The label text itself could not be
-  opened here; the figures were confirmed in secondary copies of the label (fpnotebook
-  tocilizumab page: "may repeat every 8 hours for up to 3 doses if no initial response"; the
-  KYMRIAH label section 2.4: "repeat tocilizumab as needed at a minimum interval of 8 hours ...
-  limit to a maximum total of 4 tocilizumab doses"). **verify** the exact label wording.
+  apart; doses above 800 mg per infusion are not recommended. The label PDF itself could not be
+  opened here; its CRS wording was read as reproduced from the label on drugs.com
+  ("Cytokine-Associated Toxicity": "Weight less than 30 kg: 12 mg/kg IV over 60 minutes";
+  "Weight 30 kg or above: 8 mg/kg IV over 60 minutes"; "Doses exceeding 800 mg per infusion are
+  not recommended."; "If no clinical improvement occurs after the first dose, up to 3
+  additional doses may be administered."; "The interval between consecutive doses should be at
+  least 8 hours."; "may be used alone or in combination with" corticosteroids), and matches
+  the KYMRIAH label section 2.4 ("repeat tocilizumab as needed at a minimum interval of 8 hours
+  ... limit to a maximum total of 4 tocilizumab doses"). The rows below say exactly this.
 - Lee 2014 (seed paper), "Tocilizumab": 4 mg/kg adults, 8 mg/kg children, "with an option to
   repeat the dose if clinical improvement does not occur within 24 to 48 hours"; "if the
   patient's condition does not improve or stabilize within 24 hours of the tocilizumab dose,
@@ -73,6 +77,21 @@ TOCILIZUMAB_EPISODE_GAP_DAYS = (
     14,
     "immunotox: one CRS episode = tocilizumab doses each within 14 days of the previous one "
     "(the ASTCT 2019 anti-cytokine look-back used for grading); the label does not define it",
+)
+
+# A tocilizumab order (MedicationRequest) that is active or completed, with no administration
+# charted at or after it, counts as a dose at the time it was ordered: the plan never proposes
+# another within the label's interval of an order that may already be running.
+TOCILIZUMAB_ORDER_AS_DOSE = (
+    frozenset({"active", "completed", "on-hold"}),
+    "immunotox: an active or completed tocilizumab order with no administration charted after "
+    "it is counted as a dose at the time it was ordered (it may be running, not yet charted)",
+)
+# An administration charted up to this many hours before the order's time answers it (an order
+# entered after the dose was given).
+TOCILIZUMAB_ORDER_CHARTING_SLACK_H = (
+    1.0,
+    "immunotox: an administration up to 1 hour before an order's time answers that order",
 )
 
 # No improvement after tocilizumab: this long after the last dose, a CRS grade no lower than at

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from services.knowledge import codes, crs, dosing, irae, irae_plan, orders, writeback
 from services.knowledge import courses as co
+from services.knowledge import crs_plan as cp
 from services.knowledge import icans as ki
 from services.knowledge.sources import RULESET_VERSION, SOURCES
 
@@ -252,7 +253,11 @@ def render() -> str:
         f"Tocilizumab episode: doses each within {co.TOCILIZUMAB_EPISODE_GAP_DAYS[0]} days of the "
         f"previous one ({co.TOCILIZUMAB_EPISODE_GAP_DAYS[1]}). No improvement: "
         f"{co.TOCILIZUMAB_RESPONSE_WINDOW_H[0]:g} hours after the last dose with a CRS grade no "
-        f"lower than at that dose ({co.TOCILIZUMAB_RESPONSE_WINDOW_H[1]}).",
+        f"lower than at that dose ({co.TOCILIZUMAB_RESPONSE_WINDOW_H[1]}). An order with status "
+        f"{', '.join(sorted(co.TOCILIZUMAB_ORDER_AS_DOSE[0]))} and no administration charted at "
+        f"or after it (or up to {co.TOCILIZUMAB_ORDER_CHARTING_SLACK_H[0]:g} h before it) counts "
+        f"as a dose at the time it was ordered ({co.TOCILIZUMAB_ORDER_AS_DOSE[1]}; "
+        f"{co.TOCILIZUMAB_ORDER_CHARTING_SLACK_H[1]}).",
         "",
         f"Corticosteroid course: days at most {co.STEROID_COURSE_GAP_DAYS[0]} days apart "
         f"({co.STEROID_COURSE_GAP_DAYS[1]}), read over at most the last "
@@ -285,6 +290,41 @@ def render() -> str:
         _row(f"{'≥' if r.inclusive else '>'}{r.mg_per_day:g}", f"≥{r.days}", r.source)
         for r in co.PJP_RULES
     ]
+    out += [
+        "",
+        "## CRS plan after CAR T cells and T-cell engagers",
+        "",
+        "Tocilizumab is cited with the label and, for checkpoint-inhibitor CRS, "
+        f"{cp.TOCILIZUMAB_SOURCE['ici']}; for CRS after CAR T cells or a T-cell engager, "
+        f"{cp.TOCILIZUMAB_SOURCE['effector']}.",
+        "",
+        _row("corticosteroid", "from grade", "below grade", "only after tocilizumab", "source"),
+        _row(*["---"] * 5),
+    ]
+    out += [
+        _row(
+            r.regimen,
+            r.min_grade,
+            "-" if r.max_grade is None else r.max_grade,
+            "yes" if r.after_tocilizumab else "no",
+            r.source,
+        )
+        for r in cp.EFFECTOR_STEROIDS
+    ]
+    out += [
+        "",
+        f"Refractory (no improvement or the tocilizumab maximum reached, on corticosteroids): "
+        f"{cp.REFRACTORY_STEROID[0]} ({cp.REFRACTORY_STEROID[1]}); at grade 4: "
+        f"{cp.REFRACTORY_G4_TEXT[0]} ({cp.REFRACTORY_G4_TEXT[1]}). Infliximab is not offered "
+        "for CRS.",
+        "",
+        _row("refractory agent", "dosed by", "text", "source"),
+        _row(*["---"] * 4),
+    ]
+    out += [_row(a.drug, a.regimen or "-", a.text, a.source) for a in cp.REFRACTORY_AGENTS]
+    out += ["", _row("T-cell engager", "during CRS", "source"), _row(*["---"] * 3)]
+    out += [_row(h.drug, h.text, h.source) for h in cp.ENGAGER_HOLD.values()]
+    out += [_row("any other", cp.ENGAGER_HOLD_UNREAD[0], cp.ENGAGER_HOLD_UNREAD[1])]
     out += [
         "",
         "## Order checks: dose maxima",

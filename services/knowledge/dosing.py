@@ -33,6 +33,7 @@ class Regimen:
     max_weight_kg: float | None = None  # row applies below this weight
     min_age: float | None = None  # row applies at or above this age (years)
     max_age: float | None = None  # row applies below this age
+    doses_per_day: float | None = None  # "mg" rows given several times a day (daily total)
 
 
 TOCILIZUMAB_CAP = (800.0, "actemra_label: section 2, CRS (maximum 800 mg per infusion)")
@@ -41,7 +42,7 @@ TOCILIZUMAB_CAP = (800.0, "actemra_label: section 2, CRS (maximum 800 mg per inf
 _REGIMENS = (
     # --- Tocilizumab ------------------------------------------------------------------------
     Regimen("tocilizumab.label", "tocilizumab", "Tocilizumab 8 mg/kg IV over 1 hour (weight ≥30 kg); if no improvement, up to 3 more doses at least 8 hours apart",
-            "mg", "actemra_label: section 2, CRS; pembro_crs_qa", per_kg_low=8, cap=TOCILIZUMAB_CAP[0], cap_source=TOCILIZUMAB_CAP[1],
+            "mg", "actemra_label: section 2, CRS", per_kg_low=8, cap=TOCILIZUMAB_CAP[0], cap_source=TOCILIZUMAB_CAP[1],
             route="IV", frequency="once; may repeat every ≥8 h, at most 4 doses", min_weight_kg=30),
     Regimen("tocilizumab.label", "tocilizumab", "Tocilizumab 12 mg/kg IV over 1 hour (weight <30 kg); if no improvement, up to 3 more doses at least 8 hours apart",
             "mg", "actemra_label: section 2, CRS", per_kg_low=12, cap=TOCILIZUMAB_CAP[0], cap_source=TOCILIZUMAB_CAP[1],
@@ -73,6 +74,16 @@ _REGIMENS = (
             "mg/d", "asco2021: musculoskeletal toxicities, inflammatory arthritis grade 2", fixed_low=10, fixed_high=20, route="oral", frequency="daily", duration="4-6 weeks, then taper"),
     Regimen("prednisone.arthritis_g3", "prednisone", "Prednisone 0.5-1 mg/kg/day by mouth; add a synthetic or biologic DMARD if no better after 2 weeks",
             "mg/d", "asco2021: musculoskeletal toxicities, inflammatory arthritis grade 3-4", per_kg_low=0.5, per_kg_high=1, route="oral", frequency="daily"),
+    # CRS after CAR T cells or a T-cell engager (ASCO 2021 CAR T guideline, Table 1).
+    Regimen("dexamethasone.crs", "dexamethasone", "Dexamethasone 10 mg IV every 6 hours (or equivalent), tapered rapidly once symptoms improve",
+            "mg", "asco_iec2021: Table 1 CRS G3", fixed_low=10, route="IV", frequency="every 6 h", duration="taper rapidly once symptoms improve",
+            doses_per_day=4),
+    Regimen("methylprednisolone.crs.g4", "methylprednisolone", "Methylprednisolone 500 mg IV every 12 hours for 3 days, then 250 mg every 12 hours for 2 days, 125 mg every 12 hours for 2 days, and 60 mg every 12 hours until CRS is grade 1",
+            "mg", "asco_iec2021: Table 1 CRS G4", fixed_low=500, route="IV", frequency="every 12 h",
+            duration="3 days, then 250, 125 and 60 mg every 12 hours", doses_per_day=2),
+    Regimen("siltuximab.crs", "siltuximab", "Siltuximab 11 mg/kg IV once (off-label for CRS)",
+            "mg", "neelapu2018: CARTOX, siltuximab 11 mg/kg IV (as tabulated in PMC9616161 Table 4); sps_crs: unlicensed for CRS", per_kg_low=11,
+            route="IV", frequency="once"),
     # --- Immune globulin ---------------------------------------------------------------------
     Regimen("ivig.neuro", "immune globulin", "IVIG 2 g/kg total, divided over 2-5 days (ASCO for Guillain-Barré, myasthenia and encephalitis: 0.4 g/kg/day for 5 days), or plasma exchange",
             "g", "pembro_crs_qa; asco2021: Tables 7.1, 7.2, 7.6 (2 g/kg over 5 days, 0.4 g/kg/day)", per_kg_low=2, route="IV", frequency="total dose divided over 2-5 days",

@@ -103,8 +103,18 @@ def test_no_improvement_24_h_after_tocilizumab_adds_corticosteroids_to_the_repea
     # The label repeats for no improvement; Lee 2014 adds corticosteroids: both are offered.
     assert rec(a, "tocilizumab.label").dose.value == 640
     assert "together with corticosteroids" in rec(a, "tocilizumab.label").text
+    # Grade 3 after CAR T cells: dexamethasone 10 mg IV every 6 hours (ASCO 2021 CAR T, G3),
+    # urgent; Lee 2014's methylprednisolone 2 mg/kg/day beside it as the alternative.
+    dex = rec(a, "dexamethasone.crs")
+    assert (dex.dose.value, dex.dose.unit, dex.frequency, dex.urgency) == (
+        10,
+        "mg",
+        "every 6 h",
+        "urgent",
+    )
     steroid = rec(a, "methylprednisolone.crs.lee2014")
-    assert steroid.urgency == "urgent" and steroid.dose.value == 160  # 2 mg/kg/day × 80 kg
+    assert steroid.alternative_to == "dexamethasone.crs"
+    assert steroid.dose.value == 160  # 2 mg/kg/day × 80 kg
     # 23 h after the dose it is still too early to call: the repeat is allowed.
     early = assess([*resources[:-1], toci(23)], AT)
     assert early.courses.tocilizumab.status == "due"
@@ -368,3 +378,63 @@ def test_a_single_dose_more_than_24_h_ago_is_not_a_current_dose():
     c = assess([patient(), weight(80), dex], AT).courses.corticosteroid
     assert c.pred_eq_per_day == 0 and "none in the last 24 hours" in c.taper_lines[0]
     assert not c.tapering
+
+
+# -- Tocilizumab ordered, not yet charted given --------------------------------------------------
+
+
+def toci_order(hours_before: float, status: str = "active", mg: float = 640) -> dict:
+    """A point-in-time tocilizumab MedicationRequest: authoredOn only, no timing."""
+    return {
+        "resourceType": "MedicationRequest",
+        "id": f"mr-toci-{hours_before}-{status}",
+        "status": status,
+        "intent": "order",
+        "medicationCodeableConcept": {
+            "coding": [{"system": RXNORM, "code": "612865"}],
+            "text": "tocilizumab",
+        },
+        "authoredOn": iso(hours_before),
+        "dosageInstruction": [
+            {"doseAndRate": [{"doseQuantity": {"value": mg, "unit": "mg", "code": "mg"}}]}
+        ],
+    }
+
+
+@pytest.mark.parametrize("status", ["active", "completed"])
+def test_an_order_not_yet_charted_given_counts_as_a_dose_for_8_hours(status):
+    # Ordered 7 h 59 min ago, nothing charted: no second dose, nothing urgent.
+    a = assess([*crs_on_pembrolizumab(), toci_order(7 + 59 / 60, status)], AT)
+    c = a.courses.tocilizumab
+    assert c.status == "wait" and c.given == 1 and c.doses[0].ordered
+    line = rec(a, "tocilizumab.label")
+    assert line.dose is None and line.urgency == "routine"
+    assert (
+        "dose 1 of 4 ordered at 04:01 (20 Nov), not yet charted given; the next not before "
+        "12:01 (20 Nov)"
+    ) in line.text
+    assert not any(r.drug == "tocilizumab" and r.dose for r in a.recommendations)
+    # 8 h after the order the label allows the next dose.
+    later = assess([*crs_on_pembrolizumab(), toci_order(8, status)], AT)
+    assert later.courses.tocilizumab.status == "due"
+    assert rec(later, "tocilizumab.label").dose.value == 640  # 8 mg/kg × 80 kg
+
+
+def test_an_order_charted_as_given_is_one_dose_not_two():
+    # Ordered 10 h ago, the administration charted 9 h ago: one dose, given at 03:00.
+    a = assess([*crs_on_pembrolizumab(), toci_order(10), toci(9)], AT)
+    c = a.courses.tocilizumab
+    assert c.given == 1 and not c.doses[0].ordered
+    assert "dose 1 of 4 given at 03:00 (20 Nov)" in rec(a, "tocilizumab.label").text
+    # A second order 2 h ago with nothing charted after it: dose 2, ordered, wait until 18:00.
+    b = assess([*crs_on_pembrolizumab(), toci_order(10), toci(9), toci_order(2)], AT)
+    c = b.courses.tocilizumab
+    assert c.given == 2 and c.doses[-1].ordered and c.status == "wait"
+    assert "dose 2 of 4 ordered at 10:00 (20 Nov), not yet charted given" in c.text
+    assert "the next not before 18:00 (20 Nov)" in c.text
+
+
+def test_a_stopped_or_cancelled_order_is_not_a_dose():
+    for status in ("stopped", "cancelled", "entered-in-error"):
+        a = assess([*crs_on_pembrolizumab(), toci_order(2, status)], AT)
+        assert a.courses.tocilizumab is None, status

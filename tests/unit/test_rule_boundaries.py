@@ -470,3 +470,66 @@ def test_vasopressin_adds_nothing_to_the_norepinephrine_equivalent():
     )
     fired = {c.id for c in a.crs["lee2014"].criteria}
     assert "lee2014.g3.high_dose" not in fired and "lee2014.g3.multiple" in fired
+
+
+# --- CRS after CAR T cells: ASCO 2021 CAR T guideline (Santomasso), Table 1 -------------------
+# G3: "dexamethasone 10 mg IV every 6 hours (or equivalent)"; G4: "methylprednisolone ... 500 mg
+# IV every 12 hours for 3 days"; refractory CRS: siltuximab 11 mg/kg IV (CARTOX), off-label.
+
+
+def _dex_given(mg_each: float, times: int = 4, every_h: float = 6) -> list[dict]:
+    return [
+        given("dexamethasone", 1 + i * every_h, (mg_each, "mg"), by_text=True) for i in range(times)
+    ]
+
+
+def test_car_t_crs_grade_3_gets_dexamethasone_10_mg_every_6_hours():
+    r = rec(_car_t_crs(80), "dexamethasone.crs")
+    assert (r.dose.value, r.dose.unit, r.route, r.frequency) == (10, "mg", "IV", "every 6 h")
+    assert r.urgency == "urgent"
+
+
+def test_dexamethasone_10_mg_every_6_hours_is_40_mg_a_day_against_the_running_course():
+    # Already on dexamethasone 10 mg every 6 h (40 mg/day): the same line is not proposed again.
+    same = rec(_car_t_crs(80, *_dex_given(10)), "dexamethasone.crs")
+    assert same.dose is None and "not proposed again" in same.text
+    # On 8.75 mg every 6 h (35 mg/day): 10 mg every 6 h is higher, proposed as a change.
+    lower = rec(_car_t_crs(80, *_dex_given(8.75)), "dexamethasone.crs")
+    assert lower.dose.value == 10 and "change it to this dose" in lower.text
+
+
+def _car_t_crs_g4(kg: float, *extra):
+    # Two vasopressors (norepinephrine and epinephrine): ASTCT grade 4.
+    return _car_t_crs(kg, infusion("epinephrine", 5, "ug/min", 5), *extra)
+
+
+def test_car_t_crs_grade_4_gets_methylprednisolone_500_mg_every_12_hours():
+    a = _car_t_crs_g4(80)
+    assert a.crs["astct2019"].grade == 4
+    r = rec(a, "methylprednisolone.crs.g4")
+    assert (r.dose.value, r.dose.unit, r.route, r.frequency) == (500, "mg", "IV", "every 12 h")
+    assert r.urgency == "urgent"
+    assert not [x for x in a.recommendations if x.id == "dexamethasone.crs"]
+
+
+def _mp_given(mg_each: float) -> list[dict]:
+    return [given("methylprednisolone", h, (mg_each, "mg"), by_text=True) for h in (1, 13)]
+
+
+def test_methylprednisolone_500_mg_every_12_hours_is_1000_mg_a_day_against_the_running_course():
+    # On 500 mg every 12 h (1000 mg/day): not proposed again; on 450 mg every 12 h: a change.
+    same = rec(_car_t_crs_g4(80, *_mp_given(500)), "methylprednisolone.crs.g4")
+    assert same.dose is None and "not proposed again" in same.text
+    lower = rec(_car_t_crs_g4(80, *_mp_given(450)), "methylprednisolone.crs.g4")
+    assert lower.dose.value == 500 and "change it to this dose" in lower.text
+
+
+@pytest.mark.parametrize(("kg", "mg"), [(60, 660), (80, 880)])
+def test_refractory_car_t_crs_offers_siltuximab_11_mg_per_kg(kg, mg):
+    # Four tocilizumab doses (the label maximum) and dexamethasone running: refractory.
+    toci = [given("tocilizumab", h, (640, "mg")) for h in (34, 26, 17, 9)]
+    a = _car_t_crs(kg, *toci, *_dex_given(10))
+    r = rec(a, "crs.refractory.siltuximab")
+    assert (r.dose.value, r.dose.unit, r.route) == (mg, "mg", "IV")
+    assert r.dose.basis == f"11 mg/kg × {kg} kg"
+    assert "off-label" in r.text
