@@ -533,3 +533,29 @@ def test_refractory_car_t_crs_offers_siltuximab_11_mg_per_kg(kg, mg):
     assert (r.dose.value, r.dose.unit, r.route) == (mg, "mg", "IV")
     assert r.dose.basis == f"11 mg/kg × {kg} kg"
     assert "off-label" in r.text
+
+
+@pytest.mark.parametrize(("birth", "dosed"), [("2009-06-01", False), ("2008-11-01", True)])
+def test_the_asco_car_t_corticosteroid_doses_are_for_adults_only(birth, dosed):
+    # 17 years 5 months: fixed adult doses are not given to a child (no band: dose missing);
+    # 18 years: dexamethasone 10 mg every 6 h (grade 3) and methylprednisolone 500 mg (grade 4).
+    def child(*extra):
+        return assess(
+            [
+                patient(birth=birth),
+                given("tisagenlecleucel", 24 * 5, by_text=True),
+                temp(39.0),
+                weight_obs(60),
+                infusion("norepinephrine", 5, "ug/min", 5),
+                *extra,
+            ],
+            at=AT,
+        )
+
+    dex = rec(child(), "dexamethasone.crs")
+    mp = rec(child(infusion("epinephrine", 5, "ug/min", 5)), "methylprednisolone.crs.g4")
+    if dosed:
+        assert (dex.dose.value, mp.dose.value) == (10, 500)
+    else:
+        assert dex.dose is None and "age 17 years" in dex.dose_missing_reason
+        assert mp.dose is None and "age 17 years" in mp.dose_missing_reason
