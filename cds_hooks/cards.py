@@ -558,10 +558,10 @@ def _pending_checkpoint_card(a: Assessment, cc: CardContext) -> Card | None:
     g = f" grade {worst.grade}" if worst.grade is not None else ""
     drugs = sorted({o.drug for o in pending})
     detail = [
-        f"**{md(worst.label)}**{md(g)}: {md(worst.action_reason)}. The checkpoint inhibitor "
+        f"**{md(worst.label)}**{g}: {md(worst.action_reason)}. The checkpoint inhibitor "
         "should be **permanently discontinued**, yet the record still has:",
         "",
-        *[f"- {md(o.drug)}: {md(o.kind)}, {_when(o.time)} ({md(o.ref)})" for o in pending],
+        *[f"- {md(o.drug)}: {md(o.kind)}, {_when(o.time)}" for o in pending],
         "",
         "Cancel these orders and scheduled doses (the class, not only the drug that caused it).",
         "",
@@ -747,7 +747,7 @@ def order_cards(a: Assessment, cc: CardContext) -> list[Card]:
             g = f" grade {irae.grade}" if irae.grade is not None else ""
             act = irae.checkpoint_inhibitor_action or "hold"
             detail = [
-                f"**{md(irae.label)}**{md(g)} ({md(irae.grade_basis)}): the checkpoint inhibitor "
+                f"**{md(irae.label)}**{g} ({md(irae.grade_basis)}): the checkpoint inhibitor "
                 f"should be **{md(act)}** ({md(irae.action_reason)}).",
                 "",
                 f"Drafted: {md(drug)}, {md(f.draft.dose_text)}.",
@@ -797,7 +797,7 @@ def order_cards(a: Assessment, cc: CardContext) -> list[Card]:
             what = "exceeds the maximum" if f.kind == "dose_over_cap" else "differs from the plan"
             detail = [
                 f"Drafted: **{md(drug)} {md(f.draft.dose_text)}** per dose. "
-                f"Plan{md(weight)}: **{md(expected)}** per dose"
+                f"Plan{weight}: **{md(expected)}** per dose"
                 + (
                     " (the plan gives a daily dose; the order was read as once daily)"
                     if f.assumed_once_daily

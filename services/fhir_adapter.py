@@ -1038,13 +1038,26 @@ def _dose_quantity(dosage: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def _count_label(q: dict[str, Any]) -> str | None:
+    """A count of tablets or capsules in words ("1 tablet", "2 capsules"), not as the UCUM
+    annotation a client may send without a `unit` (the CDS Hooks sandbox sends `{pill}`)."""
+    v = _number(q.get("value"))
+    if v is None or not _is_count(q):
+        return None
+    units = " ".join(str(q.get(k) or "") for k in ("unit", "code")).lower()
+    word = "capsule" if "cap" in units else "tablet"
+    return f"{_n(v)} {word}{'s' if v > 1 else ''}"
+
+
 def _dose_label(dosage: dict[str, Any]) -> str:
     for dr in dosage.get("doseAndRate") or ():
         if not isinstance(dr, dict):
             continue
         q = dr.get("doseQuantity")
         if isinstance(q, dict):
-            return f"{q.get('value')} {q.get('unit') or q.get('code') or ''}".strip()
+            return _count_label(q) or (
+                f"{q.get('value')} {q.get('unit') or q.get('code') or ''}".strip()
+            )
         rng = dr.get("doseRange")
         if isinstance(rng, dict) and isinstance(rng.get("high"), dict):
             hi = rng["high"]
@@ -1226,6 +1239,8 @@ def read_draft_orders(
             mg, problem, basis = a.dose_mg(r, q, codings, text, weight_kg)
             per_day = _doses_per_day(dosage)
             label = _dose_label(dosage)
+            if mg is not None and isinstance(q, dict) and _is_count(q):
+                label = f"{label} ({_n(mg)} mg)"
         except (TypeError, AttributeError, ValueError, KeyError):
             continue
         out.append(

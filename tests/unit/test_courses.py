@@ -276,6 +276,8 @@ def test_patient_view_says_discontinue_while_a_checkpoint_inhibitor_is_still_ord
     cards = [c.to_dict() for c in assessment_cards(a, cc)]
     assert cards[0]["indicator"] == "critical"
     assert "permanently discontinue; pembrolizumab still ordered" in cards[0]["summary"]
+    assert f"- pembrolizumab: {kind}, " in cards[0]["detail"]
+    assert "mr-next" not in cards[0]["detail"]  # no internal ids on a card
 
 
 def test_a_hold_with_a_pending_order_gets_no_discontinue_card():

@@ -14,6 +14,7 @@ from cds_hooks.cards import CardContext, assessment_cards, md, order_cards, prob
 from cds_hooks.pipeline import view_inputs
 from cds_hooks.spec import response
 from services.knowledge.sources import RULESET_VERSION
+from services.model import Dose, Recommendation
 from tests.unit.cds_hooks.fixtures import (
     AT,
     PID,
@@ -256,6 +257,7 @@ def test_checkpoint_inhibitor_draft_under_a_discontinue_finding_is_critical_with
     [card] = cards_of(order_cards(a, octx(a, [med_request("d1", "Keytruda 200 mg", value=200)])))
     assert card["indicator"] == "critical"
     assert "Discontinue pembrolizumab" in card["summary"]
+    assert "**Acute transverse myelitis** grade 3 (" in card["detail"]
     [s] = card["suggestions"]
     assert s["actions"] == [
         {
@@ -293,6 +295,102 @@ def test_tocilizumab_draft_off_plan_gets_an_update_to_the_plan_dose():
     assert (
         draft["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"] == 400
     )  # untouched
+
+
+# The draft the CDS Hooks sandbox (cds-hooks/sandbox) sends from Rx View / Rx Sign for
+# "Prednisone 20 MG Oral Tablet", number 1, daily: a count in the UCUM annotation `{pill}`
+# (code only, no unit), RxNorm clinical drug 312615, dose under doseAndRate.
+SANDBOX_PREDNISONE_DRAFT = {
+    "resourceType": "MedicationRequest",
+    "id": "request-123",
+    "status": "draft",
+    "subject": {"reference": f"Patient/{PID}"},
+    "authoredOn": "2026-12-01",
+    "dosageInstruction": [
+        {
+            "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+            "doseAndRate": [
+                {
+                    "doseQuantity": {
+                        "value": 1,
+                        "system": "http://unitsofmeasure.org",
+                        "code": "{pill}",
+                    }
+                }
+            ],
+        }
+    ],
+    "dispenseRequest": {
+        "expectedSupplyDuration": {
+            "value": 30,
+            "unit": "days",
+            "system": "http://unitsofmeasure.org",
+            "code": "d",
+        }
+    },
+    "intent": "order",
+    "category": {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/medicationrequest-category",
+                "code": "community",
+            }
+        ]
+    },
+    "medicationCodeableConcept": {
+        "text": "Prednisone 20 MG Oral Tablet",
+        "coding": [
+            {
+                "display": "Prednisone 20 MG Oral Tablet",
+                "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                "code": "312615",
+            }
+        ],
+    },
+}
+
+
+def rec_prednisone(value: float) -> Recommendation:
+    return Recommendation(
+        "prednisone.asco",
+        "immunosuppression",
+        "Prednisone 1 mg/kg/day by mouth",
+        ("asco2021: general recommendations",),
+        drug="prednisone",
+        dose=Dose("mg/d", value=value, basis="1 mg/kg/d x 70 kg"),
+        route="PO",
+        frequency="daily",
+        for_irae=("transverse_myelitis",),
+    )
+
+
+def test_a_tablet_count_draft_as_the_cds_hooks_sandbox_sends_it_reads_in_tablets_and_mg():
+    a = assessment(irae=[finding(action="hold")], recs=[rec_prednisone(70)])
+    [card] = cards_of(order_cards(a, octx(a, [SANDBOX_PREDNISONE_DRAFT], hook="order-select")))
+    # 1 tablet of 20 mg a day against 70 mg/day: off plan.
+    assert card["indicator"] == "warning"
+    assert card["summary"].startswith("prednisone 1 tablet (20 mg) differs from the plan (70 mg")
+    assert (
+        "Drafted: **prednisone 1 tablet (20 mg)** per dose. Plan for 70 kg: **70 mg**"
+        in (card["detail"])
+    )
+    assert "{pill}" not in card["summary"] + card["detail"]
+
+
+@pytest.mark.parametrize(
+    ("quantity", "shown"),
+    [
+        ({"value": 2, "code": "{pill}"}, "prednisone 2 tablets (40 mg)"),
+        ({"value": 1, "unit": "capsule", "code": "{capsule}"}, "prednisone 1 capsule (20 mg)"),
+        ({"value": 1, "code": "{pill}", "unit": "tablet"}, "prednisone 1 tablet (20 mg)"),
+    ],
+)
+def test_tablet_and_capsule_counts_are_shown_in_words(quantity, shown):
+    draft = json.loads(json.dumps(SANDBOX_PREDNISONE_DRAFT))
+    draft["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"] = quantity
+    a = assessment(irae=[finding(action="hold")], recs=[rec_prednisone(70)])
+    [card] = cards_of(order_cards(a, octx(a, [draft], hook="order-select")))
+    assert card["summary"].startswith(shown)
 
 
 def test_tocilizumab_above_the_cap_says_so():
