@@ -137,6 +137,11 @@ def complete(app: Flask, req: Request) -> dict[str, Any]:
     if not state:
         raise errors.bad_request("The answer from the authorization server carries no state.")
     if not cookie_states:
+        if browser_sids(req):
+            # Cookies do arrive (the session cookie came): this sign-in was already completed
+            # and its launch cookie cleared (a double click, the Back button, a frame that
+            # reloaded). Blaming blocked cookies would send the clinician the wrong way.
+            raise errors.expired()
         from launch.web import cookie_missing
 
         raise cookie_missing()

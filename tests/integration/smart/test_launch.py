@@ -173,6 +173,30 @@ def test_replaying_a_callback_is_refused(smart, browser):
     assert error_kind(again) == "expired"
 
 
+@pytest.mark.parametrize(
+    "fetch_headers",
+    [{}, {"Sec-Fetch-Dest": "iframe", "Sec-Fetch-Site": "cross-site"}],
+)
+def test_a_completed_callback_loaded_again_says_expired_not_blocked_cookies(
+    smart, browser, fetch_headers
+):
+    # What a browser sends when the callback is loaded a second time (the SMART launcher's
+    # encounter step clicked twice inside its EHR frame, or the Back button): the launch
+    # cookie was cleared by the first callback, the session cookie is there.
+    launch = smart.dev.create_launch(smart.patient)
+    first = browser.get(
+        f"{smart.app_base}/smart/launch", params={"iss": smart.fhir_base, "launch": launch}
+    )
+    assert first.status_code == 200
+    callback_url = next(h for h in first.history if "/smart/callback" in h.url).url
+    assert not browser.http.cookies.get("immunotox_launch", path="/smart/")
+    assert browser.http.cookies.get("immunotox_sid")
+    again = browser.get(callback_url, headers=fetch_headers)
+    assert again.status_code == 401
+    assert error_kind(again) == "expired"
+    assert "already used" in again.text and "third-party" not in again.text
+
+
 def test_the_app_without_a_session_cookie_says_so(smart, browser):
     resp = browser.get(f"{smart.app_base}/app/")
     assert resp.status_code == 401
