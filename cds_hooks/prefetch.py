@@ -79,7 +79,24 @@ def render(template: str, context: Mapping[str, Any]) -> str | None:
         return quote(str(value), safe="")
 
     out = _TOKEN_RE.sub(sub, template)
-    return None if missing else out
+    return None if missing else encode_query_values(out)
+
+
+def encode_query_values(query: str) -> str:
+    """`Type?name=value&...` with every value percent-encoded, `:`, `/` and `|` included
+    (`code=http%3A%2F%2Floinc.org%7C8310-5`). The FHIR proxy of the SMART launcher
+    (smart-on-fhir/smart-launcher-v2, also the FHIR server the CDS Hooks sandbox uses) rewrites
+    `//` anywhere in the URL it forwards, so an unencoded `http://loinc.org` system reaches its
+    server as `http:/loinc.org` and the search matches nothing. Existing escapes and the `,`
+    between OR values stay as they are."""
+    path, sep, q = query.partition("?")
+    if not sep:
+        return query
+    items = []
+    for item in q.split("&"):
+        name, eq, value = item.partition("=")
+        items.append(f"{name}={quote(value, safe='%,')}" if eq else item)
+    return f"{path}?{'&'.join(items)}"
 
 
 def _usable(value: Any) -> bool:

@@ -10,6 +10,7 @@ import threading
 import time
 from datetime import timedelta
 from types import SimpleNamespace
+from urllib.parse import parse_qs
 
 import pytest
 import requests
@@ -203,6 +204,38 @@ def test_next_links_are_followed_and_merged():
     )
     assert [x["id"] for x in h.resources() if x["resourceType"] == "Observation"] == ["o1", "o2"]
     assert h.fetched == ("observations",) and not h.failed
+
+
+@responses.activate
+def test_search_values_are_percent_encoded_so_a_proxy_that_collapses_slashes_keeps_them():
+    # The SMART launcher's FHIR proxy (smart-on-fhir/smart-launcher-v2; the CDS Hooks sandbox
+    # is pointed at it) forwards `new URL(...).href.replace(/\/\s*\//g, "/")`: an unencoded
+    # `code=http://loinc.org|8310-5` reaches the server as `http:/loinc.org|8310-5` and matches
+    # nothing, so the record looked empty (no weight, no temperature) without any error.
+    def launcher_proxy(request):
+        raw_query = request.url.split("?", 1)[1]
+        if "//" in raw_query:
+            return 200, {}, json.dumps(bundle())  # the mangled system matches nothing
+        assert parse_qs(raw_query)["code"] == ["http://loinc.org|8310-5,http://loinc.org|8867-4"]
+        return 200, {}, json.dumps(bundle(observation("o1", "8310-5", AT)))
+
+    responses.add_callback(responses.GET, f"{FHIR}/Observation", callback=launcher_proxy)
+    req = HookRequest.parse(
+        hook_body(prefetch={"patient": patient()}, fhir_server=FHIR, token=TOKEN)
+    )
+    h = hydrate(
+        req,
+        {
+            "patient": "Patient/{{context.patientId}}",
+            "observations": "Observation?patient={{context.patientId}}"
+            "&code=http://loinc.org|8310-5,http://loinc.org|8867-4&_count=1000",
+        },
+        {"FHIR_ALLOWLIST": FHIR},
+    )
+    assert [x["id"] for x in h.resources() if x["resourceType"] == "Observation"] == ["o1"]
+    raw_query = responses.calls[0].request.url.split("?", 1)[1]
+    assert "code=http%3A%2F%2Floinc.org%7C8310-5,http%3A%2F%2Floinc.org%7C8867-4" in raw_query
+    assert f"patient={PID}" in raw_query and "_count=1000" in raw_query
 
 
 @responses.activate
