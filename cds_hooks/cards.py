@@ -168,10 +168,15 @@ def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
 
+# Plan lines about whether to give a cancer drug (a checkpoint inhibitor, a T-cell engager):
+# the action is the line, not a dose.
+_DRUG_ACTION = frozenset({"checkpoint_inhibitor", "cancer_therapy"})
+
+
 def _rank(r: Recommendation, i: int) -> tuple[bool, bool, int, int]:
     """Urgency order: now before later, urgent before routine, then the checkpoint-inhibitor
     action, dosed drugs, services (consults, admission) and advice; the plan's order last."""
-    if r.category == "checkpoint_inhibitor":
+    if r.category in _DRUG_ACTION:
         kind = 0
     elif r.drug and r.dose:
         kind = 1
@@ -234,7 +239,7 @@ def _action_line(r: Recommendation, alternatives: tuple[Recommendation, ...]) ->
             line += " " + md(", ".join(extra))
         if basis:
             line += f" ({md('; '.join(basis))})"
-    elif r.category == "checkpoint_inhibitor":
+    elif r.category in _DRUG_ACTION:
         head, _, why = r.text.partition(" (")
         line = f"**{md(plain(head, 80))}**" + (f" ({md(plain(why, 80))}" if why else "")
     elif r.drug and r.dose_missing_reason:

@@ -202,3 +202,13 @@ def test_every_source_the_crs_plan_cites_exists():
     for c in cited:
         for part in c.split(";"):
             assert part.partition(":")[0].strip() in SOURCES, c
+
+
+def test_the_card_says_withhold_the_engager_and_offers_no_order_for_it():
+    from cds_hooks.cards import CardContext, assessment_cards
+
+    a = engager("teclistamab")
+    cc = CardContext(service_id="immunotox-patient-view", patient_id="p1", base_url="https://x")
+    [card] = [c.to_dict() for c in assessment_cards(a, cc)]
+    assert "**Withhold teclistamab** (TECVAYLI) until CRS resolves" in card["detail"]
+    assert not [s for s in card.get("suggestions", []) if "teclistamab" in s["label"].lower()]
