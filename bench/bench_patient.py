@@ -256,3 +256,18 @@ def draft_order(pid: str, drug: str = "tocilizumab") -> dict[str, Any]:
             }
         ],
     }
+
+
+def oxygen_flow(pid: str, lpm: float, now: datetime | None = None) -> dict[str, Any]:
+    """An inhaled oxygen flow being charted now (org.immunotox.observation-create)."""
+    at = (now or datetime.now(UTC)).replace(microsecond=0)
+    return _observation(
+        pid,
+        f"{pid}-charted-o2",
+        "vital-signs",
+        "3151-8",
+        "Inhaled oxygen flow rate",
+        lpm,
+        "L/min",
+        _iso(at),
+    )

@@ -30,6 +30,9 @@ Scenarios, for each size (number of Observations):
 - `patient-view`  POST /cds-services/immunotox-patient-view with the full prefetch
 - `order-sign`    POST /cds-services/immunotox-order-sign, full prefetch, a draft tocilizumab
                   1000 mg MedicationRequest in `context.draftOrders`
+- `observation-create`  POST /cds-services/immunotox-observation-create, full prefetch, an
+                  oxygen flow of 10 L/min being charted in `context.observations` (graded
+                  without and with it: twice the assessment of patient-view)
 - `fhir-fetch`    patient-view with an empty prefetch and `fhirServer` = sekmet (no token
                   needed; a dummy one is sent): the service issues its prefetch queries itself,
                   in parallel. Each of those queries (the same URLs, `next` links followed) is
@@ -110,7 +113,14 @@ from demo.runner import (  # noqa: E402
 
 TIMEOUT = (5.0, 180.0)  # connect, read: every request the bench sends has one
 CONCURRENCY = 8
-SCENARIOS = ("patient-view", "order-sign", "fhir-fetch", "app-page", "app-api")
+SCENARIOS = (
+    "patient-view",
+    "order-sign",
+    "observation-create",
+    "fhir-fetch",
+    "app-page",
+    "app-api",
+)
 DEFAULT_SIZES = (100, 1000, 10000)
 QUICK_SIZES = (100, 200)
 ADMINISTRATIONS = 50
@@ -130,6 +140,8 @@ SERVER_SETTINGS = {
 }
 PV = "/cds-services/immunotox-patient-view"
 OS = "/cds-services/immunotox-order-sign"
+OC = "/cds-services/immunotox-observation-create"
+OBSERVATION_HOOK = "org.immunotox.observation-create"
 FLOOR = "/cds-services/_floor"
 _HOOK_INSTANCE = "00000000-0000-4000-8000-000000000000"  # replaced in each request's body
 
@@ -571,6 +583,14 @@ def hook_body(hook: str, pid: str, prefetch: dict[str, Any] | None, fhir: str | 
             "type": "collection",
             "entry": [{"resource": bp.draft_order(pid, "tocilizumab")}],
         }
+    if hook == OBSERVATION_HOOK:
+        # oxygen started (10 L/min) for the febrile, hypotensive patient on norepinephrine:
+        # the record is graded without and with it; the answer is one card, a new oxygen need
+        context["observations"] = {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": bp.oxygen_flow(pid, 10.0)}],
+        }
     body: dict[str, Any] = {"hookInstance": _HOOK_INSTANCE, "hook": hook, "context": context}
     if fhir is not None:
         body["fhirServer"] = fhir
@@ -674,8 +694,10 @@ def _endpoints(
     for scenario, path, expect in (
         ("patient-view", PV, "CRS grade"),
         ("order-sign", OS, "exceeds the maximum"),
+        ("observation-create", OC, "New oxygen requirement"),
     ):
-        body = hook_body(scenario, p.pid, full, None)
+        hook = OBSERVATION_HOOK if scenario == "observation-create" else scenario
+        body = hook_body(hook, p.pid, full, None)
         yield scenario, post(path, check_cards(expect), body), post(FLOOR, check_floor, body)
     del full
 
@@ -768,6 +790,19 @@ def goals(doc: dict[str, Any]) -> list[dict[str, str]]:
         name = "patient-view, 1,000 Observations, c1: p99 < 50 ms"
         goal(name, None, f"{name}: not measured")
 
+    name = "observation-create, 1,000 Observations, c1: p50 <= 3x floor p50 (patient-view's goal)"
+    oc1k = _row(doc, "observation-create", 1000)
+    if oc1k:
+        c1 = oc1k["c1"]
+        goal(
+            name,
+            c1["ratio_p50"] <= 3,
+            f"{name}: {c1['service']['p50_ms']:.1f} ms = {c1['ratio_p50']:.2f}x "
+            f"{c1['floor']['p50_ms']:.1f} ms",
+        )
+    else:
+        goal(name, None, f"{name}: not measured")
+
     name = "patient-view c1 p50: 10,000 Observations <= 12x 1,000"
     pv10k = _row(doc, "patient-view", 10000)
     if pv1k and pv10k:
@@ -814,7 +849,7 @@ def goals(doc: dict[str, Any]) -> list[dict[str, str]]:
 # -- output -----------------------------------------------------------------------------------
 
 COLUMNS = (
-    ("scenario", 13, "<"),
+    ("scenario", 18, "<"),
     ("obs", 6, ">"),
     ("n", 4, ">"),
     ("c1 p50", 8, ">"),

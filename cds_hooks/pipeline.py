@@ -82,8 +82,10 @@ def _observation_cards(
 ) -> list[Card]:
     """org.immunotox.observation-create: the record graded without and with the observations
     being charted (`services.changes`); a card only when something changed."""
-    from services.changes import compare
+    from services.changes import charted_evidence, compare
 
+    if not charted_evidence(observations):
+        return []  # nothing the assessment reads (a potassium, a note): nothing can change
     at = observation.assessment_time(observations, _now())
     delta = compare(resources, observations, at, crs_primary=cfg.get("CRS_PRIMARY"))
     return observation.observation_cards(delta, card_mod.CardContext(**cc_fields))

@@ -19,8 +19,15 @@ from tests.ci import require_or_skip
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = ("patient-view", "order-sign", "fhir-fetch", "app-page", "app-api")
-HOOKS = ("patient-view", "order-sign", "fhir-fetch")
+SCENARIOS = (
+    "patient-view",
+    "order-sign",
+    "observation-create",
+    "fhir-fetch",
+    "app-page",
+    "app-api",
+)
+HOOKS = ("patient-view", "order-sign", "observation-create", "fhir-fetch")
 
 
 def test_quick_bench_measures_every_scenario_without_a_failed_request(tmp_path):

@@ -129,6 +129,14 @@ def test_an_observation_the_service_does_not_read_gets_no_card(client):
     assert call(client, car_t(), [potassium]) == []
 
 
+def test_an_observation_the_service_does_not_read_is_not_graded_at_all(client, monkeypatch):
+    def fail(*a, **kw):
+        raise AssertionError("graded")
+
+    monkeypatch.setattr("services.changes.compare", fail)
+    assert call(client, car_t(), [obs("2823-3", 3.1, "mmol/L", 0.1)]) == []
+
+
 def test_a_lower_pressure_while_already_hypotensive_changes_nothing(client):
     record = car_t(temp(38.6, hours_before=3), sbp(85, hours_before=2))
     assert call(client, record, [sbp(80, hours_before=0.1)]) == []
