@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from services.knowledge.courses import PJP_ALTERNATIVES, PJP_FIRST_CHOICE
 from services.model import AllergyFact, Recommendation
 
 
@@ -22,6 +23,9 @@ def guard(recs: list[Recommendation], allergies: list[AllergyFact]) -> list[Reco
             continue
         severity = f", {hit.criticality} criticality" if hit.criticality else ""
         why = f"allergy recorded to {hit.substance}{severity}"
+        if r.drug == PJP_FIRST_CHOICE[1]:
+            out.append(_pjp_without_first_choice(r, why, allergies, hit.criticality == "high"))
+            continue
         out.append(
             dataclasses.replace(
                 r,
@@ -32,3 +36,31 @@ def guard(recs: list[Recommendation], allergies: list[AllergyFact]) -> list[Reco
             )
         )
     return out
+
+
+def _pjp_without_first_choice(
+    r: Recommendation, why: str, allergies: list[AllergyFact], severe: bool
+) -> Recommendation:
+    """The PJP line with trimethoprim-sulfamethoxazole ruled out: it no longer offers it as the
+    example, and names the alternatives with their doses (`knowledge.courses.PJP_ALTERNATIVES`),
+    leaving out any the patient is also recorded as allergic to."""
+    text = r.text.replace(f" (e.g. {PJP_FIRST_CHOICE[0]})", "").rstrip(".")
+    alts = [
+        a
+        for a in PJP_ALTERNATIVES
+        if not any(a.drug in al.drugs for al in allergies)
+        and not (severe and a.not_after_severe_sulfa)
+    ]
+    instead = (
+        "; instead: " + "; or ".join(a.text for a in alts)
+        if alts
+        else "; every listed alternative is covered by a recorded allergy: ask infectious diseases"
+    )
+    return dataclasses.replace(
+        r,
+        text=f"{text}. Not {r.drug}: {why}{instead}",
+        sources=tuple(dict.fromkeys((*r.sources, *(a.source for a in alts)))),
+        drug=None,
+        dose=None,
+        dose_missing_reason=f"No dose: {why}",
+    )

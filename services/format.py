@@ -33,11 +33,27 @@ def kg(v: float | None) -> str:
     return str(int(r)) if r.is_integer() else f"{r:.1f}"
 
 
+# UCUM units as clinicians write them on a dose line (the JSON keeps UCUM).
+UNIT_DISPLAY = {"[iU]/d": "units/day", "[iU]": "units", "ug/d": "µg/day", "ug": "µg"}
+
+
+def unit(u: str) -> str:
+    """A dose unit as clinicians write it: "[iU]/d" is "units/day", "ug/d" is "µg/day"."""
+    return UNIT_DISPLAY.get(u, u)
+
+
+def per_kg(u: str) -> str:
+    """The per-kilogram form of a dose unit: "mg/d" → "mg/kg/d", "[iU]/d" → "units/kg/day"."""
+    shown = unit(u)
+    base, slash, per = shown.partition("/")
+    return f"{base}/kg/{per}" if slash else f"{base}/kg"
+
+
 def dose(d: Dose) -> str:
-    """The amount and unit of a dose: "624 mg", "78-156 mg/d"."""
+    """The amount and unit of a dose: "624 mg", "78-156 mg/d", "19-25 units/day"."""
     if d.value is not None:
-        return f"{num(d.value)} {d.unit}"
-    return f"{num(d.low or 0)}-{num(d.high or 0)} {d.unit}"
+        return f"{num(d.value)} {unit(d.unit)}"
+    return f"{num(d.low or 0)}-{num(d.high or 0)} {unit(d.unit)}"
 
 
 def plain(text: Any, limit: int | None = None) -> str:

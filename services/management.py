@@ -52,12 +52,8 @@ def dose_for(regimen: dosing.Regimen, weight: Weight | None) -> tuple[Dose | Non
     per = f"{_n(regimen.per_kg_low)}" + (
         f"-{_n(regimen.per_kg_high)}" if regimen.per_kg_high else ""
     )
-    basis = (
-        f"{per} {regimen.unit}/kg × {fmt.kg(kg)} kg"
-        if regimen.unit != "mg/d"
-        else f"{per} mg/kg/d × {fmt.kg(kg)} kg"
-    )
-    cap = f"{_n(regimen.cap)} {regimen.unit} ({regimen.cap_source})" if capped else None
+    basis = f"{per} {fmt.per_kg(regimen.unit)} × {fmt.kg(kg)} kg"
+    cap = f"{_n(regimen.cap)} {fmt.unit(regimen.unit)} ({regimen.cap_source})" if capped else None
     lo_r = _round_dose(lo, regimen.unit)
     if hi is None or _round_dose(hi, regimen.unit) == lo_r:
         return Dose(unit=regimen.unit, value=lo_r, basis=basis, capped=capped, cap=cap), None
@@ -407,7 +403,7 @@ def plan(
                 )
 
     # 3. Organ irAEs: one module per condition (services.plan), rows in knowledge.irae_plan.
-    irae_plan.apply(p, found, data, ici)
+    irae_plan.apply(p, found, data, ici, at)
     if ici and excluded:
         irae_plan.apply_exclusions(p, excluded, ici)
 
@@ -435,7 +431,7 @@ def plan(
         p.advice(
             "pjp_prophylaxis",
             "supportive",
-            f"Consider PJP prophylaxis (e.g. trimethoprim-sulfamethoxazole): {why}"
+            f"Consider PJP prophylaxis (e.g. {KCO.PJP_FIRST_CHOICE[0]}): {why}"
             + (
                 ""
                 if steroid_course is not None and not planned
@@ -443,7 +439,7 @@ def plan(
             ),
             dosing.PJP_SOURCE,
             tuple(k for k in kinds),
-            drug="sulfamethoxazole and trimethoprim",
+            drug=KCO.PJP_FIRST_CHOICE[1],
             dose_missing_reason="Dose per local prophylaxis protocol and renal function",
         )
 

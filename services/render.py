@@ -124,8 +124,15 @@ def render_text(a: Assessment) -> str:
     lines.append("Plan")
     if not a.recommendations:
         lines.append("  nothing to recommend")
+    by_id = {r.id: r for r in a.recommendations}
     for r in a.recommendations:
-        alt = f" (alternative to {r.alternative_to})" if r.alternative_to else ""
+        other = by_id.get(r.alternative_to or "")
+        # Named by the other line's own words, never by its internal id.
+        alt = (
+            f" (alternative to: {format.plain(other.text, 60)})"
+            if other is not None and other is not r
+            else (" (an alternative to another line)" if r.alternative_to else "")
+        )
         dose = fmt_dose(r.dose)
         lines.append(f"  - {r.text}{alt}")
         if dose:

@@ -556,6 +556,10 @@ ALLERGY_CLASSES: tuple[AllergyClass, ...] = (
     AllergyClass(("sulfonamide", "sulfonamides", "sulfa", "sulpha", "sulphonamide", "sulphonamides"),
                  ("sulfamethoxazole and trimethoprim",),
                  "immunotox: sulfamethoxazole is a sulfonamide antibiotic, so a recorded sulfonamide ('sulfa') allergy covers trimethoprim-sulfamethoxazole"),
+    # The PJP alternatives named when trimethoprim-sulfamethoxazole is ruled out (knowledge.courses).
+    AllergyClass(("atovaquone", "mepron"), ("atovaquone",), "immunotox: the drug by its generic or US brand name"),
+    AllergyClass(("dapsone",), ("dapsone",), "immunotox: the drug by its generic name"),
+    AllergyClass(("pentamidine", "nebupent", "pentam"), ("pentamidine",), "immunotox: the drug by its generic or US brand name"),
 )
 # fmt: on
 

@@ -207,3 +207,32 @@ PJP_RULES: tuple[PjpRule, ...] = (
     PjpRule(30.0, False, 21, "asco2021: 12.2 prevention of opportunistic infection"),
 )
 PJP_SOURCE = "asco2021: 12.2 prevention of opportunistic infection (PJP prophylaxis)"
+
+# The agent the PJP line names first, and the drug (knowledge.codes) it stands for.
+PJP_FIRST_CHOICE = ("trimethoprim-sulfamethoxazole", "sulfamethoxazole and trimethoprim")
+
+
+@dataclass(frozen=True)
+class PjpAlternative:
+    drug: str
+    text: str
+    source: str
+    # Left out when the sulfonamide allergy is recorded as high criticality (dapsone: cross-
+    # reactions with sulfonamides, and no rechallenge of a class after a severe reaction).
+    not_after_severe_sulfa: bool = False
+
+
+# When trimethoprim-sulfamethoxazole cannot be given (a recorded sulfonamide allergy): the
+# alternatives, named with their doses (services.allergy puts them on the PJP line).
+_PJP_ALT_SRC = (
+    "nccn_infections: PJP prophylaxis alternatives (not verified against the primary NCCN text: "
+    "doses as tabulated in the PCP prophylaxis review PMC10938896, Table 2)"
+)
+# fmt: off
+PJP_ALTERNATIVES: tuple[PjpAlternative, ...] = (
+    PjpAlternative("atovaquone", "atovaquone 1500 mg by mouth once daily with food", _PJP_ALT_SRC),
+    PjpAlternative("pentamidine", "inhaled pentamidine 300 mg every 4 weeks by nebuliser", _PJP_ALT_SRC),
+    PjpAlternative("dapsone", "dapsone 100 mg by mouth daily only if the sulfonamide reaction was mild, as cross-reactions occur "
+                   "(never after Stevens-Johnson syndrome, TEN or DRESS; check G6PD first)", _PJP_ALT_SRC, not_after_severe_sulfa=True),
+)
+# fmt: on

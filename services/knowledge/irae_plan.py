@@ -70,7 +70,8 @@ STEPS: tuple[Step, ...] = (
     Step("hepatitis", G4, "hepatitis.g4.methylprednisolone", "immunosuppression", "", f"{A}: Table 2.2 hepatitis G4 (2 mg/kg/day methylprednisolone)",
          regimen="methylprednisolone.2", urgency="urgent"),
     Step("hepatitis", G34, "hepatitis.second_line", "immunosuppression", "Steroid-refractory: consider a liver biopsy, then mycophenolate or azathioprine once infection is ruled out",
-         f"{A}: Table 2.2 hepatitis G3", drug="mycophenolate mofetil", dose_note="Dose per hepatology (ASCO Table A2 not read in this release)"),
+         f"{A}: Table 2.2 hepatitis G3 (no dose in the table, and the mycophenolate row of Table A2 was not found in the copy read, so no dose is given)",
+         drug="mycophenolate mofetil", dose_note="Dose per hepatology"),
     Step("hepatitis", G234, "hepatitis.no_infliximab", "caution", "Do not use infliximab for immune hepatitis", f"{A}: Table 2.2 hepatitis, additional considerations (infliximab is contraindicated)",
          urgency="urgent"),
     Step("hepatitis", G34, "consult.hepatology", "consult", "Hepatology consult; daily or alternate-day liver tests; inpatient monitoring for AST/ALT >8× ULN or bilirubin >3× ULN",
@@ -111,10 +112,15 @@ STEPS: tuple[Step, ...] = (
          regimen="prednisone.myocarditis", urgency="urgent"),
     Step("myocarditis", (2, 3, 4), "methylprednisolone.pulse", "immunosuppression", "No immediate response: methylprednisolone 1 g/day IV (transplant-rejection dose) with mycophenolate, infliximab or anti-thymocyte globulin",
          f"{A}: Table 9.1 myocarditis G≥2", regimen="methylprednisolone.pulse", alternative_to="myocarditis.prednisone", only_if="if there is no immediate response to 1-2 mg/kg"),
-    Step("myocarditis", (2, 3, 4), "myocarditis.esmo", "immunosuppression", "ESMO 2022 starts with methylprednisolone 500-1000 mg/day IV for 3-5 days rather than 1-2 mg/kg",
-         "esmo2022: myocarditis (as summarised by the ASCO/ESMO/NCCN comparison of the BMS medical information page, not verified against ESMO 2022)"),
-    Step("myocarditis", (2, 3, 4), "myocarditis.infliximab_caution", "caution", "Infliximab: avoid high doses in moderate-severe heart failure",
-         "immunotox: infliximab prescribing information warns against doses >5 mg/kg in moderate-severe heart failure (not verified in this release)"),
+    Step("myocarditis", (2, 3, 4), "myocarditis.esmo", "immunosuppression",
+         "ESMO 2022 starts with pulse methylprednisolone 1 g/day IV for 3-5 days at once (not after a trial of 1-2 mg/kg), then prednisone 1 mg/kg/day tapered "
+         "over 6-12 weeks",
+         "esmo2022: myocarditis (IV methylprednisolone 1 g/day for 3-5 days, then oral prednisone 1 mg/kg/day, as tabulated in the ASCO/ESMO/NCCN comparison "
+         "of the BMS medical-information page bmshkmedinfo.com, not verified against the Ann Oncol text)",
+         regimen="methylprednisolone.pulse", alternative_to="myocarditis.prednisone", urgency="urgent"),
+    Step("myocarditis", (2, 3, 4), "myocarditis.infliximab_caution", "caution", "Infliximab: avoid doses above 5 mg/kg in moderate-severe heart failure",
+         f"{A}: Table A2 contraindications and cautions (verified in the Guideline Central copy: infliximab at doses >5 mg/kg is contraindicated in moderate "
+         "to severe heart failure)"),
     Step("myocarditis", None, "overlap.triple_m", "caution", "Myocarditis with myositis or myasthenia ('triple M'): admit; manage each section; permanently discontinue",
          f"{A}: Table 9.1 myocarditis (triple M), Table 5.2 myositis footnote", urgency="urgent", when="overlap"),
     # ================= Myositis: ASCO 2021 Table 5.2 =============================================
@@ -190,18 +196,31 @@ STEPS: tuple[Step, ...] = (
     Step("hypophysitis", G34, "admission.endocrine", "admission", "Admit (emergency department) for IV saline ≥2 L and stress-dose steroids; monitored water replacement if diabetes insipidus",
          f"{A}: Table 4.3 hypophysitis G3-G4", urgency="urgent", service="Hospital admission"),
     # ================= Primary adrenal insufficiency: ASCO 2021 Table 4.2 ========================
+    # Suspected adrenal crisis (grade 3-4, or hypotension: services.plan.adrenal_insufficiency):
+    # stress-dose IV hydrocortisone and saline now, without waiting for results.
+    Step("adrenal_insufficiency", None, "adrenal.crisis", "caution",
+         "Suspected adrenal crisis: IV hydrocortisone and IV saline now; do not wait for cortisol or ACTH results (draw them first only if "
+         "that causes no delay); look for a precipitating infection",
+         f"{A}: Table 4.2 primary adrenal insufficiency G3-G4 (saline at least 2 L, IV stress-dose hydrocortisone); esmo2022: endocrine "
+         "toxicities (diagnostic measures should never delay steroid replacement, read in the ESMO-based immunotox.lu adrenalitis page)",
+         urgency="urgent", when="crisis"),
+    Step("adrenal_insufficiency", None, "hydrocortisone.crisis_bolus", "endocrine", "", "esmo2022: endocrine toxicities, primary adrenal insufficiency, severe",
+         regimen="hydrocortisone.crisis_bolus", urgency="urgent", when="crisis"),
+    Step("adrenal_insufficiency", None, "hydrocortisone.stress_iv", "endocrine", "", f"{A}: Table 4.2 primary adrenal insufficiency G3-G4 (hydrocortisone 50-100 mg IV every 6-8 h)",
+         regimen="hydrocortisone.stress_iv", urgency="urgent", when="crisis"),
+    Step("adrenal_insufficiency", None, "admission.endocrine", "admission", "Admit for IV saline ≥2 L and stress-dose steroids; look for a precipitating infection",
+         f"{A}: Table 4.2 primary adrenal insufficiency G3-G4", urgency="urgent", service="Hospital admission", when="crisis"),
+    Step("adrenal_insufficiency", None, "consult.endocrinology", "consult", "Urgent endocrinology consult; then education on stress dosing, emergency injection and a medical alert",
+         f"{A}: Table 4.2 primary adrenal insufficiency G3-G4 (endocrine consultation)", urgency="urgent", service="Endocrinology consult", when="crisis"),
     Step("adrenal_insufficiency", None, "consult.endocrinology", "consult", "Endocrinology consult; education on stress dosing, emergency injection and a medical alert",
-         f"{A}: Table 4.2 primary adrenal insufficiency (all grades)", service="Endocrinology consult"),
+         f"{A}: Table 4.2 primary adrenal insufficiency (all grades)", service="Endocrinology consult", when="no_crisis"),
     Step("adrenal_insufficiency", None, "hydrocortisone.replacement", "endocrine", "", f"{A}: Table 4.2 primary adrenal insufficiency G1 (hydrocortisone 15-20 mg in divided doses, up to 30 mg/day)",
-         regimen="hydrocortisone.replacement"),
-    Step("adrenal_insufficiency", None, "fludrocortisone", "endocrine", "Fludrocortisone (most primary adrenal insufficiency needs it)", f"{A}: Table 4.2 primary adrenal insufficiency G1-G2",
-         drug="fludrocortisone", dose_note="Dose per endocrinology: the guideline prints '0.5-0.1 mg/day' (0.05-0.1 mg/day is the usual start; not verified)"),
+         regimen="hydrocortisone.replacement", when="no_crisis"),
+    Step("adrenal_insufficiency", None, "fludrocortisone", "endocrine", "Fludrocortisone (most primary adrenal insufficiency needs it)",
+         f"{A}: Table 4.2 primary adrenal insufficiency G1-G2 (the Guideline Central copy prints '0.5–0.1 mg/day', so no dose is computed)",
+         drug="fludrocortisone", dose_note="Dose per endocrinology", when="no_crisis"),
     Step("adrenal_insufficiency", G2, "hydrocortisone.stress_oral", "endocrine", "", f"{A}: Table 4.2 primary adrenal insufficiency G2 (2-3 times maintenance for 2 days)",
-         regimen="hydrocortisone.stress_oral"),
-    Step("adrenal_insufficiency", G34, "hydrocortisone.stress_iv", "endocrine", "", f"{A}: Table 4.2 primary adrenal insufficiency G3-G4 (hydrocortisone 50-100 mg IV every 6-8 h)",
-         regimen="hydrocortisone.stress_iv", urgency="urgent"),
-    Step("adrenal_insufficiency", G34, "admission.endocrine", "admission", "Admit for IV saline ≥2 L and stress-dose steroids; look for a precipitating infection",
-         f"{A}: Table 4.2 primary adrenal insufficiency G3-G4", urgency="urgent", service="Hospital admission"),
+         regimen="hydrocortisone.stress_oral", when="no_crisis"),
     # ================= Type 1 diabetes / DKA: ASCO 2021 Table 4.4 ================================
     Step("type1_diabetes", None, "diabetes.no_steroids", "caution", "Insulin, not corticosteroids: immune diabetes is not reversed by steroids and they worsen glucose",
          f"{A}: Table 4.4 diabetes (insulin for all, no corticosteroid in the section)"),
@@ -216,6 +235,10 @@ STEPS: tuple[Step, ...] = (
     Step("rash", G12, "rash.topical", "supportive", "Emollients and a topical corticosteroid; oral antihistamine for itch", f"{A}: Table 1.1 rash G1-G2"),
     Step("rash", G2, "prednisone.moderate", "immunosuppression", "Consider prednisone 0.5-1 mg/kg/day by mouth if no better with topical treatment, tapered over 4 weeks",
          f"{A}: Table 1.1 rash G2", regimen="prednisone.moderate"),
+    Step("rash", G2, "consult.dermatology", "consult", "Consider dermatology referral, above all if an autoimmune skin disease is suspected or it is no better on topical treatment",
+         f"{A}: Table 1.1 rash (work-up: consider referral to dermatologist if autoimmune skin disease is suspected); esmo2022: skin toxicity G2 "
+         "(consider dermatology referral, as compared with ASCO in Curr Oncol 2020, PMC7194002, not verified against ESMO 2022)",
+         service="Dermatology consult"),
     Step("rash", G34, "consult.dermatology", "consult", "Dermatology consult", f"{A}: Table 1.1 rash G3-G4", service="Dermatology consult"),
     Step("rash", G3, "prednisone.rash_g3", "immunosuppression", "", f"{A}: Table 1.1 rash G3", regimen="prednisone.rash_g3"),
     Step("rash", G4, "methylprednisolone.high", "immunosuppression", "", f"{A}: Table 1.1 rash G4 (IV methylprednisolone 1-2 mg/kg)", regimen="methylprednisolone.high",
@@ -334,8 +357,8 @@ STEPS: tuple[Step, ...] = (
          "nccn_irae: pancreatitis (as tabulated in PMC9185848 Table 4, not verified against the primary NCCN text)"),
     Step("pancreatitis", G2, "pancreatitis.g2.no_treatment", "supportive", "Enzymes or imaging only: no immunosuppression", "nccn_irae: pancreatitis (as tabulated in PMC9185848 Table 4, not verified against the primary NCCN text)"),
     Step("pancreatitis", G34, "pancreatitis.steroid", "immunosuppression", "Prednisone or methylprednisolone (higher doses for grade 4)",
-         "nccn_irae: pancreatitis (as tabulated in PMC9185848 Table 4, not verified against the primary NCCN text)",
-         drug="methylprednisolone", dose_note="Dose not stated in the source read (not verified): dose with gastroenterology"),
+         "nccn_irae: pancreatitis (as tabulated in PMC9185848 Table 4, not verified against the primary NCCN text, which states no dose)",
+         drug="methylprednisolone", dose_note="Dose with gastroenterology"),
     Step("pancreatitis", G34, "consult.gastroenterology", "consult", "Gastroenterology consult; admit for fluids and pain control",
          "nccn_irae: pancreatitis (as tabulated in PMC9185848 Table 4, not verified against the primary NCCN text)", service="Gastroenterology consult"),
     # ================= Haematologic: ASCO 2021 Table 8 ============================================
@@ -360,6 +383,16 @@ STEPS: tuple[Step, ...] = (
          f"{A}: Table 8.6 immune thrombocytopenia G3", service="Haematology consult"),
 )
 # fmt: on
+
+# Adrenal insufficiency read as a suspected adrenal crisis below grade 3: a vasopressor, or a
+# systolic pressure below this, in the hours before the assessment.
+ADRENAL_CRISIS_SBP = (
+    90.0,
+    "immunotox: hypotension (systolic <90 mmHg, or a vasopressor) with adrenal insufficiency is "
+    "treated as a suspected adrenal crisis (asco2021 Table 4.2 G3-G4: medically significant or "
+    "life-threatening consequences)",
+)
+ADRENAL_CRISIS_WINDOW_H = (24, "immunotox: the last 24 hours, as the CRS findings window")
 
 
 def steps_for(kind: str) -> tuple[Step, ...]:

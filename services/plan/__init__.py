@@ -8,6 +8,7 @@ module here and its rows there. `services.management.plan` calls `apply`.
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from types import ModuleType
 from typing import Any
 
@@ -78,10 +79,14 @@ MODULES: dict[str, ModuleType] = {
 
 
 def apply(
-    p: Any, found: list[IraeFinding], data: PatientData, ici: list[Exposure] | None = None
+    p: Any,
+    found: list[IraeFinding],
+    data: PatientData,
+    ici: list[Exposure] | None = None,
+    at: datetime | None = None,
 ) -> None:
     """Add each attributed irAE's plan lines to the plan `p` (services.management._Plan)."""
-    ctx = Context(data, {f.kind: f for f in found}, list(ici or []))
+    ctx = Context(data, {f.kind: f for f in found}, list(ici or []), at)
     ordered = sorted(
         (f for f in found if f.kind in MODULES),
         key=lambda f: getattr(MODULES[f.kind], "RUN_LAST", False),

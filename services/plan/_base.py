@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from services.knowledge.irae_plan import steps_for
@@ -16,6 +17,7 @@ class Context:
     data: PatientData
     findings: dict[str, IraeFinding] = field(default_factory=dict)
     ici: list[Exposure] = field(default_factory=list)  # checkpoint-inhibitor exposures
+    at: datetime | None = None  # the assessment time (None: not known to the caller)
 
     @property
     def kinds(self) -> set[str]:

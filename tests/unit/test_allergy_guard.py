@@ -120,3 +120,34 @@ def test_an_allergy_to_a_dosed_drug_leaves_no_order_for_it():
     )
     toci = [r for r in a.recommendations if r.id.startswith("tocilizumab")]
     assert toci and all(r.drug is None and r.dose is None for r in toci)
+
+
+def test_with_a_sulfonamide_allergy_the_pjp_line_names_the_alternatives_and_never_tmp_smx():
+    r = pjp(seed_with({"code": {"text": "Sulfonamide antibiotics"}, "criticality": "low"}))
+    assert "(e.g. trimethoprim-sulfamethoxazole)" not in r.text
+    assert not r.text.startswith("Consider PJP prophylaxis (e.g.")
+    # Alternatives with their doses (PCP prophylaxis regimens, PMC10938896 Table 2).
+    assert "atovaquone 1500 mg by mouth once daily with food" in r.text
+    assert "inhaled pentamidine 300 mg every 4 weeks" in r.text
+    assert "dapsone 100 mg by mouth daily only if the sulfonamide reaction was mild" in r.text
+    assert "never after Stevens-Johnson syndrome" in r.text
+    assert "choose another agent" not in r.text
+    assert r.drug is None and r.dose is None
+
+
+def test_a_high_criticality_sulfonamide_allergy_leaves_dapsone_out():
+    r = pjp(seed_with(SULFA))
+    assert "atovaquone 1500 mg by mouth once daily" in r.text
+    assert "dapsone" not in r.text
+
+
+def test_an_atovaquone_allergy_as_well_leaves_atovaquone_out():
+    r = pjp(seed_with(SULFA, {"code": {"text": "Atovaquone"}}))
+    assert "atovaquone" not in r.text.split("instead:")[1]
+    assert "inhaled pentamidine 300 mg" in r.text
+
+
+def test_without_an_allergy_no_alternatives_are_listed():
+    r = pjp(seed_with())
+    assert r.text.startswith("Consider PJP prophylaxis (e.g. trimethoprim-sulfamethoxazole)")
+    assert "atovaquone" not in r.text

@@ -14,7 +14,7 @@ from services.knowledge import dosing
 from services.knowledge import irae as KI
 from services.knowledge.irae_plan import STEPS
 from services.knowledge.sources import SOURCES
-from tests.fhir_factory import AT, condition, given, patient, weight
+from tests.fhir_factory import AT, condition, given, infusion, patient, sbp, weight
 
 
 def run(code, text, grade=None, kg=70.0, birth="1970-01-01", drugs=("pembrolizumab",), extra=()):
@@ -675,3 +675,127 @@ def test_endocrinopathy_with_colitis_keeps_the_prednisone_below_10_mg_rule():
         "prednisone (or equivalent) is below 10 mg/day"
         in recs(a)["checkpoint_inhibitor.resume"].text
     )
+
+
+# --- Clinician text: units as clinicians write them, no internal notes or ids --------------------
+
+
+def test_insulin_dose_line_reads_units_per_day_not_ucum():
+    from services.render import render_text
+
+    a = run("E10.10", "Type 1 diabetes with ketoacidosis", None, kg=63)
+    text = render_text(a)
+    # ASCO 2021 Table 4.4: 0.3-0.4 units/kg/day; 63 kg gives 19-25 units/day.
+    assert "dose: 19-25 units/day (0.3-0.4 units/kg/day × 63 kg)" in text
+    assert "[iU]" not in text
+    b = run("E03.9", "Hypothyroidism", 2, kg=70)
+    assert "dose: 112 µg/day (1.6 µg/kg/day × 70 kg)" in render_text(b)
+
+
+_INTERNAL = ("not read", "not verified", "this release", "Table A2", "[iU]", "immunotox")
+
+
+@pytest.mark.parametrize("step", STEPS, ids=lambda s: f"{s.id}/{s.kind}")
+def test_no_internal_note_in_clinician_text_of_a_step(step):
+    for text in (step.text, step.dose_note or ""):
+        assert not [w for w in _INTERNAL if w in text], text
+    if step.regimen:
+        for r in dosing.REGIMENS[step.regimen]:
+            assert not [w for w in _INTERNAL if w in r.text], r.text
+
+
+def test_hepatitis_second_line_says_dose_per_hepatology_only():
+    r = recs(run("K71.6", "Immune hepatitis", 3))["hepatitis.second_line"]
+    assert r.dose_missing_reason == "Dose per hepatology"
+    assert any("Table A2 was not found" in s for s in r.sources)
+
+
+def test_an_alternative_line_names_the_other_line_by_its_words_not_its_id():
+    from services.render import render_text
+
+    text = render_text(run("G37.3", "Acute transverse myelitis", 3, kg=78))
+    assert "(alternative to methylprednisolone.high)" not in text
+    assert "(alternative to: Methylprednisolone 1-2 mg/kg/day IV for 3-5 days" in text
+
+
+def test_rash_grade_2_suggests_dermatology_and_grade_1_does_not():
+    assert "consult.dermatology" in recs(run("L27.0", "Drug eruption", 2))
+    assert "consult.dermatology" not in recs(run("L27.0", "Drug eruption", 1))
+
+
+# --- Suspected adrenal crisis (ASCO 2021 Table 4.2 G3-G4; ESMO 2022) ------------------------------
+
+
+def _adrenal(grade, *extra):
+    return run("E27.1", "Primary adrenocortical insufficiency", grade, extra=list(extra))
+
+
+def test_adrenal_insufficiency_grade_3_is_a_crisis_stress_dose_iv_not_maintenance():
+    r = recs(_adrenal(3))
+    # ESMO 2022: hydrocortisone 100 mg IV or IM at once; ASCO 2021 G3-4: 50-100 mg IV q6-8h.
+    assert dose(r["hydrocortisone.crisis_bolus"]) == (100,)
+    assert r["hydrocortisone.crisis_bolus"].route == "IV or IM"
+    assert dose(r["hydrocortisone.stress_iv"]) == (50, 100)
+    assert "do not wait for cortisol or ACTH results" in r["adrenal.crisis"].text
+    assert "saline" in r["adrenal.crisis"].text
+    assert r["consult.endocrinology"].urgency == "urgent"
+    assert "admission.endocrine" in r
+    assert "hydrocortisone.replacement" not in r and "fludrocortisone" not in r
+
+
+def test_adrenal_insufficiency_grade_2_without_hypotension_is_not_a_crisis():
+    r = recs(_adrenal(2, sbp(110, 2)))
+    assert "adrenal.crisis" not in r and "hydrocortisone.crisis_bolus" not in r
+    assert dose(r["hydrocortisone.stress_oral"]) == (30, 50)
+    assert dose(r["hydrocortisone.replacement"]) == (15, 20)
+
+
+def test_adrenal_insufficiency_grade_2_on_norepinephrine_is_a_crisis():
+    r = recs(_adrenal(2, infusion("norepinephrine", 8, "ug/min", 3)))
+    assert "adrenal.crisis" in r and dose(r["hydrocortisone.crisis_bolus"]) == (100,)
+    assert "hydrocortisone.stress_oral" not in r and "hydrocortisone.replacement" not in r
+
+
+def test_norepinephrine_stopped_more_than_24_hours_ago_is_not_a_crisis():
+    r = recs(_adrenal(2, infusion("norepinephrine", 8, "ug/min", 40, 26)))
+    assert "adrenal.crisis" not in r
+    r = recs(_adrenal(2, infusion("norepinephrine", 8, "ug/min", 40, 22)))
+    assert "adrenal.crisis" in r
+
+
+@pytest.mark.parametrize(("systolic", "crisis"), [(89, True), (90, False)])
+def test_adrenal_insufficiency_grade_2_with_systolic_below_90_is_a_crisis(systolic, crisis):
+    r = recs(_adrenal(2, sbp(systolic, 2)))
+    assert ("adrenal.crisis" in r) is crisis
+
+
+# --- Myocarditis: ASCO 2021 and ESMO 2022 side by side -------------------------------------------
+
+
+def test_myocarditis_grade_2_shows_asco_1_to_2_mg_per_kg_and_esmo_1_g_pulse_with_citations():
+    r = recs(run("I40.9", "Acute myocarditis", 2, kg=82))
+    asco = r["myocarditis.prednisone"]
+    # ASCO 2021 Table 9.1: prednisone 1-2 mg/kg/day within 24 hours (82 kg: 82-164 mg/day).
+    assert dose(asco) == (82, 164) and any(
+        s.startswith("asco2021: Table 9.1") for s in asco.sources
+    )
+    esmo = r["myocarditis.esmo"]
+    # ESMO 2022: methylprednisolone 1 g/day IV for 3-5 days from the start.
+    assert dose(esmo) == (1000,) and esmo.route == "IV"
+    assert esmo.alternative_to == "myocarditis.prednisone" and esmo.when is None
+    assert any(s.startswith("esmo2022: myocarditis") for s in esmo.sources)
+    # ASCO: 1 g/day only without an immediate response to 1-2 mg/kg.
+    assert r["methylprednisolone.pulse"].when == "if there is no immediate response to 1-2 mg/kg"
+    assert "above 5 mg/kg" in r["myocarditis.infliximab_caution"].text
+
+
+def test_myocarditis_grade_1_has_no_steroid_lines():
+    r = recs(run("I40.9", "Acute myocarditis", 1, kg=82))
+    assert "myocarditis.esmo" not in r and "myocarditis.prednisone" not in r
+
+
+def test_every_regimen_source_part_names_a_known_source():
+    for rows in dosing.REGIMENS.values():
+        for reg in rows:
+            for part in reg.source.split(";"):
+                assert part.partition(":")[0].strip() in SOURCES, (reg.id, part)
