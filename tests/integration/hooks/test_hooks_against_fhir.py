@@ -219,8 +219,9 @@ def _pembro_draft(pid: str) -> dict:
 
 
 def _fever(pid: str) -> dict:
-    """A temperature being charted now (not stored: the hook grades with and without it)."""
-    from services.timeutil import now
+    """A temperature being charted now (not stored: the hook grades with and without it); the
+    clock the service reads, so a test that fixes it charts at that instant."""
+    from services import assess
 
     return {
         "resourceType": "Observation",
@@ -228,7 +229,7 @@ def _fever(pid: str) -> dict:
         "status": "final",
         "subject": {"reference": f"Patient/{pid}"},
         "code": {"coding": [{"system": "http://loinc.org", "code": "8310-5"}]},
-        "effectiveDateTime": now().isoformat(),
+        "effectiveDateTime": assess.now().isoformat(),
         "valueQuantity": {
             "value": 38.9,
             "unit": "Cel",
