@@ -272,21 +272,35 @@ def _offered(resource: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def write_back(delta: ObservationDelta, cc: C.CardContext) -> list[Suggestion]:
-    """Suggestions recording the new CRS grade: a Condition (ICD-10-CM D89.83x, onset,
-    evidence) and an AdverseEvent naming the suspected drug; each only once it validates."""
-    change = delta.crs_change
+    """Suggestions recording a new CRS or ICANS grade: a Condition (ICD-10-CM D89.83x or
+    G92.0x, onset, evidence) and an AdverseEvent naming the suspected drug; each only once it
+    validates."""
     a = delta.after
-    if change is None or not change.after or not a.crs_applies:
-        return []
-    grade = change.after
+    out: list[Suggestion] = []
+    for change in delta.grade_changes:
+        if change.what not in ("crs", "icans") or not change.after:
+            continue
+        if change.what == "crs" and not a.crs_applies:
+            continue
+        if change.what == "icans" and (a.icans is None or not a.icans.applies):
+            continue
+        out += _write_back_one(change.what, change, a, cc)
+    return out
+
+
+def _write_back_one(kind: str, change: GradeChange, a: Any, cc: C.CardContext) -> list[Suggestion]:
+    grade = change.after or 0
+    label = change.label
     refs = [ev.ref for c in change.criteria for ev in c.evidence]
     out: list[Suggestion] = []
-    condition = _offered(fhir_writer.crs_condition(a, grade, refs, cc.patient_id, cc.encounter_id))
+    condition = _offered(
+        fhir_writer.crs_condition(a, grade, refs, cc.patient_id, cc.encounter_id, kind=kind)
+    )
     if condition is not None:
         code = condition["code"]["coding"][0]["code"]
         out.append(
             Suggestion(
-                label=plain(f"Record CRS grade {grade} ({code}) on the problem list", 80),
+                label=plain(f"Record {label} grade {grade} ({code}) on the problem list", 80),
                 actions=(
                     Action(
                         "create",
@@ -299,12 +313,14 @@ def write_back(delta: ObservationDelta, cc: C.CardContext) -> list[Suggestion]:
                 ),
             )
         )
-    event = _offered(fhir_writer.adverse_event(a, grade, cc.patient_id, cc.encounter_id))
+    event = _offered(fhir_writer.adverse_event(a, grade, cc.patient_id, cc.encounter_id, kind=kind))
     if event is not None:
         drug = event["suspectEntity"][0]["instance"]["display"]
         out.append(
             Suggestion(
-                label=plain(f"Record an adverse event: CRS grade {grade}, suspected {drug}", 80),
+                label=plain(
+                    f"Record an adverse event: {label} grade {grade}, suspected {drug}", 80
+                ),
                 actions=(
                     Action(
                         "create",
@@ -346,8 +362,8 @@ def observation_card(delta: ObservationDelta, cc: C.CardContext) -> Card | None:
     if suggestions:
         detail += [
             "The suggestions record the new grade: a **provisional** Condition (ICD-10-CM, onset "
-            "at the first fever, the observations as evidence) and an AdverseEvent naming the "
-            "suspected therapy. Confirm the grade before accepting.",
+            "at the episode's onset, the observations as evidence) and an AdverseEvent naming "
+            "the suspected therapy. Confirm the grade before accepting.",
             "",
         ]
     detail += C._unavailable_section(cc)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from services import format
@@ -196,22 +197,38 @@ def _references(refs: Iterable[str]) -> list[dict[str, str]]:
     return out
 
 
+def _episode(a: Assessment, kind: str) -> tuple[str, bool, str | None, str, datetime | None]:
+    """(grading system, attributed?, suspected drug, why, onset) of the CRS (primary system) or
+    the ICANS (ASTCT 2019) the assessment found."""
+    if kind == "icans":
+        r = a.icans
+        if r is None:
+            return GRADING_SYSTEMS["astct2019"], False, None, "", None
+        return GRADING_SYSTEMS["astct2019"], r.applies, r.agent, r.reason, r.onset
+    system = GRADING_SYSTEMS.get(a.crs_primary_system, a.crs_primary_system)
+    att = a.crs_attribution
+    if att is None:
+        return system, True, None, "", None
+    return system, att.applies, att.agent, att.reason, att.onset
+
+
 def crs_condition(
     a: Assessment,
     grade: int,
     evidence_refs: Iterable[str],
     patient_id: str,
     encounter_id: str | None = None,
+    kind: str = "crs",
 ) -> dict[str, Any] | None:
-    """A provisional Condition recording CRS of `grade` under the primary system: ICD-10-CM
-    D89.83x (`knowledge.writeback`), onset at the episode's onset, the grade as its stage, the
-    evidence (Observations and administrations) referenced. None when no code carries the grade."""
-    gc = grade_code("crs", grade)
+    """A provisional Condition recording CRS of `grade` under the primary system (ICD-10-CM
+    D89.83x), or with `kind="icans"` ICANS under ASTCT 2019 (G92.0x; `knowledge.writeback`):
+    onset at the episode's onset, the grade as its stage, the evidence (Observations and
+    administrations) referenced. None when no code carries the grade."""
+    gc = grade_code(kind, grade)
     if gc is None:
         return None
-    system = GRADING_SYSTEMS.get(a.crs_primary_system, a.crs_primary_system)
+    system, _applies, _agent, reason, onset = _episode(a, kind)
     refs = _references(evidence_refs)
-    att = a.crs_attribution
     res: dict[str, Any] = {
         "resourceType": "Condition",
         "clinicalStatus": {"coding": [{"system": CONDITION_CLINICAL, "code": "active"}]},
@@ -246,14 +263,14 @@ def crs_condition(
             {
                 "text": format.plain(
                     f"Grade {grade} under {system}, graded by immunotox ({a.ruleset_version})"
-                    + (f"; {att.reason.rstrip('.')}" if att is not None and att.reason else "")
+                    + (f"; {reason.rstrip('.')}" if reason else "")
                     + ". A grade is not a diagnosis: confirm it."
                 )
             }
         ],
     }
-    if att is not None and att.onset is not None:
-        res["onsetDateTime"] = att.onset.isoformat()
+    if onset is not None:
+        res["onsetDateTime"] = onset.isoformat()
     observations = [r for r in refs if r["reference"].startswith("Observation/")]
     if observations:
         res["stage"][0]["assessment"] = observations
@@ -269,26 +286,27 @@ def adverse_event(
     grade: int,
     patient_id: str,
     encounter_id: str | None = None,
+    kind: str = "crs",
 ) -> dict[str, Any] | None:
-    """An actual AdverseEvent: CRS of `grade`, the suspected drug being the therapy the CRS is
-    attributed to (`Assessment.crs_attribution`), with its administrations referenced. None
-    when CRS is attributed to no therapy, or no code carries the grade."""
-    gc = grade_code("crs", grade)
-    att = a.crs_attribution
-    if gc is None or att is None or not att.applies or not att.agent:
+    """An actual AdverseEvent: CRS (or with `kind="icans"` ICANS) of `grade`, the suspected drug
+    being the therapy it is attributed to (`Assessment.crs_attribution`, `Assessment.icans`),
+    its most recent administration referenced. None when it is attributed to no therapy, or no
+    code carries the grade."""
+    gc = grade_code(kind, grade)
+    system, applies, agent, reason, onset = _episode(a, kind)
+    if gc is None or not applies or not agent:
         return None
-    system = GRADING_SYSTEMS.get(a.crs_primary_system, a.crs_primary_system)
-    exposure = next((e for e in a.exposures if e.drug == att.agent), None)
+    exposure = next((e for e in a.exposures if e.drug == agent), None)
     given = [r for r in (exposure.refs if exposure else ()) if r.split("/")[0] in _SUSPECT_TYPES]
     suspects: list[dict[str, Any]] = []
     for ref in given[-1:] or [None]:  # the most recent administration, else the drug by name
-        instance: dict[str, Any] = {"display": format.plain(att.agent)}
+        instance: dict[str, Any] = {"display": format.plain(agent)}
         if ref and _REF.match(ref):
             instance["reference"] = ref
         suspects.append(
             {
                 "instance": instance,
-                "causality": [{"assessment": {"text": format.plain(att.reason)}}],
+                "causality": [{"assessment": {"text": format.plain(reason)}}],
             }
         )
     res: dict[str, Any] = {
@@ -302,7 +320,6 @@ def adverse_event(
         "recordedDate": a.at.isoformat(),
         "suspectEntity": suspects,
     }
-    onset = att.onset
     if onset is not None:
         res["date"] = onset.isoformat()
     severity = ae_severity(grade)

@@ -2,7 +2,8 @@
 `adverse_event`): each row with its source.
 
 ICD-10-CM D89.831-D89.835 "Cytokine release syndrome, grade 1" … "grade 5" (confirmed:
-docs/verification.md). SNOMED CT is not written: 710027002 "Cytokine release syndrome" is
+docs/verification.md); G92.01-G92.05 "Immune effector cell-associated neurotoxicity syndrome,
+grade 1" … "grade 5" (public code look-ups, FY2026). SNOMED CT is not written: 710027002 "Cytokine release syndrome" is
 active in the International release of 2025-07-01 but reported inactivated in a later release
 (successor "Cytokine storm syndrome", whose code was not verified), so a new record would carry
 an inactive or unverified concept. The reader still recognises 710027002 in older records
@@ -20,8 +21,9 @@ ICD10CM_DISPLAY_SOURCE = (
     "(titles confirmed, docs/verification.md)"
 )
 SNOMED_NOT_WRITTEN = (
-    "not written: SNOMED CT 710027002 is reported inactivated after the 2025-07-01 International "
-    "release and its successor's code was not verified (docs/verification.md)"
+    "not written: SNOMED CT 710027002 (CRS) is reported inactivated after the 2025-07-01 "
+    "International release and its successor's code was not verified (docs/verification.md); no "
+    "SNOMED CT concept for ICANS was verified"
 )
 
 
@@ -35,9 +37,17 @@ class GradeCode:
     source: str
 
 
+ICANS_DISPLAY_SOURCE = (
+    f"{SRC_ICD}: G92.01-G92.05 Immune effector cell-associated neurotoxicity syndrome, grade 1-5 "
+    "(titles checked in public code look-ups, FY2026; knowledge.icans)"
+)
+
 # fmt: off
 GRADE_CODES: tuple[GradeCode, ...] = tuple(
     GradeCode("crs", g, ICD10CM, f"D89.83{g}", f"Cytokine release syndrome, grade {g}", ICD10CM_DISPLAY_SOURCE)
+    for g in range(1, 6)
+) + tuple(
+    GradeCode("icans", g, ICD10CM, f"G92.0{g}", f"Immune effector cell-associated neurotoxicity syndrome, grade {g}", ICANS_DISPLAY_SOURCE)
     for g in range(1, 6)
 )
 # fmt: on

@@ -492,3 +492,30 @@ def test_an_ice_score_that_falls_raises_icans(client, score, grade):
 
 def test_a_normal_ice_score_changes_nothing(client):
     assert call(client, car_t(ice_score(10, 4)), [ice_score(10, 0.1)]) == []
+
+
+def test_an_icans_grade_that_rose_offers_g92_0x_and_the_adverse_event_both_valid_r4(client):
+    from fhir.resources.R4B.adverseevent import AdverseEvent
+    from fhir.resources.R4B.condition import Condition
+
+    record = car_t(ice_score(10, 4))
+    new = ice_score(5, 0.1)
+    [c] = call(client, record, [new])
+    cond, ae = _suggested(c, "Condition"), _suggested(c, "AdverseEvent")
+    Condition.model_validate(cond)
+    AdverseEvent.model_validate(ae)
+    assert cond["code"]["coding"] == [
+        {
+            "system": "http://hl7.org/fhir/sid/icd-10-cm",
+            "code": "G92.02",
+            "display": "Immune effector cell-associated neurotoxicity syndrome, grade 2",
+        }
+    ]
+    assert cond["stage"][0]["summary"]["text"] == "Grade 2"
+    assert {"reference": f"Observation/{new['id']}"} in cond["evidence"][0]["detail"]
+    assert ae["suspectEntity"][0]["instance"]["display"] == "axicabtagene ciloleucel"
+    assert ae["severity"]["coding"][0]["code"] == "moderate"
+    assert [s["label"] for s in c["suggestions"]] == [
+        "Record ICANS grade 2 (G92.02) on the problem list",
+        "Record an adverse event: ICANS grade 2, suspected axicabtagene ciloleucel",
+    ]
