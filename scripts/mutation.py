@@ -72,7 +72,8 @@ CLINICAL_TESTS = (*CRS_TESTS, *PLAN_TESTS[1:], "tests/unit/cds_hooks/test_cds_or
 SCOPES: dict[str, Scope] = {s.name: s for s in (
     # CI: every number of the dosing table, +1 and -1 (doses, caps, bands, PJP thresholds).
     Scope("dosing-numbers", ("services/knowledge/dosing.py",),
-          ("tests/unit/test_rule_boundaries.py", "tests/unit/test_irae_plan.py"),
+          ("tests/unit/test_rule_boundaries.py", "tests/unit/test_irae_plan.py",
+           "tests/unit/test_icans_plan.py"),
           exclude=ONLY_NUMBERS, gate=True),
     # Every number of the CRS table (thresholds, windows, rule grades, organ toxicity, ULNs).
     Scope("crs-numbers", ("services/knowledge/crs.py",), CRS_TESTS, exclude=ONLY_NUMBERS, gate=True),

@@ -14,6 +14,7 @@ from services import (
     crs,
     fhir_adapter,
     icans,
+    icans_plan,
     irae,
     management,
     timeline,
@@ -100,6 +101,8 @@ def assess_data(
         attribution=attr,
         excluded=excluded,
     )
+    icans_result = icans.evaluate(data, at, expos)
+    recs += icans_plan.plan(data, at, weight, age, icans_result, crs_grade)
     recs = allergy.guard(recs, data.allergies)
     return Assessment(
         at=at,
@@ -125,7 +128,7 @@ def assess_data(
         crs_higher_than_primary=higher_than_primary(evaluation.now, primary)
         if attr.applies
         else [],
-        icans=icans.evaluate(data, at, expos),
+        icans=icans_result,
     )
 
 

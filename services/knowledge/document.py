@@ -498,4 +498,27 @@ def _icans() -> list[str]:
     ]
     out += [_row(w.label, f"{w.days:g}", w.text, w.source) for w in ki.ONSET_WINDOWS]
     out += ["", f"{ki.NOT_ATTRIBUTABLE_NOTE} ({ki.NOT_ATTRIBUTABLE_SOURCE})"]
+    out += [
+        "",
+        "### Management",
+        "",
+        "Doses are the `knowledge.dosing` rows named (see Doses above). CRS: with = CRS of the "
+        "grade shown or more now; without = no CRS now.",
+        "",
+        _row("id", "ICANS grades", "CRS", "only with", "line", "dose row", "shown only", "source"),
+        _row(*["---"] * 8),
+    ]
+    out += [
+        _row(
+            r.id,
+            f"{r.min_grade}-{r.max_grade}",
+            r.crs if r.crs != "with" else f"with (≥{r.crs_min})",
+            r.domain or "-",
+            r.text or "-",
+            r.regimen or "-",
+            r.when or "-",
+            r.source,
+        )
+        for r in ki.PLAN
+    ]
     return out

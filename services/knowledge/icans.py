@@ -254,3 +254,85 @@ DISCLAIMER = (
     "drugs, infection, metabolic causes and intracranial haemorrhage must be considered by the "
     "clinician."
 )
+
+
+# --- Management (ASCO 2021 immune effector cell guideline, Table 2) ------------------------------
+@dataclass(frozen=True)
+class PlanRow:
+    """One line of the ICANS plan, for ICANS grades `min_grade`-`max_grade`.
+
+    `crs`: "any", "with" (CRS of grade ≥`crs_min` now) or "without" (no CRS now). `domain`: only
+    when a criterion of that domain fired (seizure, icp). `regimen`: a dosed row of
+    `knowledge.dosing`; otherwise advice, naming `drug` without a dose when given.
+    `after_tocilizumab`: with concurrent CRS, offered once a tocilizumab dose was given since the
+    therapy, and until then shown with `when`."""
+
+    id: str
+    min_grade: int
+    max_grade: int
+    category: str
+    text: str
+    source: str
+    crs: str = "any"
+    crs_min: int = 1
+    domain: str | None = None
+    regimen: str | None = None
+    urgency: str = "routine"
+    service: str | None = None
+    drug: str | None = None
+    no_dose: str | None = None
+    alternative_to: str | None = None
+    when: str | None = None
+    after_tocilizumab: bool = False
+
+
+_T2 = "asco_iec2021: Table 2"
+_T2_G4 = (
+    "asco_iec2021: Table 2 G3-G4 (that page of the guideline was not read this release: "
+    "standard neurocritical care, not verified against its wording)"
+)
+# fmt: off
+PLAN: tuple[PlanRow, ...] = (
+    PlanRow("icans.monitor", 1, 4, "supportive",
+            "ICE score and motor examination at least twice a day; serial CRP, ferritin, blood count, chemistry, fibrinogen and PT/PTT; correct severe hyponatraemia",
+            f"{_T2}, work-up and supportive care for all grades"),
+    PlanRow("icans.neurology", 1, 4, "consult", "Neurology consultation", f"{_T2}, work-up for all grades (signs of neurotoxicity)",
+            service="Neurology consult"),
+    PlanRow("icans.supportive", 1, 4, "supportive", "Supportive care: IV hydration, aspiration precautions, head of bed elevated",
+            f"{_T2}, G1 and all grades"),
+    PlanRow("icans.seizure_prophylaxis", 1, 4, "supportive",
+            "Consider seizure prophylaxis with levetiracetam for products known for ICANS or a higher seizure risk (prior seizures, CNS disease, concerning EEG, brain lesions)",
+            f"{_T2}, work-up for all grades", drug="levetiracetam", no_dose="Dose per local protocol (the guideline names no dose)"),
+    PlanRow("icans.imaging", 2, 4, "consult",
+            "MRI brain with and without contrast (CT if MRI is not feasible); repeat every 2-3 days while grade ≥3 persists",
+            f"{_T2}, work-up (neuroimaging for ≥G2)", service="MRI brain"),
+    PlanRow("icans.eeg", 2, 4, "consult", "EEG for seizure activity", f"{_T2}, work-up (EEG for ≥G2 or unexplained altered mental status)", service="EEG"),
+    PlanRow("icans.lumbar_puncture", 3, 4, "consult", "Lumbar puncture (may be considered from grade 2)", f"{_T2}, work-up (≥G3, may consider for G2)",
+            service="Lumbar puncture"),
+    PlanRow("icans.icu", 3, 4, "consult", "Transfer to intensive care", f"{_T2}, G3 (all G3 patients)", urgency="urgent", service="Intensive care consult"),
+    PlanRow("icans.icu_with_crs", 2, 2, "consult", "Consider intensive care: ICANS with CRS of grade 2 or more", f"{_T2}, G2 with concurrent CRS",
+            crs="with", crs_min=2, service="Intensive care consult"),
+    PlanRow("icans.tocilizumab_with_crs", 1, 4, "immunosuppression",
+            "Concurrent CRS: tocilizumab at the label dose, from CRS grade 1, within the course limits shown with CRS; caution with repeated doses in ICANS. Without CRS, tocilizumab is not given for ICANS",
+            f"{_T2}, G1-G3 with concurrent CRS", crs="with", drug="tocilizumab",
+            no_dose="Dose from the tocilizumab label row and the doses already given (CRS)"),
+    PlanRow("icans.dexamethasone_g2", 2, 2, "immunosuppression", "", f"{_T2}, G2 without CRS", crs="without",
+            regimen="dexamethasone.icans", when="for high-risk products or patients: 2 doses, then reassess"),
+    PlanRow("icans.dexamethasone", 3, 3, "immunosuppression", "", f"{_T2}, G3 without CRS", crs="without",
+            regimen="dexamethasone.icans", urgency="urgent"),
+    PlanRow("icans.dexamethasone_with_crs", 2, 3, "immunosuppression", "", f"{_T2}, G2-G3 with concurrent CRS (refractory to tocilizumab past the first dose)",
+            crs="with", regimen="dexamethasone.icans", when="if no better after the first tocilizumab dose", after_tocilizumab=True),
+    PlanRow("icans.methylprednisolone", 2, 3, "immunosuppression", "", f"{_T2}, G2-G3 (or methylprednisolone equivalent)",
+            regimen="methylprednisolone.icans", alternative_to="icans.dexamethasone"),
+    PlanRow("icans.methylprednisolone_g4", 4, 4, "immunosuppression", "", f"{_T2}, G4", regimen="methylprednisolone.icans_g4", urgency="urgent"),
+    PlanRow("icans.seizure", 3, 4, "supportive", "Treat the seizure: benzodiazepine for an ongoing seizure, levetiracetam, EEG monitoring; status epilepticus per protocol",
+            _T2_G4, domain="seizure", urgency="urgent", drug="levetiracetam", no_dose="Dose per local seizure protocol"),
+    PlanRow("icans.raised_icp", 3, 4, "consult",
+            "Cerebral oedema or raised intracranial pressure: neurosurgery consultation; hyperosmolar therapy (mannitol or hypertonic saline) and hyperventilation per protocol",
+            _T2_G4, domain="icp", urgency="urgent", service="Neurosurgery consult"),
+    PlanRow("icans.taper", 2, 4, "supportive", "ICANS flares have followed rapid steroid tapers: watch closely while tapering", f"{_T2}, footnote ***"),
+    PlanRow("icans.refractory", 3, 4, "immunosuppression",
+            "Persistent or worsening ICANS despite steroids: anakinra, siltuximab, ruxolitinib, cyclophosphamide, ATG or intrathecal hydrocortisone with methotrexate (limited experience)",
+            f"{_T2}, footnote ****", when="if persistent or worsening on corticosteroids"),
+)
+# fmt: on

@@ -251,6 +251,13 @@ SOURCES: dict[str, Source] = {
             "Anakinra utilization in refractory pediatric CAR T-cell therapy-associated toxicities. Blood Adv 2022;6(11):3398, Table 1 (multi-institutional dosing).",
         ),
         Source(
+            "hines2023",
+            "IEC-HS (Hines 2023)",
+            "https://doi.org/10.1016/j.jtct.2023.03.006",
+            "Hines MR et al. Immune effector cell-associated hemophagocytic lymphohistiocytosis-"
+            "like syndrome. Transplant Cell Ther 2023;29(7):438.e1-438.e16.",
+        ),
+        Source(
             "immunotox",
             "immunotox convention",
             "",

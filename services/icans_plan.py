@@ -1,0 +1,97 @@
+"""The ICANS plan (ASCO 2021 immune effector cell guideline, Table 2): which rows of
+`knowledge.icans.PLAN` apply to this grade, with or without concurrent CRS; doses from
+`knowledge.dosing` through the management plan's dosing. Tocilizumab only with CRS."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.knowledge import icans as K
+from services.management import _Plan, _split
+from services.model import IcansResult, PatientData, Recommendation, Weight
+
+FOR = ("icans",)
+
+
+def _tocilizumab_given_since(data: PatientData, since: datetime | None, at: datetime) -> bool:
+    return any(
+        d.drug == "tocilizumab"
+        and d.kind == "administration"
+        and d.time is not None
+        and (since is None or d.time >= since)
+        and d.time <= at
+        for d in data.drugs
+    )
+
+
+def _therapy_time(data: PatientData, agent: str | None, at: datetime) -> datetime | None:
+    times = [
+        d.time
+        for d in data.drugs
+        if d.drug == agent and d.time is not None and d.time <= at and d.kind != "order"
+    ]
+    return max(times) if times else None
+
+
+def plan(
+    data: PatientData,
+    at: datetime,
+    weight: Weight | None,
+    age: float | None,
+    result: IcansResult | None,
+    crs_grade: int | None,
+) -> list[Recommendation]:
+    """`crs_grade`: the primary CRS grade now (0 or None: no concurrent CRS)."""
+    if result is None or not result.applies or not result.grade:
+        return []
+    if data.deceased and (data.deceased_time is None or data.deceased_time <= at):
+        return []
+    g = result.grade
+    with_crs = bool(crs_grade)
+    domains = {c.id.split(".")[1] for c in result.criteria}
+    toci_given = _tocilizumab_given_since(data, _therapy_time(data, result.agent, at), at)
+    p = _Plan(weight, age)
+    steroid_row: tuple[str, str | None] | None = None  # (id, when) of the dexamethasone line
+    for row in K.PLAN:
+        if not row.min_grade <= min(g, 4) <= row.max_grade:
+            continue
+        if row.crs == "with" and (not with_crs or (crs_grade or 0) < row.crs_min):
+            continue
+        if row.crs == "without" and with_crs:
+            continue
+        if row.domain is not None and row.domain not in domains:
+            continue
+        when = row.when
+        if row.after_tocilizumab and toci_given:
+            when = None
+        if row.regimen is not None:
+            alt = None
+            if row.alternative_to is not None:
+                if steroid_row is None:
+                    continue
+                alt, when = steroid_row
+            p.drug(
+                row.regimen,
+                FOR,
+                urgency=row.urgency,
+                key=row.id,
+                source=row.source,
+                alternative_to=alt,
+                when=when,
+            )
+            if row.regimen == "dexamethasone.icans":
+                steroid_row = (row.id, when)
+            continue
+        p.items[row.id] = Recommendation(
+            id=row.id,
+            category=row.category,
+            text=row.text,
+            sources=_split(row.source),
+            drug=row.drug,
+            dose_missing_reason=row.no_dose,
+            for_irae=FOR,
+            urgency=row.urgency,
+            service=row.service,
+            when=when,
+        )
+    return list(p.items.values())

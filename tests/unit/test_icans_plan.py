@@ -1,0 +1,135 @@
+"""The ICANS plan (ASCO 2021 immune effector cell guideline, Table 2): each line at the grades
+the guideline names, tocilizumab only with concurrent CRS, and every dose number pinned with
+the value from the source (dexamethasone 10 mg; children 0.5 mg/kg, maximum 10 mg;
+methylprednisolone 1 mg/kg every 12 h; grade 4: 1 g/day, children 30 mg/kg/day up to 1 g).
+This file is in the mutation gate's dosing-numbers scope."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.assess import assess
+from tests.fhir_factory import AT, condition, given, obs, patient, temp
+from tests.unit.test_icans import avpu, cart, ice
+
+
+def plan(*resources, kg: float | None = 70, birth: str = "1970-01-01", therapy=None):
+    res = [patient(birth=birth), therapy or cart(), *resources]
+    if kg is not None:
+        res.append(obs("29463-7", kg, "kg", 48))
+    a = assess(res, at=AT)
+    return a, {r.id: r for r in a.recommendations if "icans" in r.for_irae}
+
+
+def test_grade_1_supportive_care_neurology_and_no_steroid():
+    _a, p = plan(ice(8))
+    assert {"icans.monitor", "icans.neurology", "icans.supportive"} <= set(p)
+    assert "icans.seizure_prophylaxis" in p and p["icans.seizure_prophylaxis"].dose is None
+    assert not any(r.drug in ("dexamethasone", "methylprednisolone") for r in p.values())
+    assert "icans.imaging" not in p and "icans.eeg" not in p
+
+
+def test_grade_2_imaging_eeg_and_dexamethasone_only_for_high_risk():
+    _a, p = plan(ice(5))
+    assert "icans.imaging" in p and "icans.eeg" in p and "icans.icu" not in p
+    dex = p["icans.dexamethasone_g2"]
+    assert dex.dose.value == 10 and dex.when  # shown, not offered to sign
+    assert p["icans.methylprednisolone"].when == dex.when
+
+
+def test_grade_3_icu_and_dexamethasone_10_mg_every_6_to_12_hours():
+    _a, p = plan(ice(2))
+    assert p["icans.icu"].urgency == "urgent"
+    dex = p["icans.dexamethasone"]
+    assert dex.dose.value == 10 and dex.when is None and dex.frequency == "every 6-12 h"
+    mp = p["icans.methylprednisolone"]
+    assert mp.dose.value == 70 and mp.alternative_to == "icans.dexamethasone"
+    assert "icans.lumbar_puncture" in p
+    assert "icans.methylprednisolone_g4" not in p
+
+
+def test_grade_4_methylprednisolone_1_g_per_day():
+    _a, p = plan(ice(0), avpu("422768004"))
+    mp = p["icans.methylprednisolone_g4"]
+    assert mp.dose.value == 1000 and mp.dose.unit == "mg/d"
+    assert "icans.dexamethasone" not in p
+
+
+def test_seizure_and_oedema_lines_only_with_their_domain():
+    _a, p = plan(ice(8), condition("R56.9", "Seizure", 2))
+    assert "icans.seizure" in p and "icans.raised_icp" not in p
+    _a, p = plan(ice(8), condition("G93.6", "Diffuse cerebral edema", 2))
+    assert "icans.raised_icp" in p and "icans.seizure" not in p
+
+
+def test_tocilizumab_only_with_concurrent_crs():
+    _a, p = plan(ice(5))
+    assert not any(r.drug == "tocilizumab" for r in p.values())
+    a, p = plan(ice(5), temp(38.6))
+    assert a.primary_crs_grade == 1
+    assert "icans.tocilizumab_with_crs" in p
+    dex = p["icans.dexamethasone_with_crs"]
+    assert dex.when and "tocilizumab" in dex.when
+
+
+def test_with_crs_and_tocilizumab_given_dexamethasone_is_offered_now():
+    _a, p = plan(ice(5), temp(38.6), given("tocilizumab", 6))
+    assert p["icans.dexamethasone_with_crs"].when is None
+
+
+def test_icu_consider_at_grade_2_only_with_crs_grade_2():
+    _a, p = plan(ice(5), temp(38.6))
+    assert "icans.icu_with_crs" not in p
+
+
+def test_no_plan_when_icans_does_not_apply_or_grade_0():
+    _a, p = plan(ice(4), therapy=given("pembrolizumab", 240))
+    assert p == {}
+    _a, p = plan(ice(10))
+    assert p == {}
+
+
+# --- Dose numbers, both sides of each band ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("birth", "kg", "mg", "capped"),
+    [
+        ("2008-11-20", 50, 10, False),  # 18 on the day: the adult 10 mg
+        ("2009-01-01", 12, 6, False),  # 17: 0.5 mg/kg
+        ("2016-01-01", 18, 9, False),
+        ("2016-01-01", 22, 10, True),  # 11 mg capped at 10 mg
+    ],
+)
+def test_dexamethasone_adult_10_mg_child_half_mg_per_kg_up_to_10(birth, kg, mg, capped):
+    _a, p = plan(ice(2), kg=kg, birth=birth)
+    dose = p["icans.dexamethasone"].dose
+    assert dose.value == mg and dose.capped is capped
+
+
+@pytest.mark.parametrize(("kg", "mg"), [(70, 70), (45, 45)])
+def test_methylprednisolone_1_mg_per_kg_every_12_hours(kg, mg):
+    _a, p = plan(ice(2), kg=kg)
+    assert p["icans.methylprednisolone"].dose.value == mg
+    assert p["icans.methylprednisolone"].frequency == "every 12 h"
+
+
+@pytest.mark.parametrize(
+    ("birth", "kg", "mg", "capped"),
+    [
+        ("2008-11-20", 60, 1000, False),  # 18: 1 g/day
+        ("2009-01-01", 20, 600, False),  # 17: 30 mg/kg/day
+        ("2016-01-01", 40, 1000, True),  # 1200 capped at 1 g
+        ("2016-01-01", 33, 990, False),
+    ],
+)
+def test_grade_4_methylprednisolone_adult_1_g_child_30_mg_per_kg_up_to_1_g(birth, kg, mg, capped):
+    _a, p = plan(ice(0), avpu("422768004"), kg=kg, birth=birth)
+    dose = p["icans.methylprednisolone_g4"].dose
+    assert dose.value == mg and dose.capped is capped
+
+
+def test_child_without_weight_gets_no_dose_and_the_reason():
+    _a, p = plan(ice(2), kg=None, birth="2016-01-01")
+    r = p["icans.dexamethasone"]
+    assert r.dose is None and "weight" in r.dose_missing_reason
