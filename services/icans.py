@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from services import iec_hs
 from services.attribution import _last_dose
 from services.knowledge import icans as K
 from services.model import (
@@ -175,6 +176,7 @@ class IcansAttribution:
     drug_class: str | None
     reason: str
     onset: datetime | None = None
+    last_dose: datetime | None = None
 
 
 def _is_finding(f: NeuroFact) -> bool:
@@ -223,7 +225,7 @@ def attribute(data: PatientData, at: datetime, expos: list[Exposure]) -> IcansAt
         if onset
         else f"; no neurologic finding since, window {w.days:g} days)"
     )
-    return IcansAttribution(True, e.drug, e.drug_class, reason + ".", onset)
+    return IcansAttribution(True, e.drug, e.drug_class, reason + ".", onset, last)
 
 
 # ------------------------------------------------------------------------------------------
@@ -295,6 +297,7 @@ def evaluate(data: PatientData, at: datetime, expos: list[Exposure]) -> IcansRes
         onset=attr.onset,
         findings=findings,
         sources=SOURCES,
+        iec_hs=iec_hs.screen(data, at, attr.last_dose) if attr.applies else None,
     )
 
 

@@ -23,6 +23,43 @@ def _grade(g: int | None) -> str:
     return "no grade (data missing)" if g is None else f"grade {g}"
 
 
+def _icans_lines(a: Assessment) -> list[str]:
+    r = a.icans
+    if r is None:
+        return []
+    tool = "CAPD, child 12 or under" if r.tool == "capd" else "ICE score"
+    out = ["", f"ICANS, ASTCT 2019 ({tool}; findings in the 24 h before the assessment)"]
+    if r.reason:
+        out.append(f"  {r.reason}")
+    worst = r.worst
+    worst_s = f"; worst {worst.grades['astct2019']} at {worst.time.isoformat()}" if worst else ""
+    out.append(f"  ASTCT 2019 ICANS: {_grade(r.grade)}{worst_s}")
+    for c in r.criteria:
+        prefix = f"Grade {c.grade}: " if c.grade else ""
+        out.append(f"    - {prefix}{c.text}  [{c.source}]")
+        for e in c.evidence:
+            when = f" at {e.time.isoformat()}" if e.time else ""
+            out.append(f"        {e.what}{when} ({e.ref})")
+    for e in r.findings:
+        when = f" at {e.time.isoformat()}" if e.time else ""
+        out.append(f"    finding, not graded as ICANS: {e.what}{when} ({e.ref})")
+    for m in r.missing:
+        out.append(f"    missing: {m.data}: {m.why}")
+    for n in r.notes:
+        out.append(f"    note: {n}")
+    hs = r.iec_hs
+    if hs is not None:
+        out.append(f"  {hs['text']}")
+        for c in hs["criteria"]:
+            out.append(f"    - {c['text']}  [{c['source']}]")
+            for e in c["evidence"]:
+                out.append(f"        {e['what']} at {e['time']} ({e['ref']})")
+        if hs["pathway"]:
+            out.append(f"    {hs['pathway']}  [{hs['pathway_source']}]")
+        out.append(f"    note: {hs['note']}")
+    return out
+
+
 def render_text(a: Assessment) -> str:
     lines: list[str] = []
     w = a.weight
@@ -69,6 +106,7 @@ def render_text(a: Assessment) -> str:
             lines.append(f"    missing: {m.data}: {m.why}")
         for n in r.notes:
             lines.append(f"    note: {n}")
+    lines += _icans_lines(a)
     lines.append("")
     lines.append("Exposure")
     if not a.exposures:
@@ -134,7 +172,8 @@ def render_text(a: Assessment) -> str:
             else (" (an alternative to another line)" if r.alternative_to else "")
         )
         dose = fmt_dose(r.dose)
-        lines.append(f"  - {r.text}{alt}")
+        only = f" [only {r.when}]" if r.when else ""
+        lines.append(f"  - {r.text}{alt}{only}")
         if dose:
             lines.append(
                 f"      dose: {dose}"

@@ -166,6 +166,12 @@ SERIES: tuple[SeriesConcept, ...] = (
     SeriesConcept("creatinine", _ln("2160-0"), "mg/dL", "Creatinine", SRC_LOINC, molar_mass=113.12),
     SeriesConcept("fibrinogen", _ln("3255-7"), "mg/dL", "Fibrinogen", SRC_LOINC),
     SeriesConcept("d_dimer", _ln("48065-7"), "ng/mL", "D-dimer (FEU)", SRC_LOINC),
+    # Read for the IEC-HS screen (knowledge.icans): 2571-8 triglyceride, 777-3 platelets,
+    # 751-8 neutrophils (automated count), 718-7 haemoglobin.
+    SeriesConcept("triglycerides", _ln("2571-8"), "mg/dL", "Triglycerides", SRC_LOINC, molar_mass=885.7),
+    SeriesConcept("platelets", _ln("777-3"), "10*9/L", "Platelets", SRC_LOINC),
+    SeriesConcept("neutrophils", _ln("751-8"), "10*9/L", "Neutrophils", SRC_LOINC),
+    SeriesConcept("hemoglobin", _ln("718-7"), "g/dL", "Haemoglobin", SRC_LOINC),
 )
 # fmt: on
 

@@ -521,4 +521,17 @@ def _icans() -> list[str]:
         )
         for r in ki.PLAN
     ]
+    out += [
+        "",
+        "### IEC-associated HLH-like syndrome (IEC-HS): screen",
+        "",
+        f"{ki.HS_NOTE} Window: {ki.HS_WINDOW_H[0]:g} hours ({ki.HS_WINDOW_H[1]}). Rising: "
+        f"× {ki.HS_RISING_FACTOR:g} within {ki.HS_RISING_H[0]:g} hours ({ki.HS_RISING_H[1]}). "
+        "Positive: a key finding with at least one supporting finding.",
+        "",
+        _row("id", "kind", "laboratory", "finding", "source"),
+        _row(*["---"] * 5),
+    ]
+    out += [_row(c.id, c.kind, c.series, c.text, c.source) for c in ki.HS_CRITERIA]
+    out += ["", f"Pathway shown with a positive screen: {ki.HS_PATHWAY} ({ki.HS_PATHWAY_SOURCE})."]
     return out

@@ -336,3 +336,56 @@ PLAN: tuple[PlanRow, ...] = (
             f"{_T2}, footnote ****", when="if persistent or worsening on corticosteroids"),
 )
 # fmt: on
+
+
+# --- IEC-associated HLH-like syndrome (IEC-HS): a screen, not a diagnosis -------------------------
+@dataclass(frozen=True)
+class HsCriterion:
+    """One laboratory finding of the IEC-HS screen. `kind`: "key" (required) or "supporting"."""
+
+    id: str
+    kind: str
+    series: str
+    text: str
+    source: str
+    above_uln: float | None = None  # multiple of the upper limit of normal (or of baseline)
+    above: float | None = None  # an absolute limit, in the series' unit
+    below: float | None = None
+
+
+_HINES = (
+    "hines2023: proposed diagnostic criteria (as recalled, the paper's table not read this release)"
+)
+_HLH = "hlh2004: diagnostic criteria (read in the AAP Pediatrics reproduction)"
+# fmt: off
+HS_CRITERIA: tuple[HsCriterion, ...] = (
+    HsCriterion("iec_hs.ferritin", "key", "ferritin", "ferritin more than 2 × the upper limit of normal or 2 × the value before the therapy",
+                _HINES, above_uln=2),
+    HsCriterion("iec_hs.ferritin_rising", "key", "ferritin", "ferritin rising rapidly: at least doubled within 48 hours",
+                f"{_HINES}; immunotox: 'rapidly rising' read as doubling within 48 hours"),
+    HsCriterion("iec_hs.transaminases_alt", "supporting", "alt", "ALT more than 5 × the upper limit of normal", _HINES, above_uln=5),
+    HsCriterion("iec_hs.transaminases_ast", "supporting", "ast", "AST more than 5 × the upper limit of normal", _HINES, above_uln=5),
+    HsCriterion("iec_hs.fibrinogen", "supporting", "fibrinogen", "fibrinogen below 150 mg/dL", f"{_HINES}; {_HLH}", below=150),
+    HsCriterion("iec_hs.triglycerides", "supporting", "triglycerides", "triglycerides above 265 mg/dL", f"{_HINES}; {_HLH}", above=265),
+    HsCriterion("iec_hs.platelets", "supporting", "platelets", "platelets below 100 × 10⁹/L", f"{_HINES} (new or worsening cytopenias); {_HLH} (thresholds)", below=100),
+    HsCriterion("iec_hs.neutrophils", "supporting", "neutrophils", "neutrophils below 1.0 × 10⁹/L", f"{_HINES} (new or worsening cytopenias); {_HLH} (thresholds)", below=1.0),
+    HsCriterion("iec_hs.hemoglobin", "supporting", "hemoglobin", "haemoglobin below 9 g/dL", f"{_HINES} (new or worsening cytopenias); {_HLH} (thresholds)", below=9),
+)
+# fmt: on
+HS_WINDOW_H = (72.0, "immunotox: laboratory values in the 72 hours before the assessment")
+HS_RISING_H = (
+    48.0,
+    "immunotox: 'rapidly rising' ferritin compared with the value 48 hours earlier or more",
+)
+HS_RISING_FACTOR = 2.0
+HS_NOTE = (
+    "A screen, not a diagnosis: IEC-HS is diagnosed clinically (often as CRS resolves, or "
+    "inflammation worsens after first improving); infection, CRS itself and marrow disease cause "
+    "the same laboratory changes."
+)
+HS_PATHWAY = (
+    "If IEC-HS is suspected: haematology review, bone marrow examination for haemophagocytosis, "
+    "and the Hines 2023 pathway (anakinra first line with or without corticosteroids; "
+    "ruxolitinib or emapalumab when refractory)"
+)
+HS_PATHWAY_SOURCE = "hines2023: treatment recommendations (as recalled, not verified against the paper's text this release)"

@@ -258,6 +258,13 @@ SOURCES: dict[str, Source] = {
             "like syndrome. Transplant Cell Ther 2023;29(7):438.e1-438.e16.",
         ),
         Source(
+            "hlh2004",
+            "HLH-2004 diagnostic criteria",
+            "https://doi.org/10.1002/pbc.21039",
+            "Henter JI et al. HLH-2004: diagnostic and therapeutic guidelines for hemophagocytic "
+            "lymphohistiocytosis. Pediatr Blood Cancer 2007;48(2):124-131.",
+        ),
+        Source(
             "immunotox",
             "immunotox convention",
             "",

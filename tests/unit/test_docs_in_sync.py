@@ -25,6 +25,7 @@ def test_every_cited_source_id_exists():
     cited += [p.source for p in icans.PARAMS.values()] + [r.source for r in icans.RULES.values()]
     cited += [w.source for w in icans.ONSET_WINDOWS] + [icans.NOT_ATTRIBUTABLE_SOURCE]
     cited += [icans.HAEMORRHAGE_SOURCE] + [r.source for r in icans.PLAN]
+    cited += [c.source for c in icans.HS_CRITERIA] + [icans.HS_PATHWAY_SOURCE]
     for c in cited:
         for part in c.split(";"):
             assert part.partition(":")[0].strip() in SOURCES, c
