@@ -306,6 +306,25 @@ def _irae_line(findings: list[IraeFinding]) -> str | None:
     return "**irAE**: " + "; ".join(items)
 
 
+def _icans_grade(a: Assessment) -> int:
+    r = a.icans
+    return (r.grade or 0) if r is not None and r.applies else 0
+
+
+def _icans_line(a: Assessment) -> str | None:
+    """ICANS (ASTCT 2019) on one line, with the worst ICE score or CAPD and the IEC-HS flag."""
+    r = a.icans
+    if r is None or not r.applies or r.grade is None:
+        return None
+    score = next((c for c in r.criteria if c.id.startswith(("icans.ice", "icans.capd"))), None)
+    line = f"**ICANS**: **grade {r.grade}** (ASTCT 2019)"
+    if score is not None and score.evidence:
+        line += f", {md(score.evidence[0].what)} {_when(score.evidence[0].time)}"
+    if r.iec_hs and r.iec_hs.get("flag"):
+        line += "; **IEC-HS screen positive** (not a diagnosis)"
+    return line
+
+
 def _missing_line(a: Assessment, findings: list[IraeFinding], with_crs: bool) -> str | None:
     """What is missing that could change a grade or a dose, each item once."""
     items: dict[str, list[str]] = {}
@@ -368,6 +387,7 @@ def _compact_detail(
         line
         for line in (
             _crs_line(a) if with_crs else None,
+            _icans_line(a) if with_crs else None,
             _irae_line([f for f in findings if not (with_crs and f.kind == "crs")]),
         )
         if line
@@ -495,6 +515,8 @@ def _summary_parts(
         parts.append(f"{lead_s} for {worst.label}{g}" if lead_s else f"{worst.label}{g}")
     elif lead_for(None):
         parts.append(lead_for(None))
+    if with_crs and _icans_grade(a) >= 1:
+        parts.append(f"ICANS grade {_icans_grade(a)} (ASTCT 2019)")
     if parts and parts[0][:1].islower():
         parts[0] = _cap(parts[0])
     n = len(others) - (1 if worst else 0)
@@ -513,11 +535,11 @@ def _assessment_card(
 ) -> Card:
     crs_grade = (a.primary_crs_grade or 0) if with_crs else 0
     irae_grade = max((f.grade or 1 for f in findings), default=0)
-    level = max(crs_grade, irae_grade)
+    level = max(crs_grade, irae_grade, _icans_grade(a) if with_crs else 0)
     worst = _worst_irae(findings)
     if worst and worst.checkpoint_inhibitor_action in ("hold", "discontinue"):
         level = max(level, 2)
-    topic = "crs" if with_crs and crs_grade >= 1 else "irae"
+    topic = "crs" if with_crs and (crs_grade >= 1 or _icans_grade(a) >= 1) else "irae"
     return Card(
         summary=_summary(_summary_parts(a, findings, recs, with_crs)),
         indicator=_indicator(level),
@@ -665,7 +687,7 @@ def assessment_cards(a: Assessment, cc: CardContext) -> list[Card]:
     critical card of its own."""
     if not _exposed(a):
         return []
-    crs = (a.primary_crs_grade or 0) >= 1
+    crs = (a.primary_crs_grade or 0) >= 1 or _icans_grade(a) >= 1  # ICANS: ASTCT 2019
     if not crs and not a.irae:
         course = _course_card(a, cc)
         if course is not None:

@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from services.knowledge import codes
+from services.knowledge import icans as ki
 from services.record import PREFETCH_KEY_FOR_TYPE, RECORD, RESOURCE_TYPES
 
 
@@ -28,7 +29,10 @@ _COUNT = {"Observation": 1000, "MedicationAdministration": 500}
 
 def _narrowing() -> dict[str, list[str]]:
     return {
-        "Observation": [c for s in codes.SERIES for c in s.codes],
+        # ICE and CAPD scores by the product's own code (no LOINC code exists); by name only
+        # they reach a hook when the EHR sends the Observations unnarrowed.
+        "Observation": [c for s in codes.SERIES for c in s.codes]
+        + [t.local_code for t in ki.TOOLS],
         "Procedure": [code for code, _level, _label in codes.O2_CODES],
     }
 
