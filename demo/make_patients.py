@@ -23,6 +23,10 @@ Patients (Lee 2014 cases are paraphrased from the paper's case descriptions):
 - cart-prior-pembrolizumab: CRS 3 days after CAR T cells, pembrolizumab 5 months earlier: CRS is
   attributed to the CAR T cells and no action on pembrolizumab follows; norepinephrine charted as
   point-in-time rows (a rate per row, as a medication administration record charts titrations).
+- cart-icans: CRS grade 2 after CAR T cells (fever, hypotension on fluids, low-flow oxygen,
+  tocilizumab on day 2) that resolves, then ICANS: ICE scores every 8 hours over two days
+  falling from 10 to 2 (grade 3 now), responds to voice; ferritin above twice the upper limit
+  with no supporting IEC-HS finding (the screen says to watch, not positive).
 """
 
 from __future__ import annotations
@@ -535,6 +539,69 @@ def cart_prior_pembrolizumab() -> dict:
     return b.bundle()
 
 
+ICE_SYSTEM = "https://immunotox.example/fhir/CodeSystem/assessment"
+
+
+def cart_icans() -> dict:
+    b = Builder("cart-icans", ("Ines", "Example-Icans"), "female", "1968-09-03")
+    b.weight(68, "kg", 24 * 7)
+    b.med_admin(None, "axicabtagene ciloleucel (Yescarta) infusion", 24 * 6)
+    baseline_vitals(b, range(150, 122, -6))
+    # CRS from day 1: fever, hypotension responding to fluids, low-flow oxygen.
+    for h, c, s in ((120, 38.6, 108), (112, 39.3, 96), (104, 39.6, 86), (98, 39.2, 84)):
+        b.temp(c, h)
+        b.bp(s, 50, h)
+    b.o2("371907003", "Oxygen administration by nasal cannula", 104, 80)
+    for h in (102, 96, 88):
+        b.obs("3151-8", "Inhaled oxygen flow rate", 2, "L/min", h)
+    b.med_admin("612865", "tocilizumab", 97, dose=(544, "mg"))
+    # CRS resolves: afebrile, normotensive, off oxygen.
+    baseline_vitals(b, range(90, 0, -6), temp=37.1, sbp=118)
+    # Then ICANS: the ICE score every 8 hours over two days.
+    for h, score in ((60, 10), (52, 10), (44, 9), (36, 8), (28, 6), (20, 5), (12, 4), (4, 2)):
+        b.add(
+            {
+                "resourceType": "Observation",
+                "status": "final",
+                "category": [
+                    {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                "code": "survey",
+                            }
+                        ]
+                    }
+                ],
+                "code": {
+                    "coding": [{"system": ICE_SYSTEM, "code": "ice-score", "display": "ICE score"}],
+                    "text": "Immune effector cell-associated encephalopathy (ICE) score",
+                },
+                "effectiveDateTime": t(h),
+                "valueInteger": score,
+            }
+        )
+    b.add(
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"text": "Level of consciousness (AVPU)"},
+            "effectiveDateTime": t(4),
+            "valueCodeableConcept": {
+                "coding": [{"system": SNOMED, "code": "300202002", "display": "Responds to voice"}]
+            },
+        }
+    )
+    for h, v in ((120, 1100), (72, 2300), (6, 3400)):
+        b.obs("2276-4", "Ferritin", v, "ng/mL", h, category="laboratory", ref_high=400)
+    b.obs("3255-7", "Fibrinogen", 290, "mg/dL", 6, category="laboratory")
+    b.obs("777-3", "Platelets", 142, "10*9/L", 6, category="laboratory")
+    b.obs("751-8", "Neutrophils", 1.9, "10*9/L", 6, category="laboratory")
+    b.obs("718-7", "Hemoglobin", 10.4, "g/dL", 6, category="laboratory")
+    b.obs("1742-6", "ALT", 46, "U/L", 6, category="laboratory", ref_high=40)
+    return b.bundle()
+
+
 PATIENTS = {
     "seed-pembrolizumab": seed_pembrolizumab,
     "lee-case1": lee_case1,
@@ -547,6 +614,7 @@ PATIENTS = {
     "steroid-taper-nivolumab": steroid_taper_nivolumab,
     "afebrile-pembrolizumab": afebrile_pembrolizumab,
     "cart-prior-pembrolizumab": cart_prior_pembrolizumab,
+    "cart-icans": cart_icans,
 }
 
 
