@@ -51,6 +51,15 @@ def build(
         if pts:
             series[name] = pts
             units[name] = codes.series_by_name(name).unit
+    for tool in ("ice", "capd"):  # ICANS assessment scores (knowledge.icans TOOLS)
+        pts = [
+            {"t": f.time.isoformat(), "v": f.score}
+            for f in data.neuro
+            if f.kind == tool and f.score is not None and start <= f.time <= at
+        ]
+        if pts:
+            series[tool] = pts
+            units[tool] = "{score}"
     o2 = [
         {
             "start": _iso(e.start),

@@ -128,7 +128,36 @@ def build_panels(assessment: Any) -> list[Panel]:
         ]
         grade_lines.append((f"g-{system}", label, pts))
     panels.append(Panel("grade", "CRS grade", "grade", grade_lines, fixed=(0, 4), grade_lines=True))
+    panels += _icans_panels(assessment, series)
     return panels
+
+
+def _icans_panels(assessment: Any, series: dict[str, Any]) -> list[Panel]:
+    """The ICE score (or CAPD) lane and the ICANS grade, when there is any."""
+    out = []
+    for tool, label, top in (("ice", "ICE score", 10), ("capd", "CAPD", 32)):
+        pts = _pts(series.get(tool))
+        if pts:
+            out.append(Panel(tool, label, "points", [(f"s-{tool}", label, pts)], fixed=(0, top)))
+    icans = getattr(assessment, "icans", None)
+    if icans is not None and icans.applies:
+        pts = [
+            (p.time, float(p.grades["astct2019"]))
+            for p in icans.trajectory
+            if p.grades.get("astct2019") is not None
+        ]
+        if any(v for _t, v in pts):
+            out.append(
+                Panel(
+                    "icans",
+                    "ICANS grade",
+                    "grade",
+                    [("g-icans", "ASTCT 2019", pts)],
+                    fixed=(0, 4),
+                    grade_lines=True,
+                )
+            )
+    return out
 
 
 COLUMN_PX = 4  # drawn points: at most the lowest and the highest of each 4-pixel column

@@ -70,3 +70,20 @@ def test_text_from_the_record_is_escaped():
 def test_no_section_without_immune_effector_therapy_or_data():
     html = page(assess([patient(), temp(37.0)], at=AT))
     assert 'id="icans"' not in html
+
+
+def test_timeline_has_an_ice_lane_and_the_icans_grade():
+    import json
+
+    from services.assess import assess_bundle
+
+    a = assess_bundle(json.loads((ROOT / "demo" / "patients" / "cart-icans.json").read_text()), AT)
+    keys = [p.key for p in timeline.build_panels(a)]
+    assert keys[-2:] == ["ice", "icans"]
+    ice_panel = timeline.build_panels(a)[-2]
+    assert [v for _t, v in ice_panel.lines[0][2]] == [10, 10, 9, 8, 6, 5, 4, 2]
+    svg = str(timeline.render(a))
+    assert 'class="panel panel-ice"' in svg and 'class="panel panel-icans"' in svg
+    # Without ICE scores: no lane.
+    b = assess([patient(), cart(), temp(38.5)], at=AT)
+    assert "ice" not in [p.key for p in timeline.build_panels(b)]
