@@ -102,7 +102,7 @@ def assess_data(
         excluded=excluded,
     )
     icans_result = icans.evaluate(data, at, expos)
-    recs += icans_plan.plan(data, at, weight, age, icans_result, crs_grade)
+    recs += icans_plan.plan(data, at, weight, age, icans_result, crs_grade, recs)
     recs = allergy.guard(recs, data.allergies)
     return Assessment(
         at=at,

@@ -40,8 +40,11 @@ def plan(
     age: float | None,
     result: IcansResult | None,
     crs_grade: int | None,
+    existing: list[Recommendation] | None = None,
 ) -> list[Recommendation]:
-    """`crs_grade`: the primary CRS grade now (0 or None: no concurrent CRS)."""
+    """`crs_grade`: the primary CRS grade now (0 or None: no concurrent CRS). `existing`: the
+    plan so far; when it already offers a corticosteroid to sign, the ICANS corticosteroid
+    lines are shown as an alternative, never as a second order."""
     if result is None or not result.applies or not result.grade:
         return []
     if data.deceased and (data.deceased_time is None or data.deceased_time <= at):
@@ -52,6 +55,9 @@ def plan(
     toci_given = _tocilizumab_given_since(data, _therapy_time(data, result.agent, at), at)
     p = _Plan(weight, age)
     steroid_row: tuple[str, str | None] | None = None  # (id, when) of the dexamethasone line
+    steroid_ordered = any(
+        r.drug in K.STEROID_DRUGS and r.dose is not None and r.when is None for r in existing or ()
+    )
     for row in K.PLAN:
         if not row.min_grade <= min(g, 4) <= row.max_grade:
             continue
@@ -64,6 +70,8 @@ def plan(
         when = row.when
         if row.after_tocilizumab and toci_given:
             when = None
+        if row.regimen is not None and steroid_ordered and row.alternative_to is None:
+            when = K.STEROID_WITH_CRS_PLAN
         if row.regimen is not None:
             alt = None
             if row.alternative_to is not None:
@@ -75,7 +83,10 @@ def plan(
                 FOR,
                 urgency=row.urgency,
                 key=row.id,
-                source=row.source,
+                source=row.source
+                + (
+                    f"; {K.STEROID_WITH_CRS_PLAN_SOURCE}" if when == K.STEROID_WITH_CRS_PLAN else ""
+                ),
                 alternative_to=alt,
                 when=when,
             )

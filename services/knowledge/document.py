@@ -523,6 +523,11 @@ def _icans() -> list[str]:
     ]
     out += [
         "",
+        f"When the CRS lines already offer a corticosteroid to sign, each ICANS corticosteroid "
+        f"line is shown only {ki.STEROID_WITH_CRS_PLAN} ({ki.STEROID_WITH_CRS_PLAN_SOURCE}).",
+    ]
+    out += [
+        "",
         "### IEC-associated HLH-like syndrome (IEC-HS): screen",
         "",
         f"{ki.HS_NOTE} Window: {ki.HS_WINDOW_H[0]:g} hours ({ki.HS_WINDOW_H[1]}). Rising: "

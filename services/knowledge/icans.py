@@ -291,6 +291,12 @@ _T2_G4 = (
     "asco_iec2021: Table 2 G3-G4 (that page of the guideline was not read this release: "
     "standard neurocritical care, not verified against its wording)"
 )
+# A corticosteroid the CRS plan already offers to sign: the ICANS corticosteroid lines are then
+# shown with this condition and never offered as a second order.
+STEROID_DRUGS = ("dexamethasone", "methylprednisolone", "prednisone", "hydrocortisone")
+STEROID_WITH_CRS_PLAN = "instead of the corticosteroid in the CRS lines, never as a second one"
+STEROID_WITH_CRS_PLAN_SOURCE = "immunotox: one corticosteroid order at a time (CRS and ICANS treated with the same drug, asco_iec2021: Table 2)"
+
 # fmt: off
 PLAN: tuple[PlanRow, ...] = (
     PlanRow("icans.monitor", 1, 4, "supportive",

@@ -26,6 +26,7 @@ def test_every_cited_source_id_exists():
     cited += [w.source for w in icans.ONSET_WINDOWS] + [icans.NOT_ATTRIBUTABLE_SOURCE]
     cited += [icans.HAEMORRHAGE_SOURCE] + [r.source for r in icans.PLAN]
     cited += [c.source for c in icans.HS_CRITERIA] + [icans.HS_PATHWAY_SOURCE]
+    cited += [icans.STEROID_WITH_CRS_PLAN_SOURCE]
     for c in cited:
         for part in c.split(";"):
             assert part.partition(":")[0].strip() in SOURCES, c

@@ -133,3 +133,17 @@ def test_child_without_weight_gets_no_dose_and_the_reason():
     _a, p = plan(ice(2), kg=None, birth="2016-01-01")
     r = p["icans.dexamethasone"]
     assert r.dose is None and "weight" in r.dose_missing_reason
+
+
+def test_no_second_corticosteroid_order_when_the_crs_lines_offer_one():
+    from tests.fhir_factory import sbp
+
+    a, p = plan(ice(2), temp(39.0), sbp(80), given("tocilizumab", 30))
+    crs_steroids = [
+        r
+        for r in a.recommendations
+        if "crs" in r.for_irae and r.drug == "dexamethasone" and r.dose and r.when is None
+    ]
+    assert crs_steroids, "the CRS plan offers dexamethasone here"
+    for rid in ("icans.dexamethasone_with_crs", "icans.methylprednisolone"):
+        assert p[rid].when and "never as a second one" in p[rid].when
