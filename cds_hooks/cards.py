@@ -23,6 +23,7 @@ from cds_hooks.spec import SUMMARY_MAX, Action, Card, Coding, Link, Source, Sugg
 from services import fhir_writer
 from services.format import dose as fmt_dose
 from services.format import num, plain
+from services.format import refs as fmt_refs
 from services.irae import strictest_action
 from services.knowledge.sources import GRADING_SYSTEMS as SYSTEM_LABELS
 from services.knowledge.sources import RULESET_VERSION, SOURCES
@@ -89,7 +90,7 @@ def _cite(ref: str) -> str:
 
 
 def _cites(refs: tuple[str, ...] | list[str]) -> str:
-    return "; ".join(_cite(r) for r in refs) if refs else "no source recorded"
+    return "; ".join(_cite(r) for r in fmt_refs(refs)) if refs else "no source recorded"
 
 
 def _source(topic: str, display: str, source_id: str | None) -> Source:
@@ -463,6 +464,10 @@ def _footer(a: Assessment) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
+# "the checkpoint inhibitor should be held", never "should be hold"
+_PARTICIPLE = {"hold": "held", "discontinue": "permanently discontinued", "continue": "continued"}
+
+
 def _exposed(a: Assessment) -> bool:
     return any(e.drug_class in IMMUNOTHERAPY_CLASSES for e in a.exposures)
 
@@ -775,7 +780,7 @@ def order_cards(a: Assessment, cc: CardContext) -> list[Card]:
             act = irae.checkpoint_inhibitor_action or "hold"
             detail = [
                 f"**{md(irae.label)}**{g} ({md(irae.grade_basis)}): the checkpoint inhibitor "
-                f"should be **{md(act)}** ({md(irae.action_reason)}).",
+                f"should be **{md(_PARTICIPLE.get(act, act))}** ({md(irae.action_reason)}).",
                 "",
                 f"Drafted: {md(drug)}, {md(f.draft.dose_text)}.",
                 "",
@@ -880,6 +885,7 @@ def order_cards(a: Assessment, cc: CardContext) -> list[Card]:
                 + ".",
                 "",
                 f"Maximum: **{md(limit)}**: {md(m.text)} ({_cite(m.source)}).",
+                *([""] if f.notes else []),
                 *[f"- Also above {md(n)}" for n in f.notes],
                 "",
             ]

@@ -1,6 +1,7 @@
 """One formatter for numbers, doses and plain text, used by every view (cards, page, command
-line) and by the FHIR writer. Clinicians read "624 mg", "78-156 mg/d", "0.5 mg/kg": no trailing
-zeros, no exponents, at most four significant digits below 1,000 and whole numbers above."""
+line) and by the FHIR writer. Clinicians read "624 mg", "78-156 mg/day", "0.5 mg/kg", "39.1 °C",
+"5 µg/min": no trailing zeros, no exponents, at most four significant digits below 1,000 and
+whole numbers above, units as clinicians write them (never UCUM codes such as "Cel")."""
 
 from __future__ import annotations
 
@@ -50,17 +51,98 @@ def per_kg(u: str) -> str:
 
 
 def dose(d: Dose) -> str:
-    """The amount and unit of a dose: "624 mg", "78-156 mg/d", "19-25 units/day"."""
+    """The amount and unit of a dose: "624 mg", "78-156 mg/day"."""
+    shown = UNITS.get(d.unit, unit(d.unit))
     if d.value is not None:
-        return f"{num(d.value)} {unit(d.unit)}"
-    return f"{num(d.low or 0)}-{num(d.high or 0)} {unit(d.unit)}"
+        return f"{num(d.value)} {shown}"
+    return f"{num(d.low or 0)}-{num(d.high or 0)} {shown}"
 
 
 def plain(text: Any, limit: int | None = None) -> str:
-    """One line of plain text: control characters and line breaks become spaces; cut at a word
-    boundary with an ellipsis when longer than `limit`."""
-    s = re.sub(r"[\x00-\x1f\x7f]+", " ", str(text)).strip()
+    """One line of plain text as a clinician reads it: control characters and line breaks become
+    spaces, UCUM codes the units clinicians write; cut at a word boundary with an ellipsis when
+    longer than `limit`."""
+    s = clinical(re.sub(r"[\x00-\x1f\x7f]+", " ", str(text)).strip())
     s = re.sub(r"\s{2,}", " ", s)
     if limit is not None and len(s) > limit:
         s = s[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:-") + "…"
     return s
+
+
+# UCUM codes as clinicians write them. Codes not listed are shown as they are.
+UNITS: dict[str, str] = {
+    "Cel": "°C",
+    "[degF]": "°F",
+    "mm[Hg]": "mmHg",
+    "ug": "µg",
+    "ug/min": "µg/min",
+    "ug/h": "µg/h",
+    "ug/kg/min": "µg/kg/min",
+    "ug/kg/h": "µg/kg/h",
+    "[iU]": "units",
+    "[iU]/min": "units/min",
+    "[iU]/h": "units/h",
+    "[iU]/d": "units/day",
+    "[iU]/kg/d": "units/kg/day",
+    "U/min": "units/min",
+    "mg/d": "mg/day",
+    "g/d": "g/day",
+    "mg/kg/d": "mg/kg/day",
+    "g/kg/d": "g/kg/day",
+    "[lb_av]": "lb",
+    "/min": "/min",
+}
+_UCUM_IN_TEXT = re.compile(
+    r"(?<![\w\[\]/])("
+    + "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True) if u != "/min")
+    + r")(?![\w\[\]/])"
+)
+
+
+def clinical(text: str) -> str:
+    """A sentence as clinicians write it: units, and sources by name ("lee2014" -> "Lee 2014")."""
+    return source_names(units_in_text(text))
+
+
+_SOURCE_ID: re.Pattern[str] | None = None
+
+
+def source_name(source_id: str) -> str:
+    """A source as clinicians name it: "Lee 2014", "ASCO 2021 irAE guideline"."""
+    from services.knowledge.sources import GRADING_SYSTEMS, SOURCES
+
+    if source_id in GRADING_SYSTEMS:
+        return GRADING_SYSTEMS[source_id]
+    return SOURCES[source_id].label if source_id in SOURCES else source_id
+
+
+def source_names(text: str) -> str:
+    """Every internal source id in a sentence replaced by the source's name."""
+    global _SOURCE_ID
+    if _SOURCE_ID is None:
+        from services.knowledge.sources import GRADING_SYSTEMS, SOURCES
+
+        ids = sorted({*SOURCES, *GRADING_SYSTEMS} - {"immunotox"}, key=len, reverse=True)
+        _SOURCE_ID = re.compile(r"(?<![\w/.-])(" + "|".join(map(re.escape, ids)) + r")(?![\w/-])")
+    return _SOURCE_ID.sub(lambda m: source_name(m.group(1)), text)
+
+
+def units_in_text(text: str) -> str:
+    """Every UCUM code in a sentence written as clinicians write it ("39.1 Cel" -> "39.1 °C")."""
+    return _UCUM_IN_TEXT.sub(lambda m: UNITS[m.group(1)], text)
+
+
+def refs(sources: Any) -> list[str]:
+    """Source references one by one: a row's "asco2021: Table 7.7; pembro_crs_qa" is two, while
+    a semicolon inside one locator ("Table 2; text") is not split."""
+    from services.knowledge.sources import SOURCES
+
+    out: list[str] = []
+    for ref in sources or ():
+        parts = [p for p in str(ref).split(";") if p.strip()]
+        for i, part in enumerate(parts):
+            if i > 0 and part.partition(":")[0].strip() not in SOURCES:
+                out[-1] += ";" + part
+            else:
+                out.append(part.strip())
+    return out

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from services.knowledge import irae as K
 from services.knowledge.codes import MARKER_ONLY_SOURCE
+from services.knowledge.sources import GRADING_SYSTEMS
 from services.model import (
     ConditionFact,
     CrsAttribution,
@@ -25,6 +26,11 @@ from services.model import (
 )
 
 THERAPY_CLASSES = ("checkpoint_inhibitor", "cellular_therapy", "bispecific")
+
+
+def _sys(system: str) -> str:
+    """A grading system as clinicians name it ("ASTCT 2019"), never its id."""
+    return GRADING_SYSTEMS.get(system, system)
 
 
 def exposures(data: PatientData, at: datetime) -> list[Exposure]:
@@ -255,11 +261,11 @@ def findings(
         coded_top = max(recorded, key=lambda c: c.grade or 0) if recorded else None
         if top is not None and top >= 1 and attribution is None:
             grade = top
-            basis = "highest of " + ", ".join(f"{s} grade {g}" for s, g in graded.items())
+            basis = "highest of " + ", ".join(f"{_sys(s)} grade {g}" for s, g in graded.items())
         elif top is not None and top >= 1:
             grade = top
-            basis = f"{primary} grade {top} (the primary system); " + ", ".join(
-                f"{s} grade {g}" for s, g in graded.items() if s != primary
+            basis = f"{_sys(primary)} grade {top} (the primary system); " + ", ".join(
+                f"{_sys(s)} grade {g}" for s, g in graded.items() if s != primary
             )
         else:
             grade = coded_top.grade if coded_top else None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from services import format
 from services.knowledge.sources import GRADING_SYSTEMS as SYSTEM_LABELS
 from services.knowledge.sources import SOURCES
-from services.model import Assessment, Dose
+from services.model import Assessment, Dose, Recommendation
 
 
 def fmt_dose(d: Dose | None) -> str:
@@ -17,6 +19,23 @@ def fmt_dose(d: Dose | None) -> str:
     if d.capped:
         out += f", capped at {d.cap}"
     return out
+
+
+def _cites(refs: tuple[str, ...] | list[str]) -> str:
+    """Sources by name and locator: "Lee 2014 CRS grading (Blood), Table 2"."""
+    out = []
+    for ref in format.refs(refs):
+        sid, _, loc = ref.partition(":")
+        name = SOURCES[sid.strip()].label if sid.strip() in SOURCES else sid.strip()
+        out.append(name + (f", {loc.strip()}" if loc.strip() else ""))
+    return "; ".join(out) or "no source recorded"
+
+
+def _what(r: Recommendation) -> str:
+    """A plan line in a few words: "tocilizumab 624 mg", "intravenous immunoglobulin"."""
+    if r.drug and r.dose:
+        return f"{r.drug} {format.dose(r.dose)}"
+    return r.service or r.drug or format.plain(r.text, 60)
 
 
 def _grade(g: int | None) -> str:
@@ -95,7 +114,7 @@ def render_text(a: Assessment) -> str:
         lines.append(f"  {SYSTEM_LABELS[system]}: {_grade(r.grade)}{worst_s}")
         for c in r.criteria:
             prefix = f"Grade {c.grade}: " if c.grade else ""
-            lines.append(f"    - {prefix}{c.text}  [{c.source}]")
+            lines.append(f"    - {prefix}{c.text}  [{_cites([c.source])}]")
             for e in c.evidence:
                 when = f" at {e.time.isoformat()}" if e.time else ""
                 lines.append(f"        {e.what}{when} ({e.ref})")
@@ -167,7 +186,7 @@ def render_text(a: Assessment) -> str:
         other = by_id.get(r.alternative_to or "")
         # Named by the other line's own words, never by its internal id.
         alt = (
-            f" (alternative to: {format.plain(other.text, 60)})"
+            f" (alternative to {_what(other)})"
             if other is not None and other is not r
             else (" (an alternative to another line)" if r.alternative_to else "")
         )
@@ -181,8 +200,9 @@ def render_text(a: Assessment) -> str:
                 + (f", {r.frequency}" if r.frequency else "")
             )
         elif r.drug and r.dose_missing_reason:
-            lines.append(f"      dose: {r.dose_missing_reason}")
-        lines.append(f"      sources: {'; '.join(r.sources)}")
+            reason = re.sub(r"(?i)^\s*no dose\s*:\s*", "", r.dose_missing_reason)
+            lines.append(f"      no dose: {reason}")
+        lines.append(f"      sources: {_cites(r.sources)}")
     if a.data_quality:
         lines.append("")
         lines.append("Data that could not be read")
@@ -195,4 +215,5 @@ def render_text(a: Assessment) -> str:
         | {"lee2014", "astct2019", "ctcae5"}
     )
     lines.append("Sources: " + "; ".join(SOURCES[s].citation for s in used if s in SOURCES))
-    return "\n".join(lines) + "\n"
+    # Units and source names as clinicians write them (°C, µg/min, Lee 2014), never UCUM or ids.
+    return "\n".join(format.clinical(line) for line in lines) + "\n"

@@ -25,6 +25,7 @@ from immunotox.http_errors import store_unavailable
 from launch import errors, scopes, session
 from launch.errors import LaunchError
 from launch.web import error_response, secure_headers
+from services.format import clinical
 from smart_app import fetch, timeline, view
 
 log = logging.getLogger("immunotox.app")
@@ -92,6 +93,8 @@ def create_blueprint(app: Flask) -> Blueprint:
         static_url_path="/static",
     )
     bp.after_request(secure_headers)
+    # Units and source names as clinicians write them (°C, µg/min, Lee 2014) in every text.
+    bp.add_app_template_filter(clinical, "clin")
 
     @bp.errorhandler(Exception)
     def unexpected(e: Exception):

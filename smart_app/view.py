@@ -7,6 +7,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
+from services import format
 from services.knowledge.sources import GRADING_SYSTEMS, SOURCES
 
 SYSTEMS = tuple(GRADING_SYSTEMS.items())
@@ -50,7 +51,7 @@ def banner(patient: dict[str, Any]) -> dict[str, str | None]:
 def source_links(refs: Any) -> list[dict[str, str]]:
     """Citations as label, locator and URL (URL empty when the source has none)."""
     out = []
-    for ref in refs or ():
+    for ref in format.refs(refs):
         sid, _, locator = str(ref).partition(":")
         src = SOURCES.get(sid.strip())
         if src is None:
@@ -76,13 +77,18 @@ def fmt_grade(g: int | None) -> str:
 
 
 def fmt_dose(dose: Any) -> str:
-    if dose is None:
-        return ""
-    if dose.value is not None:
-        amount = f"{dose.value:g} {dose.unit}"
-    else:
-        amount = f"{dose.low:g}–{dose.high:g} {dose.unit}"
-    return amount
+    """The one formatter's dose: "624 mg", "78-156 mg/day"."""
+    return format.dose(dose) if dose is not None else ""
+
+
+def alternative_of(a: Any, r: Any) -> str:
+    """The plan line an alternative stands in for, in a few words."""
+    other = next((x for x in a.recommendations if x.id == r.alternative_to), None)
+    if other is None:
+        return "another line of this plan"
+    if other.drug and other.dose:
+        return f"{other.drug} {format.dose(other.dose)}"
+    return other.service or other.drug or format.plain(other.text, 60)
 
 
 def app_context_note(raw: str | None) -> str | None:

@@ -192,7 +192,8 @@ def test_default_primary_is_astct_2019_and_the_seed_plan_follows_grade_3(seed_do
     [crs] = [f for f in a.irae if f.kind == "crs"]
     assert crs.grade == 3
     assert (
-        crs.grade_basis == "astct2019 grade 3 (the primary system); lee2014 grade 2, ctcae5 grade 3"
+        crs.grade_basis
+        == "ASTCT 2019 grade 3 (the primary system); Lee 2014 grade 2, CTCAE v5.0 grade 3"
     )
 
 
@@ -397,7 +398,7 @@ def test_command_line_says_crs_grading_does_not_apply_without_immunotherapy(caps
     assert main(["assess", sepsis, "--at", "2026-11-20T12:00:00Z"]) == 0
     out = capsys.readouterr().out
     assert "  No CRS-associated therapy on record: CRS grading does not apply.\n" in out
-    assert "finding, not graded as CRS: norepinephrine 12 ug/min" in out
+    assert "finding, not graded as CRS: norepinephrine 12 µg/min" in out
 
 
 def test_the_configuration_refuses_an_unknown_primary_system():

@@ -45,7 +45,7 @@ def test_the_seed_tocilizumab_suggestion_orders_624_mg_once_with_its_sources():
         "code": "mg",
     }
     assert res["medicationCodeableConcept"]["coding"][0]["code"] == "612865"  # RxNorm tocilizumab
-    assert "actemra_label" in res["note"][0]["text"]
+    assert "Tocilizumab (Actemra) prescribing information" in res["note"][0]["text"]
 
 
 def test_a_corrected_draft_keeps_the_order_and_replaces_only_the_dose():

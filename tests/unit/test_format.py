@@ -26,9 +26,53 @@ def test_numbers_read_as_clinicians_write_them(value, text):
 
 def test_a_dose_is_an_amount_or_a_range_with_its_unit():
     assert format.dose(Dose(unit="mg", value=624.0)) == "624 mg"
-    assert format.dose(Dose(unit="mg/d", low=78.0, high=156.0)) == "78-156 mg/d"
+    assert format.dose(Dose(unit="mg/d", low=78.0, high=156.0)) == "78-156 mg/day"
 
 
 def test_plain_text_is_one_line_cut_at_a_word():
     assert format.plain("a\nb\x00  c") == "a b c"
     assert format.plain("one two three four", limit=10) == "one two…"
+
+
+@pytest.mark.parametrize(
+    ("ucum", "text"),
+    [
+        ("Temperature 39.1 Cel", "Temperature 39.1 °C"),
+        ("norepinephrine 5 ug/min", "norepinephrine 5 µg/min"),
+        ("systolic 82 mm[Hg]", "systolic 82 mmHg"),
+        ("vasopressin 0.03 [iU]/min", "vasopressin 0.03 units/min"),
+        ("insulin 0.3-0.4 [iU]/kg/d", "insulin 0.3-0.4 units/kg/day"),
+        ("1-2 mg/kg/d × 78 kg", "1-2 mg/kg/day × 78 kg"),
+        ("oxygen 3 L/min", "oxygen 3 L/min"),
+        ("creatinine 1.2 mg/dL", "creatinine 1.2 mg/dL"),  # not mg/d
+        ("Celsius scale", "Celsius scale"),  # a word, not the code
+    ],
+)
+def test_ucum_codes_are_written_as_clinicians_write_them(ucum, text):
+    assert format.plain(ucum) == text
+
+
+def test_a_dose_unit_reads_per_day():
+    assert format.dose(Dose(unit="[iU]/d", value=20.0)) == "20 units/day"
+    assert format.dose(Dose(unit="g", value=156.0)) == "156 g"
+
+
+def test_sources_are_named_not_ided():
+    assert format.plain("capped at 10 mg (lee2014: maximum 10 mg/dose)") == (
+        "capped at 10 mg (Lee 2014: maximum 10 mg/dose)"
+    )
+    assert (
+        format.plain("astct2019 grade 3; ctcae5 grade 3")
+        == "ASTCT 2019 grade 3; CTCAE v5.0 grade 3"
+    )
+    assert format.plain("https://example.org/lee2014") == "https://example.org/lee2014"
+
+
+def test_refs_are_split_where_a_new_source_starts():
+    assert format.refs(
+        ["asco2021: Table 7.7, myelitis; pembro_crs_qa", "lee2014: Table 2; text"]
+    ) == [
+        "asco2021: Table 7.7, myelitis",
+        "pembro_crs_qa",
+        "lee2014: Table 2; text",
+    ]

@@ -117,7 +117,7 @@ def test_suggestions_are_at_most_four_one_per_decision_most_urgent_first():
     # urgent dosed drugs first (in the plan's order), then urgent services; the alternative
     # (tocilizumab by Lee 2014) and the later step are not offered; the routine consult is fifth
     assert labels == [
-        "Order methylprednisolone 70-140 mg/d IV",
+        "Order methylprednisolone 70-140 mg/day IV",
         "Order tocilizumab 560 mg IV",
         "Order immune globulin 140 g IV",
         "Request Neurology consult",
@@ -159,7 +159,7 @@ def test_suggestions_carry_complete_r4_resources_with_any_selection():
         mr["subject"] == {"reference": f"Patient/{PID}"}
         and mr["encounter"]["reference"] == "Encounter/enc-9"
     )
-    mp = by_label["Order methylprednisolone 70-140 mg/d IV"]["resource"]
+    mp = by_label["Order methylprednisolone 70-140 mg/day IV"]["resource"]
     MedicationRequest.model_validate(mp)
     rng = mp["dosageInstruction"][0]["doseAndRate"][0]["doseRange"]
     assert (rng["low"]["value"], rng["high"]["value"], rng["high"]["code"]) == (70.0, 140.0, "mg")
@@ -432,7 +432,9 @@ def test_problem_list_irae_for_a_patient_on_a_checkpoint_inhibitor_gets_the_irae
         "Discontinue pembrolizumab (Acute transverse myelitis grade 3)"
     )
     assert "Maculopapular" not in card["detail"]  # only the matching irAE
-    assert [s["label"] for s in card["suggestions"]] == ["Order methylprednisolone 70-140 mg/d IV"]
+    assert [s["label"] for s in card["suggestions"]] == [
+        "Order methylprednisolone 70-140 mg/day IV"
+    ]
 
 
 def test_problem_list_without_checkpoint_inhibitor_exposure_gets_nothing():
