@@ -44,6 +44,7 @@ from immunotox import arrival as arrival_mod
 from immunotox.admission import ByteBudget
 from immunotox.fhir_client import ByteAccount, ServerSlots
 from immunotox.store import get_store
+from services.format import display_zone
 
 log = logging.getLogger("immunotox.cds_hooks")
 
@@ -368,7 +369,8 @@ def create_blueprint(app: Flask) -> Blueprint:
         left = float(cfg.get("HOOK_DEADLINE_S", 2.0)) - (time.monotonic() - g.cds_started)
         # (no longer than the hook's deadline: past it nothing is fetched)
         held = budget.admit(extra, max_wait_s=left) if extra and left > 0 else _nothing()
-        with held, budget.account() as got:
+        zone = display_zone(current_app.config.get("TIMEZONE"))  # times on cards: local
+        with held, budget.account() as got, zone:
             outcome = call_service(
                 service,
                 body,

@@ -21,9 +21,10 @@ from typing import Any
 
 from cds_hooks.spec import SUMMARY_MAX, Action, Card, Coding, Link, Source, Suggestion
 from services import fhir_writer
+from services.format import ago, num, plain
 from services.format import dose as fmt_dose
-from services.format import num, plain
 from services.format import refs as fmt_refs
+from services.format import when as fmt_when
 from services.irae import strictest_action
 from services.knowledge.sources import GRADING_SYSTEMS as SYSTEM_LABELS
 from services.knowledge.sources import RULESET_VERSION, SOURCES
@@ -75,7 +76,8 @@ def _escape_leading(m: re.Match[str]) -> str:
 
 
 def _when(t: datetime | None) -> str:
-    return t.strftime("%Y-%m-%d %H:%M %Z").strip() if t else "time not recorded"
+    """A time in the site's zone, the zone shown: "2026-11-20 13:00 CET"."""
+    return fmt_when(t)
 
 
 def _cite(ref: str) -> str:
@@ -351,6 +353,19 @@ def _missing_line(a: Assessment, findings: list[IraeFinding], with_crs: bool) ->
     return "**Missing**: " + "; ".join(out) + "."
 
 
+def _attribution_line(a: Assessment, att: Any) -> str:
+    """The therapy the CRS is attributed to, when it was last given and when the fever began,
+    in local time."""
+    kind = f" ({md(att.drug_class.replace('_', ' '))})" if att.drug_class else ""
+    out = f"CRS attributed to {md(att.agent)}{kind}"
+    if att.last_dose:
+        since = ago(att.last_dose, a.at)
+        out += f": last given {_when(att.last_dose)}" + (f" ({since})" if since else "")
+    if att.onset:
+        out += f", first fever {_when(att.onset)}"
+    return out + "."
+
+
 def _exposure_line(a: Assessment) -> str:
     items = []
     for e in a.exposures:
@@ -358,7 +373,11 @@ def _exposure_line(a: Assessment) -> str:
             continue
         target = f" ({md(e.target)})" if e.target else ""
         verb = "given" if e.basis == "administration" else f"{md(e.basis)}"
-        items.append(f"{md(_cap(e.drug))}{target}, last {verb} {_when(e.last_given)}")
+        since = ago(e.last_given, a.at)
+        items.append(
+            f"{md(_cap(e.drug))}{target}, last {verb} {_when(e.last_given)}"
+            + (f" ({since})" if since else "")
+        )
     return "; ".join(items) + "." if items else ""
 
 
@@ -381,7 +400,10 @@ def _compact_detail(
     att = a.crs_attribution
     crs_now = with_crs and (a.primary_crs_grade or 0) >= 1
     # Which exposure explains the CRS (and when it was given), else what the patient is on.
-    exposure = md(att.reason) if crs_now and att is not None and att.applies else _exposure_line(a)
+    if crs_now and att is not None and att.applies and att.agent:
+        exposure = _attribution_line(a, att)
+    else:
+        exposure = _exposure_line(a)
     if exposure:
         out += [exposure, ""]
     grades = [

@@ -98,13 +98,18 @@ def _assess_from_server(args: argparse.Namespace, at: datetime | None, primary: 
 
 
 def _print_assessment(args: argparse.Namespace, assessment) -> None:
+    import os
+
+    from services.format import display_zone
     from services.render import render_text
 
     if args.format == "json":
         json.dump(assessment.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(render_text(assessment))
+        # Local times in the text (IMMUNOTOX_TIMEZONE); the JSON keeps its UTC instants.
+        with display_zone(os.environ.get("IMMUNOTOX_TIMEZONE")):
+            sys.stdout.write(render_text(assessment))
 
 
 def cmd_rules(args: argparse.Namespace) -> int:

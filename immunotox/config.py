@@ -71,6 +71,8 @@ DEFAULTS: dict[str, Any] = {
     "DEMO": False,
     # The CRS grading system whose grade drives the plan: astct2019 (default), lee2014, ctcae5.
     "CRS_PRIMARY": "astct2019",
+    # The site's time zone for every time shown (cards, page, print, assess text): an IANA name.
+    "TIMEZONE": "UTC",
     # Log lines: "text" (default) or "json" (one JSON object a line); both carry a request id.
     "LOG_FORMAT": "text",
     # Addresses whose X-Forwarded-Proto / X-Forwarded-For gunicorn trusts (the reverse proxy,
@@ -103,6 +105,9 @@ def load(
     from services.assess import primary_system
 
     cfg["CRS_PRIMARY"] = primary_system(cfg.get("CRS_PRIMARY"))  # a bad value stops start-up
+    from services.format import zone
+
+    zone(cfg.get("TIMEZONE"))  # an unknown zone stops start-up too
     if not cfg["DATABASE_URL"]:
         Path(cfg["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
         cfg["DATABASE_URL"] = (

@@ -6,6 +6,10 @@ whole numbers above, units as clinicians write them (never UCUM codes such as "C
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from services.model import Dose
@@ -146,3 +150,73 @@ def refs(sources: Any) -> list[str]:
             else:
                 out.append(part.strip())
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Local time: the site's time zone (IMMUNOTOX_TIMEZONE), set for the duration of one rendering.
+# --------------------------------------------------------------------------------------------
+
+_ZONE: ContextVar[tzinfo] = ContextVar("immunotox_display_zone", default=UTC)
+
+
+def zone(name: str | tzinfo | None) -> tzinfo:
+    """An IANA time zone ("Europe/Berlin"); UTC when unset. A name the time zone database does
+    not know is a ValueError (the setting stops start-up rather than show wrong times)."""
+    if isinstance(name, tzinfo):
+        return name
+    if not name or name.strip().upper() in ("UTC", "Z", "ETC/UTC"):
+        return UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ValueError(
+            f"time zone {name!r} is not an IANA time zone name (e.g. Europe/Berlin, "
+            "America/New_York, UTC)"
+        ) from e
+
+
+@contextmanager
+def display_zone(name: str | tzinfo | None) -> Iterator[tzinfo]:
+    """Times rendered inside the block are in this zone."""
+    token = _ZONE.set(zone(name))
+    try:
+        yield _ZONE.get()
+    finally:
+        _ZONE.reset(token)
+
+
+def zone_name() -> str:
+    """The zone times are shown in: "Europe/Berlin", "UTC"."""
+    z = _ZONE.get()
+    return getattr(z, "key", None) or str(z)
+
+
+def local(t: datetime) -> datetime:
+    """`t` in the display zone (a naive time is read as UTC)."""
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    return t.astimezone(_ZONE.get())
+
+
+def when(t: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A time in the display zone with the zone shown: "2026-11-20 13:00 CET"."""
+    if t is None:
+        return "time not recorded"
+    lt = local(t)
+    return f"{lt.strftime(fmt)} {lt.tzname() or zone_name()}"
+
+
+def ago(t: datetime | None, now: datetime | None) -> str:
+    """How long before `now`: "45 min ago", "3 h ago", "2 days ago"; "" when unknown or later."""
+    if t is None or now is None:
+        return ""
+    s = (now - t).total_seconds()
+    if s < 0:
+        return ""
+    if s < 3600:
+        return f"{int(s // 60)} min ago"
+    if s < 48 * 3600:
+        return f"{int(s // 3600)} h ago"
+    return f"{int(s // 86400)} days ago"

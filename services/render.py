@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from services import format
 from services.knowledge.sources import GRADING_SYSTEMS as SYSTEM_LABELS
@@ -19,6 +20,11 @@ def fmt_dose(d: Dose | None) -> str:
     if d.capped:
         out += f", capped at {d.cap}"
     return out
+
+
+def _iso(t: datetime) -> str:
+    """An instant in the site's zone (IMMUNOTOX_TIMEZONE), its offset shown."""
+    return format.local(t).isoformat()
 
 
 def _cites(refs: tuple[str, ...] | list[str]) -> str:
@@ -82,13 +88,14 @@ def _icans_lines(a: Assessment) -> list[str]:
 def render_text(a: Assessment) -> str:
     lines: list[str] = []
     w = a.weight
-    lines.append(f"immunotox assessment at {a.at.isoformat()}  ({a.ruleset_version})")
+    lines.append(f"immunotox assessment at {_iso(a.at)}  ({a.ruleset_version})")
+    lines.append(f"Times in {format.zone_name()}")
     lines.append(
         "Patient: age "
         + (f"{a.age_years} y" if a.age_years is not None else "unknown")
         + ", weight "
         + (
-            f"{round(w.kg, 1):g} kg ({w.time.isoformat() if w.time else '?'}{', stale' if w.stale else ''})"
+            f"{round(w.kg, 1):g} kg ({_iso(w.time) if w.time else '?'}{', stale' if w.stale else ''})"
             if w
             else "not recorded"
         )
@@ -110,16 +117,16 @@ def render_text(a: Assessment) -> str:
             )
     for system, r in a.crs.items():
         worst = a.crs_worst.get(system)
-        worst_s = f"; worst {worst.grades[system]} at {worst.time.isoformat()}" if worst else ""
+        worst_s = f"; worst {worst.grades[system]} at {_iso(worst.time)}" if worst else ""
         lines.append(f"  {SYSTEM_LABELS[system]}: {_grade(r.grade)}{worst_s}")
         for c in r.criteria:
             prefix = f"Grade {c.grade}: " if c.grade else ""
             lines.append(f"    - {prefix}{c.text}  [{_cites([c.source])}]")
             for e in c.evidence:
-                when = f" at {e.time.isoformat()}" if e.time else ""
+                when = f" at {_iso(e.time)}" if e.time else ""
                 lines.append(f"        {e.what}{when} ({e.ref})")
         for e in r.findings:
-            when = f" at {e.time.isoformat()}" if e.time else ""
+            when = f" at {_iso(e.time)}" if e.time else ""
             lines.append(f"    finding, not graded as CRS: {e.what}{when} ({e.ref})")
         for m in r.missing:
             lines.append(f"    missing: {m.data}: {m.why}")
@@ -131,7 +138,7 @@ def render_text(a: Assessment) -> str:
     if not a.exposures:
         lines.append("  no checkpoint inhibitor, cellular therapy or bispecific antibody found")
     for e in a.exposures:
-        last = e.last_given.isoformat() if e.last_given else "unknown"
+        last = _iso(e.last_given) if e.last_given else "unknown"
         lines.append(
             f"  {e.drug} ({e.drug_class.replace('_', ' ')}, {e.target or '-'}): last {e.basis} {last}"
         )
@@ -165,7 +172,7 @@ def render_text(a: Assessment) -> str:
             lines.append(f"  {c.tocilizumab.text}")
             for d in c.tocilizumab.doses:
                 mg = f"{d.mg:g} mg" if d.mg is not None else "dose not recorded"
-                lines.append(f"    {d.time.isoformat()}: {mg} ({d.ref})")
+                lines.append(f"    {_iso(d.time)}: {mg} ({d.ref})")
         if c.corticosteroid is not None:
             sc = c.corticosteroid
             lines.append(f"  {sc.taper_lines[0]}")
@@ -175,7 +182,7 @@ def render_text(a: Assessment) -> str:
                 lines.append(f"    {sc.refractory_text}")
             lines.append(f"    PJP: {sc.pjp_text}")
         for o in c.checkpoint_orders:
-            when = o.time.isoformat() if o.time else "time not recorded"
+            when = _iso(o.time) if o.time else "time not recorded"
             lines.append(f"  {o.drug}: {o.kind} {when} ({o.ref})")
     lines.append("")
     lines.append("Plan")

@@ -25,7 +25,7 @@ from immunotox.http_errors import store_unavailable
 from launch import errors, scopes, session
 from launch.errors import LaunchError
 from launch.web import error_response, secure_headers
-from services.format import clinical
+from services.format import clinical, display_zone
 from smart_app import fetch, timeline, view
 
 log = logging.getLogger("immunotox.app")
@@ -124,6 +124,10 @@ def create_blueprint(app: Flask) -> Blueprint:
     @bp.get("/")
     def index():
         sess, record, assessment = _load(app)
+        with display_zone(app.config.get("TIMEZONE")):  # times on the page and the print: local
+            return _page(sess, record, assessment)
+
+    def _page(sess: dict[str, Any], record: fetch.Record, assessment: Any) -> str:
         return render_template(
             "smart_app/assessment.html",
             a=assessment,

@@ -69,7 +69,21 @@ def source_links(refs: Any) -> list[dict[str, str]]:
 
 
 def fmt_time(t: datetime | None) -> str:
-    return f"{t:%d %b %Y %H:%M} UTC" if t else "time not recorded"
+    """A time in the site's zone (IMMUNOTOX_TIMEZONE), the zone shown: "20 Nov 2026 13:00 CET"."""
+    return format.when(t, "%d %b %Y %H:%M")
+
+
+def fmt_short(t: datetime | None) -> str:
+    """Day and time in the site's zone, for tables: "20 Nov 13:00"."""
+    return format.local(t).strftime("%d %b %H:%M") if t else "—"
+
+
+def fmt_ago(t: datetime | None, now: datetime | None) -> str:
+    return format.ago(t, now)
+
+
+def zone_name() -> str:
+    return format.zone_name()
 
 
 def fmt_grade(g: int | None) -> str:

@@ -40,6 +40,21 @@ def test_text_output_of_the_seed_case_names_grades_action_and_doses(capsys):
     assert "A grade is not a diagnosis" in out
 
 
+def test_text_output_is_in_the_site_zone_and_names_no_ucum_code_or_source_id(capsys, monkeypatch):
+    monkeypatch.setenv("IMMUNOTOX_TIMEZONE", "America/New_York")
+    seed = str(ROOT / "demo/patients/seed-pembrolizumab.json")
+    assert main(["assess", seed, "--at", AT]) == 0
+    out = capsys.readouterr().out
+    assert "assessment at 2026-11-20T07:00:00-05:00" in out and "Times in America/New_York" in out
+    assert "Temperature 39.1 °C at 2026-11-19T19:00:00-05:00" in out  # 2026-11-20 00:00 UTC
+    assert "norepinephrine 5 µg/min" in out
+    for raw in (" Cel", "ug/min", "mm[Hg]", "lee2014", "tocilizumab.label", "pembro_crs_qa"):
+        assert raw not in out, raw
+    # the JSON keeps its UTC instants
+    assert main(["assess", seed, "--at", AT, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["at"].startswith("2026-11-20T12:00:00")
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -30,6 +30,17 @@ def test_each_variable_is_read_from_the_environment():
     env = {f"IMMUNOTOX_{k}": "x" for k in config.DEFAULTS if isinstance(config.DEFAULTS[k], str)}
     env["IMMUNOTOX_INSTANCE_DIR"] = "/tmp/immunotox-config-test"
     env["IMMUNOTOX_CRS_PRIMARY"] = "lee2014"  # checked at load: one of the grading systems
+    env["IMMUNOTOX_TIMEZONE"] = "Europe/Berlin"  # checked at load: an IANA zone
     cfg = config.load(environ=env)
     for key in env:
         assert cfg[key.removeprefix("IMMUNOTOX_")] == env[key]
+
+
+def test_an_unknown_time_zone_stops_start_up():
+    import pytest
+
+    env = {"IMMUNOTOX_INSTANCE_DIR": "/tmp/immunotox-config-test", "IMMUNOTOX_TIMEZONE": "CEST"}
+    with pytest.raises(ValueError, match="IANA"):
+        config.load(environ=env)
+    env["IMMUNOTOX_TIMEZONE"] = "America/Chicago"
+    assert config.load(environ=env)["TIMEZONE"] == "America/Chicago"

@@ -76,3 +76,38 @@ def test_refs_are_split_where_a_new_source_starts():
         "pembro_crs_qa",
         "lee2014: Table 2; text",
     ]
+
+
+# -- local time ----------------------------------------------------------------------------------
+
+
+def test_times_are_shown_in_the_site_zone_with_the_zone_named():
+    from datetime import UTC, datetime
+
+    t = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    assert format.when(t) == "2026-11-20 12:00 UTC"  # the default
+    with format.display_zone("Europe/Berlin"):
+        assert format.when(t) == "2026-11-20 13:00 CET"
+        assert format.when(datetime(2026, 7, 1, 12, 0, tzinfo=UTC)) == "2026-07-01 14:00 CEST"
+        assert format.zone_name() == "Europe/Berlin"
+    with format.display_zone("America/New_York"):
+        assert format.when(t, "%d %b %H:%M") == "20 Nov 07:00 EST"
+    assert format.when(t) == "2026-11-20 12:00 UTC"  # the zone ends with the block
+    assert format.when(None) == "time not recorded"
+
+
+def test_an_unknown_zone_is_refused():
+    with pytest.raises(ValueError, match="IANA"):
+        format.zone("Mars/Olympus_Mons")
+
+
+@pytest.mark.parametrize(
+    ("minutes", "text"),
+    [(0, "0 min ago"), (59, "59 min ago"), (60, "1 h ago"), (47 * 60 + 59, "47 h ago"),
+     (48 * 60, "2 days ago"), (-5, "")],
+)  # fmt: skip
+def test_how_long_ago(minutes, text):
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    assert format.ago(now - timedelta(minutes=minutes), now) == text

@@ -177,3 +177,21 @@ def test_every_card_reads_as_a_clinician_writes(demo_cards):
         for text in texts:
             bad += [f"{p} {h}: {x}" for x in problems(text)]
     assert not bad, "\n".join(bad[:40])
+
+
+def test_cards_show_times_in_the_site_zone(tmp_path, monkeypatch):
+    """IMMUNOTOX_TIMEZONE: the seed card's times in Berlin time, the zone named, and how long ago
+    the checkpoint inhibitor was given."""
+    from services.timeutil import parse_instant
+    from tests.unit.cds_hooks.demo_calls import request_body
+
+    monkeypatch.setattr("services.assess.now", lambda: parse_instant("2026-11-20T12:00:00Z"))
+    client = make_app(tmp_path, TIMEZONE="Europe/Berlin").test_client()
+    r = client.post(
+        "/cds-services/immunotox-patient-view",
+        json=request_body("seed-pembrolizumab", "patient-view", None),
+    )
+    [card] = r.json["cards"]
+    assert "Assessed 2026-11-20 13:00 CET" in card["detail"]
+    assert "UTC" not in card["detail"]
+    assert "(10 days ago)" in card["detail"]  # last pembrolizumab 2026-11-10 12:00 UTC
