@@ -8,7 +8,7 @@ from datetime import datetime
 from services import format
 from services.knowledge.sources import GRADING_SYSTEMS as SYSTEM_LABELS
 from services.knowledge.sources import SOURCES
-from services.model import Assessment, Dose, Recommendation
+from services.model import Assessment, Dose
 
 
 def fmt_dose(d: Dose | None) -> str:
@@ -35,13 +35,6 @@ def _cites(refs: tuple[str, ...] | list[str]) -> str:
         name = SOURCES[sid.strip()].label if sid.strip() in SOURCES else sid.strip()
         out.append(name + (f", {loc.strip()}" if loc.strip() else ""))
     return "; ".join(out) or "no source recorded"
-
-
-def _what(r: Recommendation) -> str:
-    """A plan line in a few words: "tocilizumab 624 mg", "intravenous immunoglobulin"."""
-    if r.drug and r.dose:
-        return f"{r.drug} {format.dose(r.dose)}"
-    return r.service or r.drug or format.plain(r.text, 60)
 
 
 def _grade(g: int | None) -> str:
@@ -193,7 +186,7 @@ def render_text(a: Assessment) -> str:
         other = by_id.get(r.alternative_to or "")
         # Named by the other line's own words, never by its internal id.
         alt = (
-            f" (alternative to {_what(other)})"
+            f" (alternative to: {format.plain(other.text, 60)})"
             if other is not None and other is not r
             else (" (an alternative to another line)" if r.alternative_to else "")
         )
