@@ -5,6 +5,7 @@ of its boundary; expected values written out from the sources (knowledge.crs row
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -121,13 +122,17 @@ def test_an_active_statement_is_ongoing_therapy_and_a_completed_one_ends_at_its_
     assert ended.crs_attribution.applies is False  # 130 days: beyond the 126-day window
 
 
-def test_between_two_rank_1_therapies_the_most_recent_dose_wins():
+@pytest.mark.parametrize(
+    ("car_t_days", "engager_days", "agent"),
+    [(5, 2, "teclistamab"), (2, 5, "axicabtagene ciloleucel")],
+)
+def test_between_two_rank_1_therapies_the_most_recent_dose_wins(car_t_days, engager_days, agent):
     a = run(
-        therapy("axicabtagene ciloleucel", 24 * 5),
-        therapy("teclistamab", 24 * 2),
+        therapy("axicabtagene ciloleucel", 24 * car_t_days),
+        therapy("teclistamab", 24 * engager_days),
         temp(39.0),
     )
-    assert a.crs_attribution.agent == "teclistamab"
+    assert a.crs_attribution.agent == agent
 
 
 def test_crs_attributed_to_the_checkpoint_inhibitor_holds_it():
@@ -336,6 +341,14 @@ def test_flowsheet_observation_of_the_rate_is_an_infusion_row_and_a_level_is_not
         ("2026-05-01", 69, 2),
         ("2026-11-10", 60, 1),  # 10 days: <60
         ("2026-11-10", 59, 2),
+        ("2026-10-24", 60, 1),  # 27 days: still a neonate, <60
+        ("2026-10-24", 69, 1),
+        ("2026-10-23", 69, 2),  # 28 days: an infant, <70
+        ("2026-10-23", 70, 1),
+        ("2025-05-01", 71, 2),  # 1 year 6 months: <70 + 2 × 1 = 72
+        ("2025-05-01", 72, 1),
+        ("2017-06-01", 87, 2),  # 9 years: <70 + 2 × 9 = 88
+        ("2017-06-01", 88, 1),
         ("2014-06-01", 89, 2),  # 12 years: <90, as adults
         ("2014-06-01", 90, 1),
     ],
@@ -345,11 +358,29 @@ def test_systolic_hypotension_by_age(birth, value, astct):
     assert a.crs["astct2019"].grade == astct
 
 
+@pytest.mark.parametrize(("series", "end"), [("sbp", 10), ("map", 18)])
+def test_the_age_bands_of_each_limit_neither_overlap_nor_leave_a_gap(series, end):
+    # PALS systolic limits: neonate, infant, 1-10 years, then the adult 90 mm Hg; Haque 2007
+    # mean arterial pressure: 1-17 years, then the adult 65 mm Hg. Where two rows overlapped,
+    # the later would silently decide for the ages they share.
+    from services.knowledge.crs import AGE_LIMITS
+
+    bands = sorted((r.min_years, r.max_years) for r in AGE_LIMITS if r.series == series)
+    assert bands[0][0] == (0 if series == "sbp" else 1)
+    assert all(lo < hi for lo, hi in bands)
+    assert all(prev[1] == nxt[0] for prev, nxt in pairwise(bands))
+    assert bands[-1][1] == end
+
+
 @pytest.mark.parametrize(
     ("birth", "value", "astct"),
     [
         ("2018-06-01", 52, 1),  # 8 years: MAP <40 + 1.5 × 8 = 52
         ("2018-06-01", 51, 2),
+        ("2009-06-01", 65, 2),  # 17 years: MAP <40 + 1.5 × 17 = 65.5
+        ("2009-06-01", 66, 1),
+        ("2008-06-01", 64, 2),  # 18 years: the adult MAP <65
+        ("2008-06-01", 65, 1),
         ("1970-01-01", 65, 1),  # adult: MAP <65
         ("1970-01-01", 64, 2),
     ],
