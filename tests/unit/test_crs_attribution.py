@@ -135,6 +135,17 @@ def test_between_two_rank_1_therapies_the_most_recent_dose_wins(car_t_days, enga
     assert a.crs_attribution.agent == agent
 
 
+def test_car_t_wins_over_a_more_recent_checkpoint_inhibitor_dose():
+    # Rank decides before recency: CAR T cells (rank 1) 5 days ago, pembrolizumab (rank 2) 2.
+    a = run(
+        therapy("axicabtagene ciloleucel", 24 * 5),
+        given("pembrolizumab", 24 * 2),
+        temp(39.0),
+        sbp(84),
+    )
+    assert a.crs_attribution.agent == "axicabtagene ciloleucel"
+
+
 def test_crs_attributed_to_the_checkpoint_inhibitor_holds_it():
     a = run(weight(70), given("pembrolizumab", 24 * 10), temp(39.0), sbp(84))
     assert a.crs_attribution.agent == "pembrolizumab"
