@@ -68,6 +68,7 @@ CRS_TESTS = (
     "tests/unit/test_rule_boundaries.py",
     "tests/unit/test_crs_grading.py",
     "tests/unit/test_crs_attribution.py",  # children's limits, onset windows, death
+    "tests/unit/test_crs_infection.py",  # the infection window
 )
 PLAN_TESTS = ("tests/unit/test_rule_boundaries.py", "tests/unit/test_cases_and_plan.py")
 CLINICAL_TESTS = (*CRS_TESTS, *PLAN_TESTS[1:], "tests/unit/cds_hooks/test_cds_order_check.py")
