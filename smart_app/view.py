@@ -166,4 +166,9 @@ def at_a_glance(a: Any) -> dict[str, Any]:
         for m in r.missing:
             if m.data not in missing:
                 missing.append(m.data)
+    icans = getattr(a, "icans", None)
+    if icans is not None and icans.applies:
+        for m in icans.missing:
+            if m.data not in missing:
+                missing.append(m.data)
     return {"ici": ici, "urgent": urgent, "missing": missing}

@@ -87,3 +87,8 @@ def test_timeline_has_an_ice_lane_and_the_icans_grade():
     # Without ICE scores: no lane.
     b = assess([patient(), cart(), temp(38.5)], at=AT)
     assert "ice" not in [p.key for p in timeline.build_panels(b)]
+
+
+def test_at_a_glance_lists_what_icans_is_missing():
+    a = assess([patient(), cart(), ice(0), temp(37.0)], at=AT)
+    assert "level of consciousness" in view.at_a_glance(a)["missing"]
