@@ -8,6 +8,7 @@ from pathlib import Path
 import flask
 
 from services.assess import assess
+from services.format import clinical
 from smart_app import timeline, view
 from tests.fhir_factory import AT, condition, lab, obs, patient, temp
 from tests.unit.test_icans import cart, ice
@@ -21,6 +22,7 @@ def page(a) -> str:
         "smart_app", "t", static_folder=str(ROOT / "smart_app" / "static"), url_prefix="/app"
     )
     bp.add_url_rule("/api/assessment", "api_assessment", lambda: "")
+    bp.add_app_template_filter(clinical, "clin")  # as smart_app.blueprint registers it
     app.register_blueprint(bp)
     with app.test_request_context("/app/"):
         return flask.render_template(
