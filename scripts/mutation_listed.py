@@ -40,6 +40,8 @@ FHIR_TESTS = (
     "tests/unit/test_smart_fetch.py",
 )
 SMART_TESTS = ("tests/integration/smart/test_launch.py",)
+# The Lee 2014 dexamethasone row (the ICANS children's row has the same dose and cap).
+DEXA_NEURO = '"lee2014: Corticosteroids and other agents", '
 
 
 @dataclass(frozen=True)
@@ -122,9 +124,9 @@ MUTATIONS: tuple[Mutation, ...] = (
              "services/knowledge/dosing.py", '"lee2014: Corticosteroids and other agents", per_kg_low=2,',
              '"lee2014: Corticosteroids and other agents", per_kg_low=3,', PLAN_TESTS),
     Mutation("dexamethasone_0_5_to_0_4", "dexamethasone 0.5 → 0.4 mg/kg",
-             "services/knowledge/dosing.py", "per_kg_low=0.5, cap=10,", "per_kg_low=0.4, cap=10,", PLAN_TESTS),
+             "services/knowledge/dosing.py", DEXA_NEURO + "per_kg_low=0.5, cap=10,", DEXA_NEURO + "per_kg_low=0.4, cap=10,", PLAN_TESTS),
     Mutation("dexamethasone_cap_10_to_12", "dexamethasone cap 10 → 12 mg",
-             "services/knowledge/dosing.py", "per_kg_low=0.5, cap=10,", "per_kg_low=0.5, cap=12,", PLAN_TESTS),
+             "services/knowledge/dosing.py", DEXA_NEURO + "per_kg_low=0.5, cap=10,", DEXA_NEURO + "per_kg_low=0.5, cap=12,", PLAN_TESTS),
     # --- CDS client JWT (cds_hooks/auth.py) -----------------------------------------------------
     Mutation("jwt_no_typ_check", "the JWT `typ` check removed", "cds_hooks/auth.py",
              'if typ is not None and str(typ).upper() != "JWT":', "if False:", AUTH_TESTS),

@@ -50,3 +50,23 @@ def test_every_explained_mutation_survivor_still_names_a_line_of_the_code():
         assert operator.startswith("core/")
         text = (root / path).read_text(encoding="utf-8")
         assert text.count(fragment) == 1, (path, fragment)
+
+
+def test_every_listed_mutation_still_finds_its_code_exactly_once():
+    """A change to a table row or check must carry its listed mutation along (else the
+    mutation run in CI fails as stale, long after the unit tests passed)."""
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root / "scripts"))
+    try:
+        import mutation_listed
+    finally:
+        sys.path.remove(str(root / "scripts"))
+    stale = [
+        m.id
+        for m in mutation_listed.MUTATIONS
+        if (root / m.path).read_text(encoding="utf-8").count(m.old) != 1
+    ]
+    assert stale == []
