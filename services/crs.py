@@ -828,3 +828,11 @@ def _changes(points: list[TrajectoryPoint]) -> list[TrajectoryPoint]:
     if points and out[-1] is not points[-1]:
         out.append(points[-1])
     return out
+
+
+def hypotension_limits(data: PatientData, at: datetime) -> tuple[float, float | None]:
+    """The systolic and mean-pressure limits below which pressure counts as hypotension for the
+    patient's age at `at` (the adult limits when the birth date is unknown): for the timeline's
+    reference lines, from the same rows the grading uses."""
+    sbp, mean, _ = _Index(data, at).limits(at)
+    return sbp, mean

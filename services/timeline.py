@@ -113,7 +113,22 @@ def build(
         if d.ref in course_of:
             item["course"] = course_of[d.ref]
         doses.append(item)
+    from services.crs import hypotension_limits
+    from services.knowledge import crs as KC
+
+    sbp_limit, map_limit = hypotension_limits(data, at)
+    # Reference lines for the chart, from the grading rows (values in the series' units).
+    references = {
+        "temperature": [{"value": KC.value("fever"), "label": "fever"}],
+        "sbp": [{"value": sbp_limit, "label": "systolic limit for age"}],
+        "fio2": [
+            {"value": KC.value("lee_fio2"), "label": "FiO2: grade 3 at or above (Lee 2014, CTCAE)"}
+        ],
+    }
+    if map_limit is not None:
+        references["map"] = [{"value": map_limit, "label": "mean limit for age"}]
     return {
+        "references": references,
         "series": series,
         "units": units,
         "o2_support": o2,

@@ -133,6 +133,8 @@ def create_blueprint(app: Flask) -> Blueprint:
             a=assessment,
             sess=sess,
             banner=view.banner(record.patient) if sess.get("need_patient_banner") else None,
+            # the printout names the patient on every page, banner or not
+            print_banner=view.banner(record.patient),
             problems=record.problems,
             timeline_svg=timeline.render(assessment),
             panels=timeline.build_panels(assessment),

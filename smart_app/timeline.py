@@ -15,20 +15,21 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from services.format import local, zone_name
 from services.knowledge.sources import GRADING_SYSTEMS as SYSTEM_LABELS
 from services.model import O2Level
 from services.timeutil import parse_instant
 
 W = 960
 LEFT = 160
-RIGHT = 78
+RIGHT = 100
 TOP = 34
-PANEL_H = 58
+PANEL_H = 62
 GAP = 12
 AXIS_H = 30
 
 # UCUM codes as a clinician reads them (display only; values are never converted here)
-UNIT_DISPLAY = {"Cel": "°C", "mm[Hg]": "mmHg", "ug/min": "µg/min", "[iU]/min": "U/min"}
+UNIT_DISPLAY = {"Cel": "°C", "mm[Hg]": "mmHg", "ug/min": "µg/min", "[iU]/min": "units/min"}
 LAB_LABELS = {"crp": "CRP", "ferritin": "Ferritin", "il6": "IL-6"}
 
 
@@ -46,6 +47,7 @@ class Panel:
     steps: list[tuple[datetime, datetime, float]] | None = None
     fixed: tuple[float, float] | None = None
     grade_lines: bool = False
+    refs: list[tuple[float, str]] | None = None  # reference lines: (value, label)
 
 
 def _level(raw: Any) -> int:
@@ -73,12 +75,23 @@ def build_panels(assessment: Any) -> list[Panel]:
     series = tl.get("series") or {}
     units = tl.get("units") or {}
     at = assessment.at
+    refs = tl.get("references") or {}
+
+    def ref(*names: str) -> list[tuple[float, str]]:
+        return [
+            (float(r["value"]), str(r.get("label") or ""))
+            for n in names
+            for r in refs.get(n) or []
+            if isinstance(r.get("value"), (int, float))
+        ]
+
     panels = [
         Panel(
             "temperature",
             "Temperature",
             unit_label(units.get("temperature", "Cel")),
             [("s-temp", "Temperature", _pts(series.get("temperature")))],
+            refs=ref("temperature"),
         ),
         Panel(
             "bp",
@@ -88,6 +101,7 @@ def build_panels(assessment: Any) -> list[Panel]:
                 ("s-sbp", "Systolic", _pts(series.get("sbp"))),
                 ("s-map", "Mean arterial", _pts(series.get("map"))),
             ],
+            refs=ref("sbp") + (ref("map") if series.get("map") else []),
         ),
     ]
     bands = []
@@ -101,8 +115,12 @@ def build_panels(assessment: Any) -> list[Panel]:
             "oxygen",
             "Oxygen / SpO2",
             unit_label(units.get("spo2", "%")),
-            [("s-spo2", "SpO2", _pts(series.get("spo2")))],
+            [
+                ("s-spo2", "SpO2", _pts(series.get("spo2"))),
+                ("s-fio2", "FiO2", _pts(series.get("fio2"))),
+            ],
             bands=bands,
+            refs=ref("fio2") if series.get("fio2") else [],
         )
     )
     steps = []
@@ -112,7 +130,7 @@ def build_panels(assessment: Any) -> list[Panel]:
         v = seg.get("value")
         if s is not None and isinstance(v, (int, float)):
             steps.append((s, e, float(v)))
-    panels.append(Panel("nee", "Vasopressor", "norepi. eq. µg/min", [], steps=steps))
+    panels.append(Panel("nee", "Vasopressor", "NE-eq. µg/min", [], steps=steps))
     for lab, label in LAB_LABELS.items():
         pts = _pts(series.get(lab))
         if pts:
@@ -192,6 +210,30 @@ def _extremes(column: list[tuple[datetime, float]]) -> list[tuple[datetime, floa
     return sorted({lo, hi})
 
 
+def _ticks(lo: float, hi: float) -> list[float]:
+    """Two or three round values inside [lo, hi] for the axis."""
+    span = hi - lo
+    if span <= 0:
+        return []
+    import math
+
+    raw = span / 3
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    first = math.ceil(lo / step) * step
+    out = []
+    v = first
+    while v <= hi - step * 0.1:
+        out.append(round(v, 6))
+        v += step
+    return out[:4]
+
+
+def _short(t: datetime) -> str:
+    """Day and time in the site's zone (IMMUNOTOX_TIMEZONE)."""
+    return f"{local(t):%d %b %H:%M}"
+
+
 def _fmt(v: float) -> str:
     return f"{v:.0f}" if abs(v) >= 100 or v == int(v) else f"{v:.1f}"
 
@@ -223,7 +265,7 @@ def render(assessment: Any) -> Markup:
         '<desc id="tl-desc">'
         + str(
             escape(
-                f"From {t0:%d %b %H:%M} to {t1:%d %b %H:%M} UTC. "
+                f"From {_short(t0)} to {_short(t1)} ({zone_name()}). "
                 "The same values are listed in the table below the chart."
             )
         )
@@ -234,15 +276,17 @@ def render(assessment: Any) -> Markup:
         add(f'<g class="panel panel-{escape(p.key)}">')
         add(f'<rect class="panel-bg" x="{LEFT}" y="{y}" width="{plot_w}" height="{PANEL_H}"/>')
         add(
-            f'<text class="panel-title" x="{LEFT - 8}" y="{y + 16}" text-anchor="end">'
+            f'<text class="panel-title" x="{LEFT - 44}" y="{y + 16}" text-anchor="end">'
             f"{escape(p.title)}</text>"
         )
         add(
-            f'<text class="panel-unit" x="{LEFT - 8}" y="{y + 31}" text-anchor="end">'
+            f'<text class="panel-unit" x="{LEFT - 44}" y="{y + 32}" text-anchor="end">'
             f"{escape(p.unit)}</text>"
         )
         values = [v for _c, _l, pts in p.lines for _t, v in pts]
         values += [v for _s, _e, v in p.steps or []]
+        if values:
+            values += [v for v, _l in p.refs or []]  # a reference line stays on the chart
         if p.fixed:
             lo, hi = p.fixed
         elif values:
@@ -257,12 +301,26 @@ def render(assessment: Any) -> Markup:
         def yv(v: float, _lo: float = lo, _hi: float = hi, _y: float = y) -> float:
             return round(_y + PANEL_H - 4 - (v - _lo) / (_hi - _lo) * (PANEL_H - 8), 1)
 
+        if not p.fixed and (values or p.steps):
+            for tv in _ticks(lo, hi):  # axis values
+                add(
+                    f'<line class="grid" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{yv(tv)}" '
+                    f'y2="{yv(tv)}"/><text class="axis-value" x="{LEFT - 4}" y="{yv(tv) + 4}" '
+                    f'text-anchor="end">{escape(_fmt(tv))}</text>'
+                )
+        for rv, rlabel in p.refs or []:
+            add(
+                f'<line class="ref-line" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{yv(rv)}" '
+                f'y2="{yv(rv)}"><title>{escape(rlabel)}: {escape(_fmt(rv))} {escape(p.unit)}'
+                f'</title></line><text class="ref-label" x="{LEFT + 4}" y="{yv(rv) - 3}">'
+                f"{escape(_fmt(rv))} {escape(p.unit)} {escape(rlabel)}</text>"
+            )
         for s, e, label, level in p.bands or []:
             x0, x1 = x(s), x(e)
             add(
                 f'<rect class="o2-band o2-level-{level}" x="{x0}" y="{y}" '
                 f'width="{max(x1 - x0, 1.5)}" height="{PANEL_H}"><title>'
-                f"{escape(label)} from {s:%d %b %H:%M}</title></rect>"
+                f"{escape(label)} from {_short(s)}</title></rect>"
             )
             room = int((x1 - x0 - 6) / 5.6)  # characters that fit in the band at 10px
             if room >= 6:
@@ -277,7 +335,7 @@ def render(assessment: Any) -> Markup:
                 add(
                     f'<rect class="nee-step" x="{x0}" y="{yv(v)}" width="{max(x1 - x0, 1.5)}" '
                     f'height="{round(y + PANEL_H - 4 - yv(v), 1)}"><title>{escape(_fmt(v))} µg/min '
-                    f"from {s:%d %b %H:%M}</title></rect>"
+                    f"from {_short(s)}</title></rect>"
                 )
             if p.steps:
                 last = p.steps[-1][2]
@@ -290,27 +348,34 @@ def render(assessment: Any) -> Markup:
                     f'<text class="no-data" x="{LEFT + 8}" y="{y + PANEL_H / 2 + 4}">'
                     "no vasopressor in this window</text>"
                 )
-        if p.grade_lines:
-            for g in range(1, 5):
-                add(
-                    f'<line class="grid" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{yv(g)}" '
-                    f'y2="{yv(g)}"/><text class="grid-label" x="{LEFT + plot_w + 4}" '
-                    f'y="{yv(g) + 3}">{g}</text>'
-                )
         any_points = False
         for idx, (cls, label, pts) in enumerate(p.lines):
             if not pts:
                 continue
             any_points = True
             if p.grade_lines:
-                # step line: the grade holds until the next point; small offsets keep
-                # overlapping systems visible
-                off = (idx - 1) * 2.0
-                coords = []
+                # one lane per system: the grade as a block (its number written in it) from
+                # each point to the next, so the systems never draw over each other
+                lane_h = (PANEL_H - 4) / len(p.lines)
+                top = y + 2 + idx * lane_h
                 for i, (t, v) in enumerate(pts):
                     nxt = pts[i + 1][0] if i + 1 < len(pts) else t1
-                    coords += [f"{x(t)},{yv(v) + off}", f"{x(nxt)},{yv(v) + off}"]
-                add(f'<polyline class="line {cls}" points="{" ".join(coords)}"/>')
+                    x0, x1 = x(t), x(nxt)
+                    g = int(v)
+                    add(
+                        f'<rect class="grade-seg gs-{g}" x="{x0}" y="{round(top, 1)}" '
+                        f'width="{max(round(x1 - x0, 1), 1.0)}" height="{round(lane_h - 2, 1)}">'
+                        f"<title>{escape(label)} grade {g} from {_short(t)}</title></rect>"
+                    )
+                    if g and x1 - x0 >= 12:
+                        add(
+                            f'<text class="grade-num" x="{round((x0 + x1) / 2, 1)}" '
+                            f'y="{round(top + lane_h / 2 + 3, 1)}" text-anchor="middle">{g}</text>'
+                        )
+                add(
+                    f'<text class="lane-label {cls}" x="{LEFT + plot_w + 6}" '
+                    f'y="{round(top + lane_h / 2 + 4, 1)}">{escape(label)}</text>'
+                )
                 continue
             pts = _decimate(pts, x)  # the drawn points; the data table keeps every value
             coords = " ".join(f"{x(t)},{yv(v)}" for t, v in pts)
@@ -318,29 +383,31 @@ def render(assessment: Any) -> Markup:
             for t, v in pts:
                 add(
                     f'<circle class="pt {cls}" cx="{x(t)}" cy="{yv(v)}" r="2.5"><title>'
-                    f"{escape(label)} {escape(_fmt(v))} {escape(p.unit)} at {t:%d %b %H:%M}"
+                    f"{escape(label)} {escape(_fmt(v))} {escape(p.unit)} at {_short(t)}"
                     "</title></circle>"
                 )
-            _last_t, last_v = pts[-1]
+            last_t, last_v = pts[-1]
+            # the last value with its time: a reading two days old is not "now"
+            ly = min(max(yv(last_v) + 4, y + 12), y + PANEL_H - 14)
             add(
-                f'<text class="last-value {cls}" x="{LEFT + plot_w + 6}" y="{yv(last_v) + 4}">'
+                f'<text class="last-value {cls}" x="{LEFT + plot_w + 6}" y="{ly}">'
                 f"{escape(_fmt(last_v))}</text>"
+                f'<text class="last-time" x="{LEFT + plot_w + 6}" y="{ly + 13}">'
+                f"{escape(_short(last_t))}</text>"
             )
+        drawn = [(cls, label) for cls, label, pts in p.lines if pts]  # a legend only for these
         if p.grade_lines:
-            lx = LEFT + 6
-            for cls, label, _ in p.lines:
-                add(f'<text class="legend {cls}" x="{lx}" y="{y + 12}">{escape(label)}</text>')
-                lx += 90
+            pass  # each lane is labelled at its end
         elif p.lines and not any_points and not p.bands:
             add(
                 f'<text class="no-data" x="{LEFT + 8}" y="{y + PANEL_H / 2 + 4}">'
                 "no data in this window</text>"
             )
-        elif len(p.lines) > 1 and any_points:
+        elif len(drawn) > 1:
             lx = LEFT + 6
-            for cls, label, _ in p.lines:
-                add(f'<text class="legend {cls}" x="{lx}" y="{y + 12}">{escape(label)}</text>')
-                lx += 110
+            for cls, label in drawn:
+                add(f'<text class="legend {cls}" x="{lx}" y="{y + 13}">{escape(label)}</text>')
+                lx += 130
         add("</g>")
         y += PANEL_H + GAP
     # dose markers across all panels
@@ -360,13 +427,14 @@ def render(assessment: Any) -> Markup:
             f'y2="{bottom}"/><text x="{xd + 2}" y="{TOP - 8}">{escape(label[:24])}</text>'
             f"<title>{escape(drug)}{escape(' ' + amount if amount else '')}"
             f"{escape(', ' + course if course else '')} "
-            f"({escape(str(d.get('kind') or ''))}) at {t:%d %b %H:%M}</title></g>"
+            f"({escape(str(d.get('kind') or ''))}) at {_short(t)}</title></g>"
         )
     # time axis
     step = _tick_step(span)
     step_h = int(step.total_seconds() // 3600)
-    tick = t0.replace(hour=0, minute=0, second=0, microsecond=0)
-    while tick < t0:
+    lt0 = local(t0)
+    tick = lt0.replace(hour=0, minute=0, second=0, microsecond=0)  # local midnight
+    while tick < lt0:
         tick += timedelta(hours=min(step_h, 24))
     while tick <= t1:
         xt = x(tick)
@@ -378,7 +446,7 @@ def render(assessment: Any) -> Markup:
         tick += step
     add(
         f'<text class="axis-note" x="{LEFT + plot_w}" y="{bottom + 29}" text-anchor="end">'
-        "times in UTC</text>"
+        f"times in {escape(zone_name())}</text>"
     )
     add("</svg>")
     return Markup("".join(out))  # noqa: S704 - every interpolated text above is escaped

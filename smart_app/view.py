@@ -4,6 +4,7 @@ the template (which escapes everything it prints)."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -82,6 +83,29 @@ def fmt_ago(t: datetime | None, now: datetime | None) -> str:
     return format.ago(t, now)
 
 
+# Decimals a clinician reads per series (the chart's data table); others: whole numbers.
+_DECIMALS = {"temperature": 1, "o2_flow": 1, "il6": 1, "crp": 1}
+
+
+def fmt_value(series: str, v: float) -> str:
+    """A value rounded as clinicians read it: 39.2 (°C), 92 (mmHg), 3.5 (L/min)."""
+    places = _DECIMALS.get(series, 0)
+    r = round(float(v), places)
+    return f"{r:.{places}f}" if places else f"{r:.0f}"
+
+
+def fmt_rate(rate: Any, unit: str | None) -> str:
+    if not isinstance(rate, (int, float)):
+        return "rate not recorded"
+    return f"{format.num(rate)} {format.UNITS.get(unit or '', unit or '')}".strip()
+
+
+def instant(raw: Any) -> datetime | None:
+    from services.timeutil import parse_instant
+
+    return parse_instant(raw) if isinstance(raw, str) else raw
+
+
 def zone_name() -> str:
     return format.zone_name()
 
@@ -93,6 +117,11 @@ def fmt_grade(g: int | None) -> str:
 def fmt_dose(dose: Any) -> str:
     """The one formatter's dose: "624 mg", "78-156 mg/day"."""
     return format.dose(dose) if dose is not None else ""
+
+
+def no_dose_reason(r: Any) -> str:
+    """Why a drug line has no dose, said once ("No dose: No dose: ..." never)."""
+    return re.sub(r"(?i)^\s*no dose\s*:\s*", "", r.dose_missing_reason or "")
 
 
 def alternative_of(a: Any, r: Any) -> str:

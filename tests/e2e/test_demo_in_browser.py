@@ -56,7 +56,17 @@ def test_ehr_launch_of_the_seed_patient_shows_grades_timeline_and_plan(demo, bro
 
     svg = browser.find_element(By.CSS_SELECTOR, "svg.timeline")
     assert svg.find_elements(By.CSS_SELECTOR, ".panel-temperature polyline")
-    assert svg.find_elements(By.CSS_SELECTOR, ".panel-grade polyline")
+    assert (
+        len(svg.find_elements(By.CSS_SELECTOR, ".panel-grade text.lane-label")) == 3
+    )  # one lane each
+    assert svg.find_elements(By.CSS_SELECTOR, ".panel-temperature line.ref-line")  # fever line
+    assert svg.find_elements(By.CSS_SELECTOR, ".panel-bp line.ref-line")  # hypotension for age
+    assert svg.find_elements(By.CSS_SELECTOR, ".panel-temperature text.axis-value")
+    assert svg.find_elements(By.CSS_SELECTOR, "text.last-time")  # the last value has its time
+    legends = [e.text for e in svg.find_elements(By.CSS_SELECTOR, ".panel-bp text.legend")]
+    assert "Mean arterial" not in legends  # no legend for a series not drawn
+    tables = browser.find_element(By.CSS_SELECTOR, ".timeline-data").get_attribute("innerHTML")
+    assert "tl-vasopressors" in tables and "tl-oxygen" in tables  # every series in the table
     assert svg.find_elements(By.CSS_SELECTOR, ".panel-oxygen rect.o2-band")
     assert svg.find_elements(By.CSS_SELECTOR, ".panel-nee rect.nee-step")
     assert svg.size["width"] > 600
@@ -83,6 +93,17 @@ def test_a_patient_view_card_link_launches_the_app_with_its_context(demo, browse
     wait_for(browser, "#fire-patient-view").click()
     card = wait_for(browser, "#cards article.card")
     assert card.find_element(By.CSS_SELECTOR, "h4").text
+    # read in ten seconds: at most four suggestions, a short detail, the urgent action first
+    assert len(card.find_elements(By.CSS_SELECTOR, ".suggestions li")) <= 4
+    detail = browser.execute_script(
+        "const c = arguments[0].cloneNode(true);"
+        "c.querySelectorAll('h4, ul.suggestions, p.links, p.small').forEach(e => e.remove());"
+        "return c.textContent.replace(/\\s+/g, ' ').trim();",
+        card,
+    )
+    assert 200 < len(detail) <= 1300, len(detail)  # about 1,200 characters as read
+    assert "CRITICAL Discontinue pembrolizumab" in card.find_element(By.CSS_SELECTOR, "h4").text
+    assert card.size["height"] < 1400, card.size
     save_full_page(browser, output_dir / "e2e-seed-pembrolizumab-cards.png")
     browser.set_window_size(1280, 1000)
     link = card.find_element(By.CSS_SELECTOR, "a.smart-link")
@@ -264,3 +285,39 @@ def test_markup_in_every_fhir_text_field_shows_as_text_in_the_app_and_the_card(
     # it does carry from FHIR must not turn into markup.
     assert "Discontinue pembrolizumab" in card.text
     assert not card.find_elements(By.CSS_SELECTOR, "img, script, a[href^='javascript']")
+
+
+def test_the_seed_assessment_prints_on_two_pages_with_the_patient_on_each(
+    demo, browser, output_dir
+):
+    """Print to PDF on A4 and on Letter: at most two pages each. The print header (name, birth
+    date, assessment time) is fixed, which Chromium repeats on every printed page."""
+    import base64
+    import re
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.print_page_options import PrintOptions
+
+    browser.get(demo["ehr"] + "/")
+    wait_for(browser, f"#launch-{SEED}").click()
+    wait_for(browser, "#crs-h")
+    header = browser.find_element(By.CSS_SELECTOR, ".print-header")
+    text = header.get_attribute("textContent")
+    assert "Example-Seed" in text and "Born 1964-03-02" in text and "Assessed" in text
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    assert header.value_of_css_property("position") == "fixed"
+    # a badge is legible without colour: black text and outline, no white-on-red
+    badge = browser.find_element(By.CSS_SELECTOR, ".badge")
+    assert badge.value_of_css_property("color") in ("rgba(0, 0, 0, 1)", "rgb(0, 0, 0)")
+    browser.set_window_size(718, 1000)  # the A4 printable width at 96 dpi
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(718, min(int(height) + 100, 6000))
+    browser.save_screenshot(str(output_dir / "e2e-seed-pembrolizumab-print.png"))
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    for name, (w, h) in {"a4": (21.0, 29.7), "letter": (21.59, 27.94)}.items():
+        opts = PrintOptions()
+        opts.page_width, opts.page_height = w, h
+        pdf = base64.b64decode(browser.print_page(opts))
+        (output_dir / f"e2e-seed-pembrolizumab-{name}.pdf").write_bytes(pdf)
+        pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+        assert 1 <= pages <= 2, f"{name}: {pages} pages"
