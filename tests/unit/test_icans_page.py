@@ -18,7 +18,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def page(a) -> str:
     app = flask.Flask("t", template_folder=str(ROOT / "smart_app" / "templates"))
-    app.add_template_filter(clinical, "clin")  # as smart_app.blueprint registers it
     bp = flask.Blueprint(
         "smart_app", "t", static_folder=str(ROOT / "smart_app" / "static"), url_prefix="/app"
     )
