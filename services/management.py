@@ -389,11 +389,14 @@ def plan(
                         urgency="urgent" if crs_grade >= 3 or escalate else "routine",
                         source=step.source,
                     )
+                # With no corticosteroid step due yet (grade 2 before a tocilizumab trial),
+                # Lee's second-line steroid is conditional, not an order beside tocilizumab.
                 p.drug(
                     "methylprednisolone.crs.lee2014",
                     ("crs",),
                     urgency="urgent" if escalate and step is None else "routine",
                     alternative_to=step.regimen if step is not None else None,
+                    when=KCP.SECOND_LINE_WHEN if step is None and not escalate else None,
                 )
                 if refractory:
                     _refractory_agents(p, crs_grade)

@@ -61,6 +61,12 @@ EFFECTOR_STEROIDS: tuple[SteroidStep, ...] = (
 )
 # fmt: on
 
+# Lee 2014's methylprednisolone when no corticosteroid step is due yet (grade 2 before any
+# tocilizumab): corticosteroids are second line after tocilizumab (Lee 2014, "Corticosteroids
+# and other agents"; ASCO 2021 CAR T Table 1 G2 adds dexamethasone only when CRS persists after
+# anti-IL-6 therapy), so the line is shown with its condition and never offered as an order.
+SECOND_LINE_WHEN = "if CRS does not improve after tocilizumab"
+
 # CRS still uncontrolled after tocilizumab on corticosteroids: "If refractory, manage as per
 # G4" (grade 3), and for grade 4 "consider methylprednisolone 1,000 mg IV 2 times a day or
 # alternate therapy".

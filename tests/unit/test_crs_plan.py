@@ -50,8 +50,11 @@ def test_grade_2_before_tocilizumab_gets_no_dexamethasone():
     a = car_t()
     assert a.crs["astct2019"].grade == 2
     assert "dexamethasone.crs" not in ids(a)
-    # Lee 2014's methylprednisolone stays on its own.
-    assert rec(a, "methylprednisolone.crs.lee2014").alternative_to is None
+    # Lee 2014's methylprednisolone stays on its own, as the second line after tocilizumab: a
+    # condition, not an order to sign beside the first tocilizumab dose.
+    r = rec(a, "methylprednisolone.crs.lee2014")
+    assert r.alternative_to is None
+    assert r.when == "if CRS does not improve after tocilizumab"
 
 
 def test_grade_2_after_tocilizumab_gets_dexamethasone_10_mg_every_6_hours():
@@ -59,7 +62,8 @@ def test_grade_2_after_tocilizumab_gets_dexamethasone_10_mg_every_6_hours():
     assert a.crs["astct2019"].grade == 2
     r = rec(a, "dexamethasone.crs")
     assert (r.dose.value, r.frequency, r.urgency) == (10, "every 6 h", "routine")
-    assert rec(a, "methylprednisolone.crs.lee2014").alternative_to == "dexamethasone.crs"
+    r = rec(a, "methylprednisolone.crs.lee2014")
+    assert (r.alternative_to, r.when) == ("dexamethasone.crs", None)
 
 
 def test_grade_3_gets_dexamethasone_before_any_tocilizumab():
