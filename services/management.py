@@ -388,15 +388,19 @@ def plan(
                         ("crs",),
                         urgency="urgent" if crs_grade >= 3 or escalate else "routine",
                         source=step.source,
+                        when=None if escalate else step.when,
                     )
-                # With no corticosteroid step due yet (grade 2 before a tocilizumab trial),
-                # Lee's second-line steroid is conditional, not an order beside tocilizumab.
+                # With no corticosteroid step due yet (grade 2 before a tocilizumab trial), or a
+                # conditional one, Lee's second-line steroid is conditional too: never an order
+                # beside tocilizumab.
                 p.drug(
                     "methylprednisolone.crs.lee2014",
                     ("crs",),
                     urgency="urgent" if escalate and step is None else "routine",
                     alternative_to=step.regimen if step is not None else None,
-                    when=KCP.SECOND_LINE_WHEN if step is None and not escalate else None,
+                    when=None
+                    if escalate
+                    else (KCP.SECOND_LINE_WHEN if step is None else step.when),
                 )
                 if refractory:
                     _refractory_agents(p, crs_grade)

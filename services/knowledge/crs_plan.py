@@ -49,13 +49,15 @@ class SteroidStep:
     after_tocilizumab: bool  # True: only once tocilizumab has been given in this episode
     max_grade: int | None  # applies below this grade (None: no upper limit)
     source: str
+    when: str | None = None  # shown with this condition, never as an order to sign now
 
 
 # fmt: off
 EFFECTOR_STEROIDS: tuple[SteroidStep, ...] = (
     # Grade 2 still present after tocilizumab: dexamethasone (read in a secondary table only).
     SteroidStep("dexamethasone.crs", 2, True, 3,
-                "immunotox: grade 2 after tocilizumab as in the review table of J Clin Med 2023 (PMC10573998 Table 1: hypotension persisting after 1-2 doses of anti-IL-6 therapy, dexamethasone 10 mg IV every 6 h for 1-3 days), not verified against the ASCO 2021 G2 text"),
+                "immunotox: grade 2 after tocilizumab as in the review table of J Clin Med 2023 (PMC10573998 Table 1: hypotension persisting after 1-2 doses of anti-IL-6 therapy, dexamethasone 10 mg IV every 6 h for 1-3 days), not verified against the ASCO 2021 G2 text",
+                when="if CRS persists after tocilizumab (refractory grade 2)"),
     SteroidStep("dexamethasone.crs", 3, False, 4, "asco_iec2021: Table 1 CRS G3"),
     SteroidStep("methylprednisolone.crs.g4", 4, False, None, "asco_iec2021: Table 1 CRS G4"),
 )

@@ -62,15 +62,21 @@ def test_grade_2_after_tocilizumab_gets_dexamethasone_10_mg_every_6_hours():
     assert a.crs["astct2019"].grade == 2
     r = rec(a, "dexamethasone.crs")
     assert (r.dose.value, r.frequency, r.urgency) == (10, "every 6 h", "routine")
+    # Grade 2 after one tocilizumab dose: dexamethasone only if CRS persists, so it is shown with
+    # that condition and not offered as an order; grade 3 below has no condition.
+    assert r.when == "if CRS persists after tocilizumab (refractory grade 2)"
     r = rec(a, "methylprednisolone.crs.lee2014")
-    assert (r.alternative_to, r.when) == ("dexamethasone.crs", None)
+    assert (r.alternative_to, r.when) == (
+        "dexamethasone.crs",
+        "if CRS persists after tocilizumab (refractory grade 2)",
+    )
 
 
 def test_grade_3_gets_dexamethasone_before_any_tocilizumab():
     a = car_t(pressor=True)
     assert a.crs["astct2019"].grade == 3
     r = rec(a, "dexamethasone.crs")
-    assert (r.dose.value, r.urgency) == (10, "urgent")
+    assert (r.dose.value, r.urgency, r.when) == (10, "urgent", None)
     assert "asco_iec2021: Table 1 CRS G3" in r.sources
 
 

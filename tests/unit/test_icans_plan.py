@@ -135,10 +135,28 @@ def test_child_without_weight_gets_no_dose_and_the_reason():
     assert r.dose is None and "weight" in r.dose_missing_reason
 
 
-def test_no_second_corticosteroid_order_when_the_crs_lines_offer_one():
+def test_icans_dexamethasone_is_signable_when_the_crs_dexamethasone_is_only_conditional():
     from tests.fhir_factory import sbp
 
+    # CRS grade 2 after tocilizumab: its dexamethasone waits for refractory CRS; ICANS grade 3
+    # (ICE 2) needs a corticosteroid now, so the ICANS line carries no condition.
     a, p = plan(ice(2), temp(39.0), sbp(80), given("tocilizumab", 30))
+    crs_dex = [r for r in a.recommendations if "crs" in r.for_irae and r.drug == "dexamethasone"]
+    assert crs_dex and all(r.when for r in crs_dex)
+    assert p["icans.dexamethasone_with_crs"].when is None
+
+
+def test_no_second_corticosteroid_order_when_the_crs_lines_offer_one():
+    from tests.fhir_factory import infusion, sbp
+
+    # CRS grade 3 (a vasopressor): its plan offers dexamethasone to sign now.
+    a, p = plan(
+        ice(2),
+        temp(39.0),
+        sbp(80),
+        infusion("norepinephrine", 5, "ug/min", 30),
+        given("tocilizumab", 30),
+    )
     crs_steroids = [
         r
         for r in a.recommendations
