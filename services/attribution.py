@@ -128,7 +128,7 @@ def attribute(data: PatientData, at: datetime, expos: list[Exposure]) -> CrsAttr
                 None,
                 f"{infection} explains the findings, and {e.drug} ({w.label}, last given "
                 f"{last:%Y-%m-%d}) is the only CRS-associated therapy: CRS grading does not "
-                "apply. Treat the infection.",
+                f"apply. {'Treat the infection.' if infection.startswith(('An infection', 'A positive')) else 'Treat the cause.'}",
                 None,
             )
     return CrsAttribution(True, e.drug, e.drug_class, reason + ".", onset, last, w.source)
@@ -151,4 +151,9 @@ def _infection_at(data: PatientData, onset: datetime, at: datetime) -> str | Non
     for r in data.tests:
         if r.positive and start <= r.time <= at:
             return f"A positive {r.label} on {r.time:%Y-%m-%d}"
+    mimics = {kind: label for kind, label, _ in K.CRS_MIMICS}
+    for c in data.conditions:
+        t = c.onset or c.recorded
+        if c.active and c.kind in mimics and t is not None and start <= t <= at:
+            return f"{mimics[c.kind]} recorded {t:%Y-%m-%d} ({c.text})"
     return None

@@ -10,6 +10,7 @@ guessed.
 from __future__ import annotations
 
 import math
+import re
 import threading
 from functools import cache
 
@@ -71,7 +72,17 @@ def normalise(unit: str | None) -> str:
     u = unit.strip()
     if not u:
         raise UnitError("no unit")
-    return ALIASES.get(u.lower(), u)
+    u = ALIASES.get(u.lower(), u)
+    # UCUM writes a weight-based rate with a bracketed divisor, ug/(kg.min); the readers (and
+    # the knowledge tables) use the equivalent ug/kg/min form to tell per-kg rates apart.
+    m = _PER_KG_BRACKETED.fullmatch(u)
+    if m:
+        num = ALIASES.get(f"{m[1]}/min".lower(), f"{m[1]}/min").split("/")[0]
+        return f"{num}/kg/{m[2]}"
+    return u
+
+
+_PER_KG_BRACKETED = re.compile(r"([^/()]+)/\(kg\.([A-Za-z]+)\)")
 
 
 @cache

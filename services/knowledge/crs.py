@@ -136,6 +136,15 @@ ONSET_WINDOWS: tuple[OnsetWindow, ...] = (
 # fmt: on
 ONSET_BY_CLASS: dict[str, OnsetWindow] = {w.drug_class: w for w in ONSET_WINDOWS}
 
+# Recorded diagnoses that, like an infection, explain fever and hypotension after a checkpoint
+# inhibitor (the same window and the same rule: CRS grading does not apply). (condition kind of
+# knowledge.codes, how the text names it, source)
+CRS_MIMICS: tuple[tuple[str, str, str], ...] = (
+    ("adrenal_insufficiency", "An adrenal crisis (adrenal insufficiency)",
+     "asco2021: Table 4.2 primary adrenal insufficiency (G3-G4: hypotension or shock; IV stress-dose hydrocortisone and saline, not anti-IL-6 therapy); "
+     "immunotox: a recorded adrenal insufficiency in the infection window is read as the cause of fever and hypotension after a checkpoint inhibitor"),
+)  # fmt: skip
+
 # Treatments that, given after CRS onset, lift the ASTCT fever requirement (footnote).
 FEVER_LIFTING_CLASSES = frozenset({"antipyretic", "anti_cytokine", "corticosteroid"})
 FEVER_LIFTING_SOURCE = "astct2019: CRS grading, footnote on antipyretic and anti-cytokine therapy"

@@ -391,6 +391,15 @@ def test_norepinephrine_per_kg_needs_a_weight():
     assert any("norepinephrine infusion rate" in m.data for m in a.crs["lee2014"].missing)
 
 
+@pytest.mark.parametrize("unit", ["ug/(kg.min)", "ug/kg/min", "mcg/kg/min", "mcg/(kg.min)"])
+def test_a_weight_based_rate_in_ucum_brackets_is_read(unit):
+    # UCUM writes µg/kg/min as ug/(kg.min): 0.3 × 70 kg = 21 µg/min, Lee 2014 high dose (≥20).
+    g, _ = grades(temp(38.5), weight(70), infusion("norepinephrine", 0.3, unit, 4))
+    assert g["lee2014"] == 3
+    g, _ = grades(temp(38.5), weight(70), infusion("norepinephrine", 0.28, unit, 4))  # 19.6
+    assert g["lee2014"] == 2
+
+
 def test_dopamine_in_micrograms_per_minute_needs_weight_to_reach_table_3():
     # 800 µg/min in a 70 kg patient = 11.4 µg/kg/min: high dose
     with_w, _ = grades(temp(38.5), weight(70), infusion("dopamine", 800, "ug/min", 4))

@@ -73,3 +73,33 @@ def test_sepsis_coded_only_as_a40_a41_or_r65_2_is_an_infection_that_stops_crs_gr
 def test_non_infectious_sirs_r65_10_next_to_r65_2_does_not_stop_crs_grading():
     a = run(*ON_PEMBROLIZUMAB, condition("R65.10", "SIRS of non-infectious origin", 20))
     assert a.crs_attribution.applies is True
+
+
+@pytest.mark.parametrize("code", ["E27.2", "E27.1", "E27.40"])
+def test_a_recorded_adrenal_crisis_explains_fever_and_hypotension_after_a_checkpoint_inhibitor(
+    code,
+):
+    # ASCO 2021 Table 4.2: adrenal crisis (hypotension, shock) is treated with stress-dose
+    # hydrocortisone and saline; tocilizumab for "CRS" would be wrong.
+    a = run(*ON_PEMBROLIZUMAB, condition(code, "Addisonian crisis", 20))
+    assert a.crs_attribution.applies is False
+    assert a.crs_attribution.reason.startswith(
+        "An adrenal crisis (adrenal insufficiency) recorded 2026-11-19 (Addisonian crisis)"
+    )
+    assert "Treat the cause." in a.crs_attribution.reason
+    assert [r for r in a.recommendations if r.drug == "tocilizumab"] == []
+
+
+def test_an_adrenal_insufficiency_recorded_8_days_before_the_fever_does_not_stop_crs_grading():
+    a = run(*ON_PEMBROLIZUMAB, condition("E27.1", "Primary adrenal insufficiency", 8 * 24 + 2))
+    assert a.crs_attribution.applies is True
+
+
+def test_after_car_t_cells_an_adrenal_insufficiency_does_not_stop_crs_grading():
+    a = run(
+        given("tisagenlecleucel", 72, by_text=True),
+        temp(39.2),
+        sbp(84),
+        condition("E27.2", "Addisonian crisis", 20),
+    )
+    assert a.crs_attribution.applies is True
