@@ -33,7 +33,8 @@ def _narrowing() -> dict[str, list[str]]:
         # they reach a hook when the EHR sends the Observations unnarrowed.
         "Observation": [c for s in codes.SERIES for c in s.codes]
         + [t.local_code for t in ki.TOOLS],
-        "Procedure": [code for code, _level, _label in codes.O2_CODES],
+        # Procedures are not narrowed: a T-cell therapy infusion is often charted as a
+        # Procedure under a local code, named only in its text.
     }
 
 

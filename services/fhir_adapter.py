@@ -337,6 +337,8 @@ class _Adapter:
     def procedure(self, r: dict[str, Any]) -> None:
         if r.get("status") in IGNORED_STATUS or r.get("status") == "preparation":
             return
+        if self._cell_therapy_infusion(r):
+            return
         o2 = codes.match_o2(_codings(r.get("code")), _names(r.get("code")))
         if o2 is None:
             return
@@ -352,6 +354,38 @@ class _Adapter:
             self.data.unreadable.append((ref, f"{o2[1]}: no performed time"))
             return
         self.data.o2_episodes.append(O2Episode(o2[0], start, end, ref, o2[1]))
+
+    def _cell_therapy_infusion(self, r: dict[str, Any]) -> bool:
+        """A T-cell therapy infusion charted as a Procedure: read as its administration."""
+        if r.get("status") not in codes.CELL_THERAPY_PROCEDURE_STATUS:
+            return False
+        names = " ".join(_names(r.get("code")))
+        if any(t in names.lower() for t in codes.CELL_THERAPY_PROCEDURE_EXCLUDE):
+            return False
+        drug = codes.match_drug(_codings(r.get("code")), names)
+        if drug is None or drug.drug_class != "cellular_therapy":
+            return False
+        start = parse_instant(r.get("performedDateTime"))
+        p = r.get("performedPeriod")
+        if start is None and isinstance(p, dict):
+            start = parse_instant(p.get("start"))
+        ref = _ref(r)
+        if start is None:
+            self.data.unreadable.append((ref, f"{drug.name} infusion: no performed time"))
+            return True
+        self.data.drugs.append(
+            DrugEvent(
+                drug=drug.name,
+                drug_class=drug.drug_class,
+                kind="administration",
+                time=start,
+                end=start,
+                ref=ref,
+                status=r.get("status") or "",
+                start=start,
+            )
+        )
+        return True
 
     def device_use(self, r: dict[str, Any]) -> None:
         if r.get("status") in IGNORED_STATUS:

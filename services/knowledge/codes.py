@@ -622,6 +622,19 @@ def drug_by_name(name: str) -> DrugConcept | None:
     return _drug_by_name().get(name)
 
 
+# The generic concept ("CAR-T", "chimeric antigen receptor") when no product is named.
+GENERIC_CAR_T = "chimeric antigen receptor t cells"
+
+# A T-cell therapy infusion is often charted as a Procedure ("CAR-T cell infusion (Yescarta)")
+# rather than a MedicationAdministration: such a Procedure, completed or in progress, is read as
+# the administration. Procedures of the pathway that are not the infusion are not exposures.
+CELL_THERAPY_PROCEDURE_STATUS = frozenset({"completed", "in-progress"})
+CELL_THERAPY_PROCEDURE_EXCLUDE = (
+    "apheresis", "leukapheresis", "collection", "harvest", "lymphodeplet", "bridging",
+    "consult", "evaluation", "referral", "education",
+)  # fmt: skip
+
+
 def match_drug(codings: list[tuple[str | None, str | None]], text: str) -> DrugConcept | None:
     """The drug a medication concept names: by code first, then by generic or brand name. A
     fixed combination is recognised however it is written (brand, "nivolumab and relatlimab",
@@ -641,6 +654,9 @@ def match_drug(codings: list[tuple[str | None, str | None]], text: str) -> DrugC
                 found.append(hit)
     if not found:
         return None
+    if len(found) > 1 and any(d.name == GENERIC_CAR_T for d in found):
+        # "CAR-T cell infusion (Yescarta)": the product named beside the generic words.
+        found = [d for d in found if d.name != GENERIC_CAR_T] or found
     names = {d.name for d in found}
     for combo in _combinations():
         if combo in found or set(combo.components) <= names:

@@ -476,3 +476,41 @@ def test_car_t_patient_card_follows_astct_and_names_no_checkpoint_action():
     assert "CRS grade 3 (ASTCT 2019)" in card.summary
     assert "pembrolizumab" not in card.summary
     assert "CRS attributed to axicabtagene ciloleucel" in card.detail
+
+
+# --- A T-cell therapy infusion charted as a Procedure (local code, product in the text) ----------
+
+
+def cart_procedure(text: str, status: str = "completed", hours_before: float = 72) -> dict:
+    return {
+        "resourceType": "Procedure",
+        "id": "cart-proc",
+        "status": status,
+        "code": {
+            "coding": [{"system": "http://hospital.example.org/flowsheet", "code": "CART-INF"}],
+            "text": text,
+        },
+        "performedDateTime": iso(hours_before),
+    }
+
+
+def test_a_car_t_infusion_charted_as_a_procedure_is_the_exposure():
+    a = run(cart_procedure("CAR-T cell infusion (Yescarta)"), temp(38.6), sbp(84))
+    assert a.crs_attribution.applies is True
+    assert a.crs_attribution.agent == "axicabtagene ciloleucel"
+    assert a.crs["astct2019"].grade == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("CAR-T cell infusion (Kymriah)", "entered-in-error"),
+        ("CAR-T cell infusion (Kymriah)", "not-done"),
+        ("CAR-T cell infusion (Kymriah)", "preparation"),
+        ("Leukapheresis for CAR-T cell collection (Kymriah)", "completed"),
+        ("Lymphodepleting chemotherapy before CAR-T", "completed"),
+    ],
+)
+def test_procedures_that_are_not_a_given_infusion_are_not_an_exposure(text, status):
+    a = run(cart_procedure(text, status), temp(38.6), sbp(84))
+    assert a.crs_attribution.applies is False
