@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
+from services import format as fmt
 from services import vasopressors as V
 from services.knowledge import codes
 from services.knowledge import crs as K
@@ -244,8 +245,12 @@ def _ev_run(run: V.HighDoseRun) -> tuple[Evidence, ...]:
 
 
 def _fmt(v: float | None) -> str:
+    """One decimal as charted (38.9 °C, 5.5 µg/min); a rate below 1 keeps its digits
+    (vasopressin 0.03 U/min, norepinephrine 0.08 µg/kg/min)."""
     if v is None:
         return "?"
+    if abs(v) < 1:
+        return fmt.num(v)
     return f"{v:.1f}".rstrip("0").rstrip(".") if not float(v).is_integer() else str(int(v))
 
 

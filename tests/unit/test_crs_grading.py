@@ -526,3 +526,10 @@ def test_trajectory_records_when_the_grade_changed():
     lee = [(p.time, p.grades["lee2014"]) for p in a.trajectory]
     assert any(g == 1 for _, g in lee)
     assert lee[-1][1] == 0
+
+
+def test_a_rate_below_one_keeps_its_digits_in_the_evidence():
+    # Vasopressin is charted at 0.03-0.04 units/min: "0" would read as stopped.
+    _, a = grades(temp(38.5), infusion("vasopressin", 0.03, "U/min", 4))
+    what = [e.what for c in a.crs["astct2019"].criteria for e in c.evidence]
+    assert any(w.startswith("vasopressin 0.03 ") for w in what), what
