@@ -147,7 +147,11 @@ def tocilizumab(
     sources = [rule.source, K.TOCILIZUMAB_EPISODE_GAP_DAYS[1]]
     if any(d.ordered for d in doses):
         sources.append(K.TOCILIZUMAB_ORDER_AS_DOSE[1])
-    if n >= rule.max_doses:
+    if data.deceased and (data.deceased_time is None or data.deceased_time <= at):
+        status = "deceased"
+        died = f" at {when(data.deceased_time)}" if data.deceased_time else ""
+        text = f"{head}; the patient died{died}: no further dose"
+    elif n >= rule.max_doses:
         status = "max_reached"
         text = (
             f"{head}: no more tocilizumab, the maximum of {rule.max_doses} doses for one CRS "

@@ -72,6 +72,18 @@ def test_8_h_after_a_dose_the_second_dose_is_allowed():
     assert lee.dose is None and "04:00 (21 Nov)" in lee.text
 
 
+def test_after_death_the_course_allows_no_further_dose():
+    out = crs_on_pembrolizumab()
+    out[0] = patient(deceasedDateTime=(AT - timedelta(hours=2)).isoformat())
+    a = assess([*out, toci(30)], AT)
+    c = a.courses.tocilizumab
+    assert c.status == "deceased"
+    assert c.text.endswith("the patient died at 10:00 (20 Nov): no further dose")
+    assert a.recommendations == []
+    # Alive, the same course allows a further dose.
+    assert assess([*crs_on_pembrolizumab(), toci(30)], AT).courses.tocilizumab.status != "deceased"
+
+
 def test_after_3_doses_a_4th_is_allowed_after_4_no_5th():
     three = assess([*crs_on_pembrolizumab(), toci(26), toci(17), toci(9)], AT)
     assert three.courses.tocilizumab.given == 3
