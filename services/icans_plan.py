@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from services.knowledge import codes
 from services.knowledge import icans as K
 from services.management import _Plan, _split
 from services.model import IcansResult, PatientData, Recommendation, Weight
@@ -54,6 +55,18 @@ def plan(
     domains = {c.id.split(".")[1] for c in result.criteria}
     toci_given = _tocilizumab_given_since(data, _therapy_time(data, result.agent, at), at)
     p = _Plan(weight, age)
+    engager = codes.drug_by_name(result.agent) if result.agent else None
+    if engager is not None and engager.drug_class == "bispecific":
+        p.advice(
+            f"engager.hold_icans.{engager.name}",
+            "cancer_therapy",
+            K.ENGAGER_HOLD_ICANS[0].format(drug=engager.name),
+            K.ENGAGER_HOLD_ICANS[1],
+            FOR,
+            drug=engager.name,
+            urgency="urgent",
+            dose_missing_reason=f"No dose: this line is about whether to give {engager.name}",
+        )
     steroid_row: tuple[str, str | None] | None = None  # (id, when) of the dexamethasone line
     steroid_ordered = any(
         r.drug in K.STEROID_DRUGS and r.dose is not None and r.when is None for r in existing or ()

@@ -395,3 +395,12 @@ HS_PATHWAY = (
     "ruxolitinib or emapalumab when refractory)"
 )
 HS_PATHWAY_SOURCE = "hines2023: treatment recommendations (as recalled, not verified against the paper's text this release)"
+
+
+# A T-cell engager behind ICANS: hold it while ICANS is active (text, source).
+ENGAGER_HOLD_ICANS = (
+    "Withhold {drug} while ICANS is active; whether and when to resume or to stop for good is in "
+    "its label's neurologic toxicity table",
+    "immunotox: the boxed warnings of TECVAYLI, TALVEY and LYNOZYFIC name neurologic toxicity "
+    "including ICANS (openFDA label records read); each label's per-grade rule was not read here",
+)

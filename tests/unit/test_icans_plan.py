@@ -165,3 +165,18 @@ def test_no_second_corticosteroid_order_when_the_crs_lines_offer_one():
     assert crs_steroids, "the CRS plan offers dexamethasone here"
     for rid in ("icans.dexamethasone_with_crs", "icans.methylprednisolone"):
         assert p[rid].when and "never as a second one" in p[rid].when
+
+
+def test_a_t_cell_engager_behind_icans_is_withheld_and_car_t_cells_are_not():
+    a, p = plan(ice(6), therapy=given("teclistamab", 48, by_text=True))
+    assert a.icans.grade == 2
+    hold = p["engager.hold_icans.teclistamab"]
+    assert (hold.category, hold.urgency, hold.drug, hold.dose) == (
+        "cancer_therapy",
+        "urgent",
+        "teclistamab",
+        None,
+    )
+    assert hold.text.startswith("Withhold teclistamab while ICANS is active")
+    _, p = plan(ice(6))
+    assert not any(k.startswith("engager.") for k in p)
