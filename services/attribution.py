@@ -131,6 +131,12 @@ def attribute(data: PatientData, at: datetime, expos: list[Exposure]) -> CrsAttr
                 f"apply. {'Treat the infection.' if infection.startswith(('An infection', 'A positive')) else 'Treat the cause.'}",
                 None,
             )
+    if not w.yields_to_infection:
+        # After T-cell therapy or an engager CRS is still graded, but a recorded infection (or
+        # mimic) is named: both may need treating.
+        also = _infection_at(data, onset or at, at)
+        if also is not None:
+            reason += f"; {also[0].lower()}{also[1:]} in the same window: treat it too"
     return CrsAttribution(True, e.drug, e.drug_class, reason + ".", onset, last, w.source)
 
 

@@ -60,6 +60,11 @@ def test_after_car_t_cells_crs_is_graded_despite_an_infection():
     )
     assert a.crs_attribution.applies is True
     assert a.crs_attribution.agent == "tisagenlecleucel"
+    # The infection is named beside the CRS attribution: both may need treating.
+    assert (
+        "an infection recorded 2026-11-19 (Acute pyelonephritis) in the same window: treat it too"
+        in (a.crs_attribution.reason)
+    )
 
 
 @pytest.mark.parametrize("code", ["A41.9", "A41.51", "A40.0", "R65.20", "R65.21"])
