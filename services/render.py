@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 from services import format
 from services.knowledge.sources import GRADING_SYSTEMS as SYSTEM_LABELS
@@ -50,21 +51,9 @@ def _icans_lines(a: Assessment) -> list[str]:
     if r.reason:
         out.append(f"  {r.reason}")
     worst = r.worst
-    worst_s = f"; worst {worst.grades['astct2019']} at {worst.time.isoformat()}" if worst else ""
+    worst_s = f"; worst {worst.grades['astct2019']} at {_iso(worst.time)}" if worst else ""
     out.append(f"  ASTCT 2019 ICANS: {_grade(r.grade)}{worst_s}")
-    for c in r.criteria:
-        prefix = f"Grade {c.grade}: " if c.grade else ""
-        out.append(f"    - {prefix}{c.text}  [{c.source}]")
-        for e in c.evidence:
-            when = f" at {e.time.isoformat()}" if e.time else ""
-            out.append(f"        {e.what}{when} ({e.ref})")
-    for e in r.findings:
-        when = f" at {e.time.isoformat()}" if e.time else ""
-        out.append(f"    finding, not graded as ICANS: {e.what}{when} ({e.ref})")
-    for m in r.missing:
-        out.append(f"    missing: {m.data}: {m.why}")
-    for n in r.notes:
-        out.append(f"    note: {n}")
+    out += _graded_lines(r, "ICANS")
     hs = r.iec_hs
     if hs is not None:
         out.append(f"  {hs['text']}")
@@ -75,6 +64,26 @@ def _icans_lines(a: Assessment) -> list[str]:
         if hs["pathway"]:
             out.append(f"    {hs['pathway']}  [{hs['pathway_source']}]")
         out.append(f"    note: {hs['note']}")
+    return out
+
+
+def _graded_lines(r: Any, syndrome: str) -> list[str]:
+    """A graded syndrome (CRS under one system, ICANS): criteria with evidence, findings not
+    graded, missing data and notes, in the site's time zone with sources by name."""
+    out = []
+    for c in r.criteria:
+        prefix = f"Grade {c.grade}: " if c.grade else ""
+        out.append(f"    - {prefix}{c.text}  [{_cites([c.source])}]")
+        for e in c.evidence:
+            when = f" at {_iso(e.time)}" if e.time else ""
+            out.append(f"        {e.what}{when} ({e.ref})")
+    for e in r.findings:
+        when = f" at {_iso(e.time)}" if e.time else ""
+        out.append(f"    finding, not graded as {syndrome}: {e.what}{when} ({e.ref})")
+    for m in r.missing:
+        out.append(f"    missing: {m.data}: {m.why}")
+    for n in r.notes:
+        out.append(f"    note: {n}")
     return out
 
 
@@ -112,19 +121,7 @@ def render_text(a: Assessment) -> str:
         worst = a.crs_worst.get(system)
         worst_s = f"; worst {worst.grades[system]} at {_iso(worst.time)}" if worst else ""
         lines.append(f"  {SYSTEM_LABELS[system]}: {_grade(r.grade)}{worst_s}")
-        for c in r.criteria:
-            prefix = f"Grade {c.grade}: " if c.grade else ""
-            lines.append(f"    - {prefix}{c.text}  [{_cites([c.source])}]")
-            for e in c.evidence:
-                when = f" at {_iso(e.time)}" if e.time else ""
-                lines.append(f"        {e.what}{when} ({e.ref})")
-        for e in r.findings:
-            when = f" at {_iso(e.time)}" if e.time else ""
-            lines.append(f"    finding, not graded as CRS: {e.what}{when} ({e.ref})")
-        for m in r.missing:
-            lines.append(f"    missing: {m.data}: {m.why}")
-        for n in r.notes:
-            lines.append(f"    note: {n}")
+        lines += _graded_lines(r, "CRS")
     lines += _icans_lines(a)
     lines.append("")
     lines.append("Exposure")
