@@ -6,12 +6,18 @@ checkpoint inhibitor). Each class has an onset window after its most recent dose
 ≥38.0 °C, or a recorded CRS, after that dose and within the episode look-back. When several
 therapies fit, the lower rank wins (the more frequent cause), then the most recent dose. With
 no therapy that fits, CRS grading does not apply: the findings are still listed.
+
+`last_dose` and `in_onset_window` are shared with ICANS (`services.icans`), which applies the
+same rule with its own windows (`knowledge.icans.ONSET_WINDOWS`) and its own onset.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from services.crs import treated_onsets
 from services.knowledge import crs as K
@@ -20,7 +26,7 @@ from services.model import CrsAttribution, Exposure, PatientData
 CLASS_LABEL = {w.drug_class: w.label for w in K.ONSET_WINDOWS}
 
 
-def _last_dose(data: PatientData, drug: str, at: datetime) -> datetime | None:
+def last_dose(data: PatientData, drug: str, at: datetime) -> datetime | None:
     """The most recent exposure to `drug` up to `at`: an administration's time (a running
     infusion counts until `at`), a statement's end, or an order's time when nothing else."""
     best: dict[str, datetime] = {}
@@ -38,6 +44,58 @@ def _last_dose(data: PatientData, drug: str, at: datetime) -> datetime | None:
         if kind in best:
             return best[kind]
     return None
+
+
+class Window(Protocol):
+    """An onset-window row (`knowledge.crs.OnsetWindow`, `knowledge.icans.OnsetWindow`)."""
+
+    label: str
+    rank: int
+    days: float
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One exposure checked against its class's onset window. `last`: its most recent dose
+    (None: no dose time on record); `onset`: the first onset after that dose (None: none up to
+    now), and what marks it."""
+
+    exposure: Exposure
+    window: Window
+    last: datetime | None
+    onset: datetime | None = None
+    marker: str = ""
+
+
+def in_onset_window(
+    data: PatientData,
+    at: datetime,
+    expos: list[Exposure],
+    windows: Mapping[str, Window],
+    first_onset: Callable[[datetime], tuple[datetime | None, str]],
+) -> tuple[list[Candidate], list[Candidate]]:
+    """The exposures of a class in `windows` whose onset (or now, when there is none yet) came
+    at most the window's days after their most recent dose, best first (the lower rank, then
+    the most recent dose); and the others in the order given. `first_onset(last)`: the first
+    onset after a dose at `last`, and what marks it."""
+    fits: list[tuple[int, float, Candidate]] = []
+    outside: list[Candidate] = []
+    for e in expos:
+        if e.drug_class not in windows:
+            continue
+        w = windows[e.drug_class]
+        last = last_dose(data, e.drug, at)
+        if last is None:
+            outside.append(Candidate(e, w, None))
+            continue
+        onset, marker = first_onset(last)
+        c = Candidate(e, w, last, onset, marker)
+        if (onset or at) - last <= timedelta(days=w.days):
+            fits.append((w.rank, -last.timestamp(), c))
+        else:
+            outside.append(c)
+    fits.sort(key=lambda f: (f[0], f[1]))
+    return [f[2] for f in fits], outside
 
 
 def _onsets(data: PatientData) -> tuple[list[datetime], list[str]]:
@@ -63,27 +121,22 @@ def attribute(data: PatientData, at: datetime, expos: list[Exposure]) -> CrsAttr
         return CrsAttribution(False, None, None, K.NOT_APPLICABLE_NOTE, None)
     times, what = _onsets(data)
     lookback = at - timedelta(days=K.value("crs_episode_lookback"))
-    fits: list[tuple[int, float, Exposure, datetime, datetime | None, str]] = []
-    outside: list[str] = []
-    for e in candidates:
-        w = K.ONSET_BY_CLASS[e.drug_class]
-        last = _last_dose(data, e.drug, at)
-        if last is None:
-            outside.append(f"{e.drug}: no dose time on record")
-            continue
+
+    def first_onset(last: datetime) -> tuple[datetime | None, str]:
         i = bisect_left(times, max(last, lookback))
         onset = times[i] if i < len(times) and times[i] <= at else None
-        marker = what[i] if onset is not None else ""
-        ref = onset or at
-        gap = ref - last
-        if gap <= timedelta(days=w.days):
-            fits.append((w.rank, -last.timestamp(), e, last, onset, marker))
-        else:
-            outside.append(
-                f"{e.drug} last given {last:%Y-%m-%d}, {_days(gap)} before "
-                f"{'the onset' if onset else 'now'} (window for a {w.label}: {w.days:g} days)"
-            )
-    if not fits:
+        return onset, what[i] if onset is not None else ""
+
+    fitting, missed = in_onset_window(data, at, candidates, K.ONSET_BY_CLASS, first_onset)
+    outside = [
+        f"{c.exposure.drug}: no dose time on record"
+        if c.last is None
+        else f"{c.exposure.drug} last given {c.last:%Y-%m-%d}, {_days((c.onset or at) - c.last)} "
+        f"before {'the onset' if c.onset else 'now'} (window for a {c.window.label}: "
+        f"{c.window.days:g} days)"
+        for c in missed
+    ]
+    if not fitting:
         return CrsAttribution(
             False,
             None,
@@ -93,8 +146,8 @@ def attribute(data: PatientData, at: datetime, expos: list[Exposure]) -> CrsAttr
             + "): CRS grading does not apply.",
             None,
         )
-    fits.sort(key=lambda f: (f[0], f[1]))
-    _rank, _t, e, last, onset, marker = fits[0]
+    best = fitting[0]
+    e, last, onset, marker = best.exposure, best.last, best.onset, best.marker
     w = K.ONSET_BY_CLASS[e.drug_class]
     if onset is not None:
         reason = (
@@ -106,7 +159,7 @@ def attribute(data: PatientData, at: datetime, expos: list[Exposure]) -> CrsAttr
             f"CRS-associated therapy on record: {e.drug} ({w.label}, last given "
             f"{last:%Y-%m-%d}); no fever or recorded CRS since that dose"
         )
-    others = [f[2] for f in fits[1:]]
+    others = [c.exposure for c in fitting[1:]]
     if others:
         reason += (
             "; also in its window: "
@@ -119,7 +172,7 @@ def attribute(data: PatientData, at: datetime, expos: list[Exposure]) -> CrsAttr
         )
     if outside:
         reason += "; not attributable: " + "; ".join(outside)
-    if w.yields_to_infection and not any(f[2].drug_class != e.drug_class for f in fits):
+    if w.yields_to_infection and not any(c.exposure.drug_class != e.drug_class for c in fitting):
         infection = _infection_at(data, onset or at, at)
         if infection is not None:
             return CrsAttribution(

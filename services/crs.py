@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from services import format as fmt
+from services import grading
 from services import vasopressors as V
 from services.knowledge import codes
 from services.knowledge import crs as K
@@ -255,8 +256,7 @@ def _fmt(v: float | None) -> str:
 
 
 def _crit(rule_id: str, evidence: tuple[Evidence, ...] | list[Evidence] = ()) -> Criterion:
-    r = K.RULES[rule_id]
-    return Criterion(r.id, r.grade, r.text, r.source, tuple(evidence))
+    return grading.criterion(K.RULES[rule_id], evidence)
 
 
 # ------------------------------------------------------------------------------------------
@@ -342,7 +342,7 @@ class _Index:
             return K.value("hypotension_sbp"), K.value("hypotension_map"), False
         d = b.date()
         years = (d - bd).days / 365.25
-        whole = d.year - bd.year - ((d.month, d.day) < (bd.month, bd.day))
+        whole = grading.whole_years(bd, d)
         sbp, mean = K.value("hypotension_sbp"), None
         if whole >= K.value("adult_age"):
             mean = K.value("hypotension_map")
@@ -415,7 +415,7 @@ def gather(ix: _Index, a: datetime, b: datetime) -> Findings:
     for e in ix.data.o2_episodes:
         if e.start > b:
             break
-        if e.end is None or e.end >= a:
+        if grading.overlaps(e.start, e.end, a, b):
             f.o2_n += 1
             if f.o2_top is None or e.level > f.o2_top.level:
                 f.o2_top = e
@@ -763,19 +763,20 @@ def evaluate(data: PatientData, at: datetime, not_applicable: str | None = None)
     therapy); every window then grades 0 with its findings listed."""
     window = timedelta(hours=K.value("window"))
     ix = _Index(data, at)
-    # Hour by hour back over the trajectory span; point 0 is `at` itself.
-    hours = int(K.value("trajectory") * 24)
-    points: list[TrajectoryPoint] = []
+    # Hour by hour back over the trajectory span; the last point is `at` itself.
+    hours = grading.trajectory_hours(K.value("trajectory"))
     graded: dict[tuple, dict[str, int | None]] = {}  # grading_key -> grades
-    for k in range(hours, -1, -1):
-        b = at - timedelta(hours=k)
-        f = gather(ix, b - window, b)
+
+    def grades_at(a: datetime, b: datetime) -> dict[str, int | None]:
+        f = gather(ix, a, b)
         key = f.grading_key()
         grades = graded.get(key)
         if grades is None:
             grades = {system: grade_window(system, f, not_applicable)[0] for system in GRADERS}
             graded[key] = grades
-        points.append(TrajectoryPoint(b, dict(grades)))
+        return dict(grades)
+
+    points = grading.hourly(at, hours, window, grades_at)
     # Now, with full evidence
     f_now = gather(ix, at - window, at)
     at_death: dict[str, int | None] = {}
@@ -806,15 +807,8 @@ def evaluate(data: PatientData, at: datetime, not_applicable: str | None = None)
             tuple(notes),
             tuple(out.findings),
         )
-    worst: dict[str, TrajectoryPoint | None] = {}
-    for system in SYSTEMS:
-        best: TrajectoryPoint | None = None
-        for p in points:
-            g = p.grades[system]
-            if g is not None and (best is None or g > (best.grades[system] or 0)):
-                best = p
-        worst[system] = best
-    return CrsEvaluation(now, _changes(points), worst, at - timedelta(hours=hours))
+    worst = {system: grading.worst(points, system) for system in SYSTEMS}
+    return CrsEvaluation(now, grading.changes(points), worst, at - timedelta(hours=hours))
 
 
 def _why_no_grade(system: str, f: Findings) -> str:
@@ -822,17 +816,6 @@ def _why_no_grade(system: str, f: Findings) -> str:
     if system == "astct2019" and not _no_data(f):
         return f"No temperature in the {hours} hours before the assessment and no tocilizumab or steroids: ASTCT needs to know whether there is fever."
     return f"No temperature, blood pressure, oxygen, vasopressor or laboratory data in the {hours} hours before the assessment."
-
-
-def _changes(points: list[TrajectoryPoint]) -> list[TrajectoryPoint]:
-    """The first point, every point where a grade changes, and the last point."""
-    out: list[TrajectoryPoint] = []
-    for p in points:
-        if not out or p.grades != out[-1].grades:
-            out.append(p)
-    if points and out[-1] is not points[-1]:
-        out.append(points[-1])
-    return out
 
 
 def hypotension_limits(data: PatientData, at: datetime) -> tuple[float, float | None]:

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from services import iec_hs
-from services.attribution import _last_dose
+from services import grading, iec_hs
+from services.attribution import in_onset_window
 from services.knowledge import icans as K
 from services.model import (
     Criterion,
@@ -24,7 +24,6 @@ from services.model import (
     Missing,
     NeuroFact,
     PatientData,
-    TrajectoryPoint,
 )
 
 # Conditions that last until they abate; everything else is an event at its time.
@@ -39,13 +38,12 @@ def _ev(f: NeuroFact) -> Evidence:
 
 
 def _crit(rule_id: str, evidence: list[Evidence]) -> Criterion:
-    r = K.RULES[rule_id]
-    return Criterion(r.id, r.grade, r.text, r.source, tuple(evidence))
+    return grading.criterion(K.RULES[rule_id], evidence)
 
 
 def _in_window(f: NeuroFact, a: datetime, b: datetime) -> bool:
     if f.kind in STATES:
-        return f.time <= b and (f.end is None or f.end >= a)
+        return grading.overlaps(f.time, f.end, a, b)
     return a <= f.time <= b
 
 
@@ -195,29 +193,24 @@ def attribute(data: PatientData, at: datetime, expos: list[Exposure]) -> IcansAt
     candidates = [e for e in expos if e.drug_class in K.ONSET_BY_CLASS]
     if not candidates:
         return IcansAttribution(False, None, None, K.NOT_ATTRIBUTABLE_NOTE)
-    fits: list[tuple[int, float, Exposure, datetime, datetime | None]] = []
-    outside: list[str] = []
-    for e in candidates:
-        w = K.ONSET_BY_CLASS[e.drug_class]
-        last = _last_dose(data, e.drug, at)
-        if last is None:
-            outside.append(f"{e.drug}: no dose time on record")
-            continue
-        onset = next((f.time for f in data.neuro if last <= f.time <= at and _is_finding(f)), None)
-        gap = (onset or at) - last
-        if gap <= timedelta(days=w.days):
-            fits.append((w.rank, -last.timestamp(), e, last, onset))
-        else:
-            outside.append(
-                f"{e.drug} last given {last:%Y-%m-%d}, more than {w.days:g} days before "
-                f"{'the onset' if onset else 'now'}"
-            )
+
+    def first_onset(last: datetime) -> tuple[datetime | None, str]:
+        f = next((f for f in data.neuro if last <= f.time <= at and _is_finding(f)), None)
+        return (f.time, "first neurologic finding") if f else (None, "")
+
+    fits, missed = in_onset_window(data, at, candidates, K.ONSET_BY_CLASS, first_onset)
     if not fits:
+        outside = [
+            f"{c.exposure.drug}: no dose time on record"
+            if c.last is None
+            else f"{c.exposure.drug} last given {c.last:%Y-%m-%d}, more than "
+            f"{c.window.days:g} days before {'the onset' if c.onset else 'now'}"
+            for c in missed
+        ]
         return IcansAttribution(
             False, None, None, K.NOT_ATTRIBUTABLE_NOTE + " (" + "; ".join(outside) + ")"
         )
-    fits.sort(key=lambda x: (x[0], x[1]))
-    _rank, _t, e, last, onset = fits[0]
+    e, last, onset = fits[0].exposure, fits[0].last, fits[0].onset
     w = K.ONSET_BY_CLASS[e.drug_class]
     reason = f"ICANS attributed to {e.drug} ({w.label}, last given {last:%Y-%m-%d}"
     reason += (
@@ -237,24 +230,21 @@ def _child(data: PatientData, at: datetime) -> bool | None:
     bd = data.birth_date
     if bd is None:
         return None
-    d = at.date()
-    years = d.year - bd.year - ((d.month, d.day) < (bd.month, bd.day))
-    return years <= K.value("capd_max_age")
+    return grading.whole_years(bd, at.date()) <= K.value("capd_max_age")
 
 
 def evaluate(data: PatientData, at: datetime, expos: list[Exposure]) -> IcansResult:
     attr = attribute(data, at, expos)
     window = timedelta(hours=K.value("window"))
-    hours = int(K.value("trajectory") * 24)
+    hours = grading.trajectory_hours(K.value("trajectory"))
     facts = [f for f in data.neuro if f.time <= at]
     child = _child(data, at)
-    points: list[TrajectoryPoint] = []
-    for k in range(hours, -1, -1):
-        b = at - timedelta(hours=k)
-        g = grade_window(facts, b - window, b, _child(data, b)).grade if facts else None
-        if g is not None and not attr.applies:
-            g = 0
-        points.append(TrajectoryPoint(b, {SYSTEM: g}))
+
+    def grades_at(a: datetime, b: datetime) -> dict[str, int | None]:
+        g = grade_window(facts, a, b, _child(data, b)).grade if facts else None
+        return {SYSTEM: 0 if g is not None and not attr.applies else g}
+
+    points = grading.hourly(at, hours, window, grades_at)
     out = grade_window(facts, at - window, at, child)
     grade = out.grade
     criteria, missing, notes = tuple(out.criteria), tuple(out.missing), list(out.notes)
@@ -275,11 +265,6 @@ def evaluate(data: PatientData, at: datetime, expos: list[Exposure]) -> IcansRes
             f"Death during ICANS grade {grade}; grade 5 (death due to ICANS) is a clinician's "
             "judgement."
         )
-    worst: TrajectoryPoint | None = None
-    for p in points:
-        g = p.grades[SYSTEM]
-        if g is not None and (worst is None or g > (worst.grades[SYSTEM] or 0)):
-            worst = p
     return IcansResult(
         applies=attr.applies,
         grade=grade,
@@ -289,8 +274,8 @@ def evaluate(data: PatientData, at: datetime, expos: list[Exposure]) -> IcansRes
         notes=tuple(notes),
         at=at,
         window_start=at - timedelta(hours=hours),
-        worst=worst,
-        trajectory=tuple(_changes(points)),
+        worst=grading.worst(points, SYSTEM),
+        trajectory=tuple(grading.changes(points)),
         agent=attr.agent,
         drug_class=attr.drug_class,
         reason=attr.reason,
@@ -299,13 +284,3 @@ def evaluate(data: PatientData, at: datetime, expos: list[Exposure]) -> IcansRes
         sources=SOURCES,
         iec_hs=iec_hs.screen(data, at, attr.last_dose) if attr.applies else None,
     )
-
-
-def _changes(points: list[TrajectoryPoint]) -> list[TrajectoryPoint]:
-    out: list[TrajectoryPoint] = []
-    for p in points:
-        if not out or p.grades != out[-1].grades:
-            out.append(p)
-    if points and out[-1] is not points[-1]:
-        out.append(points[-1])
-    return out
