@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
+from services import format as fmt
 from services.knowledge import codes
 from services.knowledge import courses as K
 from services.knowledge import irae as KI
@@ -70,12 +71,6 @@ def _for_irae(expos: list[Exposure] | None) -> bool:
 def when(t: datetime) -> str:
     """ "03:00 (20 Nov)": the hour first, as a clinician reads a course."""
     return f"{t:%H:%M} ({t.day} {t:%b})"
-
-
-def _n(v: float) -> str:
-    """Whole milligrams as integers, others to one decimal."""
-    r = round(v, 1)
-    return f"{int(r)}" if r == int(r) else f"{r:g}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -162,7 +157,7 @@ def tocilizumab(
         status = "wait"
         text = (
             f"{head}; the next not before {when(next_nb)} "
-            f"(at least {_n(rule.min_interval_h)} hours apart)"
+            f"(at least {fmt.charted(rule.min_interval_h)} hours apart)"
         )
     elif grade_then is not None and grade_now is not None and grade_now < grade_then:
         status = "improving"
@@ -178,9 +173,9 @@ def tocilizumab(
     ):
         status = "no_improvement"
         text = (
-            f"{head}; no improvement {_n(window_h)} hours later (grade {grade_then} then, "
+            f"{head}; no improvement {fmt.charted(window_h)} hours later (grade {grade_then} then, "
             f"{grade_now} now): a further dose is allowed (at most {rule.max_doses} doses, at "
-            f"least {_n(rule.min_interval_h)} hours apart) together with corticosteroids"
+            f"least {fmt.charted(rule.min_interval_h)} hours apart) together with corticosteroids"
         )
         sources.append(window_src)
     else:
@@ -188,7 +183,7 @@ def tocilizumab(
         text = (
             f"{head}; a further dose is allowed from {when(next_nb or last)} if there is no "
             f"clinical improvement (at most {rule.max_doses} doses, at least "
-            f"{_n(rule.min_interval_h)} hours apart)"
+            f"{fmt.charted(rule.min_interval_h)} hours apart)"
         )
     return TocilizumabCourse(
         doses=doses,
@@ -440,13 +435,13 @@ def corticosteroid(
     now_text = ""
     if current is not None:
         now_text = (
-            f", {_n(current)} mg/day over the last 24 hours"
+            f", {fmt.charted(current)} mg/day over the last 24 hours"
             if current > 0
             else ", none in the last 24 hours"
         )
     lines = [
         f"{drug.capitalize()}, day {day_of_course} of the course (started {start.day} "
-        f"{start:%b}); highest {_n(peak)} mg/day prednisone-equivalent{now_text}"
+        f"{start:%b}); highest {fmt.charted(peak)} mg/day prednisone-equivalent{now_text}"
     ]
     if unknown_days:
         lines.append(
@@ -474,12 +469,12 @@ def corticosteroid(
         step_text = "; ".join(s.source.partition("(")[2].rstrip(")") for s in K.TAPER_STEPS)
         if current < floor_today - 1e-9:
             lines.append(
-                f"Faster than the taper schedule ({step_text}): at least {_n(floor_today)} "
+                f"Faster than the taper schedule ({step_text}): at least {fmt.charted(floor_today)} "
                 "mg/day expected today; watch for a flare"
             )
         elif current > ceiling_today + 1e-9:
             lines.append(
-                f"Slower than the taper schedule ({step_text}): {_n(ceiling_today)} mg/day or "
+                f"Slower than the taper schedule ({step_text}): {fmt.charted(ceiling_today)} mg/day or "
                 "less expected by today"
             )
         else:
@@ -506,21 +501,21 @@ def corticosteroid(
     elif current is None:
         resume_met = None
         resume_text = (
-            f"Current daily dose not readable: resuming needs ≤{_n(limit)} mg/day "
+            f"Current daily dose not readable: resuming needs ≤{fmt.charted(limit)} mg/day "
             "prednisone-equivalent"
         )
     elif current <= limit:
         resume_met = True
         resume_text = (
-            f"{_n(current)} mg/day prednisone-equivalent: at or below {_n(limit)} mg/day, where "
+            f"{fmt.charted(current)} mg/day prednisone-equivalent: at or below {fmt.charted(limit)} mg/day, where "
             "ASCO allows resuming once the irAE is grade 1 or less (NCCN: below "
-            f"{_n(limit)} mg; SITC: off corticosteroids)"
+            f"{fmt.charted(limit)} mg; SITC: off corticosteroids)"
         )
     else:
         resume_met = False
         resume_text = (
-            f"{_n(current)} mg/day prednisone-equivalent: resume only at ≤{_n(limit)} mg/day "
-            f"(ASCO; NCCN below {_n(limit)} mg, SITC off corticosteroids) with the irAE grade 1 "
+            f"{fmt.charted(current)} mg/day prednisone-equivalent: resume only at ≤{fmt.charted(limit)} mg/day "
+            f"(ASCO; NCCN below {fmt.charted(limit)} mg, SITC off corticosteroids) with the irAE grade 1 "
             "or less"
         )
     if for_irae:
@@ -542,11 +537,11 @@ def corticosteroid(
             if at >= by:
                 refractory_text = (
                     f"High-dose corticosteroid for {day_of_course} days: if {label.lower()} is "
-                    f"not improving after {_n(rule.days)} day(s), {rule.action}"
+                    f"not improving after {fmt.charted(rule.days)} day(s), {rule.action}"
                 )
             else:
                 refractory_text = (
-                    f"If {label.lower()} is not better by {when(by)} ({_n(rule.days)} day(s) of "
+                    f"If {label.lower()} is not better by {when(by)} ({fmt.charted(rule.days)} day(s) of "
                     f"high-dose corticosteroid), {rule.action}"
                 )
             sources += [rule.source, per_kg_src]
@@ -565,10 +560,11 @@ def corticosteroid(
         due = due or n >= r.days
     gt30 = counts[1][1] if len(counts) > 1 else 0
     parts = [
-        f"{n} day(s) at {'≥' if r.inclusive else '>'}{_n(r.mg_per_day)} mg/day" for r, n in counts
+        f"{n} day(s) at {'≥' if r.inclusive else '>'}{fmt.charted(r.mg_per_day)} mg/day"
+        for r, n in counts
     ]
     rule_text = " or ".join(
-        f"{'≥' if r.inclusive else '>'}{_n(r.mg_per_day)} mg/day for ≥{r.days} days"
+        f"{'≥' if r.inclusive else '>'}{fmt.charted(r.mg_per_day)} mg/day for ≥{r.days} days"
         for r in K.PJP_RULES
     )
     pjp_text = (

@@ -202,7 +202,7 @@ class Findings:
 @lru_cache(maxsize=4096)
 def _ev_sample(name: str, s: Sample) -> Evidence:
     sc = codes.series_by_name(name)
-    return Evidence(s.ref, f"{sc.label} {_fmt(s.value)} {sc.unit}", s.time, s.value, sc.unit)
+    return Evidence(s.ref, f"{sc.label} {fmt.charted(s.value)} {sc.unit}", s.time, s.value, sc.unit)
 
 
 def _ev_o2(e: O2Episode) -> Evidence:
@@ -223,7 +223,7 @@ def _ev_segments(
             ev = built.get(id(i))
             if ev is None:
                 unit = codes.drug_by_name(i.drug).extra["unit"]  # type: ignore[union-attr]
-                rate = f"{_fmt(i.rate)} {unit}" if i.rate is not None else "rate unknown"
+                rate = f"{fmt.charted(i.rate)} {unit}" if i.rate is not None else "rate unknown"
                 ev = built[id(i)] = Evidence(i.ref, f"{i.drug} {rate}", i.start, i.rate, unit)
             out[i.ref] = ev
     return tuple(out.values())
@@ -236,23 +236,13 @@ def _ev_run(run: V.HighDoseRun) -> tuple[Evidence, ...]:
     evs.append(
         Evidence(
             "derived/norepinephrine-equivalent",
-            f"held {hours:.1f} h from {run.start.isoformat()} (norepinephrine-equivalent ≥ {_fmt(nee)} µg/min throughout)",
+            f"held {hours:.1f} h from {run.start.isoformat()} (norepinephrine-equivalent ≥ {fmt.charted(nee)} µg/min throughout)",
             run.start,
             nee,
             "ug/min",
         )
     )
     return tuple(evs)
-
-
-def _fmt(v: float | None) -> str:
-    """One decimal as charted (38.9 °C, 5.5 µg/min); a rate below 1 keeps its digits
-    (vasopressin 0.03 U/min, norepinephrine 0.08 µg/kg/min)."""
-    if v is None:
-        return "?"
-    if abs(v) < 1:
-        return fmt.num(v)
-    return f"{v:.1f}".rstrip("0").rstrip(".") if not float(v).is_integer() else str(int(v))
 
 
 def _crit(rule_id: str, evidence: tuple[Evidence, ...] | list[Evidence] = ()) -> Criterion:
@@ -553,8 +543,8 @@ def lee2014(f: Findings) -> _Out:
     for tox in f.organ:
         ev = Evidence(
             tox.sample.ref,
-            f"{codes.series_by_name(tox.series).label} {_fmt(tox.sample.value)} = "
-            f"{tox.sample.value / tox.uln:.1f} × ULN {_fmt(tox.uln)}"
+            f"{codes.series_by_name(tox.series).label} {fmt.charted(tox.sample.value)} = "
+            f"{tox.sample.value / tox.uln:.1f} × ULN {fmt.charted(tox.uln)}"
             + (" (ULN assumed: no reference range sent)" if tox.uln_assumed else ""),
             tox.sample.time,
             tox.sample.value,
@@ -706,7 +696,7 @@ def grade_window(
     # Without fever nothing else could make it CRS: only a temperature is worth asking for.
     out.missing = [m for m in out.missing if m.data == "temperature"]
     if f.temp_n == 0 and (system == "astct2019" or would >= 1):
-        hours = _fmt(K.value("window"))
+        hours = fmt.charted(K.value("window"))
         out.notes.append(
             f"No temperature in the {hours} hours before the assessment and no fever earlier in "
             "this episode: whether these findings are CRS depends on fever, so there is no grade."
@@ -812,7 +802,7 @@ def evaluate(data: PatientData, at: datetime, not_applicable: str | None = None)
 
 
 def _why_no_grade(system: str, f: Findings) -> str:
-    hours = _fmt(K.value("window"))
+    hours = fmt.charted(K.value("window"))
     if system == "astct2019" and not _no_data(f):
         return f"No temperature in the {hours} hours before the assessment and no tocilizumab or steroids: ASTCT needs to know whether there is fever."
     return f"No temperature, blood pressure, oxygen, vasopressor or laboratory data in the {hours} hours before the assessment."

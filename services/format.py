@@ -30,6 +30,16 @@ def num(v: float | None) -> str:
     return s
 
 
+def charted(v: float | None) -> str:
+    """A measurement, rate or daily dose as charted: one decimal at most ("38.9", "37.5", "5");
+    a value below 1 keeps its digits ("0.03" units/min, "0.08" µg/kg/min); "?" when unknown."""
+    if v is None:
+        return "?"
+    if abs(v) < 1:
+        return num(v)
+    return str(int(v)) if float(v).is_integer() else f"{v:.1f}".rstrip("0").rstrip(".")
+
+
 def kg(v: float | None) -> str:
     """A body weight as clinicians write it: one decimal at most ("79.8", "80"); "?" unknown."""
     if v is None:

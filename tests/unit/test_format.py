@@ -111,3 +111,24 @@ def test_how_long_ago(minutes, text):
 
     now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
     assert format.ago(now - timedelta(minutes=minutes), now) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (38.9, "38.9"),
+        (37.5, "37.5"),
+        (5.0, "5"),
+        (5, "5"),
+        (38.96, "39"),
+        (120.0, "120"),
+        (1234.56, "1234.6"),
+        (0.03, "0.03"),
+        (0.08, "0.08"),
+        (0.125, "0.125"),
+        (0, "0"),
+        (None, "?"),
+    ],
+)
+def test_charted_values_keep_one_decimal_and_small_rates_their_digits(value, text):
+    assert format.charted(value) == text
