@@ -12,12 +12,12 @@ import copy
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from services import format
 from services.knowledge.codes import UCUM, drug_by_name
 from services.knowledge.sources import GRADING_SYSTEMS, RULESET_VERSION
-from services.knowledge.writeback import AE_SEVERITY_SYSTEM, ae_severity, grade_code
+from services.knowledge.writeback import AE_SEVERITY_SYSTEM, GradeCode, ae_severity, grade_code
 from services.model import Assessment, Dose, Recommendation
 
 DOSE_RATE_TYPE = "http://terminology.hl7.org/CodeSystem/dose-rate-type"
@@ -197,19 +197,46 @@ def _references(refs: Iterable[str]) -> list[dict[str, str]]:
     return out
 
 
-def _episode(a: Assessment, kind: str) -> tuple[str, bool, str | None, str, datetime | None]:
-    """(grading system, attributed?, suspected drug, why, onset) of the CRS (primary system) or
-    the ICANS (ASTCT 2019) the assessment found."""
+class _Episode(NamedTuple):
+    """The CRS (primary system) or the ICANS (ASTCT 2019) the assessment found, as written back."""
+
+    system: str  # the grading system's name
+    applies: bool  # attributed to a therapy
+    agent: str | None  # the suspected drug
+    reason: str  # why
+    onset: datetime | None
+
+
+def _episode(a: Assessment, kind: str) -> _Episode:
     if kind == "icans":
         r = a.icans
         if r is None:
-            return GRADING_SYSTEMS["astct2019"], False, None, "", None
-        return GRADING_SYSTEMS["astct2019"], r.applies, r.agent, r.reason, r.onset
+            return _Episode(GRADING_SYSTEMS["astct2019"], False, None, "", None)
+        return _Episode(GRADING_SYSTEMS["astct2019"], r.applies, r.agent, r.reason, r.onset)
     system = GRADING_SYSTEMS.get(a.crs_primary_system, a.crs_primary_system)
     att = a.crs_attribution
     if att is None:
-        return system, True, None, "", None
-    return system, att.applies, att.agent, att.reason, att.onset
+        return _Episode(system, True, None, "", None)
+    return _Episode(system, att.applies, att.agent, att.reason, att.onset)
+
+
+def _grade_concept(gc: GradeCode, ep: _Episode) -> dict[str, Any]:
+    """The code that carries the grade, named with its grading system."""
+    return {
+        "coding": [{"system": gc.system, "code": gc.code, "display": gc.display}],
+        "text": f"{gc.display} ({ep.system})",
+    }
+
+
+def _recorded(a: Assessment, patient_id: str) -> dict[str, Any]:
+    """Whose grade it is and when it was graded."""
+    return {"subject": {"reference": f"Patient/{patient_id}"}, "recordedDate": a.at.isoformat()}
+
+
+def _in_encounter(res: dict[str, Any], encounter_id: str | None) -> dict[str, Any]:
+    if encounter_id:
+        res["encounter"] = {"reference": f"Encounter/{encounter_id}"}
+    return res
 
 
 def crs_condition(
@@ -227,7 +254,8 @@ def crs_condition(
     gc = grade_code(kind, grade)
     if gc is None:
         return None
-    system, _applies, _agent, reason, onset = _episode(a, kind)
+    ep = _episode(a, kind)
+    system, reason = ep.system, ep.reason
     refs = _references(evidence_refs)
     res: dict[str, Any] = {
         "resourceType": "Condition",
@@ -247,12 +275,8 @@ def crs_condition(
                 ]
             }
         ],
-        "code": {
-            "coding": [{"system": gc.system, "code": gc.code, "display": gc.display}],
-            "text": f"{gc.display} ({system})",
-        },
-        "subject": {"reference": f"Patient/{patient_id}"},
-        "recordedDate": a.at.isoformat(),
+        "code": _grade_concept(gc, ep),
+        **_recorded(a, patient_id),
         "stage": [
             {
                 "summary": {"text": f"Grade {grade}"},
@@ -269,16 +293,14 @@ def crs_condition(
             }
         ],
     }
-    if onset is not None:
-        res["onsetDateTime"] = onset.isoformat()
+    if ep.onset is not None:
+        res["onsetDateTime"] = ep.onset.isoformat()
     observations = [r for r in refs if r["reference"].startswith("Observation/")]
     if observations:
         res["stage"][0]["assessment"] = observations
     if refs:
         res["evidence"] = [{"detail": refs}]
-    if encounter_id:
-        res["encounter"] = {"reference": f"Encounter/{encounter_id}"}
-    return res
+    return _in_encounter(res, encounter_id)
 
 
 def adverse_event(
@@ -293,8 +315,9 @@ def adverse_event(
     its most recent administration referenced. None when it is attributed to no therapy, or no
     code carries the grade."""
     gc = grade_code(kind, grade)
-    system, applies, agent, reason, onset = _episode(a, kind)
-    if gc is None or not applies or not agent:
+    ep = _episode(a, kind)
+    agent, reason = ep.agent, ep.reason
+    if gc is None or not ep.applies or not agent:
         return None
     exposure = next((e for e in a.exposures if e.drug == agent), None)
     given = [r for r in (exposure.refs if exposure else ()) if r.split("/")[0] in _SUSPECT_TYPES]
@@ -312,16 +335,12 @@ def adverse_event(
     res: dict[str, Any] = {
         "resourceType": "AdverseEvent",
         "actuality": "actual",
-        "event": {
-            "coding": [{"system": gc.system, "code": gc.code, "display": gc.display}],
-            "text": f"{gc.display} ({system})",
-        },
-        "subject": {"reference": f"Patient/{patient_id}"},
-        "recordedDate": a.at.isoformat(),
+        "event": _grade_concept(gc, ep),
+        **_recorded(a, patient_id),
         "suspectEntity": suspects,
     }
-    if onset is not None:
-        res["date"] = onset.isoformat()
+    if ep.onset is not None:
+        res["date"] = ep.onset.isoformat()
     severity = ae_severity(grade)
     if severity:
         res["severity"] = {
@@ -329,9 +348,7 @@ def adverse_event(
                 {"system": AE_SEVERITY_SYSTEM, "code": severity, "display": severity.capitalize()}
             ]
         }
-    if encounter_id:
-        res["encounter"] = {"reference": f"Encounter/{encounter_id}"}
-    return res
+    return _in_encounter(res, encounter_id)
 
 
 _MODELS = {"Condition": "condition", "AdverseEvent": "adverseevent"}
