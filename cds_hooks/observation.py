@@ -5,8 +5,9 @@ A custom hook (reverse-domain name, as CDS Hooks requires of organisation-specif
 docs/cds-hooks.md for its definition). Context: `patientId`, `encounterId` (optional),
 `userId`, `observations` (a Bundle of the Observation(s) being recorded). The record is graded
 without and with them (`services.changes.compare`); a card goes out only when a grade rose
-(CRS under the primary system, an irAE) or a threshold was crossed (fever onset, new
-hypotension, a new oxygen requirement), with the change in its summary. No change, no card.
+(CRS under the primary system, ICANS, an irAE) or a threshold was crossed (fever onset, new
+hypotension, a new oxygen requirement, a steep ferritin rise after CAR T cells or a T-cell
+engager), with the change in its summary. No change, no card.
 
 Layout only: the change comes from the domain; the helpers of `cds_hooks.cards` are reused as
 they are.
@@ -36,6 +37,8 @@ HOOK = "org.immunotox.observation-create"
 # drift); further ahead it is refused.
 CLOCK_SKEW = timedelta(minutes=10)
 
+# The crossings that are signs of CRS (a steep ferritin rise is the IEC-HS screen's).
+_CRS_SIGNS = ("fever", "hypotension", "oxygen")
 _UNITS = ((" Cel", " °C"), ("mm[Hg]", "mmHg"), ("ug/", "µg/"), ("[iU]/min", "U/min"))
 
 
@@ -168,9 +171,10 @@ def _summary(delta: ObservationDelta) -> tuple[str, int]:
     for x in delta.crossings:
         if all(ev.ref in mentioned for ev in x.evidence):
             continue  # already said by the grade change
-        parts.append(f"{x.label}: {', '.join(_lower_first(_u(ev.what)) for ev in x.evidence)}")
+        what = x.brief or ", ".join(_lower_first(_u(ev.what)) for ev in x.evidence)
+        parts.append(f"{x.label}: {_u(what)}")
         level = max(level, 2 if x.kind in ("hypotension", "oxygen") else 1)
-    if crs_change is None and delta.crossings:
+    if crs_change is None and any(x.kind in _CRS_SIGNS for x in delta.crossings):
         primary = a.primary_crs_grade
         if primary:
             parts.append(f"CRS grade {primary} unchanged ({_system(a.crs_primary_system)})")
@@ -230,6 +234,17 @@ def _changes_section(delta: ObservationDelta) -> list[str]:
 
 
 def _crossing_note(delta: ObservationDelta) -> list[str]:
+    a = delta.after
+    out: list[str] = []
+    hs = a.icans.iec_hs if a.icans is not None else None
+    if hs and any(x.kind == "ferritin" for x in delta.crossings):
+        out += [f"{C.md(hs['text'])}. {C.md(hs['note'])}", ""]
+    if not any(x.kind in _CRS_SIGNS for x in delta.crossings):
+        return out
+    return out + _not_crs_note(delta)
+
+
+def _not_crs_note(delta: ObservationDelta) -> list[str]:
     a = delta.after
     r = a.crs.get(a.crs_primary_system)
     if delta.crs_change is not None or r is None or (a.primary_crs_grade or 0) >= 1:

@@ -4,9 +4,11 @@
 holds them), "after" the record with them; both are graded at the same time. Nothing is kept
 between calls. A change is a grade that rose (CRS under the primary system, ICANS, an irAE) or a
 threshold crossed in the grading window: fever onset, new hypotension, a new oxygen
-requirement. The thresholds are the graders' own (`knowledge.crs`: fever, the hypotension
-limits for the patient's age, oxygen support above room air), read through
-`crs.findings_now`, so a crossing here is exactly what the grading sees.
+requirement, a steep ferritin rise. The thresholds are the graders' own (`knowledge.crs`: fever,
+the hypotension limits for the patient's age, oxygen support above room air), read through
+`crs.findings_now`, and the IEC-HS screen's (`knowledge.icans`, row iec_hs.ferritin_rising),
+read through `iec_hs.ferritin_rise` and only where that screen applies (after CAR T cells or a
+T-cell engager), so a crossing here is exactly what the grading sees.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from datetime import datetime
 from typing import Any
 
 from services import assess as A
-from services import crs, fhir_adapter
+from services import crs, fhir_adapter, iec_hs
 from services.format import num
 from services.knowledge import codes
 from services.knowledge import crs as K
+from services.knowledge import icans as KI
 from services.model import Assessment, Criterion, Evidence, PatientData
 
 
@@ -40,13 +43,15 @@ class GradeChange:
 
 @dataclass(frozen=True)
 class Crossing:
-    """A threshold crossed in the grading window: "fever" | "hypotension" | "oxygen"."""
+    """A threshold crossed in the grading window: "fever" | "hypotension" | "oxygen" |
+    "ferritin"."""
 
     kind: str
     label: str
     evidence: tuple[Evidence, ...]
     rule: str  # the threshold, in words
     source: str
+    brief: str | None = None  # the evidence in a few words, where joining its lines reads badly
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,9 @@ def charted_evidence(new_observations: Sequence[dict[str, Any]]) -> tuple[Eviden
     return tuple(sorted(out, key=lambda e: (e.time is None, e.time or datetime.min, e.ref)))
 
 
-def _crossings(before: PatientData, after: PatientData, at: datetime) -> list[Crossing]:
+def _crossings(
+    before: PatientData, after: PatientData, at: datetime, *, iec_hs_applies: bool = False
+) -> list[Crossing]:
     fb, fa = crs.findings_now(before, at), crs.findings_now(after, at)
     out: list[Crossing] = []
     if fa.fever and not fb.fever:
@@ -144,6 +151,22 @@ def _crossings(before: PatientData, after: PatientData, at: datetime) -> list[Cr
                 K.RULES["astct2019.g2.low_flow"].source,
             )
         )
+    if iec_hs_applies:
+        rise = iec_hs.ferritin_rise(after, at)
+        if rise is not None and iec_hs.ferritin_rise(before, at) is None:
+            low, last = rise
+            row = next(c for c in KI.HS_CRITERIA if c.id == "iec_hs.ferritin_rising")
+            unit = codes.series_by_name("ferritin").unit
+            out.append(
+                Crossing(
+                    "ferritin",
+                    "Steep ferritin rise",
+                    (crs._ev_sample("ferritin", low), crs._ev_sample("ferritin", last)),
+                    row.text,
+                    row.source,
+                    brief=f"ferritin {num(low.value)} → {num(last.value)} {unit}",
+                )
+            )
     return out
 
 
@@ -213,7 +236,14 @@ def compare(
         before=before,
         after=after,
         grade_changes=tuple(_grade_changes(before, after)),
-        crossings=tuple(_crossings(data_b, data_a, at)),
+        crossings=tuple(
+            _crossings(
+                data_b,
+                data_a,
+                at,
+                iec_hs_applies=after.icans is not None and after.icans.applies,
+            )
+        ),
         charted=charted_evidence(new_observations),
         new_refs=frozenset(ref for r in new_observations if (ref := _obs_ref(r))),
         crs_systems=systems,

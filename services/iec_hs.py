@@ -43,7 +43,7 @@ def screen(data: PatientData, at: datetime, therapy_time: datetime | None) -> di
         ss = recent[c.series]
         label = codes.series_by_name(c.series).label
         if c.id == "iec_hs.ferritin_rising":
-            _rising(c, data, ss, hit)
+            _rising(c, data, at, hit)
             continue
         if not ss:
             missing.append({"data": label, "why": f"Needed for: {c.text}"})
@@ -113,14 +113,27 @@ def screen(data: PatientData, at: datetime, therapy_time: datetime | None) -> di
     }
 
 
-def _rising(c: K.HsCriterion, data: PatientData, ss: list[Sample], hit) -> None:
+def ferritin_rise(data: PatientData, at: datetime) -> tuple[Sample, Sample] | None:
+    """The rapid ferritin rise of `knowledge.icans` (row iec_hs.ferritin_rising): the latest
+    ferritin of the screening window (HS_WINDOW_H before `at`) against the lowest value of the
+    HS_RISING_H before it; (that lowest value, the latest) when it is at least HS_RISING_FACTOR
+    times it, else None. Also read by `services.changes` as a threshold crossing."""
+    a = at - timedelta(hours=K.HS_WINDOW_H[0])
+    ss = [s for s in data.samples("ferritin") if a <= s.time <= at]
     if not ss:
-        return
+        return None
     last = ss[-1]
     since = last.time - timedelta(hours=K.HS_RISING_H[0])
     earlier = [x for x in data.samples("ferritin") if since <= x.time < last.time]
     if not earlier:
-        return
+        return None
     low = min(earlier, key=lambda x: x.value)
     if low.value > 0 and last.value >= K.HS_RISING_FACTOR * low.value:
-        hit(c, [_ev("ferritin", low), _ev("ferritin", last)])
+        return low, last
+    return None
+
+
+def _rising(c: K.HsCriterion, data: PatientData, at: datetime, hit) -> None:
+    rise = ferritin_rise(data, at)
+    if rise is not None:
+        hit(c, [_ev("ferritin", rise[0]), _ev("ferritin", rise[1])])

@@ -368,7 +368,9 @@ HS_CRITERIA: tuple[HsCriterion, ...] = (
     HsCriterion("iec_hs.ferritin", "key", "ferritin", "ferritin more than 2 × the upper limit of normal or 2 × the value before the therapy",
                 _HINES, above_uln=2),
     HsCriterion("iec_hs.ferritin_rising", "key", "ferritin", "ferritin rising rapidly: at least doubled within 48 hours",
-                f"{_HINES}; immunotox: 'rapidly rising' read as doubling within 48 hours"),
+                f"{_HINES}; immunotox: 'rapidly rising' read as doubling within 48 hours (not verified: the paper, "
+                "Transplant Cell Ther 2023 29(7) 438.e1-16, was found but not its criteria table, and 'rapidly "
+                "rising ferritin' as a feature of IEC-HS was read in a nursing summary only, ONS Voice)"),
     HsCriterion("iec_hs.transaminases_alt", "supporting", "alt", "ALT more than 5 × the upper limit of normal", _HINES, above_uln=5),
     HsCriterion("iec_hs.transaminases_ast", "supporting", "ast", "AST more than 5 × the upper limit of normal", _HINES, above_uln=5),
     HsCriterion("iec_hs.fibrinogen", "supporting", "fibrinogen", "fibrinogen below 150 mg/dL", f"{_HINES}; {_HLH}", below=150),

@@ -519,3 +519,69 @@ def test_an_icans_grade_that_rose_offers_g92_0x_and_the_adverse_event_both_valid
         "Record ICANS grade 2 (G92.02) on the problem list",
         "Record an adverse event: ICANS grade 2, suspected axicabtagene ciloleucel",
     ]
+
+
+# -- a steep ferritin rise (IEC-HS screen, Hines 2023: ferritin rising rapidly, read as at least
+# doubled within 48 hours) ----------------------------------------------------------------------
+
+
+def ferritin(value: float, hours_before: float) -> dict:
+    return obs("2276-4", value, "ng/mL", hours_before)
+
+
+@pytest.mark.parametrize(("value", "card"), [(1600, True), (1599, False)])
+def test_a_ferritin_that_doubles_within_48_hours_is_a_steep_rise(client, value, card):
+    record = car_t(ferritin(800, 30))
+    cards = call(client, record, [ferritin(value, 0.1)])
+    if not card:
+        assert cards == []
+        return
+    [c] = cards
+    assert c["summary"] == "Steep ferritin rise: ferritin 800 → 1600 ng/mL"
+    assert c["indicator"] == "info"
+    assert (
+        "**Steep ferritin rise** (ferritin rising rapidly: at least doubled within 48"
+        in (c["detail"])
+    )
+    assert "Ferritin 1600 ng/mL" in c["detail"] and "(**just charted**)" in c["detail"]
+    assert "watch for IEC-HS" in c["detail"] and "A screen, not a diagnosis" in c["detail"]
+    assert "Not graded as CRS" not in c["detail"]
+
+
+@pytest.mark.parametrize(("hours_before", "card"), [(47.9, True), (48.2, False)])
+def test_a_steep_ferritin_rise_counts_against_values_of_the_48_hours_before(
+    client, hours_before, card
+):
+    # the new value is charted 0.1 h ago: the earlier one 47.8 h before it counts, 48.1 h does not
+    cards = call(client, car_t(ferritin(500, hours_before)), [ferritin(2500, 0.1)])
+    assert (len(cards) == 1) is card
+
+
+def test_a_ferritin_already_doubled_before_the_new_value_changes_nothing(client):
+    record = car_t(ferritin(800, 30), ferritin(1700, 10))
+    assert call(client, record, [ferritin(1800, 0.1)]) == []
+
+
+def test_a_first_ferritin_is_no_rise(client):
+    assert call(client, car_t(), [ferritin(5000, 0.1)]) == []
+
+
+def test_a_steep_ferritin_rise_after_a_checkpoint_inhibitor_only_is_not_the_iec_hs_screen(client):
+    # IEC-HS is a syndrome of immune effector cells (CAR T cells, T-cell engagers)
+    record = [
+        patient(PID, "1970-01-01"),
+        given("pembrolizumab", 240),
+        temp(37.2, hours_before=4),
+        ferritin(800, 30),
+    ]
+    assert call(client, record, [ferritin(2400, 0.1)]) == []
+
+
+def test_a_steep_ferritin_rise_with_a_fever_says_both(client):
+    [c] = call(
+        client, car_t(ferritin(800, 30)), [ferritin(2000, 0.1), temp(38.5, hours_before=0.1)]
+    )
+    assert c["summary"] == (
+        "CRS grade 0 → 1 (ASTCT 2019): temperature 38.5 °C; "
+        "Steep ferritin rise: ferritin 800 → 2000 ng/mL"
+    )
