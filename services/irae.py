@@ -10,7 +10,7 @@ import re
 from datetime import datetime, timedelta
 
 from services.knowledge import irae as K
-from services.knowledge.codes import MARKER_ONLY_SOURCE
+from services.knowledge.codes import MARKER_ONLY_SOURCE, SERIES
 from services.knowledge.sources import GRADING_SYSTEMS
 from services.model import (
     ConditionFact,
@@ -21,6 +21,7 @@ from services.model import (
     IraeExclusion,
     IraeFinding,
     Missing,
+    O2Level,
     PatientData,
     TestResult,
 )
@@ -68,6 +69,19 @@ def exposures(data: PatientData, at: datetime) -> list[Exposure]:
         )
     out.sort(key=lambda e: (e.drug_class, e.drug))
     return out
+
+
+def current_ici(expos: list[Exposure], at: datetime) -> list[Exposure]:
+    """The checkpoint inhibitors an irAE now can be attributed to: last given within the
+    attribution window before `at` (`knowledge.irae.ATTRIBUTION_WINDOW_DAYS`); a course that
+    ended years ago is neither the drug to hold nor the first dose to count from."""
+    days, _src = K.ATTRIBUTION_WINDOW_DAYS
+    return [
+        e
+        for e in expos
+        if e.drug_class == "checkpoint_inhibitor"
+        and (e.last_given is None or at - e.last_given <= timedelta(days=days))
+    ]
 
 
 def _first_dose(ici: list[Exposure]) -> tuple[datetime | None, str]:
@@ -227,6 +241,142 @@ def _rash_bsa(c: ConditionFact) -> float | None:
     return float(m.group(1)) if m else None
 
 
+def _num(v: float) -> str:
+    return f"{v:.2f}".rstrip("0").rstrip(".")
+
+
+def _unit(series: str) -> str:
+    c = next((c for c in SERIES if c.name == series), None)
+    return c.unit if c else ""
+
+
+def _label(series: str) -> str:
+    c = next((c for c in SERIES if c.name == series), None)
+    return c.label if c else series
+
+
+def _lab_grade(
+    kind: str, conds: list[ConditionFact], data: PatientData, at: datetime
+) -> tuple[int | None, str, list[Evidence], list[Missing], list[str]]:
+    """The grade CTCAE v5 gives this irAE from the record (labs, oxygen): (grade or None, what
+    it rests on, evidence, missing data, sources). Never assumes a normal range or baseline."""
+    if kind == "pneumonitis":
+        return _o2_grade(data, at)
+    rules = [r for r in K.LAB_GRADES if r.kind == kind]
+    if not rules:
+        return None, "", [], [], []
+    days, _src = K.LAB_GRADE_MAX_AGE_DAYS
+    onsets = [c.onset or c.recorded for c in conds if (c.onset or c.recorded) is not None]
+    onset = min(onsets) if onsets else None  # type: ignore[type-var]
+    best: tuple[int, str] | None = None
+    ev: list[Evidence] = []
+    missing: list[Missing] = []
+    sources: list[str] = []
+    parts: list[str] = []
+    for series in dict.fromkeys(r.series for r in rules):
+        recent = [s for s in data.samples(series) if at - timedelta(days=days) <= s.time <= at]
+        if not recent:
+            continue
+        s = max(recent, key=lambda x: x.time)
+        unit = _unit(series)
+        label = _label(series)
+        figures: dict[str, float] = {"value": s.value}
+        said = f"{label} {_num(s.value)} {unit} ({_d(s.time)})"
+        own = [r for r in rules if r.series == series]
+        if any(r.basis == "uln" for r in own):
+            if s.high is None or s.high <= 0:
+                missing.append(
+                    Missing(
+                        f"upper limit of normal of {label}",
+                        f"{label} {_num(s.value)} {unit} was sent without a reference range: "
+                        "no grade from it (a normal range is never assumed)",
+                    )
+                )
+                continue
+            figures["uln"] = s.value / s.high
+            said = f"{label} {_num(s.value)} {unit} = {figures['uln']:.1f} × ULN {_num(s.high)}"
+        if any(r.basis in ("baseline", "rise") for r in own):
+            look, _bsrc = K.CREATININE_BASELINE_DAYS
+            ref_t = onset or s.time
+            before = [
+                b for b in data.samples(series) if ref_t - timedelta(days=look) <= b.time < ref_t
+            ]
+            if not before:
+                missing.append(
+                    Missing(
+                        f"baseline {label.lower()}",
+                        f"no {label.lower()} in the {look} days before the onset: no grade from "
+                        f"{label} {_num(s.value)} {unit} (a baseline is never assumed)",
+                    )
+                )
+                if not any(r.basis == "value" for r in own):
+                    continue
+            else:
+                base = min(before, key=lambda b: b.value)
+                if base.value > 0:
+                    figures["baseline"] = s.value / base.value
+                figures["rise"] = s.value - base.value
+                said = (
+                    f"{label} {_num(s.value)} {unit} = {figures.get('baseline', 0):.1f} × "
+                    f"baseline {_num(base.value)} ({_d(base.time)}, lowest in the {look} days "
+                    "before the onset)"
+                )
+                ev.append(
+                    Evidence(
+                        base.ref,
+                        f"baseline {label} {_num(base.value)} {unit}",
+                        base.time,
+                        base.value,
+                        unit,
+                    )
+                )
+                sources.append(_bsrc)
+        hit = None
+        for r in own:
+            f = figures.get(r.basis)
+            if f is None:
+                continue
+            reached = f > r.above or (r.inclusive and f >= r.above)
+            if reached and (hit is None or r.grade > hit.grade):
+                hit = r
+        ev.append(Evidence(s.ref, said, s.time, s.value, unit))
+        if hit is None:
+            parts.append(f"{said}: below grade 1")
+            continue
+        parts.append(f"{said}: {hit.text}, grade {hit.grade}")
+        sources.append(hit.source)
+        if best is None or hit.grade > best[0]:
+            best = (hit.grade, hit.text)
+    if best is None:
+        if parts and not missing:
+            return 0, "; ".join(parts), ev, missing, list(dict.fromkeys(sources))
+        return None, "; ".join(parts), ev, missing, list(dict.fromkeys(sources))
+    return best[0], "; ".join(parts), ev, missing, list(dict.fromkeys(sources))
+
+
+def _o2_grade(
+    data: PatientData, at: datetime
+) -> tuple[int | None, str, list[Evidence], list[Missing], list[str]]:
+    hours, _src = K.PNEUMONITIS_O2_WINDOW_HOURS
+    lo = at - timedelta(hours=hours)
+    ev: list[Evidence] = []
+    level = None
+    for e in data.o2_episodes:
+        if e.start <= at and (e.end is None or e.end >= lo) and e.level > O2Level.ROOM_AIR:
+            ev.append(Evidence(e.ref, e.label, e.start))
+            level = max(level or e.level, e.level)
+    for s in data.samples("o2_flow"):
+        if lo <= s.time <= at and s.value > 0:
+            ev.append(Evidence(s.ref, f"oxygen {_num(s.value)} L/min", s.time, s.value, "L/min"))
+            level = max(level or O2Level.LOW_FLOW_CANNULA, O2Level.LOW_FLOW_CANNULA)
+    if level is None:
+        return None, "", [], [], []
+    (g3, t3), (g4, t4) = K.PNEUMONITIS_O2
+    grade, text = (g4, t4) if level >= O2Level.INVASIVE_VENTILATION else (g3, t3)
+    said = ", ".join(dict.fromkeys(e.what for e in ev))
+    return grade, f"{said}: {text}", ev, [], [K.PNEUMONITIS_O2_SOURCE, _src]
+
+
 def findings(
     data: PatientData,
     at: datetime,
@@ -242,7 +392,7 @@ def findings(
     to `excluded` with their reason when a list is given."""
     if excluded is None:
         excluded = []
-    ici = [e for e in expos if e.drug_class == "checkpoint_inhibitor"]
+    ici = current_ici(expos, at)
     out: list[IraeFinding] = []
     # CRS: an irAE only when attributed to the checkpoint inhibitor (services.attribution); its
     # grade is the primary system's, and the finding says so.
@@ -326,10 +476,36 @@ def findings(
                             "Only mild symptoms without limits on self-care would make it grade 2",
                         )
                     )
+        recorded_grade: int | None = None
         if grade is None:
             recorded = [c.grade for c in conds if c.grade is not None]
             if recorded:
-                grade, basis = max(recorded), "grade recorded on the condition"
+                recorded_grade = max(recorded)
+                grade, basis = recorded_grade, "grade recorded on the condition"
+        computed, rests_on, lab_ev, lab_missing, lab_src = _lab_grade(kind, conds, data, at)
+        missing.extend(lab_missing)
+        more.setdefault(kind, []).extend(lab_ev)
+        if computed is not None and computed >= 1:
+            what = "oxygen" if kind == "pneumonitis" else "labs"
+            said = K.GRADE_FROM_RECORD.format(what=what, evidence=rests_on)
+            extra_sources.extend(lab_src)
+            if recorded_grade is not None and recorded_grade != computed:
+                top = max(recorded_grade, computed)
+                basis = K.GRADE_BOTH.format(recorded=recorded_grade, computed=said, top=top)
+                grade = top
+            elif recorded_grade is not None:
+                basis = f"grade recorded on the condition; {said}"
+            elif grade is None:
+                grade, basis = computed, said
+        elif computed == 0 and grade is None:
+            extra_sources.extend(lab_src)
+            missing.append(
+                Missing(
+                    "a CTCAE grade on the condition",
+                    f"The labs do not reach grade 1 ({rests_on}); record the grade to get a "
+                    "graded plan",
+                )
+            )
         if grade is None:
             basis = "no grade recorded"
             what = (
@@ -337,9 +513,10 @@ def findings(
                 if kind == "rash"
                 else "a CTCAE grade on the condition"
             )
-            missing.append(
-                Missing(what, "The grade decides the plan; record it to get a graded plan")
-            )
+            if not any(m.data == what for m in missing):
+                missing.append(
+                    Missing(what, "The grade decides the plan; record it to get a graded plan")
+                )
         undated = [c for c in conds if c.onset is None]
         if undated and len(undated) == len(conds):
             first, drug = _first_dose(ici)

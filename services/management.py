@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from services import format as fmt
 from services import plan as irae_plan
 from services.courses import when
+from services.irae import current_ici
 from services.knowledge import codes, dosing
 from services.knowledge import courses as KCO
 from services.knowledge import crs_plan as KCP
@@ -205,7 +206,7 @@ def plan(
     toci = courses.tocilizumab if courses else None
     steroid_course = courses.corticosteroid if courses else None
     escalate = toci is not None and toci.status in ("no_improvement", "max_reached")
-    ici = [e for e in expos if e.drug_class == "checkpoint_inhibitor"]
+    ici = current_ici(expos, at)
     effector = [e for e in expos if e.drug_class in ("cellular_therapy", "bispecific")]
     kinds = {f.kind: f for f in found}
     neuro = [k for k in kinds if k in KI.NEUROLOGIC]

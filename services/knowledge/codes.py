@@ -398,6 +398,17 @@ CONDITIONS: tuple[ConditionConcept, ...] = (
 # immune-related. K75.89 "Other specified inflammatory liver diseases" names no cause by itself;
 # coded with T45.AX5A it is the immune hepatitis of ASCO 2021 Table 2.2.
 MARKER_ONLY_CODES: dict[str, str] = {f"{ICD10CM}|K75.89": "hepatitis"}
+# Codes that, alone, read as an infection (N12 includes "pyelonephritis NOS", N10 is acute
+# pyelonephritis in current ICD-10-CM) but name the immune nephritis when the same Condition
+# carries T45.AX5- or says it is immune-related, and no infection is named in its text.
+NEPHRITIS_WITH_MARKER: tuple[str, ...] = _icd("N10", "N12")
+NEPHRITIS_WITH_MARKER_SOURCE = (
+    "ICD-10-CM: N12 Tubulo-interstitial nephritis, not specified as acute or chronic (includes "
+    "interstitial nephritis NOS and pyelonephritis NOS), N10 acute pyelonephritis (formerly acute "
+    "tubulo-interstitial nephritis), N14.1- drug-induced nephropathy with T36-T50 for the drug "
+    "(titles read in public ICD-10-CM tables, icd10data.com and hccbuddy.com FY2026), "
+    "asco2021: Table 6 nephritis (immune nephritis is mostly acute tubulo-interstitial)"
+)
 MARKER_ONLY_SOURCE = (
     "ICD-10-CM: K75.89 Other specified inflammatory liver diseases (title confirmed in public code "
     "tables, docs/verification.md); asco2021: Table 2.2 hepatitis"
@@ -851,6 +862,15 @@ def classify_condition(
         if marker
         else (f"the text ('{immune_term}')" if immune else None)
     )
+    neph = next((k for k in keys if k in NEPHRITIS_WITH_MARKER), None)
+    if (
+        neph is not None
+        and (marker or immune)
+        and infection is None
+        and (coded is None or coded[0].kind == "ici_adverse_effect")
+    ):
+        concept = next(c for c in CONDITIONS if c.kind == "nephritis")
+        return ConditionMatch(concept.kind, concept, neph, None, False, ici_coded=ici_coded)
     for k in keys:
         ex = _exclusion_for(k)
         if ex is not None and not (immune and ex.kind != "*"):

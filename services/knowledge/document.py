@@ -115,6 +115,34 @@ def render() -> str:
     out += [_row(f"{lim:g}%", g, t, s) for lim, g, t, s in irae.RASH_BSA]
     out += [
         "",
+        "### irAE grade read from the record (CTCAE v5, as in ASCO 2021)",
+        "",
+        "A recorded grade and a computed one are both shown; the higher drives the plan. "
+        "A missing reference range or baseline is reported as missing, never assumed. "
+        f"Labs: the latest of the last {irae.LAB_GRADE_MAX_AGE_DAYS[0]} days "
+        f"({irae.LAB_GRADE_MAX_AGE_DAYS[1]}). Creatinine baseline: "
+        f"{irae.CREATININE_BASELINE_DAYS[1]}. Pneumonitis from oxygen in the last "
+        f"{irae.PNEUMONITIS_O2_WINDOW_HOURS[0]} hours: "
+        + "; ".join(t for _g, t in irae.PNEUMONITIS_O2)
+        + f" ({irae.PNEUMONITIS_O2_SOURCE}).",
+        "",
+        _row("irAE", "lab", "basis", "above", "grade", "rule", "source"),
+        _row(*["---"] * 7),
+    ]
+    out += [
+        _row(
+            r.kind,
+            r.series,
+            r.basis,
+            (">=" if r.inclusive else ">") + f"{r.above:g}",
+            r.grade,
+            r.text,
+            r.source,
+        )
+        for r in irae.LAB_GRADES
+    ]
+    out += [
+        "",
         f"Resume rule: {irae.RESUME_RULE[0]} ({irae.RESUME_RULE[1]}). Attribution window: "
         f"{irae.ATTRIBUTION_WINDOW_DAYS[0]} days ({irae.ATTRIBUTION_WINDOW_DAYS[1]}).",
         "",

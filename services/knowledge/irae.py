@@ -296,3 +296,92 @@ def rechallenge_for(kind: str, grade: int | None) -> tuple[str, str] | None:
         return None
     r = max(general, key=lambda r: r.min_grade or 0)
     return r.text, r.source
+
+
+# --- Grades read from the record ------------------------------------------------------------
+# Where CTCAE v5 (as used by ASCO 2021) defines an irAE grade by numbers, the grade is read from
+# the record: a recorded grade and a computed one are both shown; the higher drives the plan.
+@dataclass(frozen=True)
+class LabGradeRule:
+    kind: str  # irAE kind
+    series: str  # knowledge.codes series name
+    basis: str  # "uln": value / referenceRange.high; "baseline": value / lowest before onset;
+    # "value": the value itself (mg/dL); "rise": value minus baseline (mg/dL)
+    above: float  # the grade applies when the figure is above this (exclusive)
+    grade: int
+    text: str
+    source: str
+    inclusive: bool = False  # the bound itself counts ("1.5-2.0 ×": 1.5 is grade 1)
+
+
+_HEP = (
+    "ctcae5: Investigations, {term} increased (>ULN-3.0, >3.0-5.0, >5.0-20.0, >20.0 × ULN when "
+    "the baseline was normal; read in World J Hepatol 2026 vol 18 no 1 article 113465 Table 1); asco2021: "
+    "Table 2.2 hepatitis (grades by the same multiples)"
+)
+_BIL = (
+    "ctcae5: Investigations, Blood bilirubin increased (>ULN-1.5, >1.5-3.0, >3.0-10.0, >10.0 × "
+    "ULN when the baseline was normal; read in World J Hepatol 2026 vol 18 no 1 article 113465 Table 1); "
+    "asco2021: Table 2.2 hepatitis (and/or total bilirubin)"
+)
+_NEPH = (
+    "asco2021: Table 6 nephritis/acute kidney injury (G1 creatinine increase >0.3 mg/dL or "
+    "1.5-2.0× above baseline, G2 2-3× above baseline, G3 >3× baseline or >4.0 mg/dL, G4 6× above "
+    "baseline or dialysis indicated, read in the ASCO pocket guide, Table 6.2, and Kidney Med "
+    "2021 vol 3 p 1074 Table 1 note, CTCAE v5)"
+)
+# fmt: off
+LAB_GRADES: tuple[LabGradeRule, ...] = (
+    LabGradeRule("hepatitis", "alt", "uln", 1.0, 1, "ALT >ULN-3 × ULN", _HEP.format(term="Alanine aminotransferase")),
+    LabGradeRule("hepatitis", "alt", "uln", 3.0, 2, "ALT >3-5 × ULN", _HEP.format(term="Alanine aminotransferase")),
+    LabGradeRule("hepatitis", "alt", "uln", 5.0, 3, "ALT >5-20 × ULN", _HEP.format(term="Alanine aminotransferase")),
+    LabGradeRule("hepatitis", "alt", "uln", 20.0, 4, "ALT >20 × ULN", _HEP.format(term="Alanine aminotransferase")),
+    LabGradeRule("hepatitis", "ast", "uln", 1.0, 1, "AST >ULN-3 × ULN", _HEP.format(term="Aspartate aminotransferase")),
+    LabGradeRule("hepatitis", "ast", "uln", 3.0, 2, "AST >3-5 × ULN", _HEP.format(term="Aspartate aminotransferase")),
+    LabGradeRule("hepatitis", "ast", "uln", 5.0, 3, "AST >5-20 × ULN", _HEP.format(term="Aspartate aminotransferase")),
+    LabGradeRule("hepatitis", "ast", "uln", 20.0, 4, "AST >20 × ULN", _HEP.format(term="Aspartate aminotransferase")),
+    LabGradeRule("hepatitis", "bilirubin", "uln", 1.0, 1, "bilirubin >ULN-1.5 × ULN", _BIL),
+    LabGradeRule("hepatitis", "bilirubin", "uln", 1.5, 2, "bilirubin >1.5-3 × ULN", _BIL),
+    LabGradeRule("hepatitis", "bilirubin", "uln", 3.0, 3, "bilirubin >3-10 × ULN", _BIL),
+    LabGradeRule("hepatitis", "bilirubin", "uln", 10.0, 4, "bilirubin >10 × ULN", _BIL),
+    LabGradeRule("nephritis", "creatinine", "baseline", 1.5, 1, "creatinine 1.5-2 × baseline", _NEPH, inclusive=True),
+    LabGradeRule("nephritis", "creatinine", "rise", 0.3, 1, "creatinine more than 0.3 mg/dL above baseline", _NEPH),
+    LabGradeRule("nephritis", "creatinine", "baseline", 2.0, 2, "creatinine >2-3 × baseline", _NEPH),
+    LabGradeRule("nephritis", "creatinine", "baseline", 3.0, 3, "creatinine >3 × baseline", _NEPH),
+    LabGradeRule("nephritis", "creatinine", "value", 4.0, 3, "creatinine >4.0 mg/dL", _NEPH),
+    LabGradeRule("nephritis", "creatinine", "baseline", 6.0, 4, "creatinine >6 × baseline", _NEPH),
+)
+# fmt: on
+# A lab result older than this before the assessment does not grade the irAE now.
+LAB_GRADE_MAX_AGE_DAYS = (
+    7,
+    "immunotox: the grade from labs uses the latest result of the last 7 days; an older result "
+    "does not describe the irAE now",
+)
+# Creatinine baseline: the lowest creatinine in this look-back before the irAE onset (the onset
+# itself excluded). No value in it: the baseline is missing and nothing is assumed.
+CREATININE_BASELINE_DAYS = (
+    365,
+    "immunotox: baseline creatinine = the lowest value in the 365 days before the onset (ICPi-AKI "
+    "studies take the most recent pre-treatment or pre-AKI value; Gupta S et al. J Immunother "
+    "Cancer 2021 vol 9 e003467, the exact look-back is not verified against a guideline)",
+)
+# Pneumonitis from oxygen charted in the last 24 hours: supplemental oxygen is grade 3
+# ("oxygen indicated"), invasive ventilation grade 4 ("life-threatening respiratory compromise;
+# urgent intervention indicated, e.g. intubation").
+PNEUMONITIS_O2 = (
+    (3, "oxygen indicated: grade 3"),
+    (4, "invasive ventilation (life-threatening respiratory compromise): grade 4"),
+)
+PNEUMONITIS_O2_SOURCE = (
+    "ctcae5: Respiratory, Pneumonitis (G3 severe symptoms, limiting self-care ADL, oxygen "
+    "indicated, G4 life-threatening respiratory compromise, urgent intervention indicated); "
+    "asco2021: Table 3.1 pneumonitis (same grades; wording as quoted in the clinical review, "
+    "not verified against the primary CTCAE text here)"
+)
+PNEUMONITIS_O2_WINDOW_HOURS = (
+    24,
+    "immunotox: oxygen charted in the 24 hours before the assessment is the present requirement",
+)
+GRADE_FROM_RECORD = "grade from {what} (CTCAE v5, as in ASCO 2021): {evidence}"
+GRADE_BOTH = "grade {recorded} recorded on the condition; {computed}: the higher (grade {top}) drives the plan"

@@ -1,0 +1,182 @@
+"""irAE grades read from the record where CTCAE v5 / ASCO 2021 define them by numbers:
+hepatitis from ALT/AST/bilirubin × the laboratory's ULN, nephritis from creatinine × baseline,
+pneumonitis from an oxygen requirement. Expected grades are written out from the sources
+(CTCAE v5: ALT >3-5 × ULN grade 2, >5-20 grade 3, >20 grade 4; bilirubin >1.5-3 grade 2, >3-10
+grade 3; ASCO 2021 Table 6: creatinine 1.5-2 × baseline grade 1, 2-3 × grade 2, >3 × or
+>4.0 mg/dL grade 3, 6 × grade 4; pneumonitis: oxygen indicated grade 3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.assess import assess
+from tests.fhir_factory import AT, ICD10CM, given, iso, lab, o2, obs, patient, weight
+
+BASE = [patient(), weight(80), given("pembrolizumab", 24 * 14)]
+
+
+def cond(codes: tuple[str, ...], text: str, onset_h: float = 24, stage: str | None = None):
+    r = {
+        "resourceType": "Condition",
+        "id": f"c-{'-'.join(codes)}-{onset_h}",
+        "clinicalStatus": {"coding": [{"code": "active"}]},
+        "code": {"coding": [{"system": ICD10CM, "code": c} for c in codes], "text": text},
+        "onsetDateTime": iso(onset_h),
+    }
+    if stage:
+        r["stage"] = [{"summary": {"text": stage}}]
+    return r
+
+
+HEPATITIS = cond(("K75.89", "T45.AX5A"), "Immune-related hepatitis")
+NEPHRITIS = cond(("N12", "T45.AX5A"), "Immune-related nephritis")
+PNEUMONITIS = cond(("J70.4",), "Immune-related pneumonitis")
+
+
+def irae(a, kind):
+    return next(f for f in a.irae if f.kind == kind)
+
+
+def plan_ids(a):
+    return {r.id for r in a.recommendations}
+
+
+# --- hepatitis -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("alt", "grade"),
+    [(80, 1), (120, 1), (121, 2), (200, 2), (201, 3), (800, 3), (801, 4)],
+)
+def test_hepatitis_grade_from_alt_times_the_laboratory_uln(alt, grade):
+    a = assess([*BASE, HEPATITIS, lab("1742-6", alt, "U/L", 40)], at=AT)
+    f = irae(a, "hepatitis")
+    assert f.grade == grade
+    assert "grade from labs (CTCAE v5" in f.grade_basis and f"ALT {alt} U/L" in f.grade_basis
+
+
+def test_hepatitis_10_times_uln_is_grade_3_with_hold_and_methylprednisolone_80_to_160():
+    a = assess([*BASE, HEPATITIS, lab("1742-6", 420, "U/L", 40)], at=AT)
+    f = irae(a, "hepatitis")
+    assert f.grade == 3 and "10.5 × ULN 40" in f.grade_basis
+    assert f.checkpoint_inhibitor_action == "hold"
+    mp = next(r for r in a.recommendations if r.id == "methylprednisolone.high")
+    assert (mp.dose.low, mp.dose.high) == (80, 160)  # 1-2 mg/kg × 80 kg
+    assert "checkpoint_inhibitor.hold.pembrolizumab" in plan_ids(a)
+
+
+def test_hepatitis_alt_without_a_reference_range_gives_no_grade_and_says_uln_missing():
+    a = assess([*BASE, HEPATITIS, lab("1742-6", 420, "U/L", None)], at=AT)
+    f = irae(a, "hepatitis")
+    assert f.grade is None
+    assert any(m.data == "upper limit of normal of ALT" for m in f.missing)
+    assert "methylprednisolone.high" not in plan_ids(a)
+
+
+@pytest.mark.parametrize(("bili", "grade"), [(3.6, 2), (3.7, 3), (12.0, 3), (12.1, 4)])
+def test_hepatitis_grade_from_bilirubin(bili, grade):
+    # ULN 1.2 mg/dL: 3.6 = 3.0 × (grade 2), 3.7 = 3.08 × (grade 3), 12.1 > 10 × (grade 4)
+    a = assess([*BASE, HEPATITIS, lab("1975-2", bili, "mg/dL", 1.2)], at=AT)
+    assert irae(a, "hepatitis").grade == grade
+
+
+def test_recorded_and_computed_grades_are_both_shown_and_the_higher_drives_the_plan():
+    c = cond(("K75.89", "T45.AX5A"), "Immune-related hepatitis", stage="Grade 2")
+    a = assess([*BASE, c, lab("1742-6", 420, "U/L", 40)], at=AT)
+    f = irae(a, "hepatitis")
+    assert f.grade == 3
+    assert "grade 2 recorded on the condition" in f.grade_basis
+    assert "the higher (grade 3) drives the plan" in f.grade_basis
+    # A recorded grade above the labs keeps the recorded grade.
+    c4 = cond(("K75.89", "T45.AX5A"), "Immune-related hepatitis", stage="Grade 4")
+    b = assess([*BASE, c4, lab("1742-6", 420, "U/L", 40)], at=AT)
+    assert irae(b, "hepatitis").grade == 4
+
+
+def test_a_lab_older_than_7_days_does_not_grade_the_hepatitis():
+    a = assess([*BASE, HEPATITIS, lab("1742-6", 420, "U/L", 40, hours_before=24 * 8)], at=AT)
+    assert irae(a, "hepatitis").grade is None
+
+
+# --- nephritis -------------------------------------------------------------------------------
+def creat(value, hours_before):
+    return lab("2160-0", value, "mg/dL", 1.3, hours_before=hours_before)
+
+
+@pytest.mark.parametrize(
+    ("now", "grade"),
+    [(1.2, 0), (1.5, 1), (2.0, 1), (2.1, 2), (3.0, 2), (3.1, 3), (6.0, 3), (6.1, 4)],
+)
+def test_nephritis_grade_from_creatinine_times_baseline(now, grade):
+    a = assess([*BASE, NEPHRITIS, creat(1.0, 24 * 60), creat(now, 2)], at=AT)
+    f = irae(a, "nephritis")
+    if grade == 0:
+        assert f.grade is None
+        return
+    assert f.grade == grade
+    assert "baseline 1 " in f.grade_basis
+
+
+def test_nephritis_rise_above_0_3_is_grade_1_and_above_4_mg_dl_is_grade_3():
+    a = assess([*BASE, NEPHRITIS, creat(1.0, 24 * 60), creat(1.31, 2)], at=AT)
+    assert irae(a, "nephritis").grade == 1
+    # baseline 2.0, now 4.1: 2.05 × baseline (grade 2) but >4.0 mg/dL: grade 3
+    b = assess([*BASE, NEPHRITIS, creat(2.0, 24 * 60), creat(4.1, 2)], at=AT)
+    assert irae(b, "nephritis").grade == 3
+    c = assess([*BASE, NEPHRITIS, creat(2.0, 24 * 60), creat(4.0, 2)], at=AT)
+    assert irae(c, "nephritis").grade == 1  # 2.0 × baseline, not above 4.0 mg/dL
+
+
+def test_nephritis_without_a_baseline_says_so_and_gives_no_grade():
+    a = assess([*BASE, NEPHRITIS, creat(3.5, 2)], at=AT)
+    f = irae(a, "nephritis")
+    assert f.grade is None
+    assert any(m.data == "baseline creatinine" for m in f.missing)
+
+
+def test_baseline_older_than_365_days_before_onset_is_not_used():
+    a = assess([*BASE, NEPHRITIS, creat(1.0, 24 * 400), creat(3.5, 2)], at=AT)
+    assert irae(a, "nephritis").grade is None
+
+
+def test_n12_with_t45ax5a_is_nephritis_grade_3_with_prednisone_80_to_160_and_discontinue():
+    a = assess([*BASE, NEPHRITIS, creat(1.0, 24 * 60), creat(3.5, 2)], at=AT)
+    f = irae(a, "nephritis")
+    assert f.grade == 3 and f.checkpoint_inhibitor_action == "discontinue"
+    assert "checkpoint_inhibitor.discontinue.pembrolizumab" in plan_ids(a)
+
+
+def test_n12_alone_is_still_excluded_as_pyelonephritis_nos():
+    a = assess([*BASE, cond(("N12",), "Tubulo-interstitial nephritis")], at=AT)
+    assert a.irae == [] and a.irae_excluded[0].kind == "nephritis"
+    b = assess([*BASE, cond(("N12", "T45.AX5A"), "Pyelonephritis, E. coli")], at=AT)
+    assert b.irae == []
+
+
+def test_a_checkpoint_inhibitor_stopped_over_a_year_ago_is_not_held_or_counted_from():
+    old = given("nivolumab", 24 * 800)
+    a = assess([*BASE, old, NEPHRITIS, creat(1.0, 24 * 60), creat(3.5, 2)], at=AT)
+    ids = plan_ids(a)
+    assert "checkpoint_inhibitor.discontinue.pembrolizumab" in ids
+    assert "checkpoint_inhibitor.discontinue.nivolumab" not in ids
+    assert "nivolumab" not in irae(a, "nephritis").attribution
+
+
+# --- pneumonitis -----------------------------------------------------------------------------
+def test_pneumonitis_on_3_l_min_oxygen_is_grade_3_and_discontinued():
+    a = assess([*BASE, PNEUMONITIS, obs("3151-8", 3, "L/min", 2)], at=AT)
+    f = irae(a, "pneumonitis")
+    assert f.grade == 3 and f.checkpoint_inhibitor_action == "discontinue"
+    assert "grade from oxygen" in f.grade_basis
+    mp = next(r for r in a.recommendations if r.id == "methylprednisolone.high")
+    assert (mp.dose.low, mp.dose.high) == (80, 160)
+
+
+def test_pneumonitis_without_oxygen_in_24_h_has_no_grade_from_the_record():
+    a = assess([*BASE, PNEUMONITIS, obs("3151-8", 3, "L/min", 30)], at=AT)
+    assert irae(a, "pneumonitis").grade is None
+    b = assess([*BASE, PNEUMONITIS, obs("3151-8", 0, "L/min", 2)], at=AT)
+    assert irae(b, "pneumonitis").grade is None
+
+
+def test_pneumonitis_on_invasive_ventilation_is_grade_4():
+    a = assess([*BASE, PNEUMONITIS, o2("1258985005", 5)], at=AT)
+    assert irae(a, "pneumonitis").grade == 4
