@@ -12,7 +12,9 @@ authentication `none`, `client_secret_basic` and `private_key_jwt`), it plays th
 - `/fhir/...`: a gateway in front of a FHIR server (sekmet in the demo) that serves
   `/fhir/.well-known/smart-configuration`, adds the oauth-uris extension to `/fhir/metadata`,
   checks the bearer token, its scopes and patient compartment on every other request, and
-  rewrites the upstream base URL in answers to the gateway's own.
+  rewrites the upstream base URL in answers to the gateway's own. `POST /fhir/<type>` creates a
+  resource for the launch's patient when the token grants create on that type (the ICE score
+  the app writes).
 
 State lives in memory: one process serves it (threads are fine).
 """
@@ -41,7 +43,7 @@ from joserfc import jwt as jose_jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from launch.scopes import can_read
+from launch.scopes import can_create, can_read
 
 UPSTREAM_TIMEOUT_S = 10.0
 AUTH_METHODS = ["none", "client_secret_basic", "private_key_jwt"]
@@ -170,7 +172,12 @@ class DevSmartServer:
         # JWKS registered for the client is the one used.
         self.refuse_jku = True
         self.assertion_headers: list[dict[str, Any]] = []  # tests: headers of assertions seen
-        self.counters = {"authorization_code": 0, "refresh_token": 0, "fhir_requests": 0}
+        self.counters = {
+            "authorization_code": 0,
+            "refresh_token": 0,
+            "fhir_requests": 0,
+            "fhir_creates": 0,
+        }
         self.server = AuthorizationServer()
 
     # -- registration and EHR-side helpers -------------------------------------------------
@@ -232,6 +239,8 @@ class DevSmartServer:
                 "offline_access",
                 "patient/*.rs",
                 "patient/*.read",
+                "patient/Observation.c",
+                "patient/Observation.write",
             ],
             "response_types_supported": ["code"],
             "code_challenge_methods_supported": ["S256"],
@@ -392,6 +401,7 @@ class DevSmartServer:
         )
         app.add_url_rule("/fhir/metadata", "fhir_metadata", self._metadata)
         app.add_url_rule("/fhir/<path:path>", "fhir_proxy", self._proxy, methods=["GET"])
+        app.add_url_rule("/fhir/<rtype>", "fhir_create", self._create_resource, methods=["POST"])
 
     # -- views -----------------------------------------------------------------------------
     def _smart_config(self) -> Response:
@@ -517,6 +527,49 @@ class DevSmartServer:
             return _outcome(502, "transient", "the FHIR server behind the gateway did not answer")
         body = r.content.replace(self.upstream.encode(), self.fhir_base.encode())
         return Response(body, status=r.status_code, mimetype="application/fhir+json")
+
+    def _create_resource(self, rtype: str) -> Response:
+        """A FHIR create for the launch's patient, passed on to the upstream server."""
+        with self.lock:
+            self.counters["fhir_requests"] += 1
+            self.counters["fhir_creates"] += 1
+        if self.fhir_down:
+            return _outcome(503, "transient", "FHIR server unavailable")
+        auth = request.headers.get("Authorization", "")
+        token = auth[7:] if auth[:7].lower() == "bearer " else ""
+        with self.lock:
+            grant = self.access.get(token)
+        if grant is None or grant.is_expired() or grant.is_revoked():
+            resp = _outcome(401, "login", "missing, expired or unknown bearer token")
+            resp.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+            return resp
+        if not can_create(grant.scope, rtype):
+            return _outcome(403, "forbidden", f"the token does not grant create on {rtype}")
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or body.get("resourceType") != rtype:
+            return _outcome(400, "invalid", f"the body is not a {rtype}")
+        patient = grant.context.get("patient")
+        subject = (body.get("subject") or {}).get("reference")
+        if patient and subject != f"Patient/{patient}":
+            return _outcome(403, "forbidden", "outside the launch patient's compartment")
+        try:
+            r = requests.post(
+                f"{self.upstream}/{rtype}",
+                json=body,
+                headers={
+                    "Accept": "application/fhir+json",
+                    "Content-Type": "application/fhir+json",
+                    "Prefer": request.headers.get("Prefer", "return=representation"),
+                },
+                timeout=UPSTREAM_TIMEOUT_S,
+            )
+        except requests.RequestException:
+            return _outcome(502, "transient", "the FHIR server behind the gateway did not answer")
+        out = r.content.replace(self.upstream.encode(), self.fhir_base.encode())
+        resp = Response(out, status=r.status_code, mimetype="application/fhir+json")
+        if r.headers.get("Location"):
+            resp.headers["Location"] = r.headers["Location"].replace(self.upstream, self.fhir_base)
+        return resp
 
     def _in_compartment(self, path: str, rtype: str, patient: str) -> bool:
         parts = path.split("/")

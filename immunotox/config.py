@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
     "SMART_CLIENT_SECRET": None,
     "SMART_PRIVATE_KEY_PATH": None,
     "SMART_SCOPE_STYLE": "v2",  # "v2" (patient/Observation.rs) or "v1" (patient/Observation.read)
+    # Ask for patient/Observation.c (v1: .write) so the bedside ICE form can record its score.
+    # Off: the app asks for read scopes only and shows the ICE score's grade without writing.
+    "SMART_WRITE_OBSERVATIONS": True,
     # `jku` header of the private_key_jwt client assertion. Unset (default): none, the server
     # uses the JWKS registered for the app (SMART App Launch 2.x); set only if it asks for one.
     "SMART_CLIENT_JKU": None,

@@ -15,6 +15,9 @@ What it guarantees, whoever calls it:
   shared by every query of a call, so fetched data counts against the worker's budget;
 - compressed answers (`Content-Encoding: gzip` or `deflate`) decoded here, with the size limit
   applied to the decoded bytes (a compression bomb stops at the limit);
+- a create (`FhirClient.create`, the one write the app makes) goes to `{base}/{type}` under
+  the same allowlisted base, deadline, slots and size limit, and is never retried after it may
+  have reached the server (only a 401 answer is retried, once, with a refreshed token);
 - `ServerSlots`: at most so many calls in flight to one FHIR server per worker process, and no
   queueing behind a server that has been slow: one slow server cannot take every thread.
 
@@ -330,6 +333,7 @@ class FhirClient:
         account: ByteAccount | None = None,
         slots: ServerSlots | None = None,
         http_get: Callable[..., Any] | None = None,
+        http_post: Callable[..., Any] | None = None,
     ):
         self.base = base.rstrip("/")
         self.deadline = deadline
@@ -342,7 +346,12 @@ class FhirClient:
         if http_get is None:
             self._session = requests.Session()
             http_get = self._session.get
+        if http_post is None:
+            if self._session is None:
+                self._session = requests.Session()
+            http_post = self._session.post
         self._http_get = http_get
+        self._http_post = http_post
 
     def __enter__(self) -> FhirClient:
         return self
@@ -426,6 +435,86 @@ class FhirClient:
         except (ValueError, RecursionError) as e:
             raise FhirError(NOT_JSON, "the FHIR server did not answer JSON") from e
 
+    # -- one create ------------------------------------------------------------------------
+    def create(self, resource: Mapping[str, Any]) -> dict[str, Any]:
+        """POST `resource` to `{base}/{resourceType}` (FHIR RESTful create) and return what the
+        server stored: its answer (`Prefer: return=representation`), or the resource sent with
+        the id of the `Location` header when the server answers without a body. Raises
+        FhirError: HTTP_STATUS with `status` for an answer other than 200/201 (3xx included:
+        redirects are not followed), TIMEOUT or UNREACHABLE (then the server may or may not
+        have stored it; the caller must not assume either)."""
+        rtype = resource.get("resourceType")
+        if not isinstance(rtype, str) or not rtype.isalpha():
+            raise FhirError(NOT_FHIR, "not a FHIR resource")
+        url = self.url(rtype)
+        body = json.dumps(resource, separators=(",", ":")).encode()
+        token = self._token(None)
+        retried = False
+        while True:
+            headers = {
+                "Accept": "application/fhir+json",
+                "Content-Type": "application/fhir+json",
+                "Prefer": "return=representation",
+            }
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+            status, doc, location = self._post_once(url, body, headers)
+            if status == 401 and callable(self.token) and not retried:
+                retried = True  # refused before it was processed: safe to send again
+                fresh = self.token(token)
+                if fresh != token:
+                    token = fresh
+                    continue
+            if status not in (200, 201):
+                raise FhirError(HTTP_STATUS, f"the FHIR server answered HTTP {status}", status)
+            if isinstance(doc, dict) and doc.get("resourceType") == rtype:
+                return doc
+            stored = dict(resource)
+            rid = _id_from_location(location, rtype)
+            if rid:
+                stored["id"] = rid
+            return stored
+
+    def _post_once(
+        self, url: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, Any, str | None]:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise FhirError(TIMEOUT, "timed out")
+        slot = self.slots.acquire(url, remaining) if self.slots else None
+        try:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise FhirError(TIMEOUT, "timed out")
+            t = min(self.timeout_s, remaining)
+            try:
+                r = self._http_post(
+                    url,
+                    data=body,
+                    headers=headers,
+                    timeout=(t, t),
+                    allow_redirects=False,
+                    stream=True,
+                )
+            except requests.Timeout as e:
+                raise FhirError(TIMEOUT, "timed out") from e
+            except requests.RequestException as e:
+                raise FhirError(UNREACHABLE, "the FHIR server could not be reached") from e
+            try:
+                if r.status_code not in (200, 201):
+                    return r.status_code, None, None
+                raw = read_body(r, self.deadline, self.max_page_bytes, self.account)
+                try:
+                    doc = json.loads(raw) if raw.strip() else None
+                except (ValueError, RecursionError):
+                    doc = None  # stored; the answer's body is not needed
+                return r.status_code, doc, r.headers.get("Location")
+            finally:
+                r.close()
+        finally:
+            if slot is not None:
+                slot.release()
+
     # -- a search and its pages -----------------------------------------------------------
     def search(self, url: str, params: Mapping[str, str] | None = None, *, max_pages: int) -> Paged:
         """The first answer and the `next` pages after it. The first request failing raises
@@ -461,6 +550,17 @@ class FhirClient:
                 paged.stop = "page_failed"
                 paged.error = FhirError(NOT_FHIR, "a later page is not a Bundle")
                 return paged
+
+
+def _id_from_location(location: str | None, rtype: str) -> str | None:
+    """The id in a create's `Location` (`[base]/Type/id/_history/vid`)."""
+    if not location:
+        return None
+    parts = urlsplit(location).path.split("/")
+    for i, seg in enumerate(parts[:-1]):
+        if seg == rtype and parts[i + 1]:
+            return parts[i + 1]
+    return None
 
 
 def _next_link(bundle: Mapping[str, Any]) -> str | None:

@@ -88,7 +88,11 @@ def authorize_url(
     cfg = app.config
     state = new_state()
     verifier, challenge = pkce_pair()
-    scope = scopes.requested(cfg.get("SMART_SCOPE_STYLE", "v2"), standalone)
+    scope = scopes.requested(
+        cfg.get("SMART_SCOPE_STYLE", "v2"),
+        standalone,
+        write=bool(cfg.get("SMART_WRITE_OBSERVATIONS", True)),
+    )
     _put(
         app,
         NS_PENDING,

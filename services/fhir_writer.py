@@ -15,7 +15,9 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from services import format
+from services.ice_form import IceEntry
 from services.knowledge.codes import UCUM, drug_by_name
+from services.knowledge.icans import ICE_ITEMS, TOOLS
 from services.knowledge.sources import GRADING_SYSTEMS, RULESET_VERSION
 from services.knowledge.writeback import AE_SEVERITY_SYSTEM, GradeCode, ae_severity, grade_code
 from services.model import Assessment, Dose, Recommendation
@@ -376,3 +378,49 @@ def validation_problems(resource: dict[str, Any]) -> list[str]:
             for err in e.errors()
         ]
     return []
+
+
+# -- The ICE score entered in the app (a separate builder: the bedside ICE form) ---------------
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+
+
+def _local_coding(system_code: str, display: str) -> dict[str, str]:
+    system, _, code = system_code.rpartition("|")
+    return {"system": system, "code": code, "display": display}
+
+
+def ice_observation(
+    entry: IceEntry, patient_id: str, at: datetime, encounter_id: str | None = None
+) -> dict[str, Any]:
+    """The ICE score as a FHIR R4 Observation: category `survey` (an assessment tool), the
+    product's ICE-score code (`knowledge.icans.TOOLS`: no LOINC code exists) with `code.text`
+    "ICE score", the total as valueInteger and one component per task with its points."""
+    tool = next(t for t in TOOLS if t.tool == "ice")
+    items = {i.id: i for i in ICE_ITEMS}
+    res: dict[str, Any] = {
+        "resourceType": "Observation",
+        "status": "final",
+        "category": [
+            {
+                "coding": [{"system": OBSERVATION_CATEGORY, "code": "survey", "display": "Survey"}],
+                "text": "Survey",
+            }
+        ],
+        "code": {"coding": [_local_coding(tool.local_code, tool.label)], "text": tool.label},
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "effectiveDateTime": at.isoformat(),
+        "valueInteger": entry.total,
+        "component": [
+            {
+                "code": {
+                    "coding": [_local_coding(items[i].local_code, items[i].text)],
+                    "text": items[i].text,
+                },
+                "valueInteger": points,
+            }
+            for i, points in entry.points
+        ],
+    }
+    if encounter_id:
+        res["encounter"] = {"reference": f"Encounter/{encounter_id}"}
+    return res

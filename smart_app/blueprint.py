@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Flask, jsonify, render_template, request
@@ -26,7 +27,7 @@ from launch import errors, scopes, session
 from launch.errors import LaunchError
 from launch.web import error_response, secure_headers
 from services.format import clinical, display_zone
-from smart_app import fetch, timeline, view
+from smart_app import fetch, ice, timeline, view
 
 log = logging.getLogger("immunotox.app")
 
@@ -127,7 +128,32 @@ def create_blueprint(app: Flask) -> Blueprint:
         with display_zone(app.config.get("TIMEZONE")):  # times on the page and the print: local
             return _page(sess, record, assessment)
 
-    def _page(sess: dict[str, Any], record: fetch.Record, assessment: Any) -> str:
+    @bp.post("/ice")
+    def ice_submit():
+        """The bedside ICE form: grade the entry, write it when allowed, show the page again
+        with the answers kept (`smart_app.ice`)."""
+        sess = session.load(app, request)
+        if not ice.csrf_ok(sess, request.form.get(ice.CSRF_FIELD)):
+            raise LaunchError(
+                "form_expired",
+                "The form could not be accepted",
+                "The form did not come from this app's page for this patient, or the page is "
+                "from an earlier sign-in. Nothing was saved.",
+                "Open the app again from the EHR and enter the assessment there.",
+                403,
+            )
+        state, status = ice.submit(app, sess, request.form, datetime.now(UTC))
+        # the record read after the write, so the page grades the new score as the hooks will
+        sess, record, assessment = _load(app)
+        with display_zone(app.config.get("TIMEZONE")):
+            return _page(sess, record, assessment, state), status
+
+    def _page(
+        sess: dict[str, Any],
+        record: fetch.Record,
+        assessment: Any,
+        ice_state: ice.IceState | None = None,
+    ) -> str:
         return render_template(
             "smart_app/assessment.html",
             a=assessment,
@@ -142,6 +168,7 @@ def create_blueprint(app: Flask) -> Blueprint:
             v=view,
             context_note=view.app_context_note(sess.get("app_context")),
             ctx=sess["ctx"],
+            ice=ice_state or ice.state(app, sess),
         )
 
     @bp.get("/api/assessment")

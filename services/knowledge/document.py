@@ -502,6 +502,9 @@ def _icans() -> list[str]:
     out += ["", "### Assessment tools (Observations)", ""]
     out += [_row("tool", "product code", "names read", "maximum", "source"), _row(*["---"] * 5)]
     out += [_row(t.tool, t.local_code, ", ".join(t.names), t.max_score, t.source) for t in ki.TOOLS]
+    out += ["", "### The ICE assessment form (SMART app)", ""]
+    out += [_row("item", "task", "points", "component code", "source"), _row(*["---"] * 5)]
+    out += [_row(i.id, i.text, i.points, i.local_code, i.source) for i in ki.ICE_ITEMS]
     out += ["", "### Conditions read for ICANS", ""]
     out += [_row("kind", "codes (exact)", "text terms", "rule", "source"), _row(*["---"] * 5)]
     out += [

@@ -164,6 +164,38 @@ TOOLS: tuple[Tool, ...] = (
 TOOL_BY_LOCAL_CODE = {t.local_code: t for t in TOOLS}
 
 
+# --- The ICE assessment as the bedside form asks it (SMART app) ---------------------------------
+@dataclass(frozen=True)
+class IceItem:
+    """One task of the ICE score: what the nurse asks, and the points it carries (each point
+    scored 0 or 1; `points` > 1: the count of objects named)."""
+
+    id: str
+    domain: str
+    text: str
+    points: int
+    local_code: str  # f"{LOCAL_SYSTEM}|...": the component code of the written Observation
+    source: str
+
+
+_ICE_T2 = (
+    "astct2019: Table 2 (ICE), text read in the reproduction PMC8153820 Table 2 (Neuro-Oncology "
+    "Practice 2021;8:259-265)"
+)
+# fmt: off
+ICE_ITEMS: tuple[IceItem, ...] = (
+    IceItem("orientation_year", "Orientation", "Orientation to year", 1, f"{LOCAL_SYSTEM}|ice-orientation-year", _ICE_T2),
+    IceItem("orientation_month", "Orientation", "Orientation to month", 1, f"{LOCAL_SYSTEM}|ice-orientation-month", _ICE_T2),
+    IceItem("orientation_city", "Orientation", "Orientation to city", 1, f"{LOCAL_SYSTEM}|ice-orientation-city", _ICE_T2),
+    IceItem("orientation_hospital", "Orientation", "Orientation to hospital", 1, f"{LOCAL_SYSTEM}|ice-orientation-hospital", _ICE_T2),
+    IceItem("naming", "Naming", "Names 3 objects (e.g. a watch, a pen, a button): one point each", 3, f"{LOCAL_SYSTEM}|ice-naming", _ICE_T2),
+    IceItem("commands", "Following commands", "Follows simple commands (e.g. “Show 2 fingers”)", 1, f"{LOCAL_SYSTEM}|ice-commands", _ICE_T2),
+    IceItem("writing", "Writing", "Writes a standard sentence (e.g. “Today is a sunny day”)", 1, f"{LOCAL_SYSTEM}|ice-writing", _ICE_T2),
+    IceItem("attention", "Attention", "Counts backwards from 100 by 10", 1, f"{LOCAL_SYSTEM}|ice-attention", _ICE_T2),
+)
+# fmt: on
+
+
 # --- Conditions that carry an ICANS domain --------------------------------------------------------
 @dataclass(frozen=True)
 class NeuroConcept:
