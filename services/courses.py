@@ -518,6 +518,15 @@ def corticosteroid(
             f"(ASCO; NCCN below {fmt.charted(limit)} mg, SITC off corticosteroids) with the irAE grade 1 "
             "or less"
         )
+    stopped = [f for f in found if f.checkpoint_inhibitor_action == "discontinue"]
+    if for_irae and stopped:
+        # Permanent discontinuation: no resume criterion to show, met or not.
+        f = max(stopped, key=lambda x: x.grade or 0)
+        resume_met = None
+        resume_text = KI.NO_RESUME[0].format(
+            label=f.label.lower(), grade=f.grade if f.grade is not None else "(any)"
+        )
+        sources.append(KI.NO_RESUME[1])
     if for_irae:
         sources += [resume_src, *(x.strip() for x in other_src.split(";"))]
 

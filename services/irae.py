@@ -354,6 +354,21 @@ def _lab_grade(
     return best[0], "; ".join(parts), ev, missing, list(dict.fromkeys(sources))
 
 
+def _conduction_beside(
+    conds: list[ConditionFact], data: PatientData
+) -> tuple[int, ConditionFact | None]:
+    """A conduction block or ventricular arrhythmia recorded with this myocarditis."""
+    floor, days, _t, _s = K.MYOCARDITIS_CONDUCTION
+    times = [c.onset or c.recorded for c in conds if (c.onset or c.recorded) is not None]
+    for x in data.conditions:
+        if x.kind != "cardiac_conduction" or not x.active:
+            continue
+        t = x.onset or x.recorded
+        if t is None or not times or any(abs(t - m) <= timedelta(days=days) for m in times):  # type: ignore[operator]
+            return floor, x
+    return floor, None
+
+
 def _o2_grade(
     data: PatientData, at: datetime
 ) -> tuple[int | None, str, list[Evidence], list[Missing], list[str]]:
@@ -436,7 +451,11 @@ def findings(
     why: dict[str, list[str]] = {}
     more: dict[str, list[Evidence]] = {}
     for c in data.conditions:
-        if c.kind in ("crs", "ici_adverse_effect", "infection") or not c.active or not ici:
+        if (
+            c.kind in ("crs", "ici_adverse_effect", "infection", "cardiac_conduction")
+            or not c.active
+            or not ici
+        ):
             continue
         if (c.onset or c.recorded) is not None and (c.onset or c.recorded) > at:  # type: ignore[operator]
             continue
@@ -482,6 +501,19 @@ def findings(
             if recorded:
                 recorded_grade = max(recorded)
                 grade, basis = recorded_grade, "grade recorded on the condition"
+        if kind == "myocarditis":
+            floor, hit = _conduction_beside(conds, data)
+            if hit is not None and (grade is None or grade < floor):
+                _g, _days, text, src = K.MYOCARDITIS_CONDUCTION
+                said = f"{text} ({hit.text})"
+                basis = (
+                    f"grade {grade} recorded on the condition; {said}: the higher drives the plan"
+                    if grade is not None
+                    else said
+                )
+                grade = floor
+                extra_sources.append(src)
+                more.setdefault(kind, []).append(Evidence(hit.ref, hit.text, hit.onset))
         computed, rests_on, lab_ev, lab_missing, lab_src = _lab_grade(kind, conds, data, at)
         missing.extend(lab_missing)
         more.setdefault(kind, []).extend(lab_ev)

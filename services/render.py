@@ -176,7 +176,12 @@ def render_text(a: Assessment) -> str:
             lines.append(f"  {o.drug}: {o.kind} {when} ({o.ref})")
     lines.append("")
     lines.append("Plan")
-    if not a.recommendations:
+    if not a.recommendations and a.deceased:
+        lines.append(
+            "  none: the patient is recorded as deceased, so nothing is proposed (the findings "
+            "above are for review only)"
+        )
+    elif not a.recommendations:
         lines.append("  nothing to recommend")
     by_id = {r.id: r for r in a.recommendations}
     for r in a.recommendations:

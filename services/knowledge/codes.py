@@ -388,6 +388,15 @@ CONDITIONS: tuple[ConditionConcept, ...] = (
     ConditionConcept("autoimmune_haemolytic_anaemia", _icd("D59.0", "D59.10", "D59.11", "D59.12", "D59.13", "D59.19"), (),
                      ("autoimmune hemolytic anemia", "autoimmune haemolytic anaemia", "hemolytic anemia", "haemolytic anaemia"), SRC_ICD),
     ConditionConcept("immune_thrombocytopenia", _icd("D69.3"), (), ("immune thrombocytopenia", "immune thrombocytopenic purpura", "itp"), SRC_ICD),
+    # Not an irAE by itself: a conduction block or ventricular arrhythmia recorded beside a
+    # myocarditis is its severity finding (knowledge.irae MYOCARDITIS_CONDUCTION).
+    ConditionConcept("cardiac_conduction", _icd("I44.1", "I44.2", "I44.30", "I44.39", "I45.2", "I45.3", "I47.2", "I47.20", "I47.21", "I47.29",
+                                                "I49.01", "I49.02"), (),
+                     ("complete heart block", "heart block", "atrioventricular block", "av block", "ventricular tachycardia",
+                      "ventricular fibrillation"),
+                     SRC_ICD + "; I44.1 second-degree and I44.2 complete atrioventricular block, I44.3x other AV block, I45.2 bifascicular, "
+                     "I45.3 trifascicular block, I47.2/I47.20-I47.29 ventricular tachycardia, I49.01 ventricular fibrillation, I49.02 "
+                     "ventricular flutter (I44.2 as in the clinical review's record; the other titles not re-verified here)"),
     # Attribution marker: adverse effect of immune checkpoint inhibitors (T45.AX5A initial encounter).
     ConditionConcept("ici_adverse_effect", _icd(*ICI_MARKER), (), ("immune-related adverse event", "irae"), SRC_ICD_MARKER),
 )

@@ -143,6 +143,12 @@ def render() -> str:
     ]
     out += [
         "",
+        f"Myocarditis: {irae.MYOCARDITIS_CONDUCTION[2]}, when recorded within "
+        f"{irae.MYOCARDITIS_CONDUCTION[1]} days of it ({irae.MYOCARDITIS_CONDUCTION[3]}). "
+        f"After a permanent discontinuation: {irae.NO_RESUME[0]} ({irae.NO_RESUME[1]}).",
+    ]
+    out += [
+        "",
         f"Resume rule: {irae.RESUME_RULE[0]} ({irae.RESUME_RULE[1]}). Attribution window: "
         f"{irae.ATTRIBUTION_WINDOW_DAYS[0]} days ({irae.ATTRIBUTION_WINDOW_DAYS[1]}).",
         "",

@@ -385,3 +385,24 @@ PNEUMONITIS_O2_WINDOW_HOURS = (
 )
 GRADE_FROM_RECORD = "grade from {what} (CTCAE v5, as in ASCO 2021): {evidence}"
 GRADE_BOTH = "grade {recorded} recorded on the condition; {computed}: the higher (grade {top}) drives the plan"
+
+# A conduction block or ventricular arrhythmia recorded beside a myocarditis (active, dated
+# within this many days of it, or undated) makes it at least grade 3: ASCO 2021 Table 9.1
+# grades abnormal biomarkers with a new ECG conduction delay as G3, and decompensation or a
+# need for IV medication or an intervention (pacing) as G4.
+MYOCARDITIS_CONDUCTION = (
+    3,
+    14,
+    "conduction block or ventricular arrhythmia recorded with the myocarditis: grade 3 at least "
+    "(grade 4 if decompensated or needing IV medication or an intervention such as pacing)",
+    "asco2021: Table 9.1 myocarditis (G3 abnormal biomarkers with new ECG findings with "
+    "conduction delay, G4 decompensation or IV medication or intervention, as summarised in the "
+    "medicalalgorithms.com ASCO cardiovascular table, not verified against the primary table)",
+)
+# After an irAE whose rule is permanent discontinuation, no line says when to resume.
+NO_RESUME = (
+    "Not applicable: {label} grade {grade} means permanent discontinuation, the checkpoint "
+    "inhibitor is not resumed",
+    "asco2021: general recommendations (grade 4 and the organ tables' permanent discontinuation "
+    "rules, e.g. Table 9.1 myocarditis G2-G4)",
+)

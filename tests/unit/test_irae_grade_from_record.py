@@ -180,3 +180,47 @@ def test_pneumonitis_without_oxygen_in_24_h_has_no_grade_from_the_record():
 def test_pneumonitis_on_invasive_ventilation_is_grade_4():
     a = assess([*BASE, PNEUMONITIS, o2("1258985005", 5)], at=AT)
     assert irae(a, "pneumonitis").grade == 4
+
+
+# --- myocarditis with a conduction block ------------------------------------------------------
+MYOCARDITIS = cond(("I40.9", "T45.AX5A"), "Immune-related myocarditis")
+
+
+def test_myocarditis_with_complete_heart_block_is_grade_3_and_permanently_discontinued():
+    block = cond(("I44.2",), "Complete heart block", onset_h=20)
+    a = assess([*BASE, MYOCARDITIS, block], at=AT)
+    f = irae(a, "myocarditis")
+    assert f.grade == 3 and f.checkpoint_inhibitor_action == "discontinue"
+    assert "Complete heart block" in f.grade_basis
+    ids = plan_ids(a)
+    assert "checkpoint_inhibitor.discontinue.pembrolizumab" in ids
+    assert "checkpoint_inhibitor.resume" not in ids
+    # The block itself is no irAE of its own.
+    assert [x.kind for x in a.irae] == ["myocarditis"]
+
+
+def test_myocarditis_without_a_conduction_finding_stays_ungraded():
+    a = assess([*BASE, MYOCARDITIS], at=AT)
+    assert irae(a, "myocarditis").grade is None
+    far = cond(("I44.2",), "Complete heart block", onset_h=24 * 30)  # 29 days apart: not beside it
+    b = assess([*BASE, MYOCARDITIS, far], at=AT)
+    assert irae(b, "myocarditis").grade is None
+
+
+def test_no_resume_line_for_the_steroid_course_after_myocarditis_grade_3():
+    block = cond(("I44.2",), "Complete heart block", onset_h=20)
+    mp = given("methylprednisolone", 20, dose=(1000, "mg"))
+    a = assess([*BASE, MYOCARDITIS, block, mp], at=AT)
+    sc = a.courses.corticosteroid
+    assert sc.resume_met is None
+    assert sc.resume_text.startswith("Not applicable: myocarditis grade 3 means permanent")
+
+
+def test_deceased_patient_text_says_why_there_is_no_plan():
+    from services.render import render_text
+
+    dead = patient(deceasedDateTime=iso(4))
+    block = cond(("I44.2",), "Complete heart block", onset_h=20)
+    a = assess([dead, weight(80), given("pembrolizumab", 24 * 14), MYOCARDITIS, block], at=AT)
+    assert a.recommendations == []
+    assert "none: the patient is recorded as deceased" in render_text(a)
