@@ -126,6 +126,7 @@ def submit(app: Flask, sess: dict[str, Any], form: Any, at: datetime) -> tuple[I
         log.warning("ICE score not written: %s (HTTP %s)", e.code, e.status)
         return st, 502
     st.written = True
+    st.answers = {}  # saved: an empty form, so a second submit is a new assessment
     st.message = "Saved to the chart."
     log.info("ICE score written to the FHIR server")
     return st, 200

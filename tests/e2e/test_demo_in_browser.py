@@ -321,3 +321,42 @@ def test_the_seed_assessment_prints_on_two_pages_with_the_patient_on_each(
         (output_dir / f"e2e-seed-pembrolizumab-{name}.pdf").write_bytes(pdf)
         pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
         assert 1 <= pages <= 2, f"{name}: {pages} pages"
+
+
+def test_the_bedside_ice_form_grades_and_saves_the_score_by_keyboard(demo, browser, output_dir):
+    """cart-icans: the ten points entered with the keyboard only (Space on each radio, Enter on
+    the button), the score and its ICANS grade shown (ICE 5: grade 2, ASTCT 2019), the score
+    saved to the chart through the EHR's FHIR gateway, and the form empty again."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(demo["ehr"] + "/")
+    wait_for(browser, "#launch-cart-icans").click()
+    form = wait_for(browser, "#ice form.ice-form")
+    assert "Submitting saves the ICE score to the chart." in form.text
+    points = {
+        "orientation_year": "1",
+        "orientation_month": "1",
+        "orientation_city": "0",
+        "orientation_hospital": "0",
+        "naming": "2",
+        "commands": "0",
+        "writing": "1",
+        "attention": "0",
+    }
+    for item, value in points.items():
+        form.find_element(By.CSS_SELECTOR, f"input[name='ice_{item}'][value='{value}']").send_keys(
+            Keys.SPACE
+        )
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").send_keys(Keys.ENTER)
+    result = wait_for(browser, "#ice-result")
+    assert (result.get_attribute("data-ice-score"), result.get_attribute("data-ice-grade")) == (
+        "5",
+        "2",
+    )
+    assert "ICE score 5/10" in result.text
+    message = browser.find_element(By.CSS_SELECTOR, "#ice .ice-message")
+    assert message.text == "Saved to the chart."
+    assert not browser.find_elements(By.CSS_SELECTOR, "#ice input[type=radio]:checked")
+    browser.find_element(By.ID, "ice").screenshot(str(output_dir / "e2e-cart-icans-ice-form.png"))
+    assert csp_violations(browser) == []

@@ -318,6 +318,7 @@ def test_with_write_scope_the_observation_is_posted_and_the_grade_shown(tmp_path
     assert 'data-ice-score="5" data-ice-grade="2"' in html
     assert "ICE score 5/10" in html
     assert 'data-ice-written="true"' in html and "Saved to the chart." in html
+    assert " checked" not in html  # saved: the form is empty again, a second submit is new
     # the page's record was read after the write: the section grades the new score
     assert 'data-icans-applies="true" data-grade="2"' in html
 
