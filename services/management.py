@@ -394,15 +394,17 @@ def plan(
                 # With no corticosteroid step due yet (grade 2 before a tocilizumab trial), or a
                 # conditional one, Lee's second-line steroid is conditional too: never an order
                 # beside tocilizumab.
-                p.drug(
-                    "methylprednisolone.crs.lee2014",
-                    ("crs",),
-                    urgency="urgent" if escalate and step is None else "routine",
-                    alternative_to=step.regimen if step is not None else None,
-                    when=None
-                    if escalate
-                    else (KCP.SECOND_LINE_WHEN if step is None else step.when),
-                )
+                # Never beside the grade-4 regimen: there it would be a de-escalation.
+                if step is None or step.regimen not in KCP.LEE_NOT_BESIDE[0]:
+                    p.drug(
+                        "methylprednisolone.crs.lee2014",
+                        ("crs",),
+                        urgency="urgent" if escalate and step is None else "routine",
+                        alternative_to=step.regimen if step is not None else None,
+                        when=None
+                        if escalate
+                        else (KCP.SECOND_LINE_WHEN if step is None else step.when),
+                    )
                 if refractory:
                     _refractory_agents(p, crs_grade)
             if neuro:

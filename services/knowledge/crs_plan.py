@@ -68,6 +68,14 @@ EFFECTOR_STEROIDS: tuple[SteroidStep, ...] = (
 # and other agents"; ASCO 2021 CAR T Table 1 G2 adds dexamethasone only when CRS persists after
 # anti-IL-6 therapy), so the line is shown with its condition and never offered as an order.
 SECOND_LINE_WHEN = "if CRS does not improve after tocilizumab"
+# Beside these regimens Lee 2014's methylprednisolone 2 mg/kg/day is not offered: it is a
+# fraction of the grade-4 dose (1,000 mg/day), so as an "alternative" it would de-escalate.
+LEE_NOT_BESIDE = (
+    frozenset({"methylprednisolone.crs.g4"}),
+    "asco_iec2021: Table 1 CRS G4 (methylprednisolone 1,000 mg/day IV, or 500 mg every 12 h "
+    "as in Santomasso 2021); lee2014: methylprednisolone 2 mg/kg/day is its second-line dose, "
+    "below the grade-4 regimen",
+)
 
 # CRS still uncontrolled after tocilizumab on corticosteroids: "If refractory, manage as per
 # G4" (grade 3), and for grade 4 "consider methylprednisolone 1,000 mg IV 2 times a day or

@@ -350,7 +350,9 @@ def render() -> str:
         f"Refractory (no improvement or the tocilizumab maximum reached, on corticosteroids): "
         f"{cp.REFRACTORY_STEROID[0]} ({cp.REFRACTORY_STEROID[1]}); at grade 4: "
         f"{cp.REFRACTORY_G4_TEXT[0]} ({cp.REFRACTORY_G4_TEXT[1]}). Infliximab is not offered "
-        "for CRS.",
+        "for CRS. Lee 2014 methylprednisolone is not offered beside "
+        + ", ".join(sorted(cp.LEE_NOT_BESIDE[0]))
+        + f" ({cp.LEE_NOT_BESIDE[1]}).",
         "",
         _row("refractory agent", "dosed by", "text", "source"),
         _row(*["---"] * 4),

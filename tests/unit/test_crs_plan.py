@@ -13,7 +13,7 @@ from services import format as fmt
 from services.assess import assess
 from services.knowledge import crs_plan
 from services.knowledge.sources import SOURCES
-from tests.fhir_factory import AT, given, infusion, patient, sbp, temp, weight
+from tests.fhir_factory import AT, given, infusion, o2, patient, sbp, temp, weight
 
 
 def rec(a, rid):
@@ -114,6 +114,22 @@ def test_refractory_crs_offers_anakinra_and_siltuximab_off_label_and_no_inflixim
     assert rec(a, "methylprednisolone.crs.g4").dose.value == 500
     assert not [r for r in a.recommendations if "infliximab" in r.text.lower()]
     assert not [r for r in a.recommendations if r.drug == "infliximab"]
+
+
+def test_lee_methylprednisolone_2_mg_kg_is_never_offered_beside_the_grade_4_regimen():
+    # ASTCT grade 4: fever, hypotension on a pressor and non-invasive positive pressure
+    # (SNOMED CT 447837008): methylprednisolone 500 mg every 12 h (Santomasso 2021 G4), and no
+    # Lee 2014 2 mg/kg/day (160 mg/day at 80 kg) "alternative" that would de-escalate it.
+    a = car_t(o2("447837008", 5), pressor=True)
+    assert a.crs["astct2019"].grade == 4
+    assert rec(a, "methylprednisolone.crs.g4").dose.value == 500
+    assert "methylprednisolone.crs.lee2014" not in ids(a)
+    # Refractory grade 3 managed as grade 4: the same.
+    b = car_t(*four_toci(), *dex_q6h(), pressor=True)
+    assert "methylprednisolone.crs.lee2014" not in ids(b)
+    # Grade 3 on dexamethasone's first step: Lee 2014 stays as the cited alternative.
+    c = car_t(pressor=True)
+    assert rec(c, "methylprednisolone.crs.lee2014").alternative_to == "dexamethasone.crs"
 
 
 def test_not_refractory_without_a_running_corticosteroid_or_before_tocilizumab_failed():
