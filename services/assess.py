@@ -21,7 +21,7 @@ from services import (
 )
 from services.knowledge import crs as KC
 from services.knowledge.sources import RULESET_VERSION
-from services.model import Assessment, IraeExclusion, PatientData, Weight
+from services.model import Assessment, Grades, IraeExclusion, PatientData, Weight
 from services.timeutil import now
 
 
@@ -129,6 +129,25 @@ def assess_data(
         if attr.applies
         else [],
         icans=icans_result,
+    )
+
+
+def grades(data: PatientData, at: datetime, *, crs_primary: str | None = None) -> Grades:
+    """The grades `assess_data` would give now (CRS under every system and the attribution,
+    the irAEs, ICANS), without the plan, the courses, the trajectories or the timeline: for
+    comparing two versions of a record (`services.changes`)."""
+    primary = primary_system(crs_primary)
+    expos = irae.exposures(data, at)
+    attr = attribution.attribute(data, at, expos)
+    now_ = crs.evaluate(data, at, None if attr.applies else attr.reason, trajectory=False).now
+    found = irae.findings(data, at, expos, now_, [], attribution=attr, primary=primary)
+    return Grades(
+        at=at,
+        crs=now_,
+        crs_attribution=attr,
+        crs_primary_system=primary,
+        irae=found,
+        icans=icans.evaluate(data, at, expos, trajectory=False),
     )
 
 

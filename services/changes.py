@@ -2,7 +2,9 @@
 
 "Before" is the record without the new observations (removed by id when the record already
 holds them), "after" the record with them; both are graded at the same time. Nothing is kept
-between calls. A change is a grade that rose (CRS under the primary system, ICANS, an irAE) or a
+between calls. The adapter reads the record once where that is exact
+(`fhir_adapter.to_patient_data_pair`), and "before" is graded for its grades only
+(`assess.grades`: no plan, no trajectory); "after" is the full assessment the card shows. A change is a grade that rose (CRS under the primary system, ICANS, an irAE) or a
 threshold crossed in the grading window: fever onset, new hypotension, a new oxygen
 requirement, a steep ferritin rise. The thresholds are the graders' own (`knowledge.crs`: fever,
 the hypotension limits for the patient's age, oxygen support above room air), read through
@@ -24,7 +26,7 @@ from services.format import num
 from services.knowledge import codes
 from services.knowledge import crs as K
 from services.knowledge import icans as KI
-from services.model import Assessment, Criterion, Evidence, PatientData
+from services.model import Assessment, Criterion, Evidence, Grades, PatientData
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class Crossing:
 
 @dataclass(frozen=True)
 class ObservationDelta:
-    before: Assessment
+    before: Grades  # the grades only: no plan, no trajectory
     after: Assessment
     grade_changes: tuple[GradeChange, ...]
     crossings: tuple[Crossing, ...]
@@ -81,17 +83,25 @@ def _obs_ref(r: dict[str, Any]) -> str | None:
     return f"Observation/{rid}" if isinstance(rid, str) and rid else None
 
 
+def record_without(
+    resources: Iterable[dict[str, Any]], new_observations: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The record without the new observations: one the record already holds (same id) is
+    left out."""
+    new_refs = {ref for r in new_observations if (ref := _obs_ref(r))}
+    return [
+        r
+        for r in resources
+        if not (r.get("resourceType") == "Observation" and _obs_ref(r) in new_refs)
+    ]
+
+
 def split_record(
     resources: Iterable[dict[str, Any]], new_observations: Sequence[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(the record without the new observations, the record with them). A new observation the
     record already holds (same id) is left out of "before"; in "after" the charted version wins."""
-    new_refs = {ref for r in new_observations if (ref := _obs_ref(r))}
-    without = [
-        r
-        for r in resources
-        if not (r.get("resourceType") == "Observation" and _obs_ref(r) in new_refs)
-    ]
+    without = record_without(resources, new_observations)
     return without, fhir_adapter.flatten([*new_observations, *without])
 
 
@@ -181,7 +191,7 @@ def _gt(a: int | None, b: int | None) -> bool:
     return (a or 0) > (b or 0)
 
 
-def _icans_grade(a: Assessment) -> int | None:
+def _icans_grade(a: Assessment | Grades) -> int | None:
     """ICANS (ASTCT 2019) now: 0 when it is attributed to no therapy, None without data."""
     r = a.icans
     if r is None:
@@ -189,7 +199,7 @@ def _icans_grade(a: Assessment) -> int | None:
     return r.grade if r.applies else (0 if r.grade is not None else None)
 
 
-def _grade_changes(before: Assessment, after: Assessment) -> list[GradeChange]:
+def _grade_changes(before: Grades, after: Assessment) -> list[GradeChange]:
     out: list[GradeChange] = []
     system = after.crs_primary_system
     b, a = before.primary_crs_grade, after.primary_crs_grade
@@ -226,10 +236,11 @@ def compare(
 ) -> ObservationDelta:
     """The record graded without and with `new_observations`, at the same time `at`."""
     at = at or A.now()
-    without, with_ = split_record(list(resources), new_observations)
-    data_b = fhir_adapter.to_patient_data(without)
-    data_a = fhir_adapter.to_patient_data(with_)
-    before = A.assess_data(data_b, at, with_timeline=False, crs_primary=crs_primary)
+    without = record_without(resources, new_observations)
+    # One adapter pass where it is exact ("before" is "after" less what the new observations
+    # gave); "before" is graded for its grades only, "after" in full for the card's plan.
+    data_b, data_a = fhir_adapter.to_patient_data_pair(without, new_observations)
+    before = A.grades(data_b, at, crs_primary=crs_primary)
     after = A.assess_data(data_a, at, with_timeline=False, crs_primary=crs_primary)
     systems = {s: (before.crs[s].grade, after.crs[s].grade) for s in after.crs}
     return ObservationDelta(

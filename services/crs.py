@@ -748,9 +748,16 @@ class CrsEvaluation:
     window_start: datetime
 
 
-def evaluate(data: PatientData, at: datetime, not_applicable: str | None = None) -> CrsEvaluation:
+def evaluate(
+    data: PatientData,
+    at: datetime,
+    not_applicable: str | None = None,
+    *,
+    trajectory: bool = True,
+) -> CrsEvaluation:
     """`not_applicable`: why CRS grading does not apply to this patient (no CRS-associated
-    therapy); every window then grades 0 with its findings listed."""
+    therapy); every window then grades 0 with its findings listed. `trajectory` False: the
+    grades now only (no hour-by-hour trajectory, no worst point), as a comparison needs them."""
     window = timedelta(hours=K.value("window"))
     ix = _Index(data, at)
     # Hour by hour back over the trajectory span; the last point is `at` itself.
@@ -766,7 +773,7 @@ def evaluate(data: PatientData, at: datetime, not_applicable: str | None = None)
             graded[key] = grades
         return dict(grades)
 
-    points = grading.hourly(at, hours, window, grades_at)
+    points = grading.hourly(at, hours, window, grades_at) if trajectory else []
     # Now, with full evidence
     f_now = gather(ix, at - window, at)
     at_death: dict[str, int | None] = {}

@@ -8,9 +8,10 @@ cannot be read (no time, a unit that is not UCUM, a value that is not a number) 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -1198,7 +1199,64 @@ def _per_kg(unit: str) -> str:
 
 
 def to_patient_data(resources: Iterable[Any]) -> PatientData:
-    flat = flatten(resources)
+    return _adapt(flatten(resources))[1]
+
+
+def to_patient_data_pair(
+    without: Sequence[dict[str, Any]], new: Sequence[dict[str, Any]]
+) -> tuple[PatientData, PatientData]:
+    """(the data of `without`, the data of `new` and `without` together), the second exactly
+    `to_patient_data([*new, *without])`, the first exactly `to_patient_data(without)`, in one
+    adapter pass where that is exact: every new resource an Observation with an id of its own
+    (`without` holds none with that id), none of them a vasopressor rate row (its span depends on
+    the rows around it) and no weight among them while rates need a weight. Then "without" is
+    "with" less everything read from the new resources; else the adapter reads `without` again."""
+    a, with_ = _adapt(flatten([*new, *without]))
+    new_flat = flatten(new)
+    refs = {_ref(r) for r in new_flat}
+    own = all(
+        r.get("resourceType") == "Observation" and isinstance(r.get("id"), str) for r in new_flat
+    )
+    if not own or not refs.isdisjoint(_ref(r) for r in without):
+        return to_patient_data(without), with_
+    if any(ref in refs for _, _, ref in a._rate_obs_pending) or any(
+        ref in refs for rows in a._rate_points.values() for _, _, ref, _, _ in rows
+    ):
+        return to_patient_data(without), with_
+    d = with_
+    if (a._rate_pending or a._rate_obs_pending) and any(s.ref in refs for s in d.samples("weight")):
+        return to_patient_data(without), with_
+    kept = [
+        d.infusions,
+        d.drugs,
+        d.conditions,
+        d.drafts,
+        d.allergies,
+    ]
+    if any(getattr(x, "ref", None) in refs for xs in kept for x in xs):
+        return to_patient_data(without), with_
+    series = {}
+    for name, samples in d.series.items():
+        left = [s for s in samples if s.ref not in refs]
+        if left:
+            series[name] = left
+    before = dataclasses.replace(
+        d,
+        series=series,
+        o2_episodes=[e for e in d.o2_episodes if e.ref not in refs],
+        infusions=list(d.infusions),
+        drugs=list(d.drugs),
+        conditions=list(d.conditions),
+        tests=[t for t in d.tests if t.ref not in refs],
+        drafts=list(d.drafts),
+        allergies=list(d.allergies),
+        neuro=[n for n in d.neuro if n.ref not in refs],
+        unreadable=[u for u in d.unreadable if u[0] not in refs],
+    )
+    return before, with_
+
+
+def _adapt(flat: list[dict[str, Any]]) -> tuple[_Adapter, PatientData]:
     a = _Adapter()
     for r in flat:
         if r.get("resourceType") == "Medication" and isinstance(r.get("id"), str):
@@ -1227,7 +1285,7 @@ def to_patient_data(resources: Iterable[Any]) -> PatientData:
                 a.data.unreadable.append(
                     (_ref(r), "malformed resource (a field has the wrong type)")
                 )
-    return a.finish()
+    return a, a.finish()
 
 
 def classify_medication(

@@ -233,7 +233,11 @@ def _child(data: PatientData, at: datetime) -> bool | None:
     return grading.whole_years(bd, at.date()) <= K.value("capd_max_age")
 
 
-def evaluate(data: PatientData, at: datetime, expos: list[Exposure]) -> IcansResult:
+def evaluate(
+    data: PatientData, at: datetime, expos: list[Exposure], *, trajectory: bool = True
+) -> IcansResult:
+    """ICANS now; `trajectory` False: the grade now only (no hour-by-hour trajectory, no worst
+    point, no IEC-HS screen), as a comparison needs it."""
     attr = attribute(data, at, expos)
     window = timedelta(hours=K.value("window"))
     hours = grading.trajectory_hours(K.value("trajectory"))
@@ -244,7 +248,7 @@ def evaluate(data: PatientData, at: datetime, expos: list[Exposure]) -> IcansRes
         g = grade_window(facts, a, b, _child(data, b)).grade if facts else None
         return {SYSTEM: 0 if g is not None and not attr.applies else g}
 
-    points = grading.hourly(at, hours, window, grades_at)
+    points = grading.hourly(at, hours, window, grades_at) if trajectory else []
     out = grade_window(facts, at - window, at, child)
     grade = out.grade
     criteria, missing, notes = tuple(out.criteria), tuple(out.missing), list(out.notes)
@@ -282,5 +286,5 @@ def evaluate(data: PatientData, at: datetime, expos: list[Exposure]) -> IcansRes
         onset=attr.onset,
         findings=findings,
         sources=SOURCES,
-        iec_hs=iec_hs.screen(data, at, attr.last_dose) if attr.applies else None,
+        iec_hs=iec_hs.screen(data, at, attr.last_dose) if attr.applies and trajectory else None,
     )

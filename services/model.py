@@ -791,5 +791,23 @@ class Assessment:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Grades:
+    """The grades of an assessment and nothing else (no plan, no trajectory, no timeline): what
+    a comparison of the record without and with new observations needs of "before"
+    (`services.assess.grades`). The same fields, and the same reading of them, as `Assessment`."""
+
+    at: datetime
+    crs: dict[str, GradeResult]
+    crs_attribution: CrsAttribution | None
+    crs_primary_system: str
+    irae: list[IraeFinding]
+    icans: IcansResult | None
+
+    crs_applies = Assessment.crs_applies
+    primary_crs_grade = Assessment.primary_crs_grade
+    max_crs_grade = Assessment.max_crs_grade
+
+
 def _iso(t: datetime | None) -> str | None:
     return t.isoformat() if t is not None else None
