@@ -454,12 +454,18 @@ def plan(
         )
 
     # 5. Chronic steroids before CRS: relative adrenal insufficiency.
-    if crs_applies and crs_grade is not None and crs_grade >= 2 and _chronic_steroids(data, at):
+    chronic = KCP.CHRONIC_STEROIDS
+    if (
+        crs_applies
+        and crs_grade is not None
+        and crs_grade >= chronic.min_grade
+        and _chronic_steroids(data, at)
+    ):
         p.advice(
             "hydrocortisone.stress",
             "supportive",
-            "Recent long-term corticosteroids: consider stress-dose hydrocortisone for relative adrenal insufficiency",
-            "lee2014: Corticosteroids and other agents",
+            chronic.text,
+            chronic.source,
             ("crs",),
             drug="hydrocortisone",
             dose_missing_reason="Stress dosing per local protocol",
@@ -646,7 +652,8 @@ def _steroid_days_at_or_above(data: PatientData, at: datetime, mg_per_day: float
 
 
 def _chronic_steroids(data: PatientData, at: datetime) -> bool:
-    start = at - timedelta(days=90)
+    rule = KCP.CHRONIC_STEROIDS
+    start = at - timedelta(days=rule.lookback_days)
     spans = [
         d
         for d in data.drugs
@@ -655,4 +662,4 @@ def _chronic_steroids(data: PatientData, at: datetime) -> bool:
         and d.time is not None
         and start <= d.time <= at
     ]
-    return any(d.end is None or (d.end - d.time) >= timedelta(days=14) for d in spans)  # type: ignore[operator]
+    return any(d.end is None or (d.end - d.time) >= timedelta(days=rule.min_days) for d in spans)  # type: ignore[operator]

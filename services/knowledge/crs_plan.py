@@ -161,3 +161,44 @@ ENGAGER_HOLD_UNREAD = (
     "immunotox: every T-cell engager label read here withholds the drug until CRS resolves, "
     "this drug's label was not verified",
 )
+
+
+# --------------------------------------------------------------------------------------------
+# Corticosteroids before CRS: relative adrenal insufficiency (Lee 2014)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChronicSteroids:
+    """Long-term corticosteroids before CRS: a recorded corticosteroid (MedicationStatement)
+    that began at most `lookback_days` before the assessment and lasted `min_days` or more, or
+    has no end. With CRS of grade `min_grade` or more the plan suggests considering stress-dose
+    hydrocortisone."""
+
+    min_days: int
+    lookback_days: int
+    min_grade: int
+    source: str
+
+    @property
+    def text(self) -> str:
+        return (
+            f"Recent long-term corticosteroids ({self.min_days} days or more, or no end recorded, "
+            f"begun in the last {self.lookback_days} days): consider stress-dose hydrocortisone "
+            "for relative adrenal insufficiency"
+        )
+
+
+CHRONIC_STEROIDS = ChronicSteroids(
+    min_days=14,
+    lookback_days=90,
+    min_grade=2,
+    source=(
+        "lee2014: Corticosteroids and other agents (patients who received corticosteroids "
+        "chronically may have a relative corticosteroid deficiency in which stress doses of "
+        "hydrocortisone may be indicated; no duration, look-back or grade given); "
+        "immunotox: 14 days within the last 90 days, from grade 2, not verified against a "
+        "source; ese_es2024: Essential points (a risk of adrenal insufficiency from 3-4 weeks "
+        "of therapy above a physiological dose, 4-6 mg/day prednisone), so 14 days flags earlier"
+    ),
+)

@@ -361,6 +361,12 @@ def render() -> str:
     out += ["", _row("T-cell engager", "during CRS", "source"), _row(*["---"] * 3)]
     out += [_row(h.drug, h.text, h.source) for h in cp.ENGAGER_HOLD.values()]
     out += [_row("any other", cp.ENGAGER_HOLD_UNREAD[0], cp.ENGAGER_HOLD_UNREAD[1])]
+    chronic = cp.CHRONIC_STEROIDS
+    out += [
+        "",
+        f"Any CRS of grade {chronic.min_grade} or more, after long-term corticosteroids: "
+        f"{chronic.text} ({chronic.source}).",
+    ]
     out += [
         "",
         "## Order checks: dose maxima",

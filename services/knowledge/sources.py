@@ -95,6 +95,14 @@ SOURCES: dict[str, Source] = {
             "(baseline investigations recommended by ASCO, ESMO and SITC, side by side).",
         ),
         Source(
+            "ese_es2024",
+            "ESE/Endocrine Society 2024 glucocorticoid-induced adrenal insufficiency guideline",
+            "https://doi.org/10.1093/ejendo/lvae029",
+            "Beuschlein F et al. European Society of Endocrinology and Endocrine Society Joint "
+            "Clinical Guideline: Diagnosis and therapy of glucocorticoid-induced adrenal "
+            "insufficiency. Eur J Endocrinol 2024;190(5):G25-G51.",
+        ),
+        Source(
             "esmo2022",
             "ESMO 2022 toxicity guideline",
             "https://doi.org/10.1016/j.annonc.2022.10.001",

@@ -13,7 +13,21 @@ import pytest
 
 from services.assess import assess
 from services.knowledge import dosing
-from tests.fhir_factory import AT, condition, given, infusion, lab, o2, obs, patient, sbp, temp
+from tests.fhir_factory import (
+    AT,
+    RX,
+    RXNORM,
+    condition,
+    given,
+    infusion,
+    iso,
+    lab,
+    o2,
+    obs,
+    patient,
+    sbp,
+    temp,
+)
 from tests.fhir_factory import weight as weight_obs
 
 
@@ -559,3 +573,47 @@ def test_the_asco_car_t_corticosteroid_doses_are_for_adults_only(birth, dosed):
     else:
         assert dex.dose is None and "age 17 years" in dex.dose_missing_reason
         assert mp.dose is None and "age 17 years" in mp.dose_missing_reason
+
+
+def _prednisone_statement(start_days_before: float, end_days_before: float) -> dict:
+    return {
+        "resourceType": "MedicationStatement",
+        "id": f"ms-{start_days_before}-{end_days_before}",
+        "status": "completed",
+        "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": RX["prednisone"]}]},
+        "effectivePeriod": {
+            "start": iso(24 * start_days_before),
+            "end": iso(24 * end_days_before),
+        },
+        "dosage": [{"doseAndRate": [{"doseQuantity": {"value": 20, "unit": "mg", "code": "mg"}}]}],
+    }
+
+
+def _stress_hydrocortisone(*resources) -> bool:
+    _, a = crs(weight_obs(70), *resources)
+    return "hydrocortisone.stress" in {r.id for r in a.recommendations}
+
+
+# Fever 39.0 °C and a systolic pressure of 85 mm Hg without vasopressors: CRS grade 2 (ASTCT).
+CRS_G2 = (temp(39.0), sbp(85))
+
+
+@pytest.mark.parametrize(("days", "advised"), [(13, False), (14, True), (15, True)])
+def test_stress_hydrocortisone_after_a_corticosteroid_course_of_14_days(days, advised):
+    course = _prednisone_statement(start_days_before=40, end_days_before=40 - days)
+    assert _stress_hydrocortisone(*CRS_G2, course) is advised
+
+
+@pytest.mark.parametrize(("start", "advised"), [(89, True), (90, True), (91, False)])
+def test_stress_hydrocortisone_for_a_course_begun_within_the_last_90_days(start, advised):
+    course = _prednisone_statement(start_days_before=start, end_days_before=start - 20)
+    assert _stress_hydrocortisone(*CRS_G2, course) is advised
+
+
+def test_stress_hydrocortisone_from_crs_grade_2_not_grade_1():
+    course = _prednisone_statement(start_days_before=40, end_days_before=20)
+    assert _stress_hydrocortisone(temp(39.0), course) is False  # fever alone: grade 1
+    assert _stress_hydrocortisone(*CRS_G2, course) is True
+    _, a = crs(weight_obs(70), *CRS_G2, course)
+    text = next(r.text for r in a.recommendations if r.id == "hydrocortisone.stress")
+    assert "14 days or more" in text and "last 90 days" in text
