@@ -787,6 +787,17 @@ def problem_list_cards(a: Assessment, cc: CardContext) -> list[Card]:
 # --------------------------------------------------------------------------------------------
 
 
+def _remove_draft(drug: str, why: str, ref: str) -> Suggestion:
+    """The recommended suggestion to remove a draft order from the order being signed."""
+    return Suggestion(
+        label=plain(f"Remove the {drug} order", 80),
+        actions=(
+            Action("delete", plain(f"Remove the draft {drug} order ({why})"), resource_id=ref),
+        ),
+        is_recommended=True,
+    )
+
+
 def order_cards(a: Assessment, cc: CardContext) -> list[Card]:
     """Cards for the draft orders in `context.draftOrders` (see `services.order_check`)."""
     from services.knowledge import orders as K
@@ -821,19 +832,7 @@ def order_cards(a: Assessment, cc: CardContext) -> list[Card]:
                     indicator="critical",
                     source=_source("irae", "Immune-related adverse event", "asco2021"),
                     detail="\n".join(detail),
-                    suggestions=(
-                        Suggestion(
-                            label=plain(f"Remove the {drug} order", 80),
-                            actions=(
-                                Action(
-                                    "delete",
-                                    plain(f"Remove the draft {drug} order ({act}: {irae.label})"),
-                                    resource_id=f.draft.ref,
-                                ),
-                            ),
-                            is_recommended=True,
-                        ),
-                    ),
+                    suggestions=(_remove_draft(drug, f"{act}: {irae.label}", f.draft.ref),),
                     selection_behavior="at-most-one",
                     override_reasons=tuple(
                         Coding(K.OVERRIDE_REASON_SYSTEM, code, display)
@@ -967,19 +966,7 @@ def order_cards(a: Assessment, cc: CardContext) -> list[Card]:
                     indicator="critical",
                     source=_source("course", "Tocilizumab course", "actemra_label"),
                     detail="\n".join(detail),
-                    suggestions=(
-                        Suggestion(
-                            label=plain(f"Remove the {drug} order", 80),
-                            actions=(
-                                Action(
-                                    "delete",
-                                    plain(f"Remove the draft {drug} order (course limit)"),
-                                    resource_id=f.draft.ref,
-                                ),
-                            ),
-                            is_recommended=True,
-                        ),
-                    ),
+                    suggestions=(_remove_draft(drug, "course limit", f.draft.ref),),
                     selection_behavior="at-most-one",
                     links=(_smart_link(a, cc),),
                     kind="order-course",
