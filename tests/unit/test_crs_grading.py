@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.assess import assess
+from services.assess import assess, assess_data
+from services.model import O2Level
+from tests import domain_factory as D
 from tests.fhir_factory import (
     AT,
     given,
@@ -24,6 +26,20 @@ def grades(*resources):
     # A CRS-associated therapy within its onset window, so that CRS grading applies
     # (attribution has its own tests in test_crs_attribution.py).
     a = assess([patient(), given("pembrolizumab", 24 * 20), *resources], at=AT)
+    return {s: r.grade for s, r in a.crs.items()}, a
+
+
+def domain_grades(**kw):
+    """As `grades`, from domain inputs (no FHIR): pembrolizumab 20 days before, so that CRS
+    grading applies. `kw`: the series by name and the other `domain_factory.patient` lists."""
+    series = {k: v for k, v in kw.items() if k not in ("o2", "infusions")}
+    data = D.patient(
+        series=series,
+        o2=kw.get("o2"),
+        infusions=kw.get("infusions"),
+        drugs=[D.given("pembrolizumab", "checkpoint_inhibitor", 24 * 20)],
+    )
+    a = assess_data(data, AT)
     return {s: r.grade for s, r in a.crs.items()}, a
 
 
@@ -78,7 +94,11 @@ def test_findings_older_than_the_24_hour_window_do_not_count_now_but_do_in_worst
 
 @pytest.mark.parametrize(("flow", "astct"), [(6, 2), (7, 3)])
 def test_nasal_cannula_6_l_is_astct_grade_2_and_7_l_is_grade_3(flow, astct):
-    g, _ = grades(temp(38.5), o2("371907003", 4), obs("3151-8", flow, "L/min", 2))
+    g, _ = domain_grades(
+        temperature=[D.sample(38.5)],
+        o2=[D.oxygen(O2Level.LOW_FLOW_CANNULA, 4)],
+        o2_flow=[D.sample(flow, 2)],
+    )
     assert g["astct2019"] == astct
 
 
@@ -92,7 +112,7 @@ def test_fio2_39_percent_is_lee_grade_2_and_40_percent_grade_3(fio2, unit, lee):
 
 
 def test_bipap_is_astct_grade_4_and_lee_ventilator_support():
-    g, a = grades(temp(38.5), o2("447837008", 3))
+    g, a = domain_grades(temperature=[D.sample(38.5)], o2=[D.oxygen(O2Level.NONINVASIVE_PPV, 3)])
     assert g["astct2019"] == 4
     assert "astct2019.g4.positive_pressure" in fired(a, "astct2019")
     assert g["lee2014"] == 4
@@ -198,32 +218,35 @@ def test_high_flow_without_measured_fio2_asks_for_fio2():
 
 
 def test_sbp_89_is_hypotension_and_90_is_not():
-    assert grades(temp(38.5), sbp(89))[0]["astct2019"] == 2
-    assert grades(temp(38.5), sbp(90))[0]["astct2019"] == 1
+    fever = [D.sample(38.5)]
+    assert domain_grades(temperature=fever, sbp=[D.sample(89)])[0]["astct2019"] == 2
+    assert domain_grades(temperature=fever, sbp=[D.sample(90)])[0]["astct2019"] == 1
 
 
 def test_norepinephrine_5_alone_is_lee_grade_2_but_astct_grade_3():
-    g, _ = grades(temp(38.5), weight(70), infusion("norepinephrine", 5, "ug/min", 5))
+    g, _ = domain_grades(
+        temperature=[D.sample(38.5)],
+        weight=[D.sample(70, 48)],
+        infusions=[D.pressor("norepinephrine", 5, 5)],
+    )
     assert g["lee2014"] == 2
     assert g["astct2019"] == 3
     assert g["ctcae5"] == 3
 
 
 def test_norepinephrine_plus_vasopressin_is_astct_grade_3():
-    g, _ = grades(
-        temp(38.5),
-        infusion("norepinephrine", 5, "ug/min", 5),
-        infusion("vasopressin", 0.03, "U/min", 5),
+    g, _ = domain_grades(
+        temperature=[D.sample(38.5)],
+        infusions=[D.pressor("norepinephrine", 5, 5), D.pressor("vasopressin", 0.03, 5)],
     )
     assert g["astct2019"] == 3
     assert g["lee2014"] == 3  # multiple vasopressors
 
 
 def test_norepinephrine_plus_epinephrine_is_astct_grade_4():
-    g, _ = grades(
-        temp(38.5),
-        infusion("norepinephrine", 5, "ug/min", 5),
-        infusion("epinephrine", 2, "ug/min", 5),
+    g, _ = domain_grades(
+        temperature=[D.sample(38.5)],
+        infusions=[D.pressor("norepinephrine", 5, 5), D.pressor("epinephrine", 2, 5)],
     )
     assert g["astct2019"] == 4
 
