@@ -109,15 +109,6 @@ class Findings:
         return max((len(s.drugs - {"vasopressin"}) for s in self.vaso_segments), default=0)
 
     @property
-    def vaso_drugs(self) -> list[str]:
-        seen: list[str] = []
-        for s in self.vaso_segments:
-            for d in sorted(s.drugs):
-                if d not in seen:
-                    seen.append(d)
-        return seen
-
-    @property
     def unknown_rate_infusions(self) -> list:
         seen = {}
         for s in self.vaso_segments:

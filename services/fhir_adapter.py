@@ -1288,18 +1288,6 @@ def _adapt(flat: list[dict[str, Any]]) -> tuple[_Adapter, PatientData]:
     return a, a.finish()
 
 
-def classify_medication(
-    resource: dict[str, Any], contained_in: Iterable[Any] = ()
-) -> codes.DrugConcept | None:
-    """The drug a medication resource (e.g. a draft MedicationRequest) names, or None."""
-    a = _Adapter()
-    for r in flatten(contained_in):
-        if r.get("resourceType") == "Medication" and isinstance(r.get("id"), str):
-            a.medications[f"Medication/{r['id']}"] = r
-    codings, text = a._medication_concept(resource)
-    return codes.match_drug(codings, text)
-
-
 _SAFE_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 

@@ -35,9 +35,6 @@ from services.timeutil import parse_instant
 
 _BAD_OBS = {"entered-in-error", "cancelled"}
 
-# Kept for callers: a draft MedicationRequest read into the domain.
-DraftMed = DraftOrder
-
 
 @dataclass(frozen=True)
 class OrderFinding:

@@ -59,13 +59,6 @@ def _ureg():
     return _registry
 
 
-def warm() -> None:
-    """Build the unit registry now (app start-up) rather than on the first request."""
-    _ureg()
-    for pair in (("[degF]", "Cel"), ("[lb_av]", "kg"), ("mg/h", "ug/min"), ("%", "%")):
-        linear_map(*pair)
-
-
 def normalise(unit: str | None) -> str:
     if unit is None:
         raise UnitError("no unit")

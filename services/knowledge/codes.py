@@ -19,7 +19,6 @@ LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
-NDC = "http://hl7.org/fhir/sid/ndc"
 UCUM = "http://unitsofmeasure.org"
 
 # Citations used by the rows below.
@@ -259,9 +258,7 @@ def _sct(*codes: str) -> tuple[str, ...]:
 # Sources for the condition rows. ICD-10-CM codes were read against the CDC/NCHS tabular list
 # (FY2026) and public value sets; SNOMED CT codes only where a public value set or code table
 # showed them (docs/verification.md). A row says "not verified" where that check was not possible.
-SRC_ICD_IRAE = SRC_ICD
 SRC_SCT_IPS = "SNOMED CT as listed in the HL7 IPS allergy-reaction value set (73442001, 23067006)"
-SRC_SCT_UNVERIFIED = "SNOMED CT code not verified against a public code table in this release"
 # T45.AX5- Adverse effect of immune checkpoint inhibitors and immunostimulant drugs (A initial
 # encounter, D subsequent, S sequela): new in ICD-10-CM FY2023 (1 October 2022).
 ICI_MARKER = ("T45.AX5A", "T45.AX5D", "T45.AX5S", "T45.AX5")
@@ -976,17 +973,6 @@ def _text_concept(low: str) -> ConditionConcept | None:
 def _text_kind(low: str) -> str | None:
     c = _text_concept(low)
     return c.kind if c else None
-
-
-def match_condition(
-    codings: list[tuple[str | None, str | None]], text: str
-) -> tuple[ConditionConcept, str | None, int | None] | None:
-    """(concept, matched 'system|code' or None when by text, grade carried by the code); None
-    for a condition that is no irAE concept or is excluded (an infection or another cause)."""
-    m = classify_condition(codings, text)
-    if m is None or m.excluded or m.concept is None:
-        return None
-    return m.concept, m.code, m.grade
 
 
 # --------------------------------------------------------------------------------------------
