@@ -205,7 +205,7 @@ STEPS: tuple[Step, ...] = (
          "toxicities (diagnostic measures should never delay steroid replacement, read in the ESMO-based immunotox.lu adrenalitis page)",
          urgency="urgent", when="crisis"),
     Step("adrenal_insufficiency", None, "hydrocortisone.crisis_bolus", "endocrine", "", "esmo2022: endocrine toxicities, primary adrenal insufficiency, severe",
-         regimen="hydrocortisone.crisis_bolus", urgency="urgent", when="crisis"),
+         regimen="hydrocortisone.crisis_bolus", urgency="urgent", when="crisis_no_stress_dose"),
     Step("adrenal_insufficiency", None, "hydrocortisone.stress_iv", "endocrine", "", f"{A}: Table 4.2 primary adrenal insufficiency G3-G4 (hydrocortisone 50-100 mg IV every 6-8 h)",
          regimen="hydrocortisone.stress_iv", urgency="urgent", when="crisis"),
     Step("adrenal_insufficiency", None, "admission.endocrine", "admission", "Admit for IV saline ≥2 L and stress-dose steroids; look for a precipitating infection",
@@ -393,6 +393,20 @@ ADRENAL_CRISIS_SBP = (
     "life-threatening consequences)",
 )
 ADRENAL_CRISIS_WINDOW_H = (24, "immunotox: the last 24 hours, as the CRS findings window")
+# A stress dose of hydrocortisone (at least the stress regimen's lower dose) given within its
+# longest dosing interval is the crisis treatment under way: no second "at once" bolus; the
+# plan says what was given and when the next dose is due.
+ADRENAL_STRESS_INTERVAL_H = (
+    6,
+    8,
+    "asco2021: Table 4.2 primary adrenal insufficiency G3-G4 (hydrocortisone 50-100 mg q6-8h "
+    "initial dosing): a dose given within the last 8 hours is the stress regimen under way",
+)
+ADRENAL_STRESS_GIVEN = (
+    "Stress-dose hydrocortisone already given ({doses}): no further bolus now; continue "
+    "{regimen}, the next dose due {next_lo} to {next_hi}"
+)
+ADRENAL_STRESS_OVERDUE = "the next dose overdue since {next_hi}"
 
 
 def steps_for(kind: str) -> tuple[Step, ...]:

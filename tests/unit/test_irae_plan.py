@@ -769,6 +769,31 @@ def test_adrenal_insufficiency_grade_2_with_systolic_below_90_is_a_crisis(systol
     assert ("adrenal.crisis" in r) is crisis
 
 
+def _hc(mg, hours_before):
+    return given("hydrocortisone", hours_before, (mg, "mg"), by_text=True)
+
+
+def test_stress_hydrocortisone_given_in_the_last_8_hours_is_shown_not_proposed_again():
+    # 100 mg 11 h 45 min ago (00:15) and 50 mg 5 h 45 min ago (06:15): the stress regimen
+    # (ASCO 2021 Table 4.2: 50-100 mg every 6-8 h) is under way; the next from 12:15 to 14:15.
+    r = recs(_adrenal(3, _hc(100, 11.75), _hc(50, 5.75)))
+    assert "hydrocortisone.crisis_bolus" not in r
+    given_line = r["hydrocortisone.crisis_given"].text
+    assert "100 mg at 2026-11-20 00:15 UTC, 50 mg at 2026-11-20 06:15 UTC" in given_line
+    assert "next dose due 2026-11-20 12:15 UTC to 2026-11-20 14:15 UTC" in given_line
+    assert dose(r["hydrocortisone.stress_iv"]) == (50, 100)
+
+
+def test_stress_hydrocortisone_more_than_8_hours_ago_or_below_50_mg_keeps_the_bolus():
+    r = recs(_adrenal(3, _hc(100, 9)))
+    assert dose(r["hydrocortisone.crisis_bolus"]) == (100,)
+    assert "hydrocortisone.crisis_given" not in r
+    r = recs(_adrenal(3, _hc(20, 2)))  # a maintenance dose is no stress dose
+    assert dose(r["hydrocortisone.crisis_bolus"]) == (100,)
+    r = recs(_adrenal(3, _hc(50, 7.9)))
+    assert "hydrocortisone.crisis_bolus" not in r
+
+
 # --- Myocarditis: ASCO 2021 and ESMO 2022 side by side -------------------------------------------
 
 
