@@ -65,6 +65,7 @@ class IceState:
 
     csrf: str
     can_write: bool
+    write_off: bool = False  # IMMUNOTOX_SMART_WRITE_OBSERVATIONS is off
     answers: dict[str, str] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)
     result: ice_form.IceGrade | None = None
@@ -88,7 +89,11 @@ class IceState:
 
 
 def state(app: Flask, sess: dict[str, Any]) -> IceState:
-    return IceState(csrf=csrf_token(sess), can_write=may_write(app, sess))
+    return IceState(
+        csrf=csrf_token(sess),
+        can_write=may_write(app, sess),
+        write_off=not app.config.get("SMART_WRITE_OBSERVATIONS", True),
+    )
 
 
 def submit(app: Flask, sess: dict[str, Any], form: Any, at: datetime) -> tuple[IceState, int]:
@@ -105,11 +110,7 @@ def submit(app: Flask, sess: dict[str, Any], form: Any, at: datetime) -> tuple[I
     st.result = ice_form.grade(entry, at)
     st.taken_at = at
     if not st.can_write:
-        st.message = (
-            "Not saved to the chart: writing is turned off for this app."
-            if not app.config.get("SMART_WRITE_OBSERVATIONS", True)
-            else "Not saved to the chart: the EHR did not grant this app write access."
-        )
+        st.message = _not_saved(st)
         return st, 200
     obs = fhir_writer.ice_observation(entry, sess["patient"], at, sess.get("encounter"))
     problems = fhir_writer.validation_problems(obs)
@@ -130,6 +131,12 @@ def submit(app: Flask, sess: dict[str, Any], form: Any, at: datetime) -> tuple[I
     st.message = "Saved to the chart."
     log.info("ICE score written to the FHIR server")
     return st, 200
+
+
+def _not_saved(st: IceState) -> str:
+    if st.write_off:
+        return "Not saved to the chart: writing is turned off for this app."
+    return "Not saved to the chart: the EHR did not grant this app write access."
 
 
 def _create(app: Flask, sess: dict[str, Any], resource: dict[str, Any]) -> dict[str, Any]:

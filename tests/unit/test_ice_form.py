@@ -333,12 +333,15 @@ def test_without_write_scope_nothing_is_written_and_the_grade_is_shown(tmp_path,
     assert len(responses.calls) == 0  # no POST anywhere
     assert 'data-ice-score="8" data-ice-grade="1"' in html
     assert 'data-ice-written="false"' in html
-    assert "Not saved to the chart: the EHR did not grant this app write access." in html
+    assert html.count("Not saved to the chart: the EHR did not grant this app write access.") == 1
 
 
 @responses.activate
 def test_writing_turned_off_writes_nothing_even_with_the_scope(tmp_path, monkeypatch):
     s = Launched(tmp_path, monkeypatch, WRITE, SMART_WRITE_OBSERVATIONS=False)
+    page = s.page()
+    assert "Not saved to the chart: writing is turned off for this app." in page
+    assert "did not grant" not in page
     r = s.submit(answers(10))
     assert r.status_code == 200 and len(responses.calls) == 0
     assert "writing is turned off" in r.get_data(as_text=True)
