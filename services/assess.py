@@ -102,7 +102,17 @@ def assess_data(
         excluded=excluded,
     )
     icans_result = icans.evaluate(data, at, expos)
-    recs += icans_plan.plan(data, at, weight, age, icans_result, crs_grade, recs)
+    recs += icans_plan.plan(
+        data,
+        at,
+        weight,
+        age,
+        icans_result,
+        crs_grade,
+        recs,
+        toci_course=course.tocilizumab if course else None,
+    )
+    recs = icans_plan.reconcile(recs, icans_result)
     recs = allergy.guard(recs, data.allergies)
     return Assessment(
         at=at,

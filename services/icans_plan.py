@@ -4,12 +4,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from services.knowledge import codes
 from services.knowledge import icans as K
-from services.management import _Plan, _split
-from services.model import IcansResult, PatientData, Recommendation, Weight
+from services.management import _TOCI_NO_DOSE, _band_text, _Plan, _split
+from services.model import (
+    IcansResult,
+    PatientData,
+    Recommendation,
+    TocilizumabCourse,
+    Weight,
+)
 
 FOR = ("icans",)
 
@@ -42,10 +49,14 @@ def plan(
     result: IcansResult | None,
     crs_grade: int | None,
     existing: list[Recommendation] | None = None,
+    *,
+    toci_course: TocilizumabCourse | None = None,
 ) -> list[Recommendation]:
     """`crs_grade`: the primary CRS grade now (0 or None: no concurrent CRS). `existing`: the
     plan so far; when it already offers a corticosteroid to sign, the ICANS corticosteroid
-    lines are shown as an alternative, never as a second order."""
+    lines are shown as an alternative, never as a second order, and when it already offers
+    tocilizumab the ICANS line points to it. `toci_course`: the tocilizumab doses of this CRS
+    episode (`services.courses`), which decide whether the ICANS line proposes a dose now."""
     if result is None or not result.applies or not result.grade:
         return []
     if data.deceased and (data.deceased_time is None or data.deceased_time <= at):
@@ -80,9 +91,17 @@ def plan(
             continue
         if row.domain is not None and row.domain not in domains:
             continue
+        if row.course_regimen is not None:
+            _course_line(p, row, g, existing or [], toci_course, weight, age)
+            continue
         when = row.when
+        source = row.source
         if row.after_tocilizumab and toci_given:
             when = None
+        elif row.after_tocilizumab and result.agent in K.EARLY_STEROID_PRODUCTS:
+            # Earlier corticosteroids are recommended for this product: not held back.
+            when = None
+            source += f"; {K.EARLY_STEROID_SOURCE}"
         if row.regimen is not None and steroid_ordered and row.alternative_to is None:
             when = K.STEROID_WITH_CRS_PLAN
         if row.regimen is not None:
@@ -96,7 +115,7 @@ def plan(
                 FOR,
                 urgency=row.urgency,
                 key=row.id,
-                source=row.source
+                source=source
                 + (
                     f"; {K.STEROID_WITH_CRS_PLAN_SOURCE}" if when == K.STEROID_WITH_CRS_PLAN else ""
                 ),
@@ -119,3 +138,74 @@ def plan(
             when=when,
         )
     return list(p.items.values())
+
+
+def _course_line(
+    p: _Plan,
+    row: K.PlanRow,
+    grade: int,
+    existing: list[Recommendation],
+    course: TocilizumabCourse | None,
+    weight: Weight | None,
+    age: float | None,
+) -> None:
+    """Tocilizumab for ICANS with concurrent CRS: the CRS line's order when the CRS plan has one
+    (one order for both), otherwise the label dose within the course (doses already given, the
+    interval, the maximum), or why no dose now."""
+    reg = row.course_regimen
+    assert reg is not None
+    urgency = "urgent" if grade >= 3 else row.urgency
+    crs_line = next((r for r in existing if r.id == reg and "crs" in r.for_irae), None)
+    if crs_line is not None:
+        p.items[row.id] = Recommendation(
+            id=row.id,
+            category=row.category,
+            text=f"{row.text}. {K.TOCI_IN_CRS_LINE[0]}",
+            sources=_split(f"{row.source}; {K.TOCI_IN_CRS_LINE[1]}"),
+            drug=row.drug,
+            dose_missing_reason=K.TOCI_IN_CRS_LINE[2],
+            for_irae=FOR,
+            urgency=urgency,
+        )
+        return
+    if course is None or course.status in ("due", "no_improvement"):
+        label = _band_text(reg, weight, age)
+        p.drug(
+            reg,
+            FOR,
+            key=row.id,
+            urgency=urgency,
+            source=row.source,
+            text=(f"{label}. {row.text}" + (f". {course.text}" if course else ""))
+            if label
+            else None,
+        )
+        return
+    p.items[row.id] = Recommendation(
+        id=row.id,
+        category=row.category,
+        text=f"{row.text}. {course.text}",
+        sources=_split("; ".join((row.source, *course.sources))),
+        drug=row.drug,
+        dose_missing_reason=_TOCI_NO_DOSE.get(course.status, course.text),
+        for_irae=FOR,
+        urgency=urgency,
+    )
+
+
+def reconcile(recs: list[Recommendation], result: IcansResult | None) -> list[Recommendation]:
+    """With ICANS graded, the CRS grade-1 line ('no immunosuppression') says it is about CRS
+    alone and that the ICANS lines govern immunosuppression."""
+    if result is None or not result.applies or not result.grade:
+        return recs
+    text, source = K.CRS_G1_WITH_ICANS
+    return [
+        replace(
+            r,
+            text=text.format(grade=result.grade),
+            sources=tuple(dict.fromkeys((*r.sources, *_split(source)))),
+        )
+        if r.id == "crs.symptomatic"
+        else r
+        for r in recs
+    ]

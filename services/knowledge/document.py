@@ -513,6 +513,32 @@ def _icans() -> list[str]:
     out += ["", "### Level of consciousness (coded values)", ""]
     out += [_row("code", "meaning", "rule", "source"), _row(*["---"] * 4)]
     out += [_row(c.code, c.label, c.rule or "-", c.source) for c in ki.CONSCIOUSNESS]
+    out += [
+        "",
+        "### Level of consciousness (text)",
+        "",
+        "Read only on an Observation whose code names a level of consciousness: "
+        f"{', '.join(ki.LOC_OBSERVATION_CODES)} or, as whole phrases in its code's text or "
+        f"display, {', '.join(ki.LOC_OBSERVATION_NAMES)} ({ki.LOC_OBSERVATION_SOURCE}). The "
+        "value's text is matched by whole phrase; a phrase after "
+        f"{', '.join(ki.CONSCIOUSNESS_NEGATIONS)} does not count; the worst phrase wins. "
+        f"Source: {ki.CONSCIOUSNESS_TEXT_SOURCE}.",
+        "",
+        _row("phrase", "whole value only", "rule"),
+        _row(*["---"] * 3),
+    ]
+    out += [
+        _row(t.phrase, "yes" if t.exact else "-", t.rule or "- (alert)")
+        for t in ki.CONSCIOUSNESS_TERMS
+    ]
+    out += [
+        "",
+        f"An ICE score charted as text naming an unarousable patient is read as grade 4 by "
+        f"consciousness ({ki.ICE_UNAROUSABLE_SOURCE}).",
+        "",
+        f"Glasgow coma score ({', '.join(ki.GCS_CODES)}; names {', '.join(ki.GCS_NAMES)}): shown "
+        f"as a finding, never graded: {ki.GCS_NOTE.format(text='GCS')} ({ki.GCS_SOURCE}).",
+    ]
     out += ["", "### Assessment tools (Observations)", ""]
     out += [_row("tool", "product code", "names read", "maximum", "source"), _row(*["---"] * 5)]
     out += [_row(t.tool, t.local_code, ", ".join(t.names), t.max_score, t.source) for t in ki.TOOLS]
@@ -570,6 +596,17 @@ def _icans() -> list[str]:
         "",
         f"When the CRS lines already offer a corticosteroid to sign, each ICANS corticosteroid "
         f"line is shown only {ki.STEROID_WITH_CRS_PLAN} ({ki.STEROID_WITH_CRS_PLAN_SOURCE}).",
+        "",
+        f"Tocilizumab with concurrent CRS: {ki.TOCI_IN_CRS_LINE[0]} when the CRS plan offers it "
+        f"({ki.TOCI_IN_CRS_LINE[1]}); otherwise the label dose row within the course of doses "
+        "already given.",
+        "",
+        f"Earlier corticosteroids for {', '.join(ki.EARLY_STEROID_PRODUCTS)}: with concurrent "
+        f"CRS the ICANS corticosteroid is not held back until tocilizumab fails "
+        f"({ki.EARLY_STEROID_SOURCE}).",
+        "",
+        f"With ICANS graded, the CRS grade-1 line reads: "
+        f"'{ki.CRS_G1_WITH_ICANS[0].format(grade='N')}' ({ki.CRS_G1_WITH_ICANS[1]}).",
     ]
     out += [
         "",

@@ -166,19 +166,25 @@ _REGIMENS = (
             "g", f"{_A}: Table 8.6 immune thrombocytopenia G3", per_kg_low=1, route="IV", frequency="once"),
     # --- ICANS (ASCO 2021 immune effector cell guideline, Table 2) ----------------------------------
     Regimen("dexamethasone.icans", "dexamethasone", "Dexamethasone 10 mg IV every 6-12 hours; taper once grade ≤1, watching for a flare",
-            "mg", "asco_iec2021: Table 2 ICANS G2 (high-risk products or patients: 10 mg × 2, repeat every 6-12 h) and G3 (10 mg every 6-12 h)",
+            "mg", "asco_iec2021: Table 2 ICANS G2 (high-risk products or patients: 10 mg × 2, repeat every 6-12 h) and G3 (10 mg every 6-12 h), "
+            "verified in the Guideline Central copy of Table 2, pages 7-8",
             fixed_low=10, route="IV", frequency="every 6-12 h", min_age=18),
     Regimen("dexamethasone.icans", "dexamethasone", "Dexamethasone 0.5 mg/kg IV (maximum 10 mg) every 6-12 hours in children; taper once grade ≤1",
             "mg", "lee2014: Corticosteroids and other agents (0.5 mg/kg, maximum 10 mg); asco_iec2021: Table 2 (every 6-12 h); immunotox: the weight-based dose under 18 years",
             per_kg_low=0.5, cap=10, cap_source="lee2014: Corticosteroids and other agents (maximum 10 mg/dose)", route="IV", frequency="every 6-12 h", max_age=18),
     Regimen("methylprednisolone.icans", "methylprednisolone", "Methylprednisolone 1 mg/kg IV every 12 hours (instead of dexamethasone)",
-            "mg", "asco_iec2021: Table 2 ICANS G2-G3 (methylprednisolone equivalent 1 mg/kg IV every 12 hours)", per_kg_low=1, route="IV", frequency="every 12 h"),
+            "mg", "asco_iec2021: Table 2 ICANS G2-G3 (methylprednisolone equivalent 1 mg/kg IV every 12 hours), verified in the Guideline Central copy of "
+            "Table 2, pages 7-8", per_kg_low=1, route="IV", frequency="every 12 h"),
     Regimen("methylprednisolone.icans_g4", "methylprednisolone", "Methylprednisolone 1 g/day IV for 3 days, then taper",
-            "mg/d", "asco_iec2021: Table 2 ICANS G4 (as reproduced in PMC10573998 Table 1, the guideline's G4 page itself not read this release)",
+            "mg/d", "asco_iec2021: Table 2 ICANS G4, not verified against the guideline: its G4 page was not found in the copies searched (the Guideline "
+            "Central copy's pages 7-8 hold the work-up and G1-G3 only), 1000 mg/day for 3 days, then a taper, as tabulated for ICANS grade 4 in "
+            "J Clin Med 2023 (vol 12, article 6124) Table 1 (PMC10573998, read)",
             fixed_low=1000, route="IV", frequency="daily", duration="3 days, then taper", min_age=18),
     Regimen("methylprednisolone.icans_g4", "methylprednisolone", "Methylprednisolone 30 mg/kg/day IV (maximum 1 g) for 3 days in children, then taper",
-            "mg/d", "immunotox: paediatric pulse 30 mg/kg/day, maximum 1 g, not verified against a paediatric ICANS guideline this release",
-            per_kg_low=30, cap=1000, cap_source="asco_iec2021: Table 2 ICANS G4 (1 g/day, the adult dose)", route="IV", frequency="daily", duration="3 days, then taper", max_age=18),
+            "mg/d", "immunotox: paediatric pulse 30 mg/kg/day, maximum 1 g, not verified (no paediatric ICANS dose was found in the ASCO 2021 pages read, and "
+            "the paediatric CAR T guideline's neurotoxicity table (Mahadeo KM et al., Nat Rev Clin Oncol 2019, vol 16, pages 45-63) was not found in the "
+            "copies searched, only its CRS table, Table 2)",
+            per_kg_low=30, cap=1000, cap_source="asco_iec2021: Table 2 ICANS G4 (1 g/day, the adult dose; not verified, see the adult row)", route="IV", frequency="daily", duration="3 days, then taper", max_age=18),
 )
 # fmt: on
 

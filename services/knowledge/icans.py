@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.knowledge.codes import ICD10CM, SNOMED
+from services.knowledge.codes import ICD10CM, LOINC, SNOMED
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,107 @@ CONSCIOUSNESS: tuple[ConsciousnessCode, ...] = (
 )
 # fmt: on
 CONSCIOUSNESS_BY_CODE = {c.code: c for c in CONSCIOUSNESS}
+
+# An Observation is read as a level of consciousness (its coded value above, or its text below)
+# only when its code names one: LOINC 80288-4, or one of these names as a whole phrase in
+# code.text or a coding's display.
+LOC_OBSERVATION_CODES = (f"{LOINC}|80288-4",)
+LOC_OBSERVATION_SOURCE = (
+    "LOINC 80288-4 'Level of consciousness' (seen in the HL7 Denmark DK Core Observation example "
+    "MaxConsciousness, valued with the SNOMED CT AVPU finding 450847001 'Responds to pain'); no "
+    "LOINC code for AVPU alone was found (not verified): AVPU is read by name"
+)
+LOC_OBSERVATION_NAMES = (
+    "level of consciousness",
+    "consciousness level",
+    "conscious level",
+    "level of responsiveness",
+    "level of arousal",
+    "avpu",
+)
+
+
+@dataclass(frozen=True)
+class ConsciousnessTerm:
+    """A phrase, read as a whole phrase in the value text of a level-of-consciousness
+    Observation (valueString, valueCodeableConcept.text or a coding's display). `exact`: only
+    when it is the whole value (the AVPU letters and single words)."""
+
+    phrase: str
+    rule: str | None  # None: alert (no finding)
+    exact: bool = False
+
+
+_LOC_TEXT_SRC = (
+    "astct2019: ICANS table, depressed level of consciousness (grade 1 'awakens spontaneously', "
+    "grade 2 'awakens to voice', grade 3 'awakens only to tactile stimulus', grade 4 'patient is "
+    "unarousable or requires vigorous or repetitive tactile stimuli to arouse. Stupor or coma'; "
+    "read in PMC8403007 Table 4 and Pract Neurol Table 2); the AVPU letters and words as in the "
+    "SNOMED CT AVPU value sets above, 'P' (responds to pain) read as grade 3 as for its code; "
+    "immunotox: the synonyms, matched as whole phrases, never after a negation ('not', 'no', "
+    "'never', 'without', 'denies', 'no longer')"
+)
+# fmt: off
+CONSCIOUSNESS_TERMS: tuple[ConsciousnessTerm, ...] = (
+    *(ConsciousnessTerm(t, "icans.loc.g4") for t in (
+        "unarousable", "unrousable", "not arousable", "not rousable", "cannot be aroused", "cannot be roused",
+        "vigorous stimuli", "vigorous stimulus", "vigorous tactile stimuli", "vigorous tactile stimulus",
+        "vigorous or repetitive tactile stimuli", "repetitive tactile stimuli", "repetitive stimuli",
+        "stupor", "stuporous", "coma", "comatose", "unresponsive")),
+    *(ConsciousnessTerm(t, "icans.loc.g3") for t in (
+        "awakens only to tactile stimulus", "awakens only to tactile stimuli", "awakens only to touch",
+        "awakens to tactile stimulus", "awakens to tactile stimuli", "awakens to touch",
+        "rousable to touch", "arousable to touch", "responds only to pain", "responds to pain",
+        "responds to painful stimuli", "responds only to painful stimuli")),
+    *(ConsciousnessTerm(t, "icans.loc.g2") for t in (
+        "awakens to voice", "awakens to verbal stimuli", "rousable to voice", "arousable to voice",
+        "responds to voice", "responds to verbal stimuli", "somnolent, awakens to voice")),
+    *(ConsciousnessTerm(t, "icans.loc.g1") for t in ("awakens spontaneously", "wakes spontaneously")),
+    ConsciousnessTerm("alert", None, exact=True),
+    ConsciousnessTerm("a", None, exact=True),
+    ConsciousnessTerm("v", "icans.loc.g2", exact=True),
+    ConsciousnessTerm("voice", "icans.loc.g2", exact=True),
+    ConsciousnessTerm("verbal", "icans.loc.g2", exact=True),
+    ConsciousnessTerm("p", "icans.loc.g3", exact=True),
+    ConsciousnessTerm("pain", "icans.loc.g3", exact=True),
+    ConsciousnessTerm("u", "icans.loc.g4", exact=True),
+)
+# fmt: on
+CONSCIOUSNESS_NEGATIONS = ("not", "no", "never", "without", "denies", "nor", "isn't", "wasn't")
+CONSCIOUSNESS_TEXT_SOURCE = _LOC_TEXT_SRC
+# An ICE score charted as text because the patient cannot be roused ("unable to assess -
+# patient unarousable") is ICE 0 with an unarousable patient: grade 4 by consciousness.
+ICE_UNAROUSABLE_SOURCE = (
+    "astct2019: ICANS table, ICE score grade 4 '0 (patient is unarousable and unable to perform "
+    "ICE)' (PMC8403007 Table 4); immunotox: read from the ICE row's text with the phrases above"
+)
+
+# Glasgow coma score: shown with its value, never graded (ASTCT 2019 grades consciousness by
+# arousal, not by GCS; no cited source mapping GCS to an ICANS grade was found).
+GCS_CODES = (f"{LOINC}|9269-2",)
+GCS_NAMES = (
+    "glasgow coma score total",
+    "glasgow coma scale total",
+    "glasgow coma score",
+    "glasgow coma scale",
+    "gcs",
+)
+GCS_MAX = 15
+GCS_MIN = 3
+GCS_NOTE = (
+    "{text}: not an ASTCT 2019 ICANS criterion (the consensus grades consciousness by how the "
+    "patient rouses: spontaneously, to voice, only to touch, or not at all)"
+)
+GCS_SOURCE = (
+    "LOINC 9269-2 'Glasgow coma score total' (FHIR R4 Questionnaire and Observation examples "
+    "'gcs'/'glasgow'); astct2019: ICANS table (no GCS criterion); immunotox: no cited mapping of "
+    "GCS to an ICANS grade found, so none is made"
+)
+GCS_MISSING = (
+    "level of consciousness",
+    "A Glasgow coma score below {max} is charted: chart how the patient rouses (spontaneously, "
+    "to voice, only to touch, or unarousable), which ASTCT 2019 grades",
+)
 
 
 # --- Assessment tools as Observations ------------------------------------------------------------
@@ -316,12 +417,19 @@ class PlanRow:
     alternative_to: str | None = None
     when: str | None = None
     after_tocilizumab: bool = False
+    # Dosed from this regimen of `knowledge.dosing` within the tocilizumab course (the doses
+    # already given, the interval and the maximum), unless the CRS lines already offer it.
+    course_regimen: str | None = None
 
 
 _T2 = "asco_iec2021: Table 2"
+# Read in the Guideline Central pocket copy of the guideline (eguideline.guidelinecentral.com,
+# item 1475467, pages 7-8: the work-up for all grades and G1-G3); the G4 page and the table's
+# footnotes were not found in the copies searched.
+_T2_READ = "verified in the Guideline Central copy of Table 2, pages 7-8"
 _T2_G4 = (
-    "asco_iec2021: Table 2 G3-G4 (that page of the guideline was not read this release: "
-    "standard neurocritical care, not verified against its wording)"
+    "asco_iec2021: Table 2 G3-G4 (the G4 page of the guideline was not found in the copies "
+    "searched: standard neurocritical care, not verified against its wording)"
 )
 # A corticosteroid the CRS plan already offers to sign: the ICANS corticosteroid lines are then
 # shown with this condition and never offered as a second order.
@@ -351,16 +459,22 @@ PLAN: tuple[PlanRow, ...] = (
     PlanRow("icans.icu_with_crs", 2, 2, "consult", "Consider intensive care: ICANS with CRS of grade 2 or more", f"{_T2}, G2 with concurrent CRS",
             crs="with", crs_min=2, service="Intensive care consult"),
     PlanRow("icans.tocilizumab_with_crs", 1, 4, "immunosuppression",
-            "Concurrent CRS: tocilizumab at the label dose, from CRS grade 1, within the course limits shown with CRS; caution with repeated doses in ICANS. Without CRS, tocilizumab is not given for ICANS",
-            f"{_T2}, G1-G3 with concurrent CRS", crs="with", drug="tocilizumab",
-            no_dose="Dose from the tocilizumab label row and the doses already given (CRS)"),
-    PlanRow("icans.dexamethasone_g2", 2, 2, "immunosuppression", "", f"{_T2}, G2 without CRS", crs="without",
+            "ICANS with concurrent CRS (CRS of any grade): tocilizumab first, within the course limits; caution with repeated doses in ICANS. Without CRS, tocilizumab is not given for ICANS",
+            f"{_T2}, G1 with concurrent CRS ('Administer tocilizumab 8 mg/kg IV over 1 hour (not to exceed 800 mg/dose) ... Caution with repeated "
+            f"tocilizumab doses in patients with ICANS'), G2 and G3 with concurrent CRS ('Administer tocilizumab as per G1'), {_T2_READ} (G4 not read)",
+            crs="with", drug="tocilizumab", course_regimen="tocilizumab.label"),
+    PlanRow("icans.dexamethasone_g2", 2, 2, "immunosuppression", "",
+            f"{_T2}, G2 without CRS ('For high-risk products or patients consider dexamethasone 10 mg IV × 2 doses (or equivalent) and reassess. "
+            f"Repeat every 6–12 hours if no improvement'), {_T2_READ}", crs="without",
             regimen="dexamethasone.icans", when="for high-risk products or patients: 2 doses, then reassess"),
-    PlanRow("icans.dexamethasone", 3, 3, "immunosuppression", "", f"{_T2}, G3 without CRS", crs="without",
-            regimen="dexamethasone.icans", urgency="urgent"),
-    PlanRow("icans.dexamethasone_with_crs", 2, 3, "immunosuppression", "", f"{_T2}, G2-G3 with concurrent CRS (refractory to tocilizumab past the first dose)",
+    PlanRow("icans.dexamethasone", 3, 3, "immunosuppression", "",
+            f"{_T2}, G3 without CRS ('Administer dexamethasone (10 mg IV every 6–12 hours) or methylprednisolone equivalent (1 mg/kg IV every "
+            f"12 hours)'), {_T2_READ}", crs="without", regimen="dexamethasone.icans", urgency="urgent"),
+    PlanRow("icans.dexamethasone_with_crs", 2, 3, "immunosuppression", "",
+            f"{_T2}, G2 and G3 with concurrent CRS ('If refractory to tocilizumab past the first dose, initiate dexamethasone (10 mg IV every 6–12 "
+            f"hours) or methylprednisolone equivalent (1 mg/kg IV every 12 hours)'), {_T2_READ}",
             crs="with", regimen="dexamethasone.icans", when="if no better after the first tocilizumab dose", after_tocilizumab=True),
-    PlanRow("icans.methylprednisolone", 2, 3, "immunosuppression", "", f"{_T2}, G2-G3 (or methylprednisolone equivalent)",
+    PlanRow("icans.methylprednisolone", 2, 3, "immunosuppression", "", f"{_T2}, G2-G3 ('or methylprednisolone equivalent (1 mg/kg IV every 12 hours)'), {_T2_READ}",
             regimen="methylprednisolone.icans", alternative_to="icans.dexamethasone"),
     PlanRow("icans.methylprednisolone_g4", 4, 4, "immunosuppression", "", f"{_T2}, G4", regimen="methylprednisolone.icans_g4", urgency="urgent"),
     PlanRow("icans.seizure", 3, 4, "supportive", "Treat the seizure: benzodiazepine for an ongoing seizure, levetiracetam, EEG monitoring; status epilepticus per protocol",
@@ -374,6 +488,36 @@ PLAN: tuple[PlanRow, ...] = (
             f"{_T2}, footnote ****", when="if persistent or worsening on corticosteroids"),
 )
 # fmt: on
+
+
+# The CRS plan already offers tocilizumab: the ICANS line points to it (text, source, why no
+# dose on this line).
+TOCI_IN_CRS_LINE = (
+    "The tocilizumab line of the CRS plan serves ICANS too: one order for both",
+    "immunotox: one tocilizumab order at a time",
+    "Dose: in the CRS tocilizumab line (one order for both)",
+)
+
+# Products for which the guideline recommends earlier corticosteroids: with concurrent CRS, the
+# ICANS corticosteroid is then not held back until tocilizumab has failed.
+EARLY_STEROID_PRODUCTS = ("axicabtagene ciloleucel", "brexucabtagene autoleucel")
+EARLY_STEROID_WHEN = (
+    "{drug}: earlier corticosteroids are recommended for this product, with or after tocilizumab"
+)
+EARLY_STEROID_SOURCE = (
+    "asco_iec2021: Table 1, additional considerations ('Earlier steroid use appears to reduce the "
+    "rate of CAR T-cell treatment-related CRS and neurologic events and is recommended for some "
+    "products (axicabtagene ciloleucel or bexucabtagene [sic] autoleucel)'), verified in the "
+    "Guideline Central copy, page 6 (Table 2's own footnote on high-risk products was not found)"
+)
+
+# The CRS grade-1 line ("symptomatic treatment only; no immunosuppression") is about CRS alone:
+# with ICANS graded, it says so (text, source).
+CRS_G1_WITH_ICANS = (
+    "CRS grade 1: symptomatic treatment only, no immunosuppression for the CRS itself. ICANS "
+    "grade {grade} is present: the ICANS lines govern corticosteroids and tocilizumab",
+    f"{_T2}: ICANS management with concurrent CRS, {_T2_READ}",
+)
 
 
 # --- IEC-associated HLH-like syndrome (IEC-HS): a screen, not a diagnosis -------------------------

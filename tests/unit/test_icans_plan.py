@@ -62,14 +62,85 @@ def test_seizure_and_oedema_lines_only_with_their_domain():
     assert "icans.raised_icp" in p and "icans.seizure" not in p
 
 
+LISO_CEL = "lisocabtagene maraleucel"
+
+
 def test_tocilizumab_only_with_concurrent_crs():
     _a, p = plan(ice(5))
     assert not any(r.drug == "tocilizumab" for r in p.values())
-    a, p = plan(ice(5), temp(38.6))
+    a, p = plan(ice(5), temp(38.6), therapy=given(LISO_CEL, 96, by_text=True))
     assert a.primary_crs_grade == 1
     assert "icans.tocilizumab_with_crs" in p
     dex = p["icans.dexamethasone_with_crs"]
     assert dex.when and "tocilizumab" in dex.when
+
+
+# --- ICANS with concurrent CRS (ASCO 2021 Table 2: tocilizumab first, 8 mg/kg, max 800 mg) ------
+
+
+@pytest.mark.parametrize(
+    ("birth", "kg", "mg", "capped"),
+    [
+        ("1970-01-01", 66, 528, False),  # 8 mg/kg × 66 kg (review patient icans02)
+        ("1970-01-01", 100, 800, False),  # 8 × 100 = 800: at the cap, not above it
+        ("1970-01-01", 110, 800, True),  # 880 capped at 800 mg
+        ("2016-01-01", 29, 348, False),  # under 30 kg: 12 mg/kg
+        ("2016-01-01", 30, 240, False),  # 30 kg: 8 mg/kg
+    ],
+)
+def test_icans_with_crs_grade_1_gets_the_label_tocilizumab_dose_now(birth, kg, mg, capped):
+    # A seizure (ICANS grade 3) with fever (CRS grade 1): no tocilizumab in the CRS plan at
+    # grade 1, so the ICANS line carries the dose itself.
+    a, p = plan(temp(38.3), condition("R56.9", "Seizure", 4), kg=kg, birth=birth)
+    assert a.primary_crs_grade == 1 and a.icans.grade == 3
+    assert not any(r.drug == "tocilizumab" and "crs" in r.for_irae for r in a.recommendations)
+    toci = p["icans.tocilizumab_with_crs"]
+    assert toci.dose is not None and toci.dose.value == mg and toci.dose.capped is capped
+    assert toci.when is None and toci.urgency == "urgent"
+    assert toci.text.startswith("Tocilizumab")
+
+
+def test_icans_tocilizumab_respects_the_interval_after_a_dose():
+    _a, p = plan(temp(38.3), condition("R56.9", "Seizure", 4), given("tocilizumab", 2))
+    toci = p["icans.tocilizumab_with_crs"]
+    assert toci.dose is None and toci.dose_missing_reason.startswith("Not yet")
+    _a, p = plan(temp(38.3), condition("R56.9", "Seizure", 4), given("tocilizumab", 9))
+    assert p["icans.tocilizumab_with_crs"].dose is not None
+
+
+def test_icans_tocilizumab_points_to_the_crs_line_when_the_crs_plan_has_one():
+    from tests.fhir_factory import sbp
+
+    a, p = plan(ice(2), temp(39.0), sbp(80))  # CRS grade 2: its plan doses tocilizumab
+    crs_toci = [r for r in a.recommendations if r.id == "tocilizumab.label"]
+    assert crs_toci and crs_toci[0].dose is not None
+    toci = p["icans.tocilizumab_with_crs"]
+    assert toci.dose is None and "CRS tocilizumab line" in toci.dose_missing_reason
+
+
+def test_with_crs_dexamethasone_waits_for_tocilizumab_except_early_steroid_products():
+    # Liso-cel: tocilizumab first; dexamethasone only if refractory past the first dose.
+    _a, p = plan(
+        temp(38.3), condition("R56.9", "Seizure", 4), therapy=given(LISO_CEL, 96, by_text=True)
+    )
+    assert p["icans.dexamethasone_with_crs"].when
+    assert p["icans.tocilizumab_with_crs"].dose is not None
+    # Axi-cel: earlier corticosteroids are recommended for the product, so signable now.
+    _a, p = plan(temp(38.3), condition("R56.9", "Seizure", 4))
+    dex = p["icans.dexamethasone_with_crs"]
+    assert dex.when is None and dex.dose.value == 10
+    assert any("Earlier steroid use" in s for s in dex.sources)
+
+
+def test_crs_grade_1_line_says_it_is_about_crs_alone_when_icans_is_present():
+    a, _p = plan(temp(38.3), condition("R56.9", "Seizure", 4))
+    line = next(r for r in a.recommendations if r.id == "crs.symptomatic")
+    assert "no immunosuppression for the CRS itself" in line.text
+    assert "ICANS grade 3 is present" in line.text
+    # CRS grade 1 without ICANS: the line as it was.
+    a, _p = plan(temp(38.3), ice(10))
+    line = next(r for r in a.recommendations if r.id == "crs.symptomatic")
+    assert line.text == "Grade 1: symptomatic treatment only; no immunosuppression"
 
 
 def test_with_crs_and_tocilizumab_given_dexamethasone_is_offered_now():
