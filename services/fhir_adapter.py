@@ -253,6 +253,8 @@ class _Adapter:
                 self.data.unreadable.append((ref, f"{tool.label}: no effective time"))
                 return True
             score = _integer_value(r)
+            if score is None and tool.tool == "ice" and self._ice_unarousable(r, t, ref):
+                return True
             if score is None or not 0 <= score <= tool.max_score:
                 self.data.unreadable.append(
                     (
@@ -265,6 +267,17 @@ class _Adapter:
                 NeuroFact(tool.tool, t, ref, f"{tool.label} {score}/{tool.max_score}", score=score)
             )
             return True
+        if _named(r.get("code"), codings, KI.GCS_CODES, KI.GCS_NAMES) and not _named(
+            r.get("code"), (), (), KI.GCS_COMPONENT_WORDS
+        ):
+            # Shown with its value; ASTCT 2019 does not grade by it (knowledge.icans GCS_NOTE).
+            v = _integer_value(r)
+            if t is None or v is None or not KI.GCS_MIN <= v <= KI.GCS_MAX:
+                why = "no effective time" if t is None else "the value is not a whole number"
+                self.data.unreadable.append((ref, f"Glasgow coma score: {why}"))
+                return True
+            self.data.neuro.append(NeuroFact("gcs", t, ref, f"Glasgow coma score {v}", score=v))
+            return True
         for key in _codings(r.get("valueCodeableConcept")):
             c = KI.CONSCIOUSNESS_BY_CODE.get(codes._norm_key(*key)) if key[1] else None
             if c is None:
@@ -276,7 +289,38 @@ class _Adapter:
                 NeuroFact("consciousness", t, ref, f"Level of consciousness: {c.label}", c.rule)
             )
             return True
+        if _named(r.get("code"), codings, KI.LOC_OBSERVATION_CODES, KI.LOC_OBSERVATION_NAMES):
+            # Its value as text, read by whole phrase (knowledge.icans CONSCIOUSNESS_TERMS).
+            value = _value_text(r)
+            found, rule = KI.read_consciousness(value) if value else (False, None)
+            if t is None or not found:
+                why = "no effective time" if t is None else f"value not recognised ({value!r})"
+                self.data.unreadable.append((ref, f"Level of consciousness: {why}"))
+                return True
+            self.data.neuro.append(
+                NeuroFact(
+                    "consciousness",
+                    t,
+                    ref,
+                    f"Level of consciousness: {value}",
+                    rule,
+                    text_matched=True,
+                )
+            )
+            return True
         return False
+
+    def _ice_unarousable(self, r: dict[str, Any], t: datetime | None, ref: str) -> bool:
+        """An ICE score charted as text because the patient cannot be roused ("unable to
+        assess - patient unarousable"): read as an unarousable level of consciousness."""
+        value = _value_text(r)
+        found, rule = KI.read_consciousness(value) if value else (False, None)
+        if t is None or not found or rule != "icans.loc.g4":
+            return False
+        self.data.neuro.append(
+            NeuroFact("consciousness", t, ref, f"ICE score: {value}", rule, text_matched=True)
+        )
+        return True
 
     def _bp_panel(self, r: dict[str, Any], t: datetime | None, ref: str) -> None:
         if t is None:
@@ -1150,6 +1194,28 @@ def _neuro_tool(concept: Any, codings: Codings) -> KI.Tool | None:
             if any(re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", low) for n in tool.names):
                 return tool
     return None
+
+
+def _named(
+    concept: Any, codings: Codings, code_keys: tuple[str, ...], names: tuple[str, ...]
+) -> bool:
+    """The Observation's code is one of `code_keys`, or names one of `names` as a whole phrase
+    in its text or a coding's display."""
+    if any(f"{s}|{c}" in code_keys for s, c in codings):
+        return True
+    for name in _names(concept):
+        low = " ".join(name.lower().split())
+        if any(re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", low) for n in names):
+            return True
+    return False
+
+
+def _value_text(r: dict[str, Any]) -> str:
+    """valueString, or valueCodeableConcept's text and displays."""
+    v = r.get("valueString")
+    if isinstance(v, str) and v.strip():
+        return v.strip()
+    return _text(r.get("valueCodeableConcept"))
 
 
 def _integer_value(r: dict[str, Any]) -> int | None:

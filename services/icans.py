@@ -73,7 +73,10 @@ def grade_window(facts: list[NeuroFact], a: datetime, b: datetime, child: bool |
     """The ASTCT 2019 ICANS grade for [a, b]: the worst domain. `child`: 12 years or under
     (None: age unknown, the ICE score expected)."""
     out = _Out()
-    fs = [f for f in facts if _in_window(f, a, b)]
+    window = [f for f in facts if _in_window(f, a, b)]
+    # A Glasgow coma score is shown, never graded (knowledge.icans GCS_NOTE).
+    gcs = [f for f in window if f.kind == "gcs"]
+    fs = [f for f in window if f.kind != "gcs"]
     out.n = len(fs)
     # ICE (lower is worse) and CAPD (higher is worse): the worst score in the window.
     worst_ice: NeuroFact | None = None
@@ -123,6 +126,16 @@ def grade_window(facts: list[NeuroFact], a: datetime, b: datetime, child: bool |
     elif recorded:
         out.notes.append(f"ICANS recorded without a grade ({recorded[0].text}).")
     _missing(out, fs, worst_ice, child)
+    if gcs:
+        last = max(gcs, key=lambda f: f.time)
+        out.notes.append(K.GCS_NOTE.format(text=f"{last.text} at {last.time:%Y-%m-%d %H:%M}") + ".")
+        if (
+            last.score is not None
+            and last.score < K.GCS_MAX
+            and not any(f.kind == "consciousness" for f in fs)
+        ):
+            what, why = K.GCS_MISSING
+            out.missing.append(Missing(what, why.format(max=K.GCS_MAX)))
     return out
 
 

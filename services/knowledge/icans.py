@@ -13,6 +13,7 @@ original table was not read). ICD-10-CM G92.00-G92.05 titles against public code
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from services.knowledge.codes import ICD10CM, LOINC, SNOMED
@@ -199,6 +200,34 @@ CONSCIOUSNESS_TERMS: tuple[ConsciousnessTerm, ...] = (
 )
 # fmt: on
 CONSCIOUSNESS_NEGATIONS = ("not", "no", "never", "without", "denies", "nor", "isn't", "wasn't")
+_CLAUSE_BREAK = re.compile(r"[;,.()\-–]|\bbut\b")
+
+
+def read_consciousness(text: str) -> tuple[bool, str | None]:
+    """(recognised, rule) for the text of a level-of-consciousness value: the worst phrase of
+    `CONSCIOUSNESS_TERMS` that the text affirms (a phrase within three words after a negation
+    in its clause does not count). (True, None): alert; (False, None): not recognised."""
+    low = " ".join(text.lower().replace("–", "-").split())
+    bare = low.strip(" .;:-")
+    hits: list[ConsciousnessTerm] = []
+    for t in CONSCIOUSNESS_TERMS:
+        if t.exact:
+            if bare == t.phrase or re.match(rf"{re.escape(t.phrase)}\s*[-:(]", bare):
+                hits.append(t)
+            continue
+        for m in re.finditer(rf"(?<![\w-]){re.escape(t.phrase)}(?![\w-])", low):
+            before = _CLAUSE_BREAK.split(low[: m.start()])[-1].split()[-3:]
+            if not any(w in CONSCIOUSNESS_NEGATIONS for w in before):
+                hits.append(t)
+                break
+    if not hits:
+        return False, None
+    graded = [t.rule for t in hits if t.rule]
+    if not graded:
+        return True, None
+    return True, max(graded, key=lambda r: RULES[r].grade)
+
+
 CONSCIOUSNESS_TEXT_SOURCE = _LOC_TEXT_SRC
 # An ICE score charted as text because the patient cannot be roused ("unable to assess -
 # patient unarousable") is ICE 0 with an unarousable patient: grade 4 by consciousness.
@@ -217,6 +246,8 @@ GCS_NAMES = (
     "glasgow coma scale",
     "gcs",
 )
+# A coding of a GCS component (eye opening 9267-6, verbal 9270-0, motor 9268-4) is not the total.
+GCS_COMPONENT_WORDS = ("eye", "eyes", "verbal", "motor")
 GCS_MAX = 15
 GCS_MIN = 3
 GCS_NOTE = (

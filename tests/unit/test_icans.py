@@ -127,6 +127,139 @@ def test_level_of_consciousness(code, grade):
     assert r.grade == grade
 
 
+LOINC = "http://loinc.org"
+
+
+def loc(value: str, *, code: dict | None = None, as_concept: bool = False, hours_before=1):
+    """A level-of-consciousness Observation charted as text (a flowsheet row)."""
+    r = {
+        "resourceType": "Observation",
+        "id": f"loc{abs(hash((value, hours_before, as_concept)))}",
+        "status": "final",
+        "code": code
+        or {
+            "coding": [
+                {"system": "urn:flowsheet", "code": "LOC", "display": "Level of consciousness"}
+            ]
+        },
+        "effectiveDateTime": iso(hours_before),
+    }
+    if as_concept:
+        r["valueCodeableConcept"] = {"text": value}
+    else:
+        r["valueString"] = value
+    return r
+
+
+def gcs(value: int, *, code: str = "9269-2", display: str = "Glasgow coma score total"):
+    return {
+        "resourceType": "Observation",
+        "id": f"gcs{code}{value}",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": code, "display": display}]},
+        "effectiveDateTime": iso(1),
+        "valueInteger": value,
+    }
+
+
+# ASTCT 2019 ICANS table, depressed level of consciousness: grade 1 awakens spontaneously, grade
+# 2 awakens to voice, grade 3 awakens only to tactile stimulus, grade 4 unarousable or requires
+# vigorous or repetitive tactile stimuli to arouse, stupor or coma. AVPU letters as their codes.
+@pytest.mark.parametrize(
+    ("text", "grade"),
+    [
+        ("Alert", 0),
+        ("A", 0),
+        ("Awakens spontaneously", 1),
+        ("Awakens to voice", 2),
+        ("V", 2),
+        ("awakens only to tactile stimulus", 3),
+        ("P", 3),
+        ("Unarousable", 4),
+        ("Unarousable - no response to vigorous stimuli", 4),
+        ("requires vigorous or repetitive tactile stimuli", 4),
+        ("Stuporous", 4),
+        ("comatose", 4),
+        ("U", 4),
+    ],
+)
+def test_level_of_consciousness_charted_as_text(text, grade):
+    assert run(ice(10), loc(text)).grade == grade
+    assert run(ice(10), loc(text, as_concept=True)).grade == grade
+
+
+def test_consciousness_text_under_the_loinc_code_or_named_avpu():
+    assert (
+        run(
+            ice(10), loc("Unarousable", code={"coding": [{"system": LOINC, "code": "80288-4"}]})
+        ).grade
+        == 4
+    )
+    assert run(ice(10), loc("V", code={"text": "AVPU"})).grade == 2
+
+
+def test_consciousness_text_is_evidence_recognised_by_its_text():
+    r = run(ice(10), loc("Stuporous"))
+    (c,) = [c for c in r.criteria if c.id == "icans.loc.g4"]
+    assert "recognised by its text" in c.evidence[0].what
+
+
+@pytest.mark.parametrize(
+    "text", ["not unarousable", "no longer unarousable", "patient is not comatose"]
+)
+def test_negated_consciousness_text_does_not_fire(text):
+    a = assess([patient(), cart(), ice(10), loc(text)], at=AT)
+    assert a.icans.grade == 0
+    assert any("Level of consciousness" in d["problem"] for d in a.to_dict()["data_quality"])
+
+
+def test_consciousness_words_on_an_observation_not_about_consciousness_are_not_read():
+    # A text match is not a diagnosis: "unarousable" in a nursing note's value is not graded.
+    r = run(ice(10), loc("Unarousable", code={"text": "Nursing note"}))
+    assert r.grade == 0
+
+
+def test_unrecognised_consciousness_text_is_reported_not_graded():
+    a = assess([patient(), cart(), loc("drowsy")], at=AT)
+    assert a.icans.grade is None
+    assert any("drowsy" in d["problem"] for d in a.to_dict()["data_quality"])
+
+
+def test_ice_not_done_because_unarousable_is_grade_4_and_other_text_is_unreadable():
+    r = run(ice(None, valueString="unable to assess - patient unarousable"))
+    assert r.grade == 4
+    a = assess(
+        [patient(), cart(), ice(None, valueString="unable to assess - patient refused")], at=AT
+    )
+    assert a.icans.grade is None
+    assert any("ICE score" in d["problem"] for d in a.to_dict()["data_quality"])
+
+
+def test_gcs_is_shown_and_never_graded():
+    r = run(ice(8), gcs(3))
+    assert r.grade == 1  # ICE 7-9: a GCS of 3 does not raise it
+    assert any(
+        "Glasgow coma score 3" in n and "not an ASTCT 2019 ICANS criterion" in n for n in r.notes
+    )
+    assert not any(c.id.startswith("icans.loc") for c in r.criteria)
+
+
+def test_gcs_below_15_without_consciousness_asks_for_it_and_15_does_not():
+    r = run(ice(8), gcs(14))
+    assert any(m.data == "level of consciousness" and "Glasgow" in m.why for m in r.missing)
+    r = run(ice(8), gcs(15))
+    assert not any(m.data == "level of consciousness" for m in r.missing)
+    r = run(ice(8), gcs(14), loc("Awakens to voice"))
+    assert not any("Glasgow" in m.why for m in r.missing)
+
+
+def test_gcs_alone_is_no_icans_grade_and_a_component_is_not_the_total():
+    r = run(gcs(5))
+    assert r.grade is None
+    r = run(ice(8), gcs(2, code="9267-6", display="Glasgow coma score eye opening"))
+    assert not any("Glasgow coma score" in n for n in r.notes)
+
+
 def test_responds_to_pain_asks_whether_vigorous_stimuli_were_needed():
     r = run(ice(4), avpu("450847001"))
     assert r.grade == 3
