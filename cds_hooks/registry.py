@@ -30,9 +30,11 @@ _COUNT = {"Observation": 1000, "MedicationAdministration": 500}
 def _narrowing() -> dict[str, list[str]]:
     return {
         # ICE and CAPD scores by the product's own code (no LOINC code exists); by name only
-        # they reach a hook when the EHR sends the Observations unnarrowed.
+        # they reach a hook when the EHR sends the Observations unnarrowed. Level of
+        # consciousness and the Glasgow coma score by their LOINC codes.
         "Observation": [c for s in codes.SERIES for c in s.codes]
-        + [t.local_code for t in ki.TOOLS],
+        + [t.local_code for t in ki.TOOLS]
+        + [*ki.LOC_OBSERVATION_CODES, *ki.GCS_CODES],
         # Procedures are not narrowed: a T-cell therapy infusion is often charted as a
         # Procedure under a local code, named only in its text.
     }

@@ -410,3 +410,12 @@ def test_icans_object_validates_against_the_documented_schema():
     ):
         jsonschema.validate(a.to_dict(), schema)
         assert "icans" in a.to_dict()
+
+
+def test_hooks_prefetch_asks_for_consciousness_and_gcs_by_their_loinc_codes():
+    from cds_hooks.registry import prefetch_catalogue
+
+    obs_queries = [q for q in prefetch_catalogue().values() if q.startswith("Observation?")]
+    assert any(
+        "http://loinc.org|80288-4" in q and "http://loinc.org|9269-2" in q for q in obs_queries
+    )
