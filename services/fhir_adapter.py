@@ -227,9 +227,25 @@ class _Adapter:
             if test is not None:
                 self._infection_test(r, test)
                 return
-            # Oxygen support from an Observation only by code (its code or its coded value),
-            # never from its text: "Non-invasive blood pressure" is not ventilation.
-            o2 = codes.match_o2(codings + _codings(r.get("valueCodeableConcept")))
+            # A locally coded number: its exact name and its UCUM unit must both match.
+            q = r.get("valueQuantity")
+            if isinstance(q, dict):
+                unit = q.get("code") if isinstance(q.get("code"), str) else None
+                local = codes.local_series(list(_names(code)), unit)
+                if local is not None:
+                    if t is None:
+                        self.data.unreadable.append((ref, f"{local.label}: no effective time"))
+                        return
+                    self._sample(local, q, t, ref, r.get("referenceRange"))
+                    return
+            # Oxygen support from an Observation by code (its code or its coded value); by
+            # name only on a device row ("O2 Device: BiPAP"), where the row's name and the
+            # value's exact device name must both match: "Non-invasive blood pressure" is not
+            # ventilation.
+            value = r.get("valueCodeableConcept")
+            o2 = codes.match_o2(codings + _codings(value))
+            if o2 is None and codes.is_o2_device_observation(list(_names(code))):
+                o2 = codes.match_o2([], _names(value))
             if o2 is not None and t is not None:
                 self.data.o2_episodes.append(O2Episode(o2[0], t, t, ref, o2[1]))
                 return

@@ -190,6 +190,9 @@ O2_CODES: tuple[tuple[str, O2Level, str], ...] = (
     (f"{SNOMED}|428311008", O2Level.NONINVASIVE_PPV, "Non-invasive ventilation"),
     (f"{SNOMED}|447837008", O2Level.NONINVASIVE_PPV, "Non-invasive positive pressure ventilation"),
     (f"{SNOMED}|47545007", O2Level.NONINVASIVE_PPV, "Continuous positive airway pressure"),
+    # 243142003 Dual pressure spontaneous ventilation support (BiPAP): as mapped "BIPAP" in public
+    # FHIR and NEMSIS code tables read here; not checked in a SNOMED CT browser.
+    (f"{SNOMED}|243142003", O2Level.NONINVASIVE_PPV, "Dual pressure spontaneous ventilation support (BiPAP)"),
     (f"{SNOMED}|1258985005", O2Level.INVASIVE_VENTILATION, "Invasive mechanical ventilation"),
     (f"{SNOMED}|112798008", O2Level.INVASIVE_VENTILATION, "Insertion of endotracheal tube"),
     (f"{SNOMED}|232674004", O2Level.INVASIVE_VENTILATION, "Orotracheal intubation"),
@@ -205,6 +208,7 @@ O2_NAMES: tuple[tuple[str, O2Level], ...] = (
     ("blow-by", O2Level.BLOW_BY), ("blow by", O2Level.BLOW_BY), ("blow-by oxygen", O2Level.BLOW_BY),
     ("blow by oxygen mask", O2Level.BLOW_BY),
     ("nasal cannula", O2Level.LOW_FLOW_CANNULA), ("oxygen nasal cannula", O2Level.LOW_FLOW_CANNULA),
+    ("nasal prongs", O2Level.LOW_FLOW_CANNULA),
     ("low-flow nasal cannula", O2Level.LOW_FLOW_CANNULA), ("low flow nasal cannula", O2Level.LOW_FLOW_CANNULA),
     ("oxygen by nasal cannula", O2Level.LOW_FLOW_CANNULA),
     ("high-flow nasal cannula", O2Level.HIGH_FLOW_CANNULA), ("high flow nasal cannula", O2Level.HIGH_FLOW_CANNULA),
@@ -227,11 +231,48 @@ O2_NAMES: tuple[tuple[str, O2Level], ...] = (
     ("endotracheal intubation", O2Level.INVASIVE_VENTILATION),
     ("orotracheal intubation", O2Level.INVASIVE_VENTILATION),
 )
+# A device Observation under a local code is read only when BOTH its code names an oxygen
+# delivery device (exact name, code.text or display) AND its value is an exact device name above:
+# "O2 Device: BiPAP". A name alone, or a value under any other Observation, is not read.
+O2_DEVICE_OBSERVATION_NAMES: tuple[str, ...] = (
+    "o2 device", "oxygen device", "o2 delivery device", "oxygen delivery device", "o2 delivery",
+    "oxygen delivery", "oxygen delivery method", "o2 delivery method", "respiratory device",
+)
+O2_DEVICE_OBSERVATION_SOURCE = (
+    "immunotox: flowsheet device rows (code.text 'O2 Device', display 'Oxygen delivery device') "
+    "with an exact device name as their value; both must match"
+)
+# Numeric rows under local codes: read into a series only when BOTH the code's text or display
+# is one of these exact names AND the value carries this UCUM unit code.
+# fmt: off
+LOCAL_SERIES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("o2_flow", ("o2 flow", "oxygen flow", "o2 flow rate", "oxygen flow rate", "o2 l/min", "inhaled oxygen flow rate"), ("L/min",)),
+    ("weight", ("weight", "body weight", "admission weight", "patient weight", "weight (kg)"), ("kg",)),
+)
+# fmt: on
+LOCAL_SERIES_SOURCE = (
+    "immunotox: a local code is read by name only with the unit that proves what it measures "
+    "(UCUM L/min for oxygen flow, kg for weight, as LOINC 3151-8 and 29463-7 are recorded)"
+)
 O2_NAMES_SOURCE = (
     "immunotox: exact device and procedure names (SNOMED CT preferred terms of the codes above, "
     "and the ASTCT 2019 device names); a name inside a longer text is not matched"
 )
-# fmt: on
+
+
+def local_series(names: list[str], unit: str | None) -> SeriesConcept | None:
+    """The series a locally coded numeric Observation is, when an exact name and its UCUM unit
+    both match (LOCAL_SERIES); None otherwise."""
+    keys = {_o2_name_key(n) for n in names if isinstance(n, str)}
+    for name, labels, units in LOCAL_SERIES:
+        if unit in units and keys & {_o2_name_key(x) for x in labels}:
+            return next(c for c in SERIES if c.name == name)
+    return None
+
+
+def is_o2_device_observation(names: list[str]) -> bool:
+    keys = {_o2_name_key(n) for n in names if isinstance(n, str)}
+    return bool(keys & {_o2_name_key(x) for x in O2_DEVICE_OBSERVATION_NAMES})
 
 
 @dataclass(frozen=True)

@@ -459,6 +459,18 @@ def render() -> str:
     out += [_row(n, level.name.lower()) for n, level in codes.O2_NAMES]
     out += [
         "",
+        "The same names are read as the value of a device Observation whose code is named "
+        + ", ".join(f"'{n}'" for n in codes.O2_DEVICE_OBSERVATION_NAMES)
+        + f" ({codes.O2_DEVICE_OBSERVATION_SOURCE}). Numbers under local codes "
+        f"({codes.LOCAL_SERIES_SOURCE}): "
+        + "; ".join(
+            f"{name} from {', '.join(repr(x) for x in labels)} in {', '.join(units)}"
+            for name, labels, units in codes.LOCAL_SERIES
+        )
+        + ".",
+    ]
+    out += [
+        "",
         "### Conditions",
         "",
         _row("kind", "codes (exact)", "text terms", "text that excludes it", "source"),
