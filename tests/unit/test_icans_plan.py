@@ -251,3 +251,15 @@ def test_a_t_cell_engager_behind_icans_is_withheld_and_car_t_cells_are_not():
     assert hold.text.startswith("Withhold teclistamab while ICANS is active")
     _, p = plan(ice(6))
     assert not any(k.startswith("engager.") for k in p)
+
+
+def test_icans_tocilizumab_stops_at_the_fourth_dose_of_the_course():
+    seizure = condition("R56.9", "Seizure", 4)
+    three = [given("tocilizumab", h) for h in (34, 26, 18)]
+    _a, p = plan(temp(38.3), seizure, *three)
+    toci = p["icans.tocilizumab_with_crs"]
+    assert "dose 3 of 4" in toci.text and toci.dose.value == 560  # 8 mg/kg × 70 kg
+    four = [*three, given("tocilizumab", 10)]
+    _a, p = plan(temp(38.3), seizure, *four)
+    toci = p["icans.tocilizumab_with_crs"]
+    assert toci.dose is None and toci.dose_missing_reason.startswith("No more doses")
