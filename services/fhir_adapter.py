@@ -311,6 +311,8 @@ class _Adapter:
             found, rule = KI.read_consciousness(value) if value else (False, None)
             if t is None or not found:
                 why = "no effective time" if t is None else f"value not recognised ({value!r})"
+                if t is not None and any(w in value.lower() for w in KI.SEDATION_TERMS):
+                    why = f"{value!r}: {KI.SEDATION_NOTE}"
                 self.data.unreadable.append((ref, f"Level of consciousness: {why}"))
                 return True
             self.data.neuro.append(

@@ -534,7 +534,8 @@ def _icans() -> list[str]:
         f"display, {', '.join(ki.LOC_OBSERVATION_NAMES)} ({ki.LOC_OBSERVATION_SOURCE}). The "
         "value's text is matched by whole phrase; a phrase after "
         f"{', '.join(ki.CONSCIOUSNESS_NEGATIONS)} does not count; the worst phrase wins. "
-        f"Source: {ki.CONSCIOUSNESS_TEXT_SOURCE}.",
+        f"Source: {ki.CONSCIOUSNESS_TEXT_SOURCE}. A value naming "
+        f"{', '.join(ki.SEDATION_TERMS)} is not graded: {ki.SEDATION_NOTE}.",
         "",
         _row("phrase", "whole value only", "rule"),
         _row(*["---"] * 3),

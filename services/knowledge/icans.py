@@ -200,6 +200,20 @@ CONSCIOUSNESS_TERMS: tuple[ConsciousnessTerm, ...] = (
 )
 # fmt: on
 CONSCIOUSNESS_NEGATIONS = ("not", "no", "never", "without", "denies", "nor", "isn't", "wasn't")
+# A value naming sedation is not graded: depressed consciousness from sedating drugs is not ICANS.
+SEDATION_TERMS = (
+    "sedated",
+    "sedation",
+    "sedative",
+    "induced coma",
+    "medically induced",
+    "paralysed",
+    "paralyzed",
+)
+SEDATION_NOTE = (
+    "sedation named, not graded as ICANS (ASTCT 2019: depressed level of consciousness should be "
+    "attributable to no other cause, e.g. no sedating medication)"
+)
 _CLAUSE_BREAK = re.compile(r"[;,.()\-–]|\bbut\b")
 
 
@@ -208,6 +222,8 @@ def read_consciousness(text: str) -> tuple[bool, str | None]:
     `CONSCIOUSNESS_TERMS` that the text affirms (a phrase within three words after a negation
     in its clause does not count). (True, None): alert; (False, None): not recognised."""
     low = " ".join(text.lower().replace("–", "-").split())
+    if any(t in low for t in SEDATION_TERMS):
+        return False, None
     bare = low.strip(" .;:-")
     hits: list[ConsciousnessTerm] = []
     for t in CONSCIOUSNESS_TERMS:

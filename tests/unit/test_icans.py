@@ -219,6 +219,13 @@ def test_consciousness_words_on_an_observation_not_about_consciousness_are_not_r
     assert r.grade == 0
 
 
+def test_sedation_named_in_the_consciousness_value_is_not_graded():
+    a = assess([patient(), cart(), ice(10), loc("Unresponsive - sedated on propofol")], at=AT)
+    assert a.icans.grade == 0
+    assert any("sedation named" in d["problem"] for d in a.to_dict()["data_quality"])
+    assert run(ice(10), loc("Unresponsive")).grade == 4
+
+
 def test_unrecognised_consciousness_text_is_reported_not_graded():
     a = assess([patient(), cart(), loc("drowsy")], at=AT)
     assert a.icans.grade is None
