@@ -65,7 +65,7 @@ def plan(
     with_crs = bool(crs_grade)
     domains = {c.id.split(".")[1] for c in result.criteria}
     toci_given = _tocilizumab_given_since(data, _therapy_time(data, result.agent, at), at)
-    p = _Plan(weight, age)
+    p = _Plan(weight, age, at)
     engager = codes.drug_by_name(result.agent) if result.agent else None
     if engager is not None and engager.drug_class == "bispecific":
         p.advice(

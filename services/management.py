@@ -32,8 +32,11 @@ from services.model import (
 NO_WEIGHT = "No body weight recorded: weigh the patient to get a dose"
 
 
-def dose_for(regimen: dosing.Regimen, weight: Weight | None) -> tuple[Dose | None, str | None]:
-    """Turn a regimen row into a dose for this weight, capped where the row caps it."""
+def dose_for(
+    regimen: dosing.Regimen, weight: Weight | None, at: datetime | None = None
+) -> tuple[Dose | None, str | None]:
+    """Turn a regimen row into a dose for this weight, capped where the row caps it; a stale
+    weight is named on the dose's basis with its date and age."""
     if regimen.per_kg_low is None:
         lo, hi = regimen.fixed_low, regimen.fixed_high
         if hi is None:
@@ -54,6 +57,13 @@ def dose_for(regimen: dosing.Regimen, weight: Weight | None) -> tuple[Dose | Non
         f"-{_n(regimen.per_kg_high)}" if regimen.per_kg_high else ""
     )
     basis = f"{per} {fmt.per_kg(regimen.unit)} × {fmt.kg(kg)} kg"
+    if weight.stale and weight.time is not None:
+        days = (at - weight.time).days if at is not None else None
+        basis += "; " + dosing.STALE_WEIGHT_BASIS[0].format(
+            kg=fmt.kg(kg),
+            date=f"{fmt.local(weight.time).day} {fmt.local(weight.time).strftime('%b %Y')}",
+            days=days if days is not None else "?",
+        )
     cap = f"{_n(regimen.cap)} {fmt.unit(regimen.unit)} ({regimen.cap_source})" if capped else None
     lo_r = _round_dose(lo, regimen.unit)
     if hi is None or _round_dose(hi, regimen.unit) == lo_r:
@@ -88,9 +98,10 @@ def _n(v: float | None) -> str:
 
 
 class _Plan:
-    def __init__(self, weight: Weight | None, age: float | None):
+    def __init__(self, weight: Weight | None, age: float | None, at: datetime | None = None):
         self.weight = weight
         self.age = age
+        self.at = at
         self.items: dict[str, Recommendation] = {}
 
     def drug(
@@ -109,7 +120,7 @@ class _Plan:
         key = key or regimen_id
         try:
             reg = dosing.select(regimen_id, self.weight.kg if self.weight else None, self.age)
-            dose, why = dose_for(reg, self.weight)
+            dose, why = dose_for(reg, self.weight, self.at)
             reg_source = reg.source
         except dosing.NoBand as e:
             # No band fits this patient: every band's text, and the dose missing with the reason.
@@ -202,7 +213,7 @@ def plan(
     if data.deceased and (data.deceased_time is None or data.deceased_time <= at):
         return []
     crs_applies = attribution is None or attribution.applies
-    p = _Plan(weight, age)
+    p = _Plan(weight, age, at)
     toci = courses.tocilizumab if courses else None
     steroid_course = courses.corticosteroid if courses else None
     escalate = toci is not None and toci.status in ("no_improvement", "max_reached")

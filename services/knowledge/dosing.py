@@ -36,6 +36,13 @@ class Regimen:
     doses_per_day: float | None = None  # "mg" rows given several times a day (daily total)
 
 
+# A weight-based dose on a stale weight (older than the weight_max_age parameter) says so on its
+# own line, not only in the header.
+STALE_WEIGHT_BASIS = (
+    "based on {kg} kg from {date}, {days} days old: weigh before giving",
+    "immunotox: the stale-weight rule (weight_max_age) shown on every weight-based dose",
+)
+
 TOCILIZUMAB_CAP = (800.0, "actemra_label: section 2, CRS (maximum 800 mg per infusion)")
 
 # fmt: off

@@ -224,3 +224,19 @@ def test_deceased_patient_text_says_why_there_is_no_plan():
     a = assess([dead, weight(80), given("pembrolizumab", 24 * 14), MYOCARDITIS, block], at=AT)
     assert a.recommendations == []
     assert "none: the patient is recorded as deceased" in render_text(a)
+
+
+# --- a stale weight on each weight-based dose line ---------------------------------------------
+def test_a_weight_older_than_30_days_is_named_on_the_dose_line_with_its_date_and_age():
+    old = [patient(), weight(80, hours_before=24 * 31), given("pembrolizumab", 24 * 14)]
+    a = assess([*old, HEPATITIS, lab("1742-6", 420, "U/L", 40)], at=AT)
+    mp = next(r for r in a.recommendations if r.id == "methylprednisolone.high")
+    assert (mp.dose.low, mp.dose.high) == (80, 160)
+    assert mp.dose.basis == (
+        "1-2 mg/kg/d × 80 kg; based on 80 kg from 20 Oct 2026, 31 days old: weigh before giving"
+    )
+    # 30 days old is not stale (the rule flags a weight older than 30 days).
+    fresh = [patient(), weight(80, hours_before=24 * 30), given("pembrolizumab", 24 * 14)]
+    b = assess([*fresh, HEPATITIS, lab("1742-6", 420, "U/L", 40)], at=AT)
+    mp = next(r for r in b.recommendations if r.id == "methylprednisolone.high")
+    assert mp.dose.basis == "1-2 mg/kg/d × 80 kg"
