@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +34,7 @@ from immunotox.fhir_client import (
     FhirError,
     allowed_base,
 )
+from immunotox.store import get_store
 from launch import scopes, session
 from services import fhir_writer, ice_form
 from services.knowledge import icans as K
@@ -40,6 +42,9 @@ from services.knowledge import icans as K
 log = logging.getLogger("immunotox.app")
 
 CSRF_FIELD = "csrf"
+ENTRY_FIELD = "entry"
+NS_ENTRY = "ice_entry"
+ENTRY_TTL_S = 24 * 3600
 WRITE_TIMEOUT_S = 10.0
 
 
@@ -66,6 +71,7 @@ class IceState:
     csrf: str
     can_write: bool
     write_off: bool = False  # IMMUNOTOX_SMART_WRITE_OBSERVATIONS is off
+    entry: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     answers: dict[str, str] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)
     result: ice_form.IceGrade | None = None
@@ -119,9 +125,18 @@ def submit(app: Flask, sess: dict[str, Any], form: Any, at: datetime) -> tuple[I
         st.failed = True
         st.message = "Not saved: the app could not build a valid record. Chart it in the EHR."
         return st, 200
+    store, key = get_store(app), _entry_key(sess, form.get(ENTRY_FIELD))
+    if key is not None and not store.put_if_absent(NS_ENTRY, key, 1, ENTRY_TTL_S):
+        st.answers = {}
+        st.message = "This entry was already sent: it was not saved a second time."
+        return st, 200
     try:
         _create(app, sess, obs)
     except FhirError as e:
+        if key is not None and e.code != TIMEOUT:
+            # refused or not sent: the same entry may be sent again (after a timeout it may
+            # have been stored, so it stays claimed)
+            store.delete(NS_ENTRY, key)
         st.failed = True
         st.message = _failure(e)
         log.warning("ICE score not written: %s (HTTP %s)", e.code, e.status)
@@ -131,6 +146,12 @@ def submit(app: Flask, sess: dict[str, Any], form: Any, at: datetime) -> tuple[I
     st.message = "Saved to the chart."
     log.info("ICE score written to the FHIR server")
     return st, 200
+
+
+def _entry_key(sess: dict[str, Any], entry: Any) -> str | None:
+    if not isinstance(entry, str) or not entry or len(entry) > 64:
+        return None
+    return hashlib.sha256(f"{sess['sid']}|{entry}".encode()).hexdigest()
 
 
 def _not_saved(st: IceState) -> str:

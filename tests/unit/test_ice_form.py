@@ -273,8 +273,10 @@ class Launched:
     def csrf(self) -> str:
         return re.search(r'name="csrf" value="([0-9a-f]+)"', self.page()).group(1)
 
-    def submit(self, fields: dict[str, str], csrf: str | None = None):
+    def submit(self, fields: dict[str, str], csrf: str | None = None, entry: str | None = None):
         data = {**fields, "csrf": self.csrf() if csrf is None else csrf}
+        if entry is not None:
+            data["entry"] = entry
         return self.client.post("/app/ice?ctx=c1", data=data, headers={"Origin": BASE_URL})
 
 
@@ -488,3 +490,24 @@ def test_create_refreshes_the_token_once_on_401_and_never_follows_a_redirect():
         _client().create({"resourceType": "Observation"})
     assert (e.value.code, e.value.status) == (HTTP_STATUS, 307)
     assert not [c for c in responses.calls if "elsewhere" in c.request.url]
+
+
+@responses.activate
+def test_the_same_entry_sent_twice_is_saved_once_and_a_failed_one_can_be_sent_again(
+    tmp_path, monkeypatch
+):
+    s = Launched(tmp_path, monkeypatch, WRITE)
+    entry = re.search(r'name="entry" value="([^"]+)"', s.page()).group(1)
+    responses.add(responses.POST, f"{ISS}/Observation", status=500)
+    responses.add(responses.POST, f"{ISS}/Observation", status=201)
+    first = s.submit(answers(6), entry=entry)
+    assert first.status_code == 502  # failed: the entry is released
+    second = s.submit(answers(6), entry=entry)
+    assert second.status_code == 200 and "Saved to the chart." in second.get_data(as_text=True)
+    third = s.submit(answers(6), entry=entry)  # the browser sends the same page again
+    html = third.get_data(as_text=True)
+    assert third.status_code == 200
+    assert "already sent: it was not saved a second time" in html
+    assert len([c for c in responses.calls if c.request.method == "POST"]) == 2
+    fresh = re.search(r'name="entry" value="([^"]+)"', html).group(1)
+    assert fresh != entry  # the form shown again is a new entry
