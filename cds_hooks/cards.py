@@ -317,14 +317,23 @@ def _icans_grade(a: Assessment) -> int:
 def _icans_line(a: Assessment) -> str | None:
     """ICANS (ASTCT 2019) on one line, with the worst ICE score or CAPD and the IEC-HS flag."""
     r = a.icans
-    if r is None or not r.applies or r.grade is None:
+    if r is None or not r.applies:
         return None
+    hs = r.iec_hs or {}
+    if r.grade is None:
+        if not hs.get("flag"):
+            return None
+        return "**IEC-HS screen positive** (not a diagnosis)" + (
+            f"; {md(hs['crs_phase'])}" if hs.get("crs_phase") else ""
+        )
     score = next((c for c in r.criteria if c.id.startswith(("icans.ice", "icans.capd"))), None)
     line = f"**ICANS**: **grade {r.grade}** (ASTCT 2019)"
     if score is not None and score.evidence:
         line += f", {md(score.evidence[0].what)} {_when(score.evidence[0].time)}"
-    if r.iec_hs and r.iec_hs.get("flag"):
+    if hs.get("flag"):
         line += "; **IEC-HS screen positive** (not a diagnosis)"
+        if hs.get("crs_phase"):
+            line += f"; {md(hs['crs_phase'])}"
     return line
 
 

@@ -15,6 +15,7 @@ from services import (
     fhir_adapter,
     icans,
     icans_plan,
+    iec_hs,
     irae,
     management,
     timeline,
@@ -102,6 +103,8 @@ def assess_data(
         excluded=excluded,
     )
     icans_result = icans.evaluate(data, at, expos)
+    if icans_result is not None:
+        iec_hs.crs_phase(icans_result.iec_hs, crs_grade, attr.onset if attr.applies else None)
     recs += icans_plan.plan(
         data,
         at,
@@ -113,6 +116,7 @@ def assess_data(
         toci_course=course.tocilizumab if course else None,
     )
     recs = icans_plan.reconcile(recs, icans_result)
+    recs += icans_plan.iec_hs_plan(data, at, icans_result)
     recs = allergy.guard(recs, data.allergies)
     return Assessment(
         at=at,

@@ -159,6 +159,12 @@ def tocilizumab(
             f"{head}; the next not before {when(next_nb)} "
             f"(at least {fmt.charted(rule.min_interval_h)} hours apart)"
         )
+    elif grade_now == 0 and (next_nb is None or at >= next_nb):
+        status = "improving"
+        text = (
+            f"{head}; no CRS graded now: no further dose (repeat doses are for CRS without "
+            "clinical improvement)"
+        )
     elif grade_then is not None and grade_now is not None and grade_now < grade_then:
         status = "improving"
         text = (

@@ -209,3 +209,32 @@ def reconcile(recs: list[Recommendation], result: IcansResult | None) -> list[Re
         else r
         for r in recs
     ]
+
+
+def iec_hs_plan(
+    data: PatientData, at: datetime, result: IcansResult | None
+) -> list[Recommendation]:
+    """The lines of `knowledge.icans.HS_PLAN` when the IEC-HS screen is positive (a flag, not a
+    diagnosis: the lines say what to consider)."""
+    hs = result.iec_hs if result is not None else None
+    if not hs or not hs.get("flag"):
+        return []
+    if data.deceased and (data.deceased_time is None or data.deceased_time <= at):
+        return []
+    fired = {c["id"] for c in hs["criteria"]}
+    return [
+        Recommendation(
+            id=row.id,
+            category=row.category,
+            text=row.text,
+            sources=_split(row.source),
+            drug=row.drug,
+            dose_missing_reason=row.no_dose,
+            for_irae=FOR,
+            urgency=row.urgency,
+            service=row.service,
+            when=row.when,
+        )
+        for row in K.HS_PLAN
+        if row.criterion is None or row.criterion in fired
+    ]

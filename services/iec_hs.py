@@ -33,6 +33,7 @@ def screen(data: PatientData, at: datetime, therapy_time: datetime | None) -> di
     }
     met: list[dict[str, Any]] = []
     missing: list[dict[str, str]] = []
+    not_new: list[str] = []
 
     def hit(c: K.HsCriterion, evidence: list[dict[str, Any]]) -> None:
         met.append(
@@ -50,8 +51,25 @@ def screen(data: PatientData, at: datetime, therapy_time: datetime | None) -> di
             continue
         if c.below is not None:
             s = min(ss, key=lambda x: x.value)
-            if s.value < c.below:
+            if s.value >= c.below:
+                continue
+            if not c.new_or_worse:
                 hit(c, [_ev(c.series, s)])
+                continue
+            base, basis = _baseline(data, c.series, s, therapy_time)
+            if base is None:
+                missing.append(
+                    {"data": f"{label} before the therapy", "why": K.HS_BASELINE_MISSING}
+                )
+            elif base.value >= c.below:
+                hit(c, [_ev(c.series, base, f" ({basis})"), _ev(c.series, s, " (new)")])
+            elif s.value <= (1 - K.HS_WORSENING[0]) * base.value:
+                hit(c, [_ev(c.series, base, f" ({basis})"), _ev(c.series, s, " (worsening)")])
+            else:
+                not_new.append(
+                    f"{label} {_fmt(s.value)} {codes.series_by_name(c.series).unit} "
+                    f"not counted: already {_fmt(base.value)} ({basis})"
+                )
         elif c.above is not None:
             s = max(ss, key=lambda x: x.value)
             if s.value > c.above:
@@ -106,11 +124,42 @@ def screen(data: PatientData, at: datetime, therapy_time: datetime | None) -> di
         "criteria": met,
         "missing": missing,
         "note": K.HS_NOTE,
+        "not_new": not_new,
         "pathway": K.HS_PATHWAY if status == "positive" else None,
         "pathway_source": K.HS_PATHWAY_SOURCE,
         "window_hours": K.HS_WINDOW_H[0],
         "sources": ["hines2023", "hlh2004"],
     }
+
+
+def _baseline(
+    data: PatientData, series: str, s: Sample, therapy_time: datetime | None
+) -> tuple[Sample | None, str]:
+    """The value a cytopenia is compared with: the last before the therapy, else the earliest
+    on record before `s` (None: neither)."""
+    every = data.samples(series)
+    if therapy_time is not None:
+        before = [x for x in every if x.time <= therapy_time]
+        if before:
+            return before[-1], "before the therapy"
+    earlier = [x for x in every if x.time < s.time]
+    if earlier:
+        return earlier[0], "earliest on record, none before the therapy"
+    return None, ""
+
+
+def crs_phase(hs: dict[str, Any] | None, crs_grade: int | None, onset: datetime | None) -> None:
+    """Adds to the screen `hs` the phase of CRS beside it (`crs_phase`, `crs_phase_source`)."""
+    if hs is None:
+        return
+    if crs_grade:
+        text = K.HS_PHASE["active"].format(grade=crs_grade)
+    elif onset is not None:
+        text = K.HS_PHASE["after"].format(onset=onset.strftime("%Y-%m-%d"))
+    else:
+        text = K.HS_PHASE["none"]
+    hs["crs_phase"] = text
+    hs["crs_phase_source"] = K.HS_PHASE_SOURCE
 
 
 def ferritin_rise(data: PatientData, at: datetime) -> tuple[Sample, Sample] | None:

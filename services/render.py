@@ -61,6 +61,12 @@ def _icans_lines(a: Assessment) -> list[str]:
             out.append(f"    - {c['text']}  [{c['source']}]")
             for e in c["evidence"]:
                 out.append(f"        {e['what']} at {e['time']} ({e['ref']})")
+        for t in hs.get("not_new") or ():
+            out.append(f"    {t}")
+        for m in hs["missing"]:
+            out.append(f"    missing: {m['data']}: {m['why']}")
+        if hs.get("crs_phase"):
+            out.append(f"    {hs['crs_phase']}  [{_cites([hs['crs_phase_source']])}]")
         if hs["pathway"]:
             out.append(f"    {hs['pathway']}  [{hs['pathway_source']}]")
         out.append(f"    note: {hs['note']}")

@@ -634,4 +634,25 @@ def _icans() -> list[str]:
     ]
     out += [_row(c.id, c.kind, c.series, c.text, c.source) for c in ki.HS_CRITERIA]
     out += ["", f"Pathway shown with a positive screen: {ki.HS_PATHWAY} ({ki.HS_PATHWAY_SOURCE})."]
+    out += [
+        "",
+        "Cytopenias (new_or_worse) count only when new against the last value before the therapy "
+        "(else the earliest on record; none: reported as missing, not counted) or when they fell "
+        f"by at least {ki.HS_WORSENING[0]:.0%} of it ({ki.HS_WORSENING[1]}): "
+        + ", ".join(c.id for c in ki.HS_CRITERIA if c.new_or_worse)
+        + ".",
+        "",
+        "Phase of CRS shown beside the screen ("
+        + ki.HS_PHASE_SOURCE
+        + "): "
+        + "; ".join(ki.HS_PHASE.values()),
+        "",
+        "Plan lines with a positive screen:",
+        "",
+        _row("id", "category", "text", "only when", "source"),
+        _row(*["---"] * 5),
+    ]
+    out += [
+        _row(r.id, r.category, r.text, r.criterion or r.when or "-", r.source) for r in ki.HS_PLAN
+    ]
     return out

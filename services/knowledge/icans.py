@@ -580,6 +580,8 @@ class HsCriterion:
     above_uln: float | None = None  # multiple of the upper limit of normal (or of baseline)
     above: float | None = None  # an absolute limit, in the series' unit
     below: float | None = None
+    # a cytopenia: counts only when new or worsening against the value before the therapy
+    new_or_worse: bool = False
 
 
 _HINES = (
@@ -598,9 +600,9 @@ HS_CRITERIA: tuple[HsCriterion, ...] = (
     HsCriterion("iec_hs.transaminases_ast", "supporting", "ast", "AST more than 5 × the upper limit of normal", _HINES, above_uln=5),
     HsCriterion("iec_hs.fibrinogen", "supporting", "fibrinogen", "fibrinogen below 150 mg/dL", f"{_HINES}; {_HLH}", below=150),
     HsCriterion("iec_hs.triglycerides", "supporting", "triglycerides", "triglycerides above 265 mg/dL", f"{_HINES}; {_HLH}", above=265),
-    HsCriterion("iec_hs.platelets", "supporting", "platelets", "platelets below 100 × 10⁹/L", f"{_HINES} (new or worsening cytopenias); {_HLH} (thresholds)", below=100),
-    HsCriterion("iec_hs.neutrophils", "supporting", "neutrophils", "neutrophils below 1.0 × 10⁹/L", f"{_HINES} (new or worsening cytopenias); {_HLH} (thresholds)", below=1.0),
-    HsCriterion("iec_hs.hemoglobin", "supporting", "hemoglobin", "haemoglobin below 9 g/dL", f"{_HINES} (new or worsening cytopenias); {_HLH} (thresholds)", below=9),
+    HsCriterion("iec_hs.platelets", "supporting", "platelets", "platelets below 100 × 10⁹/L", f"{_HINES} (new or worsening cytopenias); {_HLH} (thresholds)", below=100, new_or_worse=True),
+    HsCriterion("iec_hs.neutrophils", "supporting", "neutrophils", "neutrophils below 1.0 × 10⁹/L", f"{_HINES} (new or worsening cytopenias); {_HLH} (thresholds)", below=1.0, new_or_worse=True),
+    HsCriterion("iec_hs.hemoglobin", "supporting", "hemoglobin", "haemoglobin below 9 g/dL", f"{_HINES} (new or worsening cytopenias); {_HLH} (thresholds)", below=9, new_or_worse=True),
 )
 # fmt: on
 HS_WINDOW_H = (72.0, "immunotox: laboratory values in the 72 hours before the assessment")
@@ -609,6 +611,30 @@ HS_RISING_H = (
     "immunotox: 'rapidly rising' ferritin compared with the value 48 hours earlier or more",
 )
 HS_RISING_FACTOR = 2.0
+HS_WORSENING = (
+    0.25,
+    "immunotox: Hines 2023 counts new or worsening cytopenias (Lee, Johnson, Hines, Shah, Hematol "
+    "Oncol Clin North Am 2025 abstract: 'decreasing cell counts'); a cytopenia present before the "
+    "therapy is read as worsening when it fell by at least this fraction of the baseline (not "
+    "verified: no numeric rule for 'worsening' was found in the sources read)",
+)
+HS_BASELINE_MISSING = (
+    "Needed to tell a new or worsening cytopenia from one present before the therapy; "
+    "not counted without it"
+)
+# The phase of CRS beside the screen (Hines 2023: IEC-HS typically emerges as CRS resolves, or as
+# inflammation worsens after first improving; not verified against the paper's text).
+HS_PHASE = {
+    "active": "During active CRS (grade {grade} now): CRS itself gives the same laboratory "
+    "changes; IEC-HS typically emerges as CRS resolves",
+    "after": "After CRS (first fever {onset}, no CRS graded now): the phase in which IEC-HS "
+    "typically emerges",
+    "none": "No CRS recorded since the therapy",
+}
+HS_PHASE_SOURCE = (
+    "hines2023: IEC-HS typically emerges as CRS resolves (as recalled; not verified against "
+    "the paper's text)"
+)
 HS_NOTE = (
     "A screen, not a diagnosis: IEC-HS is diagnosed clinically (often as CRS resolves, or "
     "inflammation worsens after first improving); infection, CRS itself and marrow disease cause "
@@ -620,6 +646,46 @@ HS_PATHWAY = (
     "ruxolitinib or emapalumab when refractory)"
 )
 HS_PATHWAY_SOURCE = "hines2023: treatment recommendations (as recalled, not verified against the paper's text this release)"
+
+
+@dataclass(frozen=True)
+class HsPlanRow:
+    """One line of the plan when the IEC-HS screen is positive; `criterion`: only when that
+    criterion of HS_CRITERIA fired. No doses: none was verified against the paper's text."""
+
+    id: str
+    category: str
+    text: str
+    source: str
+    criterion: str | None = None
+    drug: str | None = None
+    no_dose: str | None = None
+    urgency: str = "routine"
+    service: str | None = None
+    when: str | None = None
+
+
+_HINES_T = (
+    "hines2023: treatment and supportive care, Table 4 (recalled; not verified against the "
+    "paper's text)"
+)
+_NO_HS_DOSE = "No dose: the Hines 2023 dose was not verified; use the local IEC-HS protocol"
+# fmt: off
+HS_PLAN: tuple[HsPlanRow, ...] = (
+    HsPlanRow("iec_hs.haematology", "consult", "Haematology consultation for suspected IEC-HS (bone marrow examination for haemophagocytosis if it would change management)",
+              _HINES_T, urgency="urgent", service="Haematology consult"),
+    HsPlanRow("iec_hs.infection", "supportive", "Infection work-up (blood cultures, viral studies) before and during immunosuppression: infection causes the same picture and can trigger it",
+              _HINES_T),
+    HsPlanRow("iec_hs.anakinra", "immunosuppression", "Anakinra: first line for IEC-HS", _HINES_T,
+              drug="anakinra", no_dose=_NO_HS_DOSE, urgency="urgent"),
+    HsPlanRow("iec_hs.corticosteroids", "immunosuppression", "Corticosteroids may be added to anakinra (first line: anakinra with or without corticosteroids)",
+              _HINES_T),
+    HsPlanRow("iec_hs.fibrinogen", "supportive", "Fibrinogen replacement (cryoprecipitate or fibrinogen concentrate) for the low fibrinogen; watch for bleeding",
+              _HINES_T, criterion="iec_hs.fibrinogen"),
+    HsPlanRow("iec_hs.refractory", "immunosuppression", "IEC-HS refractory to anakinra and corticosteroids: ruxolitinib or emapalumab (haematology)",
+              _HINES_T, when="if refractory to anakinra and corticosteroids"),
+)
+# fmt: on
 
 
 # A T-cell engager behind ICANS: hold it while ICANS is active (text, source).

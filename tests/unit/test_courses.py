@@ -452,3 +452,14 @@ def test_a_stopped_or_cancelled_order_is_not_a_dose():
     for status in ("stopped", "cancelled", "entered-in-error"):
         a = assess([*crs_on_pembrolizumab(), toci_order(2, status)], AT)
         assert a.courses.tocilizumab is None, status
+
+
+@pytest.mark.parametrize(("last_fever_h", "status"), [(30, "improving"), (3, "due")])
+def test_no_further_tocilizumab_dose_is_offered_once_no_crs_is_graded(last_fever_h, status):
+    # CAR T cells 5 days ago, one dose 20 h ago; fever 39.4 °C last charted 30 h ago (outside
+    # the 24-hour grading window: no CRS now) or 3 h ago (CRS grade 1 now).
+    resources = [patient(), weight(80), given("tisagenlecleucel", 24 * 5, by_text=True)]
+    resources += [temp(39.4, hours_before=last_fever_h), temp(37.0, hours_before=1), toci(20)]
+    c = assess(resources, AT).courses.tocilizumab
+    assert c.status == status
+    assert ("no CRS graded now: no further dose" in c.text) is (status == "improving")

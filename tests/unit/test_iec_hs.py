@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from services.assess import assess
-from tests.fhir_factory import AT, given, lab, patient
+from tests.fhir_factory import AT, given, lab, obs, patient
 
 
 def ferritin(v, h=2, high=400.0):
@@ -37,19 +37,73 @@ def test_triglycerides_above_265(tg, flag):
     assert screen(ferritin(5000), lab("2571-8", tg, "mg/dL", None))["flag"] is flag
 
 
+# Cytopenias count only when new or worsening (Hines 2023): each test has a normal value before
+# the therapy (given 6 days before the assessment).
+def before(code, v, unit):
+    return lab(code, v, unit, None, hours_before=24 * 7)
+
+
 @pytest.mark.parametrize(("plt", "flag"), [(100, False), (99, True)])
 def test_platelets_below_100(plt, flag):
-    assert screen(ferritin(5000), lab("777-3", plt, "10*9/L", None))["flag"] is flag
+    base = before("777-3", 250, "10*9/L")
+    assert screen(ferritin(5000), base, lab("777-3", plt, "10*9/L", None))["flag"] is flag
 
 
 @pytest.mark.parametrize(("anc", "flag"), [(1.0, False), (0.9, True)])
 def test_neutrophils_below_1(anc, flag):
-    assert screen(ferritin(5000), lab("751-8", anc, "10*9/L", None))["flag"] is flag
+    base = before("751-8", 3.0, "10*9/L")
+    assert screen(ferritin(5000), base, lab("751-8", anc, "10*9/L", None))["flag"] is flag
 
 
 @pytest.mark.parametrize(("hb", "flag"), [(9.0, False), (8.9, True)])
 def test_haemoglobin_below_9(hb, flag):
-    assert screen(ferritin(5000), lab("718-7", hb, "g/dL", None))["flag"] is flag
+    base = before("718-7", 12.0, "g/dL")
+    assert screen(ferritin(5000), base, lab("718-7", hb, "g/dL", None))["flag"] is flag
+
+
+def test_a_cytopenia_present_before_the_therapy_and_unchanged_is_not_counted():
+    # Review case: Hb 8.8 / platelets 90 before the infusion, 8.6 / 85 on day 2 of CRS.
+    s = screen(
+        ferritin(3500),
+        before("718-7", 8.8, "g/dL"),
+        before("777-3", 90, "10*9/L"),
+        lab("718-7", 8.6, "g/dL", None),
+        lab("777-3", 85, "10*9/L", None),
+    )
+    assert s["flag"] is False and s["status"] == "ferritin_only"
+    assert s["not_new"] == [
+        "Platelets 85 10*9/L not counted: already 90 (before the therapy)",
+        "Haemoglobin 8.6 g/dL not counted: already 8.8 (before the therapy)",
+    ]
+
+
+@pytest.mark.parametrize(("plt", "flag"), [(68, True), (69, False)])
+def test_a_cytopenia_present_before_counts_when_it_fell_by_a_quarter(plt, flag):
+    # 90 before the therapy: 67.5 is a fall of 25 %; 68 is above it, 67 below.
+    s = screen(ferritin(5000), before("777-3", 90, "10*9/L"), lab("777-3", plt - 1, "10*9/L", None))
+    assert s["flag"] is flag
+
+
+def test_no_value_before_the_therapy_is_reported_not_assumed_new():
+    s = screen(ferritin(5000), lab("751-8", 0.4, "10*9/L", None))
+    assert s["flag"] is False
+    assert {
+        "data": "Neutrophils before the therapy",
+        "why": "Needed to tell a new or worsening cytopenia from one present before the therapy; "
+        "not counted without it",
+    } in s["missing"]
+
+
+def test_earliest_value_after_the_therapy_is_the_baseline_when_none_before():
+    s = screen(
+        ferritin(5000),
+        lab("777-3", 140, "10*9/L", None, hours_before=50),
+        lab("777-3", 38, "10*9/L", None),
+    )
+    assert s["flag"] is True
+    ev = next(c for c in s["criteria"] if c["id"] == "iec_hs.platelets")["evidence"]
+    assert "140" in ev[0]["what"] and "earliest on record" in ev[0]["what"]
+    assert ev[1]["what"] == "Platelets 38 10*9/L (new)"
 
 
 @pytest.mark.parametrize(("alt", "flag"), [(200, False), (201, True)])
@@ -87,3 +141,36 @@ def test_no_labs_is_no_data_with_what_is_missing():
 
 def test_not_screened_without_an_immune_effector_cell_therapy():
     assert screen(ferritin(5000), therapy=given("pembrolizumab", 240)) is None
+
+
+def temp(v, h):
+    return obs("8310-5", v, "Cel", h)
+
+
+def test_the_phase_of_crs_is_shown_beside_the_screen():
+    fib = lab("3255-7", 100, "mg/dL", None)
+    s = screen(ferritin(5000), fib, temp(39.0, 3))
+    assert s["crs_phase"].startswith("During active CRS (grade 1 now)")
+    s = screen(ferritin(5000), fib, temp(39.0, 24 * 4), temp(37.0, 3))
+    assert s["crs_phase"].startswith("After CRS (first fever 2026-")
+    s = screen(ferritin(5000), fib, temp(37.0, 3))
+    assert s["crs_phase"] == "No CRS recorded since the therapy"
+
+
+def plan_ids(*resources):
+    t = given("axicabtagene ciloleucel", 24 * 6, by_text=True)
+    return [r.id for r in assess([patient(), t, *resources], at=AT).recommendations]
+
+
+@pytest.mark.parametrize(("fib", "lines"), [(149, True), (150, False)])
+def test_a_positive_screen_adds_the_iec_hs_lines_fibrinogen_only_when_low(fib, lines):
+    tg = lab("2571-8", 300, "mg/dL", None)
+    ids = plan_ids(ferritin(5000), tg, lab("3255-7", fib, "mg/dL", None))
+    assert ("iec_hs.fibrinogen" in ids) is lines
+    for i in ("iec_hs.haematology", "iec_hs.infection", "iec_hs.anakinra"):
+        assert i in ids
+
+
+def test_a_negative_screen_adds_no_iec_hs_line():
+    ids = plan_ids(ferritin(5000), lab("2571-8", 265, "mg/dL", None))
+    assert not any(i.startswith("iec_hs.") for i in ids)
