@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from services import format as fmt
 from services import units
 from services.knowledge import codes
 from services.knowledge import crs as KC
@@ -1070,8 +1071,7 @@ def _positive_result(r: dict[str, Any]) -> bool | None:
     return None
 
 
-def _n(v: float) -> str:
-    return f"{v:g}"
+_n = fmt.exact  # a number quoted as the record gives it
 
 
 def _is_count(q: dict[str, Any]) -> bool:

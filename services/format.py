@@ -30,6 +30,18 @@ def num(v: float | None) -> str:
     return s
 
 
+def exact(v: float) -> str:
+    """A number quoted as the record or a table gives it: trailing zeros dropped, up to six
+    significant digits, never an exponent ("0.5", "12", "79.8323", "1250")."""
+    v = float(v)
+    if v.is_integer():
+        return str(int(v))
+    s = f"{v:g}"
+    if "e" in s:
+        s = f"{v:.6f}".rstrip("0").rstrip(".")
+    return s
+
+
 def charted(v: float | None) -> str:
     """A measurement, rate or daily dose as charted: one decimal at most ("38.9", "37.5", "5");
     a value below 1 keeps its digits ("0.03" units/min, "0.08" µg/kg/min); "?" when unknown."""

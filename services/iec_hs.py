@@ -9,19 +9,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from services import format as fmt
 from services.knowledge import codes
 from services.knowledge import crs as KC
 from services.knowledge import icans as K
 from services.model import Evidence, PatientData, Sample
 
 
-def _fmt(v: float) -> str:
-    return f"{v:g}"
-
-
 def _ev(series: str, s: Sample, extra: str = "") -> dict[str, Any]:
     sc = codes.series_by_name(series)
-    what = f"{sc.label} {_fmt(s.value)} {sc.unit}{extra}"
+    what = f"{sc.label} {fmt.exact(s.value)} {sc.unit}{extra}"
     return Evidence(s.ref, what, s.time, s.value, sc.unit).to_dict()
 
 
@@ -67,8 +64,8 @@ def screen(data: PatientData, at: datetime, therapy_time: datetime | None) -> di
                 hit(c, [_ev(c.series, base, f" ({basis})"), _ev(c.series, s, " (worsening)")])
             else:
                 not_new.append(
-                    f"{label} {_fmt(s.value)} {codes.series_by_name(c.series).unit} "
-                    f"not counted: already {_fmt(base.value)} ({basis})"
+                    f"{label} {fmt.exact(s.value)} {codes.series_by_name(c.series).unit} "
+                    f"not counted: already {fmt.exact(base.value)} ({basis})"
                 )
         elif c.above is not None:
             s = max(ss, key=lambda x: x.value)
@@ -97,7 +94,7 @@ def screen(data: PatientData, at: datetime, therapy_time: datetime | None) -> di
                 )
                 continue
             if s.value > c.above_uln * ref:
-                extra = f" = {s.value / ref:.1f} × {basis} {_fmt(ref)}" + (
+                extra = f" = {s.value / ref:.1f} × {basis} {fmt.exact(ref)}" + (
                     " (ULN assumed: no reference range sent)" if assumed else ""
                 )
                 hit(c, [_ev(c.series, s, extra)])

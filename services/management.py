@@ -91,10 +91,7 @@ def _round_dose(v: float, unit: str) -> float:
     return round(v, 1) if unit == "g" else float(round(v))
 
 
-def _n(v: float | None) -> str:
-    if v is None:
-        return ""
-    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+_n = fmt.exact  # a number quoted as the table gives it
 
 
 class _Plan:

@@ -132,3 +132,20 @@ def test_how_long_ago(minutes, text):
 )
 def test_charted_values_keep_one_decimal_and_small_rates_their_digits(value, text):
     assert format.charted(value) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.5, "0.5"),
+        (12.0, "12"),
+        (20, "20"),
+        (79.8323, "79.8323"),
+        (1250.0, "1250"),
+        (2.25, "2.25"),
+        (1234567.0, "1234567"),
+        (0.00001, "0.00001"),
+    ],
+)
+def test_exact_numbers_are_quoted_as_given_without_trailing_zeros_or_exponents(value, text):
+    assert format.exact(value) == text
