@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ SERVICE_HOOKS = {
     "immunotox-order-select": "order-select",
     "immunotox-order-sign": "order-sign",
     "immunotox-problem-list": "problem-list-item-create",
+    "immunotox-observation-create": "org.immunotox.observation-create",
 }
 
 SEARCH_KEYS = (
@@ -176,7 +178,42 @@ def context_for(hook: str, pid: str) -> dict[str, Any]:
                 }
             ],
         }
+    elif hook == "org.immunotox.observation-create":
+        ctx["observations"] = {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": charted_temperature(pid)}],
+        }
     return ctx
+
+
+def charted_temperature(pid: str, celsius: float = 39.2, minutes_ago: float = 5) -> dict[str, Any]:
+    """A body temperature being charted now (context.observations of observation-create)."""
+    t = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=minutes_ago)
+    return {
+        "resourceType": "Observation",
+        "id": f"charted-{uuid.uuid4().hex[:8]}",
+        "status": "final",
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": "vital-signs",
+                    }
+                ]
+            }
+        ],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8310-5"}]},
+        "subject": {"reference": f"Patient/{pid}"},
+        "effectiveDateTime": t.isoformat().replace("+00:00", "Z"),
+        "valueQuantity": {
+            "value": celsius,
+            "unit": "Cel",
+            "system": "http://unitsofmeasure.org",
+            "code": "Cel",
+        },
+    }
 
 
 def hook_body(

@@ -464,6 +464,7 @@ def mutated_request(draw) -> tuple[str, dict[str, Any]]:
                         "draftOrders",
                         "selections",
                         "conditions",
+                        "observations",
                     ]
                 )
             )
@@ -834,3 +835,131 @@ def test_a_wrong_typed_field_is_listed_not_raised(case):
     assert [d["ref"] for d in a.data_quality] == [ref], a.data_quality
     [problem] = [d["problem"] for d in a.data_quality]
     assert "wrong type" in problem
+
+
+# -- org.immunotox.observation-create: malformed `context.observations` -----------------------
+# A Bundle of the Observation(s) being charted. What the service cannot take (not a Bundle, an
+# entry that is not an Observation, no subject or no effective time) is a 400 naming the field;
+# an Observation it can take but not read (no value, a wrong unit, a huge number) is read as
+# data quality and answered (a card only if something changed). Never a 500.
+
+OC = "immunotox-observation-create"
+
+
+def _obs_body(pid: str, pf: dict[str, Any], observations: Any) -> dict[str, Any]:
+    body = helpers.hook_body(helpers.SERVICE_HOOKS[OC], pid, prefetch=pf)
+    body["context"]["observations"] = observations
+    return body
+
+
+def _bundle(*resources: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": r} for r in resources],
+    }
+
+
+def _charted(pid: str, **changes: Any) -> dict[str, Any]:
+    o = helpers.charted_temperature(pid)
+    for k, v in changes.items():
+        if v is _DROP:
+            o.pop(k, None)
+        else:
+            o[k] = v
+    return o
+
+
+_DROP = object()
+_BAD_OBSERVATIONS: dict[str, tuple[Any, set[int]]] = {
+    # (the observations, given the patient id; the statuses allowed)
+    "missing": (lambda pid: _DROP, {400}),
+    "null": (lambda pid: None, {400}),
+    "a list": (lambda pid: [helpers.charted_temperature(pid)], {400}),
+    "a string": (lambda pid: "Observation/1", {400}),
+    "a number": (lambda pid: 42, {400}),
+    "an Observation, not a Bundle": (lambda pid: helpers.charted_temperature(pid), {400}),
+    "a Bundle without entries": (lambda pid: {"resourceType": "Bundle", "type": "collection"}, {400}),
+    "an empty Bundle": (lambda pid: _bundle(), {400}),
+    "entry is an object": (lambda pid: {"resourceType": "Bundle", "entry": {"resource": {}}}, {400}),
+    "entries that are numbers and nulls": (lambda pid: {"resourceType": "Bundle", "entry": [1, None, math.nan]}, {400}),
+    "an entry without a resource": (lambda pid: {"resourceType": "Bundle", "entry": [{"fullUrl": "x"}]}, {400}),
+    "a Patient in place of an Observation": (lambda pid: _bundle({"resourceType": "Patient", "id": pid}), {400}),
+    "a Bundle in a Bundle": (lambda pid: _bundle(_bundle(helpers.charted_temperature(pid))), {400}),
+    "a resourceType that is a list": (lambda pid: _bundle({"resourceType": ["Observation"]}), {400}),
+    "an Observation and a Condition": (
+        lambda pid: _bundle(helpers.charted_temperature(pid), {"resourceType": "Condition", "id": "c"}),
+        {400},
+    ),
+    "no subject": (lambda pid: _bundle(_charted(pid, subject=_DROP)), {400}),
+    "a subject that is a string": (lambda pid: _bundle(_charted(pid, subject=f"Patient/{pid}")), {400}),
+    "a subject reference that is a number": (lambda pid: _bundle(_charted(pid, subject={"reference": 7})), {400}),
+    "another patient": (lambda pid: _bundle(_charted(pid, subject={"reference": "Patient/someone-else"})), {400}),
+    "no effective time": (lambda pid: _bundle(_charted(pid, effectiveDateTime=_DROP)), {400}),
+    "an effective time that is not a date": (lambda pid: _bundle(_charted(pid, effectiveDateTime="yesterday")), {400}),
+    "an effective time that is a number": (lambda pid: _bundle(_charted(pid, effectiveDateTime=1700000000)), {400}),
+    "an effective time next year": (lambda pid: _bundle(_charted(pid, effectiveDateTime="2099-01-01T00:00:00Z")), {400}),
+    "an effectivePeriod that is a list": (
+        lambda pid: _bundle(_charted(pid, effectiveDateTime=_DROP, effectivePeriod=[1])),
+        {400},
+    ),
+    "no code": (lambda pid: _bundle(_charted(pid, code=_DROP)), {200}),
+    "a code that is a string": (lambda pid: _bundle(_charted(pid, code="8310-5")), {200}),
+    "codings that are not a list": (lambda pid: _bundle(_charted(pid, code={"coding": {"code": "8310-5"}})), {200}),
+    "no value": (lambda pid: _bundle(_charted(pid, valueQuantity=_DROP)), {200}),
+    "a value that is a string": (lambda pid: _bundle(_charted(pid, valueQuantity="39.2 Cel")), {200}),
+    "a value that is NaN": (lambda pid: _bundle(_charted(pid, valueQuantity={"value": math.nan, "unit": "Cel"})), {200}),
+    "a value beyond the float range": (lambda pid: _bundle(_charted(pid, valueQuantity={"value": 10**400, "unit": "Cel"})), {200}),
+    "a unit that is not UCUM": (lambda pid: _bundle(_charted(pid, valueQuantity={"value": 39.2, "unit": "furlongs"})), {200}),
+    "an id that is a number": (lambda pid: _bundle(_charted(pid, id=5)), {200}),
+    "no id": (lambda pid: _bundle(_charted(pid, id=_DROP)), {200}),
+    "the same id twice": (lambda pid: _bundle(_charted(pid, id="dup"), _charted(pid, id="dup")), {200}),
+    "a status of entered-in-error": (lambda pid: _bundle(_charted(pid, status="entered-in-error")), {200}),
+    "a multi-megabyte code text": (
+        lambda pid: _bundle(_charted(pid, code={"text": "T" * (2 * 1024 * 1024)})),
+        {200},
+    ),
+    "2,000 Observations": (lambda pid: _bundle(*[_charted(pid, id=f"o{i}") for i in range(2000)]), {200}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(_BAD_OBSERVATIONS))
+def test_malformed_observations_bundles_are_400_or_answered_never_500(client, case):
+    make, allowed = _BAD_OBSERVATIONS[case]
+    pid, pf = DEMO["cart-icans"]
+    observations = make(pid)
+    body = _obs_body(pid, pf, observations)
+    if observations is _DROP:
+        del body["context"]["observations"]
+    r = post(client, f"/cds-services/{OC}", body)
+    status = helpers.check_answer(r, case)
+    _tally("observation_bundles", status)
+    assert status in allowed, (case, status, r.get_json())
+    if status == 400:
+        assert r.get_json()["field"].startswith("context.observations"), r.get_json()
+    else:
+        assert isinstance(r.get_json()["cards"], list)
+
+
+@settings(max_examples=scaled(100), **FUZZ)
+@given(data=st.data())
+def test_observations_with_random_fields_corrupted_never_500(client, data):
+    name = data.draw(st.sampled_from(sorted(DEMO)))
+    pid, pf = DEMO[name]
+    observations = _bundle(helpers.charted_temperature(pid), _charted(pid, id="second"))
+    paths = _paths(observations)[1:]
+    for _ in range(data.draw(st.integers(1, 6))):
+        path = data.draw(st.sampled_from(paths))
+        value = data.draw(
+            st.one_of(
+                NASTY_NUMBERS, UNITS, DATES, IDS, json_values, st.just({"resourceType": "Bundle"})
+            )
+        )
+        with contextlib.suppress(KeyError, IndexError, TypeError):
+            _set(observations, path, value)
+    body = _obs_body(pid, pf, observations)
+    step_around_known_failures(body)
+    r = post(client, f"/cds-services/{OC}", body)
+    status = helpers.check_answer(r, f"{OC} {name}")
+    assert status in (200, 400), r.get_json()
+    _tally("observation_mutations", status)
