@@ -246,7 +246,7 @@ def _action_line(r: Recommendation, alternatives: tuple[Recommendation, ...]) ->
         head, _, why = r.text.partition(" (")
         line = f"**{md(plain(head, 80))}**" + (f" ({md(plain(why, 80))}" if why else "")
     elif r.drug and r.dose_missing_reason:
-        line = f"**{md(_cap(r.drug))}**: no dose: {md(_strip_no_dose(r.dose_missing_reason))}"
+        line = f"**{md(_cap(r.drug))}**: {md(_no_dose(r.dose_missing_reason))}"
     elif r.service:
         line = f"**{md(r.service)}**"
         if r.text and r.text.strip().lower() != r.service.lower():
@@ -261,6 +261,14 @@ def _action_line(r: Recommendation, alternatives: tuple[Recommendation, ...]) ->
 def _strip_no_dose(reason: str) -> str:
     """ "No dose: this line is about..." said once, not "No dose: No dose: ..."."""
     return re.sub(r"^\s*no dose\s*:\s*", "", reason, flags=re.IGNORECASE)
+
+
+def _no_dose(reason: str) -> str:
+    """ "no dose: why", or the reason itself when it already begins "No dose band..."."""
+    why = _strip_no_dose(reason)
+    if re.match(r"(?i)no dose\b", why):
+        return why[:1].lower() + why[1:]
+    return f"no dose: {why}"
 
 
 def _crs_line(a: Assessment) -> str | None:

@@ -37,6 +37,8 @@ HOOK = "org.immunotox.observation-create"
 # drift); further ahead it is refused.
 CLOCK_SKEW = timedelta(minutes=10)
 
+# The most urgent plan lines written out (the change and its grades come first on this card).
+ACTIONS = 3
 # The crossings that are signs of CRS (a steep ferritin rise is the IEC-HS screen's).
 _CRS_SIGNS = ("fever", "hypotension", "oxygen")
 _UNITS = ((" Cel", " °C"), ("mm[Hg]", "mmHg"), ("ug/", "µg/"), ("[iU]/min", "U/min"))
@@ -111,6 +113,23 @@ def _u(text: str) -> str:
     return text
 
 
+def _cite(source: str) -> str:
+    """The sources of a row by name, each linked once ("ASTCT 2019 CRS consensus"): the row's
+    locators and notes are in the app and in docs/clinical-rules.md, not on a card."""
+    from services.knowledge.sources import SOURCES
+
+    out: list[str] = []
+    for part in source.split(";"):
+        src = SOURCES.get(part.partition(":")[0].strip())
+        if src is None or src.id == "immunotox":
+            continue
+        label = C.md(src.label)
+        cite = f"[{label}]({src.url})" if src.url else label
+        if cite not in out:
+            out.append(cite)
+    return "; ".join(out) or "immunotox"
+
+
 def _g(grade: int | None) -> str:
     return "–" if grade is None else str(grade)
 
@@ -183,19 +202,36 @@ def _summary(delta: ObservationDelta) -> tuple[str, int]:
     return C._summary(parts), level
 
 
-def _changes_section(delta: ObservationDelta) -> list[str]:
+def _changes_section(delta: ObservationDelta) -> tuple[list[str], set[str]]:
+    """The section, and the references of the evidence it lists. Each criterion and threshold
+    on one line with its evidence; their sources once, at the end of the section."""
     out = ["### What changed", ""]
+    shown: set[str] = set()
+    sources: list[str] = []
+
+    def evidence(evs) -> str:
+        parts = []
+        for ev in evs:
+            # what was just charted is marked so, without its time (it is now)
+            when = " (**just charted**)" if ev.ref in delta.new_refs else f", {C._when(ev.time)}"
+            parts.append(f"{_lower_first(C.md(_u(ev.what)))}{when}")
+            shown.add(ev.ref)
+        return "; ".join(parts)
+
+    def criteria(change: GradeChange) -> None:
+        for c in change.criteria:
+            sources.append(c.source)
+            ev = evidence(c.evidence)
+            head = f"Grade {c.grade}, {C.md(c.text)}" if c.grade else C.md(c.text)  # 0: a rule
+            out.append(f"    - {head}" + (f": {ev}" if ev else ""))
+
     crs_change = delta.crs_change
     if crs_change is not None:
         out.append(
-            f"- **CRS grade {_g(crs_change.before)} → {_g(crs_change.after)}** under "
-            f"{C.md(_system(crs_change.system))}, the primary grading system:"
+            f"- **CRS grade {_g(crs_change.before)} → {_g(crs_change.after)}** "
+            f"({C.md(_system(crs_change.system))}, primary):"
         )
-        for c in crs_change.criteria:
-            out.append(f"    - Grade {c.grade}: {C.md(c.text)} ({C._cite(c.source)})")
-            for ev in c.evidence:
-                new = " (**just charted**)" if ev.ref in delta.new_refs else ""
-                out.append(f"        - {C.md(_u(ev.what))}, {C._when(ev.time)}{new}")
+        criteria(crs_change)
     for ch in delta.grade_changes:
         if ch.what == "crs":
             continue
@@ -203,34 +239,38 @@ def _changes_section(delta: ObservationDelta) -> list[str]:
             out.append(
                 f"- **ICANS grade {_g(ch.before)} → {_g(ch.after)}** ({C.md(_system(ch.system))}):"
             )
-            for c in ch.criteria:
-                out.append(f"    - Grade {c.grade}: {C.md(c.text)} ({C._cite(c.source)})")
-                for ev in c.evidence:
-                    new = " (**just charted**)" if ev.ref in delta.new_refs else ""
-                    out.append(f"        - {C.md(_u(ev.what))}, {C._when(ev.time)}{new}")
+            criteria(ch)
             continue
-        out.append(f"- **{C.md(ch.label)}**: grade {_g(ch.before)} → {_g(ch.after)}")
-        for ev in ch.evidence:
-            out.append(f"    - {C.md(_u(ev.what))}, {C._when(ev.time)}")
+        ev = evidence(ch.evidence)
+        out.append(
+            f"- **{C.md(ch.label)}**: grade {_g(ch.before)} → {_g(ch.after)}"
+            + (f": {ev}" if ev else "")
+        )
+    covered: list[str] = []
     for x in delta.crossings:
+        rest = [e for e in x.evidence if e.ref not in shown]
+        if not rest:
+            # its evidence is listed under the grade it raised: named, not repeated
+            covered.append(f"**{C.md(x.label)}**")
+            continue
+        sources.append(x.source)
         rule = x.rule.removeprefix(f"{x.label}: ")
-        out.append(f"- **{C.md(x.label)}** ({C.md(rule)}; {C._cite(x.source)})")
-        for ev in x.evidence:
-            new = " (**just charted**)" if ev.ref in delta.new_refs else ""
-            out.append(f"    - {C.md(_u(ev.what))}, {C._when(ev.time)}{new}")
-    out += ["", "| System | Before | Now |", "| --- | --- | --- |"]
+        out.append(f"- **{C.md(x.label)}** ({C.md(rule)}): {evidence(rest)}")
+    if covered:
+        out.append(f"- Thresholds crossed: {', '.join(covered)}")
+    cited = _cite("; ".join(sources)) if sources else ""
+    if cited:
+        out += ["", f"Sources: {cited}."]
+    out += ["", "| CRS | Before charting | Now |", "| --- | --- | --- |"]
+    ungradable = False
     for system, (b, a) in delta.crs_systems.items():
         label = C.md(_system(system))
         if system == delta.after.crs_primary_system:
             label = f"**{label}** (primary)"
         out.append(f"| {label} | {_g(b)} | {_g(a)} |")
-    out += [
-        "",
-        "Before: the record without the observations just charted; now: with them, at the "
-        "same time. – : not gradable from the data.",
-        "",
-    ]
-    return out
+        ungradable = ungradable or b is None or a is None
+    out += ["", *(["– : not gradable from the data.", ""] if ungradable else [])]
+    return out, shown
 
 
 def _crossing_note(delta: ObservationDelta) -> list[str]:
@@ -238,7 +278,7 @@ def _crossing_note(delta: ObservationDelta) -> list[str]:
     out: list[str] = []
     hs = a.icans.iec_hs if a.icans is not None else None
     if hs and any(x.kind == "ferritin" for x in delta.crossings):
-        out += [f"{C.md(hs['text'])}. {C.md(hs['note'])}", ""]
+        out += [f"{C.md(hs['text'])}.", ""]  # its note is in the app (one disclaimer a card)
     if not any(x.kind in _CRS_SIGNS for x in delta.crossings):
         return out
     return out + _not_crs_note(delta)
@@ -261,11 +301,13 @@ def _not_crs_note(delta: ObservationDelta) -> list[str]:
     ]
 
 
-def _charted(delta: ObservationDelta) -> list[str]:
-    if not delta.charted:
+def _charted(delta: ObservationDelta, shown: set[str]) -> list[str]:
+    """What was just charted and is not listed above already."""
+    rest = [ev for ev in delta.charted if ev.ref not in shown]
+    if not rest:
         return []
-    out = ["### Just charted", ""]
-    for ev in delta.charted:
+    out = ["### Also charted", ""] if shown else ["### Just charted", ""]
+    for ev in rest:
         out.append(f"- {C.md(_u(ev.what))}, {C._when(ev.time)}")
     return [*out, ""]
 
@@ -356,29 +398,21 @@ def observation_card(delta: ObservationDelta, cc: C.CardContext) -> Card | None:
         return None
     summary, level = _summary(delta)
     recs = list(a.recommendations) if delta.grade_changes else []
+    changes, shown = _changes_section(delta)
     detail = [
-        *_changes_section(delta),
+        *changes,
         *_crossing_note(delta),
-        *_charted(delta),
+        *_charted(delta, shown),
         C._exposure_line(a),
         "",
     ]
-    if delta.crs_change is not None:
-        detail += [C._crs_line(a) or "", ""]
     if recs:
-        shown = [d for d in C.decisions(recs) if d.lead.when is None][: C.DETAIL_ACTIONS]
-        detail += C.urgent_actions(a, shown)
-        detail += [
-            "Orders for this plan are offered on the patient's chart (patient-view) and checked "
-            "at order entry; open the full assessment for the trends.",
-            "",
-        ]
+        decisions = [d for d in C.decisions(recs) if d.lead.when is None][:ACTIONS]
+        detail += C.urgent_actions(a, decisions)
     suggestions = write_back(delta, cc)
     if suggestions:
         detail += [
-            "The suggestions record the new grade: a **provisional** Condition (ICD-10-CM, onset "
-            "at the episode's onset, the observations as evidence) and an AdverseEvent naming "
-            "the suspected therapy. Confirm the grade before accepting.",
+            "The suggestions record the grade as **provisional**: confirm it first.",
             "",
         ]
     detail += C._unavailable_section(cc)

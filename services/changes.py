@@ -213,6 +213,8 @@ def _grade_changes(before: Grades, after: Assessment) -> list[GradeChange]:
         out.append(GradeChange("icans", "ICANS", ib, ia, "astct2019", criteria=met))
     was = {f.kind: f for f in before.irae}
     for f in after.irae:
+        if f.kind == "crs":
+            continue  # CRS after a checkpoint inhibitor: compared above, under the primary system
         old = was.get(f.kind)
         if old is None or _gt(f.grade, old.grade):
             out.append(

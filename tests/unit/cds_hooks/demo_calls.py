@@ -15,11 +15,68 @@ from tests.unit.cds_hooks.fixtures import bundle, condition, med_request
 
 DEMO = Path(__file__).resolve().parents[3] / "demo" / "patients"
 PATIENTS = sorted(p.stem for p in DEMO.glob("*.json"))
-# (hook, service id, draft orders) for every hook the service answers.
+# (hook, service id, draft orders or charted observations) for every hook the service answers.
 DRAFTS = {
     "pembrolizumab": ("1547545", 200),
     "tocilizumab": ("612865", 2000),
     "methylprednisolone": ("6902", 1000),
+}
+OBSERVATION_HOOK = "org.immunotox.observation-create"
+CHARTED_AT = "2026-11-20T11:55:00Z"  # five minutes before the demo data's end
+
+
+def _charted(oid: str, code: dict, value: dict | None = None, **extra) -> dict:
+    r = {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": "final",
+        "code": code,
+        "effectiveDateTime": CHARTED_AT,
+        **extra,
+    }
+    if value is not None:
+        r["valueQuantity"] = value
+    return r
+
+
+def _loinc(code: str, value: float, unit: str, oid: str) -> dict:
+    return _charted(
+        oid,
+        {"coding": [{"system": "http://loinc.org", "code": code}]},
+        {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit},
+    )
+
+
+# What a nurse charts in the demo EHR's panel (org.immunotox.observation-create): each set is
+# sent for every demo patient; a card comes back only where it changes something.
+CHARTED: dict[str, list[dict]] = {
+    "fever": [_loinc("8310-5", 39.4, "Cel", "charted-temp")],
+    "pressor": [
+        _charted(
+            "charted-ne",
+            {
+                "coding": [
+                    {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "7512"}
+                ],
+                "text": "norepinephrine",
+            },
+            {
+                "value": 12,
+                "unit": "ug/min",
+                "system": "http://unitsofmeasure.org",
+                "code": "ug/min",
+            },
+        )
+    ],
+    "fever-and-pressure": [
+        _loinc("8310-5", 38.9, "Cel", "charted-temp2"),
+        _loinc("8480-6", 82, "mm[Hg]", "charted-sbp"),
+    ],
+    "oxygen": [_loinc("3151-8", 8, "L/min", "charted-o2")],
+    "ice-score": [
+        _charted("charted-ice", {"text": "ICE score"}, None, valueInteger=4),
+    ],
+    "ferritin": [_loinc("2276-4", 40000, "ng/mL", "charted-ferritin")],
 }
 CALLS: list[tuple[str, str, str | None]] = [
     ("patient-view", "immunotox-patient-view", None),
@@ -27,6 +84,7 @@ CALLS: list[tuple[str, str, str | None]] = [
     ("problem-list-item-create", "immunotox-problem-list", None),
     *[("order-sign", "immunotox-order-sign", d) for d in DRAFTS],
     *[("order-select", "immunotox-order-select", d) for d in DRAFTS],
+    *[(OBSERVATION_HOOK, "immunotox-observation-create", c) for c in CHARTED],
 ]
 
 
@@ -60,7 +118,10 @@ def request_body(patient: str, hook: str, draft: str | None) -> dict:
     ctx: dict = {"userId": "Practitioner/1", "patientId": pid}
     if hook == "encounter-start":
         ctx["encounterId"] = "example-encounter"
-    if draft:
+    if hook == OBSERVATION_HOOK and draft:
+        charted = [{**o, "subject": {"reference": f"Patient/{pid}"}} for o in CHARTED[draft]]
+        ctx["observations"] = bundle(*charted)
+    elif draft:
         code, mg = DRAFTS[draft]
         ctx["draftOrders"] = bundle(med_request("draft-1", draft, code, mg))
         if hook == "order-select":

@@ -126,6 +126,7 @@ def problems(text: str) -> list[str]:
             ),
             (re.compile(r"should be (hold|discontinue|continue)\b"), "grammar"),
             (re.compile(r"(?i)\b([a-z][a-z ]{1,30}:)\s*\1"), "a phrase said twice"),
+            (re.compile(r"(?i)\bno dose:\s*no dose\b"), "a phrase said twice"),
         ]
         for rx, what in checks:
             for m in rx.finditer(s):
@@ -151,6 +152,7 @@ def problems(text: str) -> list[str]:
         "alternative to tocilizumab.label",
         "the checkpoint inhibitor should be hold",
         "No dose: No dose: this line",
+        "Dexamethasone: no dose: No dose band in the table for 36 kg",
         "Planfor 78 kg",
         "syndromegrade 3",
         "see pembro_crs_qa",
@@ -195,3 +197,26 @@ def test_cards_show_times_in_the_site_zone(tmp_path, monkeypatch):
     assert "Assessed 2026-11-20 13:00 CET" in card["detail"]
     assert "UTC" not in card["detail"]
     assert "(10 days ago)" in card["detail"]  # last pembrolizumab 2026-11-10 12:00 UTC
+
+
+def test_the_charting_hook_s_cards_are_among_those_read(demo_cards):
+    """org.immunotox.observation-create: a fever, a pressor, oxygen, an ICE score and a ferritin
+    charted for the CAR T-cell patient each answer a card, read by the checks above."""
+    hook = "org.immunotox.observation-create"
+    got = {h for p, h, _ in demo_cards if p == "cart-icans" and h.startswith(hook)}
+    for charted in ("fever", "pressor", "fever-and-pressure", "oxygen", "ferritin"):
+        assert f"{hook}/{charted}" in got
+
+
+def test_a_crs_grade_after_a_checkpoint_inhibitor_is_recorded_once(demo_cards):
+    """CRS after pembrolizumab is also on the irAE list: the charting card compares it once,
+    under the primary system, and offers one Condition and one AdverseEvent."""
+    [card] = [
+        c
+        for p, h, c in demo_cards
+        if p == "afebrile-pembrolizumab" and h == "org.immunotox.observation-create/fever"
+    ]
+    assert [s["label"] for s in card["suggestions"]] == [
+        "Record CRS grade 3 (D89.833) on the problem list",
+        "Record an adverse event: CRS grade 3, suspected pembrolizumab",
+    ]
