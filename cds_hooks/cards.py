@@ -268,6 +268,9 @@ def _no_dose(reason: str) -> str:
     why = _strip_no_dose(reason)
     if re.match(r"(?i)no dose\b", why):
         return why[:1].lower() + why[1:]
+    where = re.match(r"(?i)dose\s*:\s*(in\b.*)", why)  # "Dose: in the CRS line" says where
+    if where:
+        return f"dose {where.group(1)}"
     return f"no dose: {why}"
 
 
