@@ -171,10 +171,17 @@ def higher_than_primary(now: dict[str, Any], primary: str) -> list[dict[str, Any
     base = now[primary].grade
     out = []
     for system, r in now.items():
-        if system == primary or r.grade is None:
+        if system == primary or r.grade is None or r.grade <= (base or 0):
             continue
-        if base is None or r.grade > base:
-            out.append({"system": system, "grade": r.grade, "why": KC.WHY_HIGHER[system]})
+        fired = list(dict.fromkeys(c.text for c in r.criteria if c.grade == r.grade))
+        why = (
+            f"its grade {r.grade} criterion: {'; '.join(fired)}" if fired else KC.WHY_HIGHER[system]
+        )
+        if base is None:
+            why += f"; {KC.PRIMARY_UNGRADED}"
+        out.append(
+            {"system": system, "grade": r.grade, "why": why, "why_general": KC.WHY_HIGHER[system]}
+        )
     return out
 
 

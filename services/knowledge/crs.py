@@ -171,6 +171,7 @@ WHY_HIGHER: dict[str, str] = {
     "ctcae5": "CTCAE v5.0 reads any two pressors, vasopressin included, as grade 4 and needs no current fever once CRS has begun",
     "astct2019": "ASTCT 2019 grades by the vasopressor and the oxygen device alone, without the FiO2 or the dose Lee 2014 asks for",
 }
+PRIMARY_UNGRADED = "the primary system has no grade (data missing)"
 
 AFEBRILE_NOTE = (
     "No fever ≥38.0 °C in this episode: CRS needs fever at onset in every grading system, so "

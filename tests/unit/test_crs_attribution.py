@@ -514,3 +514,31 @@ def test_a_car_t_infusion_charted_as_a_procedure_is_the_exposure():
 def test_procedures_that_are_not_a_given_infusion_are_not_an_exposure(text, status):
     a = run(cart_procedure(text, status), temp(38.6), sbp(84))
     assert a.crs_attribution.applies is False
+
+
+def _result(system, grade, *criteria):
+    from services.model import Criterion, GradeResult
+
+    crit = tuple(Criterion(f"{system}.x{i}", g, t, "src") for i, (g, t) in enumerate(criteria))
+    return GradeResult(system, grade, crit, (), AT)
+
+
+@pytest.mark.parametrize(
+    ("astct", "lee", "shown"),
+    [(None, 0, False), (None, 1, True), (2, 2, False), (2, 1, False), (2, 3, True)],
+)
+def test_a_system_is_said_to_grade_higher_only_when_its_grade_is_higher(astct, lee, shown):
+    from services.assess import higher_than_primary
+
+    now = {
+        "astct2019": _result("astct2019", astct),
+        "lee2014": _result("lee2014", lee, (lee, "organ toxicity"), (0, "none")),
+        "ctcae5": _result("ctcae5", 0),
+    }
+    out = higher_than_primary(now, "astct2019")
+    assert [h["system"] for h in out] == (["lee2014"] if shown else [])
+    if shown:
+        why = f"its grade {lee} criterion: organ toxicity"
+        if astct is None:
+            why += "; the primary system has no grade (data missing)"
+        assert out[0]["why"] == why
