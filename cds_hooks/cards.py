@@ -244,18 +244,36 @@ def _action_line(r: Recommendation, alternatives: tuple[Recommendation, ...]) ->
             line += f" ({md('; '.join(basis))})"
     elif r.category in _DRUG_ACTION:
         head, _, why = r.text.partition(" (")
-        line = f"**{md(plain(head, 80))}**" + (f" ({md(plain(why, 80))}" if why else "")
+        line = f"**{md(plain(head, 80))}**" + (
+            f" ({md(plain(_said_once(head, why), 80))}" if why else ""
+        )
     elif r.drug and r.dose_missing_reason:
         line = f"**{md(_cap(r.drug))}**: {md(_no_dose(r.dose_missing_reason))}"
     elif r.service:
         line = f"**{md(r.service)}**"
-        if r.text and r.text.strip().lower() != r.service.lower():
-            line += f": {md(plain(r.text, 60))}"
+        text = plain(r.text) if r.text else ""
+        # what the consult is for, when it fits; a line cut mid-phrase is left to the app
+        if text and text.lower() != r.service.lower() and len(text) <= _SERVICE_TEXT:
+            line += f": {md(text)}"
     else:
         line = md(plain(r.text, 110))
     if alternatives:
         line += "; or " + ", or ".join(md(_action_text(x, capital=False)) for x in alternatives)
     return f"- {line}"
+
+
+def _said_once(action: str, why: str) -> str:
+    """The reason of a drug action without the action said again: "transverse myelitis:
+    permanently discontinue the checkpoint inhibitor)" after "Permanently discontinue
+    pembrolizumab" is "transverse myelitis)"."""
+    reason, sep, rest = why.partition(": ")
+    verb = " ".join(action.lower().split()[:2])
+    if sep and verb and rest.lower().startswith(verb):
+        return reason + (")" if why.endswith(")") else "")
+    return why
+
+
+_SERVICE_TEXT = 60  # characters of a consult's reason written beside it on a card
 
 
 def _strip_no_dose(reason: str) -> str:

@@ -220,3 +220,16 @@ def test_a_crs_grade_after_a_checkpoint_inhibitor_is_recorded_once(demo_cards):
         "Record CRS grade 3 (D89.833) on the problem list",
         "Record an adverse event: CRS grade 3, suspected pembrolizumab",
     ]
+
+
+def test_the_seed_card_has_headroom_under_the_limit(demo_cards):
+    """The seed card was 1,298 characters against the 1,300 limit: the action is said once
+    ("Permanently discontinue pembrolizumab (transverse myelitis)", not "... (transverse
+    myelitis: permanently discontinue the checkpoint inhibitor)") and a consult's reason that
+    does not fit is left to the app rather than cut mid-phrase."""
+    [card] = [c for p, h, c in demo_cards if p == "seed-pembrolizumab" and h == "patient-view"]
+    d = card["detail"]
+    assert len(d) <= 1200, len(d)
+    assert "- **Permanently discontinue pembrolizumab** (transverse myelitis)\n" in d
+    assert "- **Intensive care consult**\n" in d
+    assert "…" not in d.split("**Most urgent**")[1].split("**Missing**")[0]
