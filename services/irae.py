@@ -10,7 +10,7 @@ import re
 from datetime import datetime, timedelta
 
 from services.knowledge import irae as K
-from services.knowledge.codes import MARKER_ONLY_SOURCE, SERIES
+from services.knowledge.codes import MARKER_ONLY_SOURCE, PREEXISTING_AUTOIMMUNE, SERIES
 from services.knowledge.sources import GRADING_SYSTEMS
 from services.model import (
     ConditionFact,
@@ -475,6 +475,17 @@ def findings(
         seen.setdefault(c.kind, []).append(c)
         why.setdefault(c.kind, []).append(attribution)
         more.setdefault(c.kind, []).extend(extra)
+    if "inflammatory_arthritis" in seen:
+        for x in [
+            x
+            for x in excluded
+            if x.kind == "inflammatory_arthritis" and x.reason == PREEXISTING_AUTOIMMUNE[0]
+        ]:
+            excluded.remove(x)
+            why["inflammatory_arthritis"].append(
+                K.PREEXISTING_FLARE.format(what=x.evidence[0].what)
+            )
+            more.setdefault("inflammatory_arthritis", []).extend(x.evidence)
     for kind, conds in seen.items():
         grade: int | None = None
         basis = ""
@@ -578,7 +589,28 @@ def findings(
                 }
             )
         )
-    return out
+    return _thyroid_phase(out)
+
+
+def _thyroid_phase(out: list[IraeFinding]) -> list[IraeFinding]:
+    """Thyroiditis beside hypothyroidism takes the hypothyroidism's action (one answer)."""
+    by = {f.kind: f for f in out}
+    th, hypo = by.get("thyroiditis"), by.get("hypothyroidism")
+    if th is None or hypo is None:
+        return out
+    text, src = K.THYROIDITIS_HYPOTHYROID_PHASE
+    action = hypo.checkpoint_inhibitor_action
+    new = IraeFinding(
+        **{
+            **{k: getattr(th, k) for k in th.__slots__},  # type: ignore[attr-defined]
+            "checkpoint_inhibitor_action": action,
+            "action_reason": text.format(
+                action=f"{action}: {hypo.action_reason}" if action else hypo.action_reason
+            ),
+            "sources": tuple(dict.fromkeys([*th.sources, *hypo.sources, src])),
+        }
+    )
+    return [new if f is th else f for f in out]
 
 
 def _finding(

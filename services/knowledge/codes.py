@@ -378,7 +378,7 @@ CONDITIONS: tuple[ConditionConcept, ...] = (
     ConditionConcept("rash", (*_icd("L27.0", "L27.1"), f"{SNOMED}|28926001", f"{SNOMED}|247471006"), (), ("maculopapular", "drug eruption", "rash", "dermatitis"),
                      SRC_ICD + "; SNOMED CT 28926001 drug rash, 247471006 maculopapular eruption (docs/verification.md section 6)", exclude_terms=("contact dermatitis", "seborrh", "atopic", "radiation dermatitis", "diaper")),
     # --- Musculoskeletal --------------------------------------------------------------------
-    ConditionConcept("inflammatory_arthritis", (*_icd("M06.4"), f"{SNOMED}|3723001"), (), ("inflammatory arthritis", "polyarthritis", "arthritis"), SRC_ICD + "; " + SRC_SNOMED,
+    ConditionConcept("inflammatory_arthritis", (*_icd("M06.4", "M13.0"), f"{SNOMED}|3723001"), (), ("inflammatory arthritis", "polyarthritis", "arthritis"), SRC_ICD + "; " + SRC_SNOMED,
                      exclude_terms=("osteoarthritis", "septic arthritis", "gout", "pseudogout", "reactive arthritis", "rheumatoid arthritis", "psoriatic arthritis")),
     ConditionConcept("myositis", _icd("M60.9", "M60.80", "G72.0", "G72.49"), (), ("myositis", "inflammatory myopathy"),
                      SRC_ICD + "; M60.0x infective myositis excluded", exclude_terms=("inclusion body",)),
@@ -485,6 +485,18 @@ COMPETING_CAUSES: tuple[CompetingCause, ...] = (
 )
 
 
+# A pre-existing autoimmune disease is no new irAE, but its flare on a checkpoint inhibitor is
+# managed as the irAE of that organ by grade, with the specialist: said once, consistently.
+PREEXISTING_AUTOIMMUNE = (
+    "pre-existing autoimmune disease (rheumatoid or psoriatic arthritis): not a new irAE; a flare "
+    "on a checkpoint inhibitor is managed as inflammatory arthritis by grade, with rheumatology",
+    "asco2021: general recommendations (patients with pre-existing autoimmune disease may flare "
+    "on ICPi) and Table 5.1 inflammatory arthritis (by grade, rheumatology), as quoted in the "
+    "clinical review, not verified against the primary text",
+)
+PREEXISTING_AUTOIMMUNE_TERMS = ("rheumatoid arthritis", "psoriatic arthritis")
+
+
 @dataclass(frozen=True)
 class ExclusionConcept:
     """A condition that looks like an irAE but has another cause (above all infection)."""
@@ -516,6 +528,9 @@ EXCLUSIONS: tuple[ExclusionConcept, ...] = (
                      "bacterial or viral meningitis: an infection, not an irAE", SRC_ICD),
     ExclusionConcept("transverse_myelitis", _icd("G04.82"), (), "acute flaccid myelitis (usually enteroviral): not an irAE", SRC_ICD),
     ExclusionConcept("myositis", (), (f"{ICD10CM}|M60.0",), "infective myositis: not an irAE", SRC_ICD),
+    ExclusionConcept("inflammatory_arthritis", _icd("M06.9", "M06.00", "M06.09"), (f"{ICD10CM}|M05", f"{ICD10CM}|L40.5"), PREEXISTING_AUTOIMMUNE[0],
+                     SRC_ICD + " (M06.9 rheumatoid arthritis, unspecified, as in the clinical review's record; M05- with rheumatoid factor, "
+                     "M06.0- without, L40.5- psoriatic arthropathy: titles not re-verified here); " + PREEXISTING_AUTOIMMUNE[1]),
     ExclusionConcept("inflammatory_arthritis", (), (f"{ICD10CM}|M00", f"{ICD10CM}|M01", f"{ICD10CM}|M02"),
                      "septic, infective or reactive arthritis: not an irAE", SRC_ICD),
     ExclusionConcept("thyroiditis", _icd("E06.0"), (), "acute (infective) thyroiditis: not an irAE", SRC_ICD),
@@ -970,6 +985,16 @@ def classify_condition(
         return None
     for term in (*INFECTION_TERMS, *kind_concept.exclude_terms):
         if mentions(term, text):
+            if term in PREEXISTING_AUTOIMMUNE_TERMS:
+                return ConditionMatch(
+                    kind_concept.kind,
+                    kind_concept,
+                    None,
+                    None,
+                    True,
+                    PREEXISTING_AUTOIMMUNE[0],
+                    PREEXISTING_AUTOIMMUNE[1],
+                )
             return ConditionMatch(
                 kind_concept.kind,
                 kind_concept,

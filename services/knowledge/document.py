@@ -145,7 +145,10 @@ def render() -> str:
         "",
         f"Myocarditis: {irae.MYOCARDITIS_CONDUCTION[2]}, when recorded within "
         f"{irae.MYOCARDITIS_CONDUCTION[1]} days of it ({irae.MYOCARDITIS_CONDUCTION[3]}). "
-        f"After a permanent discontinuation: {irae.NO_RESUME[0]} ({irae.NO_RESUME[1]}).",
+        f"After a permanent discontinuation: {irae.NO_RESUME[0]} ({irae.NO_RESUME[1]}). "
+        f"{irae.THYROIDITIS_HYPOTHYROID_PHASE[0].format(action='its action')} "
+        f"({irae.THYROIDITIS_HYPOTHYROID_PHASE[1]}). Arthritis {irae.PREEXISTING_FLARE} "
+        f"({codes.PREEXISTING_AUTOIMMUNE[1]}).",
     ]
     out += [
         "",

@@ -406,3 +406,18 @@ NO_RESUME = (
     "asco2021: general recommendations (grade 4 and the organ tables' permanent discontinuation "
     "rules, e.g. Table 9.1 myocarditis G2-G4)",
 )
+
+# An arthritis attributed on the checkpoint inhibitor beside a pre-existing autoimmune arthritis:
+# one verdict, on the finding (the pre-existing disease is not listed again as "not an irAE").
+PREEXISTING_FLARE = (
+    "beside pre-existing autoimmune disease ({what}): a flare of it or a new immune arthritis "
+    "cannot be told apart and are managed the same way, by grade, with rheumatology"
+)
+# Thyroiditis in its hypothyroid phase (hypothyroidism recorded too): the thyrotoxic phase is
+# over, so the checkpoint-inhibitor action is the hypothyroidism's.
+THYROIDITIS_HYPOTHYROID_PHASE = (
+    "Thyroiditis with hypothyroidism recorded: the thyrotoxic phase is over; managed as "
+    "hypothyroidism ({action})",
+    "asco2021: Table 4.1 thyroid (thyroiditis: a thyrotoxic phase, then hypothyroidism managed "
+    "as Table 4.1.1, where the checkpoint inhibitor may be continued)",
+)

@@ -240,3 +240,37 @@ def test_a_weight_older_than_30_days_is_named_on_the_dose_line_with_its_date_and
     b = assess([*fresh, HEPATITIS, lab("1742-6", 420, "U/L", 40)], at=AT)
     mp = next(r for r in b.recommendations if r.id == "methylprednisolone.high")
     assert mp.dose.basis == "1-2 mg/kg/d × 80 kg"
+
+
+# --- pre-existing autoimmune arthritis: one verdict ----------------------------------------------
+def test_undated_arthritis_beside_preexisting_rheumatoid_arthritis_has_one_verdict():
+    ra = cond(("M06.9",), "Rheumatoid arthritis (seropositive), on hydroxychloroquine", 24 * 2000)
+    poly = cond(("M13.0",), "Inflammatory polyarthritis hands/knees - ?ICI arthritis vs RA flare")
+    del poly["onsetDateTime"]
+    a = assess([*BASE, ra, poly], at=AT)
+    assert [f.kind for f in a.irae] == ["inflammatory_arthritis"]
+    assert "beside pre-existing autoimmune disease" in a.irae[0].attribution
+    assert a.irae_excluded == []
+    assert "excluded.inflammatory_arthritis" not in plan_ids(a)
+
+
+def test_preexisting_rheumatoid_arthritis_alone_is_not_an_irae_but_its_flare_is_named():
+    ra = cond(("M06.9",), "Rheumatoid arthritis", 24 * 2000)
+    a = assess([*BASE, ra], at=AT)
+    assert a.irae == []
+    assert a.irae_excluded[0].reason.startswith("pre-existing autoimmune disease")
+    line = next(r for r in a.recommendations if r.id == "excluded.inflammatory_arthritis")
+    assert "managed as inflammatory arthritis by grade, with rheumatology" in line.text
+
+
+# --- thyroiditis beside hypothyroidism: one action ------------------------------------------------
+def test_thyroiditis_with_hypothyroidism_takes_the_hypothyroidism_action():
+    th = cond(("E06.1", "T45.AX5A"), "Immune-related thyroiditis", stage="Grade 2")
+    hypo = cond(("E03.9", "T45.AX5A"), "Hypothyroidism after thyroiditis", stage="Grade 2")
+    a = assess([*BASE, th, hypo], at=AT)
+    assert irae(a, "thyroiditis").checkpoint_inhibitor_action == "continue"
+    assert irae(a, "hypothyroidism").checkpoint_inhibitor_action == "continue"
+    assert "checkpoint_inhibitor.hold.pembrolizumab" not in plan_ids(a)
+    # Thyroiditis grade 2 on its own (thyrotoxic phase) is held (ASCO general rule, grade 2).
+    b = assess([*BASE, th], at=AT)
+    assert irae(b, "thyroiditis").checkpoint_inhibitor_action == "hold"
