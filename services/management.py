@@ -668,6 +668,7 @@ def _chronic_steroids(data: PatientData, at: datetime) -> bool:
         if d.drug_class == "corticosteroid"
         and d.kind == "statement"
         and d.time is not None
-        and start <= d.time <= at
+        and d.time <= at
+        and (d.end is None or d.end >= start)
     ]
     return any(d.end is None or (d.end - d.time) >= timedelta(days=rule.min_days) for d in spans)  # type: ignore[operator]

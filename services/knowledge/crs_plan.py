@@ -171,8 +171,8 @@ ENGAGER_HOLD_UNREAD = (
 @dataclass(frozen=True)
 class ChronicSteroids:
     """Long-term corticosteroids before CRS: a recorded corticosteroid (MedicationStatement)
-    that began at most `lookback_days` before the assessment and lasted `min_days` or more, or
-    has no end. With CRS of grade `min_grade` or more the plan suggests considering stress-dose
+    taken at some time in the `lookback_days` before the assessment (still running, or ended
+    within them, however long ago it began) that lasted `min_days` or more, or has no end. With CRS of grade `min_grade` or more the plan suggests considering stress-dose
     hydrocortisone."""
 
     min_days: int
@@ -184,7 +184,7 @@ class ChronicSteroids:
     def text(self) -> str:
         return (
             f"Recent long-term corticosteroids ({self.min_days} days or more, or no end recorded, "
-            f"begun in the last {self.lookback_days} days): consider stress-dose hydrocortisone "
+            f"taken within the last {self.lookback_days} days): consider stress-dose hydrocortisone "
             "for relative adrenal insufficiency"
         )
 

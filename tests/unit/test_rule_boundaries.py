@@ -604,10 +604,21 @@ def test_stress_hydrocortisone_after_a_corticosteroid_course_of_14_days(days, ad
     assert _stress_hydrocortisone(*CRS_G2, course) is advised
 
 
-@pytest.mark.parametrize(("start", "advised"), [(89, True), (90, True), (91, False)])
-def test_stress_hydrocortisone_for_a_course_begun_within_the_last_90_days(start, advised):
-    course = _prednisone_statement(start_days_before=start, end_days_before=start - 20)
+@pytest.mark.parametrize(("ended", "advised"), [(89, True), (90, True), (91, False)])
+def test_stress_hydrocortisone_for_a_course_taken_within_the_last_90_days(ended, advised):
+    course = _prednisone_statement(start_days_before=ended + 20, end_days_before=ended)
     assert _stress_hydrocortisone(*CRS_G2, course) is advised
+
+
+def test_stress_hydrocortisone_for_a_long_running_course_begun_half_a_year_ago():
+    # Still on prednisone, begun 180 days ago: a patient on chronic corticosteroids is at risk
+    # however long ago the course began.
+    running = _prednisone_statement(start_days_before=180, end_days_before=0)
+    running["status"] = "active"
+    del running["effectivePeriod"]["end"]
+    assert _stress_hydrocortisone(*CRS_G2, running) is True
+    # Begun 200 days ago and stopped 120 days ago: outside the look-back.
+    assert _stress_hydrocortisone(*CRS_G2, _prednisone_statement(200, 120)) is False
 
 
 def test_stress_hydrocortisone_from_crs_grade_2_not_grade_1():
@@ -616,4 +627,4 @@ def test_stress_hydrocortisone_from_crs_grade_2_not_grade_1():
     assert _stress_hydrocortisone(*CRS_G2, course) is True
     _, a = crs(weight_obs(70), *CRS_G2, course)
     text = next(r.text for r in a.recommendations if r.id == "hydrocortisone.stress")
-    assert "14 days or more" in text and "last 90 days" in text
+    assert "14 days or more" in text and "within the last 90 days" in text
