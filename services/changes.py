@@ -15,6 +15,7 @@ T-cell engager), so a crossing here is exactly what the grading sees.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -105,9 +106,19 @@ def split_record(
     return without, fhir_adapter.flatten([*new_observations, *without])
 
 
-def charted_evidence(new_observations: Sequence[dict[str, Any]]) -> tuple[Evidence, ...]:
-    """What the assessment reads from the new observations alone, as evidence lines."""
+def charted_evidence(
+    new_observations: Sequence[dict[str, Any]], record: PatientData | None = None
+) -> tuple[Evidence, ...]:
+    """What the assessment reads from the new observations, as evidence lines. With `record`
+    (the record with them), a weight-based infusion rate just charted is read against the
+    record's weight, as the grade read it; alone, it has no weight and its rate is unknown."""
     data = fhir_adapter.to_patient_data(new_observations)
+    if record is not None:
+        read = {i.ref: i for i in record.infusions}
+        data = dataclasses.replace(
+            data,
+            infusions=[read.get(i.ref, i) for i in data.infusions],
+        )
     out: list[Evidence] = []
     for name, samples in data.series.items():
         for s in samples:
@@ -257,7 +268,7 @@ def compare(
                 iec_hs_applies=after.icans is not None and after.icans.applies,
             )
         ),
-        charted=charted_evidence(new_observations),
+        charted=charted_evidence(new_observations, data_a),
         new_refs=frozenset(ref for r in new_observations if (ref := _obs_ref(r))),
         crs_systems=systems,
     )

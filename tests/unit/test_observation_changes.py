@@ -158,3 +158,22 @@ def test_the_comparison_gives_what_two_full_assessments_give():
     assert delta.before.primary_crs_grade == 2 and delta.after.primary_crs_grade == 3
     assert delta.crs_systems == {s: (before.crs[s].grade, after.crs[s].grade) for s in after.crs}
     assert delta.after.recommendations == after.recommendations
+
+
+def test_a_weight_based_rate_just_charted_is_read_with_the_records_weight():
+    # 0.05 µg/kg/min charted for a patient of 80 kg: 4 µg/min, in the grade and in the
+    # "just charted" line alike (a rate read from the new row alone has no weight).
+    row = rate_row(0.05, 0.1, rid="ne-per-kg")
+    row["valueQuantity"] = {"value": 0.05, "unit": "mcg/kg/min", "code": "ug/kg/min"}
+    record = [
+        patient(),
+        weight(80),
+        given("axicabtagene ciloleucel", 72, by_text=True),
+        temp(39.1, 3),
+    ]
+    delta = changes.compare(record, [row], AT)
+    (line,) = delta.charted
+    assert line.what == "norepinephrine 4 ug/min" and line.value == 4.0
+    # Without a weight on record the rate stays unknown: never guessed.
+    (alone,) = changes.compare(record[:1] + record[2:], [row], AT).charted
+    assert alone.what == "norepinephrine rate unknown" and alone.value is None
