@@ -90,8 +90,28 @@ def read_observations(context: Mapping[str, Any], now: datetime) -> list[dict[st
             )
         if t > now + CLOCK_SKEW:
             raise SpecError(path, "its effective time is in the future")
+        _check_quantities(r, path)
         out.append(r)
     return out
+
+
+def _check_quantities(r: dict[str, Any], path: str) -> None:
+    """A value the nurse charted that is not a number (FHIR decimal) is named, not dropped
+    without a word: the grade would silently leave it out."""
+    parts = [(path, r)] + [
+        (f"{path}.component[{i}]", c)
+        for i, c in enumerate(r.get("component") or [])
+        if isinstance(c, dict)
+    ]
+    for where, part in parts:
+        q = part.get("valueQuantity")
+        if q is None:
+            continue
+        if not isinstance(q, dict):
+            raise SpecError(f"{where}.valueQuantity", "must be a FHIR Quantity")
+        v = q.get("value")
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            raise SpecError(f"{where}.valueQuantity.value", "must be a number (FHIR decimal)")
 
 
 def assessment_time(observations: list[dict[str, Any]], now: datetime) -> datetime:

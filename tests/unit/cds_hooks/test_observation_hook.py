@@ -324,6 +324,22 @@ def test_an_observation_without_effective_time_is_400(client):
     assert "effective time" in _bad(client, b, "context.observations.entry[0].resource")
 
 
+@pytest.mark.parametrize("value", ["hot", True, "38.5"])
+def test_a_charted_value_that_is_not_a_number_is_400_not_silently_dropped(client, value):
+    b = body(car_t(), [temp(38.5, hours_before=0.1)])
+    b["context"]["observations"]["entry"][0]["resource"]["valueQuantity"]["value"] = value
+    assert "number" in _bad(client, b, "context.observations.entry[0].resource.valueQuantity.value")
+
+
+def test_a_blood_pressure_component_that_is_not_a_number_is_400(client):
+    bp = temp(38.5, hours_before=0.1)
+    del bp["valueQuantity"]
+    bp["component"] = [{"code": {"text": "Systolic"}, "valueQuantity": {"value": "low"}}]
+    b = body(car_t(), [bp])
+    where = "context.observations.entry[0].resource.component[0].valueQuantity.value"
+    assert "number" in _bad(client, b, where)
+
+
 def test_an_observation_in_the_future_is_400_but_minutes_of_clock_skew_are_not(client):
     b = body(car_t(), [temp(38.5, hours_before=-1)])
     assert "future" in _bad(client, b, "context.observations.entry[0].resource")
