@@ -7,8 +7,10 @@ authentication `none`, `client_secret_basic` and `private_key_jwt`), it plays th
   approved at once (the clinician is already in the chart); standalone launches
   (`launch/patient`) show a consent page with a patient picker and Approve / Deny.
 - `POST /auth/token`: the token response carries the launch context: `patient`,
-  `need_patient_banner`, `appContext` (SMART App Launch 2.x, "launch context arrives with
-  your access token").
+  `need_patient_banner`, `appContext` and, when the launch asked for it, `smart_style_url`
+  (SMART App Launch 2.x, "launch context arrives with your access token").
+- `GET /smart-style.json`: the EHR's style (the SMART guide's example), on the FHIR base's
+  origin as the app requires.
 - `/fhir/...`: a gateway in front of a FHIR server (sekmet in the demo) that serves
   `/fhir/.well-known/smart-configuration`, adds the oauth-uris extension to `/fhir/metadata`,
   checks the bearer token, its scopes and patient compartment on every other request, and
@@ -140,6 +142,22 @@ class EndUser:
         return "demo-clinician"
 
 
+# The example style of SMART App Launch 2.x ("Styling"), as the demo EHR's style.
+DEMO_STYLE: dict[str, str] = {
+    "color_background": "#edeae3",
+    "color_error": "#9e2d2d",
+    "color_highlight": "#69b5ce",
+    "color_modal_backdrop": "",
+    "color_success": "#498e49",
+    "color_text": "#303030",
+    "dim_border_radius": "6px",
+    "dim_font_size": "13px",
+    "dim_spacing_size": "20px",
+    "font_family_body": "Georgia, Times, 'Times New Roman', serif",
+    "font_family_heading": "'HelveticaNeue-Light', Helvetica, Arial, 'Lucida Grande', sans-serif;",
+}
+
+
 class DevSmartServer:
     """Authorization server + FHIR gateway; `init_app` adds its routes to a Flask app."""
 
@@ -168,6 +186,10 @@ class DevSmartServer:
         self.lock = threading.Lock()
         self.fhir_down = False  # tests: the gateway answers 503 as a server outage would
         self.serve_well_known = True  # tests: discovery falls back to the CapabilityStatement
+        # The EHR's style (SMART "Styling"), served at `style_url` on the gateway's origin; a
+        # launch carries `smart_style_url` only when asked (`create_launch(smart_style_url=)`).
+        self.style: dict[str, Any] = dict(DEMO_STYLE)
+        self.style_url = f"{self.public_base}/smart-style.json"
         # Like the SMART reference launcher: a client assertion naming a `jku` is refused, the
         # JWKS registered for the client is the one used.
         self.refuse_jku = True
@@ -190,9 +212,12 @@ class DevSmartServer:
         app_context: str | None = None,
         need_patient_banner: bool = True,
         encounter: str | None = None,
+        smart_style_url: str | None = None,
     ) -> str:
         launch_id = secrets.token_urlsafe(16)
         ctx: dict[str, Any] = {"patient": patient, "need_patient_banner": need_patient_banner}
+        if smart_style_url:
+            ctx["smart_style_url"] = smart_style_url
         if app_context is not None:
             ctx["appContext"] = app_context
         if encounter:
@@ -286,7 +311,13 @@ class DevSmartServer:
                         grant.client_id, grant.scope, context, now + outer.refresh_lifetime
                     )
             # the launch context travels in the token response
-            for key in ("patient", "encounter", "need_patient_banner", "appContext"):
+            for key in (
+                "patient",
+                "encounter",
+                "need_patient_banner",
+                "appContext",
+                "smart_style_url",
+            ):
                 if key in context:
                     token[key] = context[key]
 
@@ -399,6 +430,7 @@ class DevSmartServer:
         app.add_url_rule(
             "/fhir/.well-known/smart-configuration", "smart_configuration", self._smart_config
         )
+        app.add_url_rule("/smart-style.json", "smart_style", lambda: jsonify(outer.style))
         app.add_url_rule("/fhir/metadata", "fhir_metadata", self._metadata)
         app.add_url_rule("/fhir/<path:path>", "fhir_proxy", self._proxy, methods=["GET"])
         app.add_url_rule("/fhir/<rtype>", "fhir_create", self._create_resource, methods=["POST"])

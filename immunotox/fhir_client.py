@@ -390,6 +390,16 @@ class FhirClient:
                 raise FhirError(OUTCOME, "the FHIR server answered an OperationOutcome")
             return doc
 
+    def get_json(self, url: str) -> Any:
+        """One JSON document that need not be a FHIR resource (the EHR's SMART style), with the
+        same deadline, size limit and no-redirect rule, and without the access token. Raises
+        FhirError."""
+        headers = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate"}
+        status, doc = self._once(url, None, headers)
+        if status != 200:
+            raise FhirError(HTTP_STATUS, f"the server answered HTTP {status}", status)
+        return doc
+
     def _token(self, refused: str | None) -> str | None:
         return self.token(refused) if callable(self.token) else self.token
 

@@ -2,6 +2,7 @@
 
 - `GET /app/`                 the assessment page for the session's patient
 - `GET /app/api/assessment`   the same assessment as JSON (`Assessment.to_dict()`)
+- `GET /app/style.css`        the EHR's style from the launch's `smart_style_url` (`style`)
 
 Both fetch the patient's record from the FHIR server of the SMART session (see `fetch`) and
 run the domain core (`services.assess.assess`). Pages are Jinja templates with autoescape;
@@ -16,7 +17,7 @@ import traceback
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Flask, jsonify, render_template, request
+from flask import Blueprint, Flask, Response, jsonify, render_template, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
@@ -27,7 +28,7 @@ from launch import errors, scopes, session
 from launch.errors import LaunchError
 from launch.web import error_response, secure_headers
 from services.format import clinical, display_zone
-from smart_app import fetch, ice, timeline, view
+from smart_app import fetch, ice, style, timeline, view
 
 log = logging.getLogger("immunotox.app")
 
@@ -170,6 +171,19 @@ def create_blueprint(app: Flask) -> Blueprint:
             ctx=sess["ctx"],
             ice=ice_state or ice.state(app, sess),
         )
+
+    @bp.get("/style.css")
+    def smart_style():
+        """The EHR's style (`smart_style_url` of the launch) as CSS custom properties, or the
+        default style: `smart_app.style` (same-origin fetch, SMART keys, strict values)."""
+        try:
+            sess = session.load(app, request)
+        except LaunchError:
+            sess = {}
+        found = style.load_style(app.config, sess.get("iss"), sess.get("smart_style_url"))
+        resp = Response(style.stylesheet(found), mimetype="text/css")
+        resp.headers["Cache-Control"] = "private, max-age=300"
+        return resp
 
     @bp.get("/api/assessment")
     def api_assessment():

@@ -317,7 +317,11 @@ def create_ehr_app(dev: DevSmartServer, app_base: str, cds_base: str | None = No
         if not (target == launch_url or target.startswith(app_base + "/")):
             abort(400, "This EHR only launches the immunotox app.")
         app_context = request.args.get("appContext")
-        launch = dev.create_launch(pid, app_context=app_context, need_patient_banner=True)
+        # ?style=1: the launch also sends the EHR's style (smart_style_url)
+        style_url = dev.style_url if request.args.get("style") == "1" else None
+        launch = dev.create_launch(
+            pid, app_context=app_context, need_patient_banner=True, smart_style_url=style_url
+        )
         sep = "&" if "?" in target else "?"
         return redirect(f"{target}{sep}{urlencode({'iss': dev.fhir_base, 'launch': launch})}")
 
