@@ -281,6 +281,15 @@ def _changes_section(delta: ObservationDelta) -> tuple[list[str], set[str]]:
     cited = _cite("; ".join(sources)) if sources else ""
     if cited:
         out += ["", f"Sources: {cited}."]
+    crs_quiet = (
+        crs_change is None
+        and not any(x.kind in _CRS_SIGNS for x in delta.crossings)
+        and not any(b or a for b, a in delta.crs_systems.values())
+    )
+    if crs_quiet:
+        # no CRS before or now and nothing of CRS just charted (an ICE score, a ferritin): a
+        # table of zeros would only take the reader's time
+        return [*out, ""], shown
     out += ["", "| CRS | Before charting | Now |", "| --- | --- | --- |"]
     ungradable = False
     for system, (b, a) in delta.crs_systems.items():

@@ -506,6 +506,15 @@ def test_an_ice_score_that_falls_raises_icans(client, score, grade):
     assert f"**ICANS grade 0 → {grade}**" in c["detail"]
 
 
+def test_an_icans_card_without_crs_has_no_table_of_crs_zeros_but_one_with_crs_keeps_it(client):
+    [c] = call(client, car_t(ice_score(10, 4)), [ice_score(5, 0.1)])
+    assert "| CRS | Before charting | Now |" not in c["detail"]
+    # CRS grade 1 (fever 38.6 °C an hour ago) beside it: its grades stay in view.
+    [c] = call(client, car_t(ice_score(10, 4), temp(38.6, hours_before=1)), [ice_score(5, 0.1)])
+    assert "| CRS | Before charting | Now |" in c["detail"]
+    assert "| **ASTCT 2019** (primary) | 1 | 1 |" in c["detail"]
+
+
 def test_a_normal_ice_score_changes_nothing(client):
     assert call(client, car_t(ice_score(10, 4)), [ice_score(10, 0.1)]) == []
 
