@@ -116,6 +116,7 @@ def assess_data(
         toci_course=course.tocilizumab if course else None,
     )
     recs = icans_plan.reconcile(recs, icans_result)
+    recs = icans_plan.adjust(recs, data, at, icans_result)
     recs += icans_plan.iec_hs_plan(data, at, icans_result)
     recs = allergy.guard(recs, data.allergies)
     return Assessment(

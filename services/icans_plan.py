@@ -238,3 +238,47 @@ def iec_hs_plan(
         for row in K.HS_PLAN
         if row.criterion is None or row.criterion in fired
     ]
+
+
+def adjust(
+    recs: list[Recommendation], data: PatientData, at: datetime, result: IcansResult | None
+) -> list[Recommendation]:
+    """The ICANS lines said for this patient: no lumbar puncture suggested when cerebral oedema
+    or raised intracranial pressure is recorded; the seizure-prophylaxis line says which
+    antiseizure drug was already given; a child assessed with the CAPD is monitored with it."""
+    if result is None or not result.applies or not result.grade:
+        return recs
+    domains = {c.id.split(".")[1] for c in result.criteria}
+    given = sorted(
+        {
+            d.drug
+            for d in data.drugs
+            if d.kind == "administration"
+            and d.time is not None
+            and d.time <= at
+            and (c := codes.drug_by_name(d.drug)) is not None
+            and c.drug_class == "antiseizure"
+        }
+    )
+    out = []
+    for r in recs:
+        if r.id == "icans.lumbar_puncture" and "icp" in domains:
+            text, source = K.LP_WITHHELD
+            r = replace(r, text=text, sources=_split(source), service=None)
+        elif r.id == "icans.seizure_prophylaxis" and given:
+            text, source = K.SEIZURE_DRUG_GIVEN
+            r = replace(
+                r,
+                text=text.format(drugs=", ".join(given)),
+                sources=_split(source),
+                drug=None,
+                dose_missing_reason=None,
+            )
+        elif r.id == "icans.monitor" and result.tool == "capd":
+            r = replace(
+                r,
+                text=r.text.replace(K.MONITOR_TOOL["ice"], K.MONITOR_TOOL["capd"]),
+                sources=tuple(dict.fromkeys((*r.sources, *_split(K.MONITOR_TOOL_SOURCE)))),
+            )
+        out.append(r)
+    return out

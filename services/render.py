@@ -52,7 +52,10 @@ def _icans_lines(a: Assessment) -> list[str]:
         out.append(f"  {r.reason}")
     worst = r.worst
     worst_s = f"; worst {worst.grades['astct2019']} at {_iso(worst.time)}" if worst else ""
-    out.append(f"  ASTCT 2019 ICANS: {_grade(r.grade)}{worst_s}")
+    if r.applies:
+        out.append(f"  ASTCT 2019 ICANS: {_grade(r.grade)}{worst_s}")
+    else:
+        out.append("  ASTCT 2019 ICANS: not applicable")
     out += _graded_lines(r, "ICANS")
     hs = r.iec_hs
     if hs is not None:

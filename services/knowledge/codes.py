@@ -118,6 +118,13 @@ DRUGS: tuple[DrugConcept, ...] = (
     # --- Antipyretics: after CRS onset they lift the ASTCT fever requirement (footnote) --------
     DrugConcept("acetaminophen", "antipyretic", _rx("161"), ("acetaminophen", "paracetamol", "tylenol"), SRC_RXNORM),
     DrugConcept("ibuprofen", "antipyretic", _rx("5640"), ("ibuprofen", "advil", "motrin"), SRC_RXNORM),
+    # --- Antiseizure drugs: read so that a seizure-prophylaxis line can say one was given ----
+    DrugConcept("levetiracetam", "antiseizure", (), ("levetiracetam", "keppra", "spritam"), SRC_RXNORM_NAME),
+    DrugConcept("brivaracetam", "antiseizure", (), ("brivaracetam", "briviact"), SRC_RXNORM_NAME),
+    DrugConcept("lacosamide", "antiseizure", (), ("lacosamide", "vimpat"), SRC_RXNORM_NAME),
+    DrugConcept("fosphenytoin", "antiseizure", (), ("fosphenytoin", "cerebyx"), SRC_RXNORM_NAME),
+    DrugConcept("phenytoin", "antiseizure", (), ("phenytoin", "dilantin"), SRC_RXNORM_NAME),
+    DrugConcept("valproate", "antiseizure", (), ("valproate", "valproic acid", "depacon", "depakote"), SRC_RXNORM_NAME),
     # --- Supportive -------------------------------------------------------------------------
     DrugConcept("sulfamethoxazole and trimethoprim", "pjp_prophylaxis", (), ("sulfamethoxazole", "trimethoprim", "bactrim", "septra", "co-trimoxazole", "tmp-smx"), SRC_RXNORM_NAME),
 )

@@ -484,6 +484,10 @@ STEROID_DRUGS = ("dexamethasone", "methylprednisolone", "prednisone", "hydrocort
 STEROID_WITH_CRS_PLAN = "instead of the corticosteroid in the CRS lines, never as a second one"
 STEROID_WITH_CRS_PLAN_SOURCE = "immunotox: one corticosteroid order at a time (CRS and ICANS treated with the same drug, asco_iec2021: Table 2)"
 
+_LP_SHIFT = (
+    "vancrevel2002: abstract (brain shift is a contraindication to lumbar puncture, whether CSF "
+    "pressure is raised or not, so CT first)"
+)
 # fmt: off
 PLAN: tuple[PlanRow, ...] = (
     PlanRow("icans.monitor", 1, 4, "supportive",
@@ -500,7 +504,7 @@ PLAN: tuple[PlanRow, ...] = (
             "MRI brain with and without contrast (CT if MRI is not feasible); repeat every 2-3 days while grade ≥3 persists",
             f"{_T2}, work-up (neuroimaging for ≥G2)", service="MRI brain"),
     PlanRow("icans.eeg", 2, 4, "consult", "EEG for seizure activity", f"{_T2}, work-up (EEG for ≥G2 or unexplained altered mental status)", service="EEG"),
-    PlanRow("icans.lumbar_puncture", 3, 4, "consult", "Lumbar puncture (may be considered from grade 2)", f"{_T2}, work-up (≥G3, may consider for G2)",
+    PlanRow("icans.lumbar_puncture", 3, 4, "consult", "Lumbar puncture (may be considered from grade 2), only after imaging has excluded raised intracranial pressure or mass effect", f"{_T2}, work-up (≥G3, may consider for G2); {_LP_SHIFT}",
             service="Lumbar puncture"),
     PlanRow("icans.icu", 3, 4, "consult", "Transfer to intensive care", f"{_T2}, G3 (all G3 patients)", urgency="urgent", service="Intensive care consult"),
     PlanRow("icans.icu_with_crs", 2, 2, "consult", "Consider intensive care: ICANS with CRS of grade 2 or more", f"{_T2}, G2 with concurrent CRS",
@@ -632,7 +636,7 @@ HS_PHASE = {
     "none": "No CRS recorded since the therapy",
 }
 HS_PHASE_SOURCE = (
-    "hines2023: IEC-HS typically emerges as CRS resolves (as recalled; not verified against "
+    "hines2023: IEC-HS typically emerges as CRS resolves (as recalled, not verified against "
     "the paper's text)"
 )
 HS_NOTE = (
@@ -666,7 +670,7 @@ class HsPlanRow:
 
 
 _HINES_T = (
-    "hines2023: treatment and supportive care, Table 4 (recalled; not verified against the "
+    "hines2023: treatment and supportive care, Table 4 (recalled, not verified against the "
     "paper's text)"
 )
 _NO_HS_DOSE = "No dose: the Hines 2023 dose was not verified; use the local IEC-HS protocol"
@@ -687,6 +691,22 @@ HS_PLAN: tuple[HsPlanRow, ...] = (
 )
 # fmt: on
 
+
+# Plan text adjusted to what is on record (`services.icans_plan.adjust`): (text, source).
+LP_WITHHELD = (
+    "Lumbar puncture not suggested: cerebral oedema or raised intracranial pressure is recorded "
+    "(risk of herniation); decide with neurology and neurosurgery after imaging",
+    f"{_T2}, work-up; {_LP_SHIFT}",
+)
+SEIZURE_DRUG_GIVEN = (
+    "Antiseizure drug already given ({drugs}): continue per the seizure plan and neurology, "
+    "no separate prophylaxis line",
+    f"{_T2}, work-up for all grades (seizure prophylaxis)",
+)
+# For a child assessed with the CAPD (12 years or under), the twice-daily assessment is the CAPD
+# (ASTCT 2019 ICANS grading for children: CAPD instead of the ICE score).
+MONITOR_TOOL = {"ice": "ICE score", "capd": "CAPD"}
+MONITOR_TOOL_SOURCE = "astct2019: ICANS grading for children 12 years or under (CAPD)"
 
 # A T-cell engager behind ICANS: hold it while ICANS is active (text, source).
 ENGAGER_HOLD_ICANS = (

@@ -266,6 +266,13 @@ SOURCES: dict[str, Source] = {
             "like syndrome. Transplant Cell Ther 2023;29(7):438.e1-438.e16.",
         ),
         Source(
+            "vancrevel2002",
+            "Lumbar puncture and herniation (van Crevel 2002)",
+            "https://doi.org/10.1007/PL00007855",
+            "van Crevel H, Hijdra A, de Gans J. Lumbar puncture and the risk of herniation: when "
+            "should we first perform CT? J Neurol 2002;249(2):129-137.",
+        ),
+        Source(
             "hlh2004",
             "HLH-2004 diagnostic criteria",
             "https://doi.org/10.1002/pbc.21039",

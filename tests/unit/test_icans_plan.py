@@ -263,3 +263,70 @@ def test_icans_tocilizumab_stops_at_the_fourth_dose_of_the_course():
     _a, p = plan(temp(38.3), seizure, *four)
     toci = p["icans.tocilizumab_with_crs"]
     assert toci.dose is None and toci.dose_missing_reason.startswith("No more doses")
+
+
+def test_lumbar_puncture_only_after_imaging_and_not_suggested_with_cerebral_oedema():
+    # ICE 2: grade 3 without oedema: lumbar puncture with the imaging caveat (van Crevel 2002:
+    # brain shift contraindicates it).
+    _a, p = plan(ice(2))
+    lp = p["icans.lumbar_puncture"]
+    assert lp.text == (
+        "Lumbar puncture (may be considered from grade 2), only after imaging has excluded "
+        "raised intracranial pressure or mass effect"
+    )
+    assert lp.service == "Lumbar puncture"
+    # Diffuse cerebral oedema on record: no lumbar puncture to order, and why.
+    _a, p = plan(ice(2), condition("G93.6", "Diffuse cerebral edema", 2))
+    lp = p["icans.lumbar_puncture"]
+    assert lp.service is None
+    assert lp.text.startswith("Lumbar puncture not suggested: cerebral oedema or raised")
+
+
+def _med(text: str, hours_before: float) -> dict:
+    from tests.fhir_factory import iso
+
+    return {
+        "resourceType": "MedicationAdministration",
+        "id": f"med-{text[:4]}-{hours_before}",
+        "status": "completed",
+        "medicationCodeableConcept": {"text": text},
+        "effectiveDateTime": iso(hours_before),
+    }
+
+
+def test_seizure_prophylaxis_says_levetiracetam_was_already_given():
+    _a, p = plan(ice(5))
+    assert p["icans.seizure_prophylaxis"].text.startswith("Consider seizure prophylaxis")
+    assert p["icans.seizure_prophylaxis"].drug == "levetiracetam"
+    _a, p = plan(ice(5), _med("levETIRAcetam 1,500 mg IV", 3))
+    line = p["icans.seizure_prophylaxis"]
+    assert line.text.startswith("Antiseizure drug already given (levetiracetam)")
+    assert line.drug is None
+    # Charted after the assessment time: not yet given.
+    _a, p = plan(ice(5), _med("levetiracetam 500 mg IV", -1))
+    assert p["icans.seizure_prophylaxis"].text.startswith("Consider seizure prophylaxis")
+
+
+@pytest.mark.parametrize(("birth", "tool"), [("2016-06-01", "CAPD"), ("2013-06-01", "ICE score")])
+def test_monitoring_names_the_capd_for_a_child_of_12_or_under(birth, tool):
+    # 10 years old at the assessment (CAPD) against 13 years old (ICE score).
+    from tests.unit.test_icans import capd
+
+    first = capd(12) if tool == "CAPD" else ice(5)
+    _a, p = plan(first, birth=birth, kg=30)
+    assert p["icans.monitor"].text.startswith(f"{tool} and motor examination at least twice a day")
+
+
+@pytest.mark.parametrize(
+    ("drug", "line"),
+    [
+        ("pembrolizumab", "  ASTCT 2019 ICANS: not applicable"),
+        ("axicabtagene ciloleucel", "  ASTCT 2019 ICANS: grade 2"),
+    ],
+)
+def test_text_says_not_applicable_when_icans_does_not_apply(drug, line):
+    from services.render import render_text
+
+    a, _p = plan(ice(5), therapy=given(drug, 24 * 5, by_text=True))
+    lines = render_text(a).splitlines()
+    assert any(x == line or x.startswith(line + ";") for x in lines)
