@@ -203,7 +203,11 @@ STEPS: tuple[Step, ...] = (
          "that causes no delay); look for a precipitating infection",
          f"{A}: Table 4.2 primary adrenal insufficiency G3-G4 (saline at least 2 L, IV stress-dose hydrocortisone); esmo2022: endocrine "
          "toxicities (diagnostic measures should never delay steroid replacement, read in the ESMO-based immunotox.lu adrenalitis page)",
-         urgency="urgent", when="crisis"),
+         urgency="urgent", when="crisis_no_stress_dose"),
+    Step("adrenal_insufficiency", None, "adrenal.crisis", "caution",
+         "Suspected adrenal crisis with stress-dose hydrocortisone under way (below): IV saline at least 2 L; look for a precipitating infection",
+         f"{A}: Table 4.2 primary adrenal insufficiency G3-G4 (saline at least 2 L, IV stress-dose hydrocortisone)",
+         urgency="urgent", when="crisis_stress_given"),
     Step("adrenal_insufficiency", None, "hydrocortisone.crisis_bolus", "endocrine", "", "esmo2022: endocrine toxicities, primary adrenal insufficiency, severe",
          regimen="hydrocortisone.crisis_bolus", urgency="urgent", when="crisis_no_stress_dose"),
     Step("adrenal_insufficiency", None, "hydrocortisone.stress_iv", "endocrine", "", f"{A}: Table 4.2 primary adrenal insufficiency G3-G4 (hydrocortisone 50-100 mg IV every 6-8 h)",

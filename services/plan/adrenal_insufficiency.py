@@ -68,8 +68,8 @@ def plan(p: Any, f: IraeFinding, ctx: Context) -> None:
     crisis = (f.grade is not None and f.grade >= 3) or hypotension(ctx)
     given = stress_doses(ctx) if crisis else []
     flags = ["crisis" if crisis else "no_crisis"]
-    if crisis and not given:
-        flags.append("crisis_no_stress_dose")
+    if crisis:
+        flags.append("crisis_stress_given" if given else "crisis_no_stress_dose")
     apply_steps(p, f, flags)
     if given:
         # Earlier stress doses in this crisis (shown) and the next one from the last.

@@ -132,6 +132,16 @@ def test_nephritis_without_a_baseline_says_so_and_gives_no_grade():
     assert any(m.data == "baseline creatinine" for m in f.missing)
 
 
+def test_without_a_baseline_creatinine_above_4_mg_dl_is_still_grade_3():
+    # ASCO 2021 Table 6: G3 ">3× baseline or >4.0 mg/dL"; the absolute limit needs no baseline.
+    a = assess([*BASE, NEPHRITIS, creat(4.5, 2)], at=AT)
+    f = irae(a, "nephritis")
+    assert f.grade == 3
+    assert any(m.data == "baseline creatinine" for m in f.missing)
+    b = assess([*BASE, NEPHRITIS, creat(4.0, 2)], at=AT)
+    assert irae(b, "nephritis").grade is None
+
+
 def test_baseline_older_than_365_days_before_onset_is_not_used():
     a = assess([*BASE, NEPHRITIS, creat(1.0, 24 * 400), creat(3.5, 2)], at=AT)
     assert irae(a, "nephritis").grade is None

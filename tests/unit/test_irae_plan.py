@@ -778,6 +778,9 @@ def test_stress_hydrocortisone_given_in_the_last_8_hours_is_shown_not_proposed_a
     # (ASCO 2021 Table 4.2: 50-100 mg every 6-8 h) is under way; the next from 12:15 to 14:15.
     r = recs(_adrenal(3, _hc(100, 11.75), _hc(50, 5.75)))
     assert "hydrocortisone.crisis_bolus" not in r
+    assert r["adrenal.crisis"].text.startswith(
+        "Suspected adrenal crisis with stress-dose hydrocortisone under way"
+    )
     given_line = r["hydrocortisone.crisis_given"].text
     assert "100 mg at 2026-11-20 00:15 UTC, 50 mg at 2026-11-20 06:15 UTC" in given_line
     assert "next dose due 2026-11-20 12:15 UTC to 2026-11-20 14:15 UTC" in given_line
