@@ -409,8 +409,9 @@ CONDITIONS: tuple[ConditionConcept, ...] = (
     ConditionConcept("myocarditis", (*_icd("I40.1", "I40.8", "I40.9", "I51.4"), f"{SNOMED}|50920009"), (), ("myocarditis",),
                      SRC_ICD + "; I40.0 (infective myocarditis) and I41 (in diseases classified elsewhere) excluded",
                      exclude_terms=("rheumatic", "giant cell")),
-    ConditionConcept("nephritis", _icd("N14.1", "N14.19", "N14.11"), (), ("interstitial nephritis", "immune nephritis", "immune-related nephritis", "nephritis"),
-                     SRC_ICD + "; N10-N12 and N39.0 excluded as infection (N12 includes pyelonephritis NOS)",
+    ConditionConcept("nephritis", _icd("N14.1", "N14.19"), (), ("interstitial nephritis", "immune nephritis", "immune-related nephritis", "nephritis"),
+                     SRC_ICD + "; N10-N12 and N39.0 excluded as infection (N12 includes pyelonephritis NOS); "
+                     "N14.11 contrast-induced nephropathy excluded (ICD-10-CM N14.11, docs/verification.md)",
                      exclude_terms=("lupus", "glomerulonephritis", "iga")),
     # --- Endocrine --------------------------------------------------------------------------
     ConditionConcept("hypophysitis", _icd("E23.6", "E23.1"), (), ("hypophysitis", "hypopituitarism"), SRC_ICD),

@@ -426,13 +426,21 @@ def test_t45_ax5a_first_does_not_hide_the_organ_code_k71_6():
 
 def test_sepsis_a41_9_beside_nephritis_explains_it_and_is_not_listed_itself():
     a = run(
-        condition("N14.11", "Contrast-induced nephropathy", 24, stage="Grade 2"),
+        condition("N14.19", "Drug-induced nephropathy", 24, stage="Grade 2"),
         condition("A41.9", "Sepsis, unspecified organism", 30),
     )
     assert a.irae == []
     (x,) = a.irae_excluded
     assert x.kind == "nephritis" and x.reason.startswith("sepsis recorded 2026-11-19")
     assert not [r for r in a.recommendations if r.drug and "prednis" in r.drug]
+
+
+def test_contrast_induced_nephropathy_n14_11_is_not_read_as_immune_nephritis():
+    # ICD-10-CM N14.11 is contrast-induced nephropathy; N14.19 other drug-induced nephropathy.
+    a = run(condition("N14.11", "Contrast-induced nephropathy", 24, stage="Grade 2"))
+    assert a.irae == [] and a.irae_excluded == []
+    b = run(condition("N14.19", "Drug-induced nephropathy", 24, stage="Grade 2"))
+    assert [f.kind for f in b.irae] == ["nephritis"]
 
 
 def test_severe_sepsis_r65_21_counts_and_sepsis_15_days_earlier_does_not():
