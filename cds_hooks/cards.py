@@ -26,6 +26,7 @@ from services.format import dose as fmt_dose
 from services.format import refs as fmt_refs
 from services.format import when as fmt_when
 from services.irae import strictest_action
+from services.knowledge import icans as KI
 from services.knowledge.sources import GRADING_SYSTEMS as SYSTEM_LABELS
 from services.knowledge.sources import RULESET_VERSION, SOURCES
 from services.model import Assessment, ConditionFact, IraeFinding, Recommendation
@@ -359,6 +360,10 @@ def _icans_line(a: Assessment) -> str | None:
     line = f"**ICANS**: **grade {r.grade}** (ASTCT 2019)"
     if score is not None and score.evidence:
         line += f", {md(score.evidence[0].what)} {_when(score.evidence[0].time)}"
+    if r.grade and r.other_causes:
+        line += f"; {KI.OTHER_CAUSE_TEXT.lower()}: " + ", ".join(
+            md(f"{oc['kind']} ({oc['what']})") for oc in r.other_causes
+        )
     if hs.get("flag"):
         line += "; **IEC-HS screen positive** (not a diagnosis)"
         if hs.get("crs_phase"):

@@ -4,6 +4,7 @@ line are views of what this returns."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -103,6 +104,11 @@ def assess_data(
         excluded=excluded,
     )
     icans_result = icans.evaluate(data, at, expos)
+    if icans_result is not None and icans_result.applies:
+        icans_result = replace(
+            icans_result,
+            other_causes=icans.other_causes(data, at, icans_result.onset),
+        )
     if icans_result is not None:
         iec_hs.crs_phase(icans_result.iec_hs, crs_grade, attr.onset if attr.applies else None)
     recs += icans_plan.plan(

@@ -193,6 +193,11 @@ def attribute(data: PatientData, at: datetime, expos: list[Exposure]) -> CrsAttr
     return CrsAttribution(True, e.drug, e.drug_class, reason + ".", onset, last, w.source)
 
 
+def infection_at(data: PatientData, onset: datetime, at: datetime) -> str | None:
+    """The CRS infection reading (below), shared with ICANS (`services.icans.other_causes`)."""
+    return _infection_at(data, onset, at)
+
+
 def _infection_at(data: PatientData, onset: datetime, at: datetime) -> str | None:
     """An infection recorded from `crs_infection_window` days before the onset up to `at`: an
     active Condition the reader excluded as an infection, or a positive culture or test."""

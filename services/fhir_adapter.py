@@ -837,6 +837,7 @@ class _Adapter:
         code = r.get("code")
         text = _text(code)
         self._neuro_condition(r, text)
+        self._metabolic_condition(r, text)
         hit = codes.classify_condition(_codings(code), text)
         if hit is None:
             return
@@ -872,6 +873,19 @@ class _Adapter:
                 competing_cause=hit.competing,
             )
         )
+
+    def _metabolic_condition(self, r: dict[str, Any], text: str) -> None:
+        """An active Condition coded as a metabolic cause of encephalopathy (knowledge.icans
+        OTHER_CAUSES rows with codes)."""
+        keys = {f"{s}|{c}" for s, c in _codings(r.get("code"))}
+        cs = [c for _, c in _codings(r.get("clinicalStatus"))]
+        if any(c in INACTIVE_CONDITION for c in cs) or r.get("abatementDateTime"):
+            return
+        for row in KI.OTHER_CAUSES:
+            if keys & set(row.codes):
+                t = parse_instant(r.get("onsetDateTime")) or parse_instant(r.get("recordedDate"))
+                self.data.metabolic.append((row.kind, t, _ref(r), text or row.label))
+                return
 
     def _neuro_condition(self, r: dict[str, Any], text: str) -> None:
         """A Condition carrying an ICANS domain (`knowledge.icans.NEURO`), by exact code or by

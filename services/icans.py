@@ -301,3 +301,40 @@ def evaluate(
         sources=SOURCES,
         iec_hs=iec_hs.screen(data, at, attr.last_dose) if attr.applies and trajectory else None,
     )
+
+
+def other_causes(data: PatientData, at: datetime, onset: datetime | None) -> tuple[dict, ...]:
+    """Recorded findings that may explain the neurologic picture (`knowledge.icans.OTHER_CAUSES`):
+    an infection (the CRS infection reading), a coded hyponatraemia or hypoglycaemia active at
+    `at`, or a sodium or glucose below its row's limit in the ICANS window. Shown beside the grade
+    as "consider another cause"; the grade is unchanged."""
+    from services.attribution import infection_at
+    from services.knowledge import codes
+
+    start = at - timedelta(hours=K.value("window"))
+    out: dict[str, dict] = {}
+    for row in K.OTHER_CAUSES:
+        if row.kind in out:
+            continue
+        what = None
+        if row.kind == "infection":
+            what = infection_at(data, onset or at, at)
+        elif row.codes:
+            hit = next(
+                (m for m in data.metabolic if m[0] == row.kind and (m[1] is None or m[1] <= at)),
+                None,
+            )
+            if hit is not None:
+                when = f" {hit[1]:%Y-%m-%d}" if hit[1] else ""
+                what = f"{hit[3]} recorded{when} ({hit[2]})"
+        elif row.series is not None and row.below is not None:
+            ss = [s for s in data.samples(row.series) if start <= s.time <= at]
+            low = min(ss, key=lambda x: x.value) if ss else None
+            if low is not None and low.value < row.below:
+                sc = codes.series_by_name(row.series)
+                what = (
+                    f"{sc.label} {low.value:g} {sc.unit} at {low.time:%Y-%m-%d %H:%M} ({low.ref})"
+                )
+        if what is not None:
+            out[row.kind] = {"id": row.id, "kind": row.kind, "what": what, "source": row.source}
+    return tuple(out.values())

@@ -210,6 +210,9 @@ class PatientData:
     allergies: list[AllergyFact] = field(default_factory=list)
     # ICE and CAPD scores, levels of consciousness and neurologic conditions (ICANS), by time.
     neuro: list[NeuroFact] = field(default_factory=list)
+    # Metabolic conditions coded on the record (knowledge.icans.OTHER_CAUSES): (kind, time, ref,
+    # text), time the onset or the recorded date; only active ones are kept.
+    metabolic: list[tuple[str, datetime | None, str, str]] = field(default_factory=list)
     # What the adapter could not read, as (resource reference, reason); shown, never dropped silently.
     unreadable: list[tuple[str, str]] = field(default_factory=list)
 
@@ -673,6 +676,9 @@ class IcansResult:
     sources: tuple[str, ...] = ()
     # The IEC-associated HLH-like syndrome screen (a flag with its evidence, not a diagnosis).
     iec_hs: dict[str, Any] | None = None
+    # Recorded findings that may explain the neurologic picture (infection, hyponatraemia,
+    # hypoglycaemia): "consider another cause" beside the grade, never lowering it.
+    other_causes: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -695,6 +701,7 @@ class IcansResult:
             },
             "sources": list(self.sources),
             "iec_hs": self.iec_hs,
+            "other_causes": list(self.other_causes),
         }
 
 

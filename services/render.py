@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from services import format
+from services.knowledge import icans as KI
 from services.knowledge.sources import GRADING_SYSTEMS as SYSTEM_LABELS
 from services.knowledge.sources import SOURCES
 from services.model import Assessment, Dose
@@ -54,6 +55,10 @@ def _icans_lines(a: Assessment) -> list[str]:
     worst_s = f"; worst {worst.grades['astct2019']} at {_iso(worst.time)}" if worst else ""
     if r.applies:
         out.append(f"  ASTCT 2019 ICANS: {_grade(r.grade)}{worst_s}")
+        for oc in r.other_causes if r.grade else ():
+            out.append(
+                f"    {KI.OTHER_CAUSE_TEXT}: {oc['kind']}: {oc['what']}  [{_cites([oc['source']])}]"
+            )
     else:
         out.append("  ASTCT 2019 ICANS: not applicable")
     out += _graded_lines(r, "ICANS")

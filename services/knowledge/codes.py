@@ -165,6 +165,8 @@ SERIES: tuple[SeriesConcept, ...] = (
     SeriesConcept("height", _ln("8302-2"), "cm", "Body height", SRC_LOINC),
     SeriesConcept("crp", _ln("1988-5"), "mg/L", "C-reactive protein", SRC_LOINC),
     SeriesConcept("ferritin", _ln("2276-4"), "ng/mL", "Ferritin", SRC_LOINC),
+    SeriesConcept("sodium", _ln("2951-2", "2947-0"), "mmol/L", "Sodium", SRC_LOINC),
+    SeriesConcept("glucose", _ln("2345-7", "2339-0"), "mg/dL", "Glucose", SRC_LOINC, molar_mass=180.16),
     SeriesConcept("il6", _ln("26881-3"), "pg/mL", "Interleukin-6", SRC_LOINC),
     SeriesConcept("alt", _ln("1742-6"), "U/L", "ALT", SRC_LOINC),
     SeriesConcept("ast", _ln("1920-8"), "U/L", "AST", SRC_LOINC),

@@ -658,4 +658,24 @@ def _icans() -> list[str]:
     out += [
         _row(r.id, r.category, r.text, r.criterion or r.when or "-", r.source) for r in ki.HS_PLAN
     ]
+    out += [
+        "",
+        "### ICANS: another cause to consider",
+        "",
+        f'Shown beside a graded ICANS as "{ki.OTHER_CAUSE_TEXT}"; the grade is never lowered.',
+        "",
+        _row("id", "kind", "read from", "source"),
+        _row(*["---"] * 4),
+    ]
+    out += [
+        _row(
+            r.id,
+            r.kind,
+            ", ".join(r.codes)
+            if r.codes
+            else (f"{r.series} below {r.below:g}" if r.series else "the CRS infection reading"),
+            r.source,
+        )
+        for r in ki.OTHER_CAUSES
+    ]
     return out

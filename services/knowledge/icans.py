@@ -708,6 +708,45 @@ SEIZURE_DRUG_GIVEN = (
 MONITOR_TOOL = {"ice": "ICE score", "capd": "CAPD"}
 MONITOR_TOOL_SOURCE = "astct2019: ICANS grading for children 12 years or under (CAPD)"
 
+
+@dataclass(frozen=True)
+class OtherCause:
+    """A recorded finding that may explain confusion or a depressed level of consciousness: shown
+    as "consider another cause" beside the ICANS grade (ASTCT 2019 grades what is not
+    attributable to another cause), never lowering the grade. `codes`: an active coded Condition;
+    `series`/`below`: a laboratory value in the ICANS window; kind "infection": the CRS
+    infection reading (`services.attribution`)."""
+
+    id: str
+    kind: str
+    label: str
+    source: str
+    codes: tuple[str, ...] = ()
+    series: str | None = None
+    below: float | None = None
+
+
+_ICD = "http://hl7.org/fhir/sid/icd-10-cm"
+_OTHER = (
+    "astct2019: ICANS grading, footnote (grade = the most severe event not attributable to any "
+    "other cause)"
+)
+# fmt: off
+OTHER_CAUSES: tuple[OtherCause, ...] = (
+    OtherCause("icans.other.infection", "infection", "infection", f"{_OTHER}; immunotox: the CRS infection reading (a recorded infection, sepsis or positive test in the CRS infection window)"),
+    OtherCause("icans.other.hyponatraemia_coded", "hyponatraemia", "hyponatraemia", f"{_OTHER}; {_T2}, all grades (correct severe hyponatraemia); immunotox: ICD-10-CM E87.1 'Hypo-osmolality and hyponatremia' (not verified against the code table this release)",
+               codes=(f"{_ICD}|E87.1",)),
+    OtherCause("icans.other.sodium", "hyponatraemia", "hyponatraemia", f"{_OTHER}; {_T2}, all grades (correct severe hyponatraemia); immunotox: 'profound' hyponatraemia below 125 mmol/L as in the European clinical practice guideline on hyponatraemia (Spasovski 2014, recalled, not verified this release)",
+               series="sodium", below=125),
+    OtherCause("icans.other.hypoglycaemia_coded", "hypoglycaemia", "hypoglycaemia", f"{_OTHER}; immunotox: ICD-10-CM E16.0-E16.2 hypoglycaemia (codes recalled, not verified this release)",
+               codes=(f"{_ICD}|E16.0", f"{_ICD}|E16.1", f"{_ICD}|E16.2")),
+    OtherCause("icans.other.glucose", "hypoglycaemia", "hypoglycaemia", f"{_OTHER}; immunotox: glucose below 70 mg/dL, level 1 hypoglycaemia of the ADA Standards of Care (recalled, not verified this release)",
+               series="glucose", below=70),
+)
+# fmt: on
+OTHER_CAUSE_TEXT = "Consider another cause"
+
+
 # A T-cell engager behind ICANS: hold it while ICANS is active (text, source).
 ENGAGER_HOLD_ICANS = (
     "Withhold {drug} while ICANS is active; whether and when to resume or to stop for good is in "

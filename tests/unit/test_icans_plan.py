@@ -330,3 +330,63 @@ def test_text_says_not_applicable_when_icans_does_not_apply(drug, line):
     a, _p = plan(ice(5), therapy=given(drug, 24 * 5, by_text=True))
     lines = render_text(a).splitlines()
     assert any(x == line or x.startswith(line + ";") for x in lines)
+
+
+def _cond(code: str, display: str, hours_before: float, status: str = "active") -> dict:
+    from tests.fhir_factory import iso
+
+    return {
+        "resourceType": "Condition",
+        "id": f"c-{code}-{hours_before}",
+        "clinicalStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                    "code": status,
+                }
+            ]
+        },
+        "code": {
+            "coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": code}],
+            "text": display,
+        },
+        "onsetDateTime": iso(hours_before),
+    }
+
+
+def _kinds(a):
+    return [oc["kind"] for oc in a.icans.other_causes]
+
+
+@pytest.mark.parametrize(("na", "named"), [(124, True), (125, False)])
+def test_sodium_below_125_is_named_beside_the_icans_grade(na, named):
+    a, _p = plan(ice(5), obs("2951-2", na, "mmol/L", 3))
+    assert a.icans.grade == 2  # never lowered
+    assert _kinds(a) == (["hyponatraemia"] if named else [])
+
+
+@pytest.mark.parametrize(("status", "named"), [("active", True), ("resolved", False)])
+def test_coded_hyponatraemia_is_named_while_active(status, named):
+    a, _p = plan(ice(5), _cond("E87.1", "Hyponatremia", 5, status))
+    assert a.icans.grade == 2
+    assert _kinds(a) == (["hyponatraemia"] if named else [])
+
+
+@pytest.mark.parametrize(("glucose", "named"), [(69, True), (70, False)])
+def test_glucose_below_70_mg_dl_is_named(glucose, named):
+    a, _p = plan(ice(5), obs("2345-7", glucose, "mg/dL", 3))
+    assert _kinds(a) == (["hypoglycaemia"] if named else [])
+
+
+def test_recorded_sepsis_is_named_beside_the_icans_grade_and_on_the_text():
+    from services.render import render_text
+
+    a, _p = plan(ice(5), _cond("A41.51", "Sepsis due to E. coli", 5))
+    assert a.icans.grade == 2 and _kinds(a) == ["infection"]
+    assert any(
+        x.startswith("    Consider another cause: infection: An infection recorded")
+        for x in render_text(a).splitlines()
+    )
+    a, _p = plan(ice(5))
+    assert _kinds(a) == []
+    assert a.to_dict()["icans"]["other_causes"] == []
