@@ -291,7 +291,10 @@ def _changes_section(delta: ObservationDelta) -> tuple[list[str], set[str]]:
         # table of zeros would only take the reader's time
         return [*out, ""], shown
     out += ["", "| CRS | Before charting | Now |", "| --- | --- | --- |"]
-    ungradable = False
+    # "–" also stands for an ICANS grade not gradable before (no neurologic data)
+    ungradable = any(
+        ch.what in ("crs", "icans") and ch.before is None for ch in delta.grade_changes
+    )
     for system, (b, a) in delta.crs_systems.items():
         label = C.md(_system(system))
         if system == delta.after.crs_primary_system:

@@ -504,6 +504,7 @@ def test_an_ice_score_that_falls_raises_icans(client, score, grade):
     [c] = call(client, record, [ice_score(score, 0.1)])
     assert c["summary"] == f"ICANS grade 0 → {grade} (ASTCT 2019): ICE score {score}/10"
     assert f"**ICANS grade 0 → {grade}**" in c["detail"]
+    assert "not gradable" not in c["detail"]
 
 
 def test_an_icans_card_without_crs_has_no_table_of_crs_zeros_but_one_with_crs_keeps_it(client):
@@ -610,3 +611,9 @@ def test_a_steep_ferritin_rise_with_a_fever_says_both(client):
         "CRS grade 0 → 1 (ASTCT 2019): temperature 38.5 °C; "
         "Steep ferritin rise: ferritin 800 → 2000 ng/mL"
     )
+
+
+def test_an_ice_score_where_none_was_charted_is_from_not_gradable(client):
+    [c] = call(client, car_t(), [ice_score(5, 0.1)])
+    assert c["summary"] == "ICANS grade – → 2 (ASTCT 2019): ICE score 5/10"
+    assert "– : not gradable from the data." in c["detail"]
