@@ -286,22 +286,23 @@ def _changes_section(delta: ObservationDelta) -> tuple[list[str], set[str]]:
         and not any(x.kind in _CRS_SIGNS for x in delta.crossings)
         and not any(b or a for b, a in delta.crs_systems.values())
     )
-    if crs_quiet:
-        # no CRS before or now and nothing of CRS just charted (an ICE score, a ferritin): a
-        # table of zeros would only take the reader's time
-        return [*out, ""], shown
-    out += ["", "| CRS | Before charting | Now |", "| --- | --- | --- |"]
     # "–" also stands for an ICANS grade not gradable before (no neurologic data)
     ungradable = any(
         ch.what in ("crs", "icans") and ch.before is None for ch in delta.grade_changes
     )
+    legend = ["– : not gradable from the data.", ""]
+    if crs_quiet:
+        # no CRS before or now and nothing of CRS just charted (an ICE score, a ferritin): a
+        # table of zeros would only take the reader's time
+        return [*out, "", *(legend if ungradable else [])], shown
+    out += ["", "| CRS | Before charting | Now |", "| --- | --- | --- |"]
     for system, (b, a) in delta.crs_systems.items():
         label = C.md(_system(system))
         if system == delta.after.crs_primary_system:
             label = f"**{label}** (primary)"
         out.append(f"| {label} | {_g(b)} | {_g(a)} |")
         ungradable = ungradable or b is None or a is None
-    out += ["", *(["– : not gradable from the data.", ""] if ungradable else [])]
+    out += ["", *(legend if ungradable else [])]
     return out, shown
 
 
