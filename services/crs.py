@@ -681,6 +681,11 @@ def grade_window(
             out.notes.append(not_applicable)
         return 0, out
     if _eligible(system, f):
+        if not f.fever and out.criteria and all(".organ" in c.id for c in out.criteria):
+            # Organ toxicity alone, without fever, hypotension or hypoxia, is not the syndrome.
+            _to_findings(out)
+            out.missing = [m for m in out.missing if m.data != "ALT, AST, bilirubin, creatinine"]
+            out.notes.append(K.ORGAN_ALONE_NOTE[0])
         return out.grade, out
     would = out.grade
     _to_findings(out)

@@ -171,6 +171,15 @@ WHY_HIGHER: dict[str, str] = {
     "ctcae5": "CTCAE v5.0 reads any two pressors, vasopressin included, as grade 4 and needs no current fever once CRS has begun",
     "astct2019": "ASTCT 2019 grades by the vasopressor and the oxygen device alone, without the FiO2 or the dose Lee 2014 asks for",
 }
+# Lee 2014 after the onset of CRS needs no current fever; organ toxicity alone (no fever,
+# hypotension or hypoxia in the window) is then not graded as CRS (text, source).
+ORGAN_ALONE_NOTE = (
+    "Organ toxicity without fever, hypotension or hypoxia in the window is not graded as CRS: "
+    "look for another cause (IEC-HS, infection, drugs) and grade the organ toxicity itself",
+    "astct2019: CRS grading (organ toxicities are graded separately and do not make the CRS "
+    "grade, recalled, not verified against the paper's text this release); immunotox: applied "
+    "to Lee 2014 too so that no system grades CRS without the syndrome",
+)
 PRIMARY_UNGRADED = "the primary system has no grade (data missing)"
 
 AFEBRILE_NOTE = (

@@ -63,6 +63,8 @@ def render() -> str:
         "## Fever first, attribution and the primary system (CRS)",
         "",
         f"- Without fever: {crs.AFEBRILE_NOTE}",
+        f"- Organ toxicity alone after the onset: {crs.ORGAN_ALONE_NOTE[0]} "
+        f"({crs.ORGAN_ALONE_NOTE[1]}).",
         f"- Fever is no longer required when, after a fever or a recorded CRS in the episode, a "
         f"drug of class {', '.join(sorted(crs.FEVER_LIFTING_CLASSES))} was given "
         f"({crs.FEVER_LIFTING_SOURCE}).",

@@ -556,3 +556,24 @@ def test_a_rate_below_one_keeps_its_digits_in_the_evidence():
     _, a = grades(temp(38.5), infusion("vasopressin", 0.03, "U/min", 4))
     what = [e.what for c in a.crs["astct2019"].criteria for e in c.evidence]
     assert any(w.startswith("vasopressin 0.03 ") for w in what), what
+
+
+@pytest.mark.parametrize(
+    ("resources", "lee"),
+    [
+        # Fever began the episode 30 h ago, none now: transaminitis alone is not CRS.
+        ((temp(37.2, hours_before=2),), 0),
+        # Same, with hypotension now: the syndrome is there, and the organ toxicity counts.
+        ((temp(37.2, hours_before=2), sbp(82, hours_before=2)), 3),
+        # Fever now: grade 4 transaminitis is Lee grade 3.
+        ((temp(38.5, hours_before=2),), 3),
+    ],
+)
+def test_lee_2014_does_not_grade_organ_toxicity_alone_without_the_syndrome(resources, lee):
+    g, a = grades(
+        temp(39.0, hours_before=30), *resources, lab("1742-6", 900, "U/L", 40, hours_before=2)
+    )
+    assert g["lee2014"] == lee
+    if lee == 0:
+        assert "lee2014.g3.organ" not in fired(a, "lee2014")
+        assert any(n.startswith("Organ toxicity without fever") for n in a.crs["lee2014"].notes)

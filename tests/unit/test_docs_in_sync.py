@@ -30,6 +30,7 @@ def test_every_cited_source_id_exists():
     cited += [r.source for r in icans.HS_PLAN] + [icans.HS_PHASE_SOURCE]
     cited += [icans.LP_WITHHELD[1], icans.SEIZURE_DRUG_GIVEN[1], icans.MONITOR_TOOL_SOURCE]
     cited += [r.source for r in icans.OTHER_CAUSES]
+    cited += [crs.ORGAN_ALONE_NOTE[1]]
     for c in cited:
         for part in c.split(";"):
             assert part.partition(":")[0].strip() in SOURCES, c
