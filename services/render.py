@@ -72,8 +72,9 @@ def _icans_lines(a: Assessment) -> list[str]:
         for t in hs.get("not_new") or ():
             out.append(f"    {t}")
         for m in hs["missing"]:
-            out.append(f"    missing: {m['data']}: {m['why']}")
-        if hs.get("crs_phase"):
+            if m["data"].endswith("before the therapy") and hs["status"] != "no_data":
+                out.append(f"    missing: {m['data']}: {m['why']}")
+        if hs.get("crs_phase") and hs["status"] in ("positive", "ferritin_only"):
             out.append(f"    {hs['crs_phase']}  [{_cites([hs['crs_phase_source']])}]")
         if hs["pathway"]:
             out.append(f"    {hs['pathway']}  [{hs['pathway_source']}]")
