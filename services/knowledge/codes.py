@@ -257,11 +257,13 @@ O2_DEVICE_OBSERVATION_SOURCE = (
 LOCAL_SERIES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("o2_flow", ("o2 flow", "oxygen flow", "o2 flow rate", "oxygen flow rate", "o2 l/min", "inhaled oxygen flow rate"), ("L/min",)),
     ("weight", ("weight", "body weight", "admission weight", "patient weight", "weight (kg)"), ("kg",)),
+    ("temperature", ("temp", "temperature", "body temperature", "temp (c)", "temperature (c)", "temp (f)", "temperature (f)"), ("Cel", "[degF]")),
 )
 # fmt: on
 LOCAL_SERIES_SOURCE = (
     "immunotox: a local code is read by name only with the unit that proves what it measures "
-    "(UCUM L/min for oxygen flow, kg for weight, as LOINC 3151-8 and 29463-7 are recorded)"
+    "(UCUM L/min for oxygen flow, kg for weight, Cel or [degF] for body temperature, as LOINC "
+    "3151-8, 29463-7 and 8310-5 are recorded)"
 )
 O2_NAMES_SOURCE = (
     "immunotox: exact device and procedure names (SNOMED CT preferred terms of the codes above, "

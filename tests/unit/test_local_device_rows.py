@@ -103,3 +103,32 @@ def test_local_weight_needs_its_name_and_kg():
     assert data.samples("weight") == []
     data = fhir_adapter.to_patient_data([patient(), local_number("Height", 84, "kg")])
     assert data.samples("weight") == []
+
+
+def test_local_temperature_needs_its_name_and_a_temperature_unit():
+    # An EHR's flowsheet row "Temp" (local code, UCUM Cel) is the body temperature; in °F it is
+    # converted (102.2 °F = 39.0 °C). A "Temp" in another unit, or a "Skin temp", is not read.
+    data = fhir_adapter.to_patient_data([patient(), local_number("Temp", 38.6, "Cel")])
+    assert [s.value for s in data.samples("temperature")] == [38.6]
+    data = fhir_adapter.to_patient_data(
+        [patient(), local_number("Temperature (F)", 102.2, "[degF]")]
+    )
+    assert [round(s.value, 1) for s in data.samples("temperature")] == [39.0]
+    for name, unit in (("Temp", "mm[Hg]"), ("Skin temp", "Cel"), ("Room temperature", "Cel")):
+        data = fhir_adapter.to_patient_data([patient(), local_number(name, 38.6, unit)])
+        assert data.samples("temperature") == [], (name, unit)
+
+
+def test_fever_under_a_local_temperature_code_is_graded_as_crs():
+    cart = {
+        "resourceType": "MedicationAdministration",
+        "id": "cart",
+        "status": "completed",
+        "subject": {"reference": "Patient/p1"},
+        "medicationCodeableConcept": {"text": "axicabtagene ciloleucel"},
+        "effectiveDateTime": iso(72),
+    }
+    a = assess([patient(), weight(70), cart, local_number("Temp", 38.6, "Cel", 1)], AT)
+    assert a.crs["astct2019"].grade == 1
+    a = assess([patient(), weight(70), cart, local_number("Temp", 37.9, "Cel", 1)], AT)
+    assert a.crs["astct2019"].grade == 0
