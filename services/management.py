@@ -482,7 +482,31 @@ def plan(
     _consolidate_steroids(p)
     if steroid_course is not None:
         _respect_steroid_course(p, steroid_course, escalate)
+    _drop_same_dose_alternatives(p)
     return list(p.items.values())
+
+
+def _drop_same_dose_alternatives(p: _Plan) -> None:
+    """An alternative that gives the same drug at the same dose as the line it is an alternative
+    to (Lee 2014's 8 mg/kg tocilizumab for a child of 30 kg or more, the label's too) is no
+    second choice: it is left out and its source cited on the line, where the two agree."""
+    for key, r in list(p.items.items()):
+        main = p.items.get(r.alternative_to) if r.alternative_to else None
+        if main is None or r.dose is None or main.dose is None:
+            continue
+        if (r.drug, r.route, r.dose.unit, r.dose.value, r.dose.low, r.dose.high) != (
+            main.drug,
+            main.route,
+            main.dose.unit,
+            main.dose.value,
+            main.dose.low,
+            main.dose.high,
+        ):
+            continue
+        fields = {f: getattr(main, f) for f in main.__slots__}  # type: ignore[attr-defined]
+        fields["sources"] = tuple(dict.fromkeys([*main.sources, *r.sources]))
+        p.items[r.alternative_to] = Recommendation(**fields)  # type: ignore[index]
+        del p.items[key]
 
 
 def _respect_steroid_course(p: _Plan, course: SteroidCourse, escalate: bool) -> None:

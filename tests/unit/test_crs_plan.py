@@ -238,3 +238,31 @@ def test_the_card_says_withhold_the_engager_and_offers_no_order_for_it():
     [card] = [c.to_dict() for c in assessment_cards(a, cc)]
     assert "**Withhold teclistamab** (TECVAYLI) until CRS resolves" in card["detail"]
     assert not [s for s in card.get("suggestions", []) if "teclistamab" in s["label"].lower()]
+
+
+def _cart_crs2(birth: str, kg: float):
+    cart = {
+        "resourceType": "MedicationAdministration",
+        "id": "cart",
+        "status": "completed",
+        "subject": {"reference": "Patient/p1"},
+        "medicationCodeableConcept": {"text": "tisagenlecleucel"},
+        "effectiveDateTime": "2026-11-17T12:00:00+00:00",
+    }
+    a = assess([patient(birth=birth), weight(kg), temp(39.2), sbp(70), cart], AT)
+    return [(r.id, r.dose.value) for r in a.recommendations if r.drug == "tocilizumab"], a
+
+
+def test_lee_2014_tocilizumab_at_the_labels_dose_is_one_line_citing_both():
+    # A 10-year-old of 36 kg: the label gives 8 mg/kg (≥30 kg) = 288 mg and Lee 2014 gives
+    # 8 mg/kg to children = 288 mg: the same order, offered once, with both sources.
+    lines, a = _cart_crs2("2016-01-01", 36)
+    assert lines == [("tocilizumab.label", 288.0)]
+    (toci,) = [r for r in a.recommendations if r.drug == "tocilizumab"]
+    assert any(s.startswith("lee2014") for s in toci.sources)
+    # 24 kg: label 12 mg/kg (<30 kg) = 288 mg, Lee 2014 8 mg/kg = 192 mg: both shown.
+    lines, _ = _cart_crs2("2018-01-01", 24)
+    assert lines == [("tocilizumab.label", 288.0), ("tocilizumab.lee2014", 192.0)]
+    # An adult of 70 kg: label 8 mg/kg = 560 mg, Lee 2014 4 mg/kg = 280 mg.
+    lines, _ = _cart_crs2("1970-01-01", 70)
+    assert lines == [("tocilizumab.label", 560.0), ("tocilizumab.lee2014", 280.0)]
