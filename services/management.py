@@ -489,11 +489,12 @@ def plan(
 def _drop_same_dose_alternatives(p: _Plan) -> None:
     """An alternative that gives the same drug at the same dose as the line it is an alternative
     to (Lee 2014's 8 mg/kg tocilizumab for a child of 30 kg or more, the label's too) is no
-    second choice: it is left out and its source cited on the line, where the two agree."""
+    second choice: it is left out and its source cited on the line, where the two agree. When
+    either dose is capped both lines stay, each citing its own cap."""
     for key, r in list(p.items.items()):
         main = p.items.get(r.alternative_to) if r.alternative_to else None
-        if main is None or r.dose is None or main.dose is None:
-            continue
+        if main is None or r.dose is None or main.dose is None or r.dose.capped or main.dose.capped:
+            continue  # a capped dose keeps its line: it cites its cap's source
         if (r.drug, r.route, r.dose.unit, r.dose.value, r.dose.low, r.dose.high) != (
             main.drug,
             main.route,

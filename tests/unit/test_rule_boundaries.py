@@ -363,28 +363,22 @@ def test_adult_crs_tocilizumab_4_mg_per_kg_lee_beside_8_mg_per_kg_label(kg, lee_
     assert rec(a, "tocilizumab.label").dose.value == label_mg
 
 
-@pytest.mark.parametrize("kg", [200, 210])
-def test_the_lee_2014_tocilizumab_dose_is_capped_at_the_label_maximum(kg):
-    # 4 mg/kg reaches the label's 800 mg per infusion at 200 kg; above it the cap applies. The
-    # label's own 8 mg/kg is capped at 800 mg too: one order of 800 mg, citing both.
-    a = _child_with_crs(kg, birth="1970-01-01")
-    assert "tocilizumab.lee2014" not in {r.id for r in a.recommendations}
-    r = rec(a, "tocilizumab.label")
-    assert (r.dose.value, r.dose.capped) == (800, True)
-    assert any(s.startswith("lee2014") for s in r.sources)
-    # 190 kg: Lee 2014 4 mg/kg = 760 mg, under the cap, beside the label's 800 mg.
-    assert rec(_child_with_crs(190, birth="1970-01-01"), "tocilizumab.lee2014").dose.value == 760
+@pytest.mark.parametrize(("kg", "lee_mg", "capped"), [(200, 800, False), (210, 800, True)])
+def test_the_lee_2014_tocilizumab_dose_is_capped_at_the_label_maximum(kg, lee_mg, capped):
+    # 4 mg/kg reaches the label's 800 mg per infusion at 200 kg; above it the cap applies and
+    # cites the label.
+    r = rec(_child_with_crs(kg, birth="1970-01-01"), "tocilizumab.lee2014")
+    assert (r.dose.value, r.dose.capped) == (lee_mg, capped)
+    if capped:
+        assert r.dose.cap.startswith("800 mg (actemra_label:")
 
 
 def test_the_lee_2014_child_tocilizumab_dose_is_capped_at_the_label_maximum():
-    # A 17-year-old of 110 kg: 8 mg/kg would be 880 mg; the label's 800 mg per infusion applies
-    # to both lines, which are then one order citing both.
-    a = _child_with_crs(110, birth="2009-06-01")
-    assert "tocilizumab.lee2014" not in {r.id for r in a.recommendations}
-    r = rec(a, "tocilizumab.label")
+    # A 17-year-old of 110 kg: 8 mg/kg would be 880 mg; the label's 800 mg per infusion applies.
+    r = rec(_child_with_crs(110, birth="2009-06-01"), "tocilizumab.lee2014")
     assert (r.dose.value, r.dose.capped) == (800, True)
+    assert r.dose.basis.startswith("8 mg/kg")
     assert r.dose.cap.startswith("800 mg (actemra_label: section 2")
-    assert any(s.startswith("lee2014") for s in r.sources)
 
 
 # --- Organ toxicity for Lee 2014 (CTCAE v4.03, multiples of the laboratory's ULN) -------------
