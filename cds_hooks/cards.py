@@ -518,7 +518,12 @@ def _footer(a: Assessment) -> list[str]:
     """One short line: the disclaimer (in full in the app), when and under which rules."""
     out = ["---"]
     if a.data_quality:
-        out.append(f"{len(a.data_quality)} resource(s) could not be read; see the full assessment.")
+        # not all unread: a pressor's last rate row, read and held for a limited time, is a note
+        n = len(a.data_quality)
+        out.append(
+            f"{n} data note{'s' if n > 1 else ''} (a resource not read, or read with a limit); "
+            "see the full assessment."
+        )
         out.append("")
     out.append(f"*{SHORT_DISCLAIMER}* Assessed {_when(a.at)}.")  # rules: in the card's source
     return out

@@ -229,6 +229,10 @@ def test_crs_grade_2_to_3_when_norepinephrine_is_charted(client):
     assert c["summary"] == "CRS grade 2 → 3 (ASTCT 2019): norepinephrine 8 µg/min"
     assert c["indicator"] == "critical"
     assert "| **ASTCT 2019** (primary) | 2 | 3 |" in c["detail"]
+    # The rate row just charted has no later row yet: read, and held for a limited time. The
+    # footer calls it a data note, never "could not be read" (the summary has just read it).
+    assert "1 data note (a resource not read, or read with a limit)" in c["detail"]
+    assert "could not be read" not in c["detail"]
 
 
 def test_crs_grade_1_to_3_with_fever_and_oxygen_charted_together(client):
