@@ -16,6 +16,7 @@ import base64
 import json
 import logging
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -64,13 +65,22 @@ def token_keys(cfg: Mapping[str, Any]) -> list[bytes]:
 
 
 def _key_file(path: Path) -> bytes:
+    """The key in `path`, generated once. Workers booting together race for it: the key is
+    written whole to a private temporary file first and then linked into place (atomic, and
+    refused when another worker's key is there already), so no worker reads a half-written key."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    if path.exists():
         return path.read_bytes().strip()
-    with os.fdopen(fd, "wb") as f:
-        f.write(Fernet.generate_key())
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".token.key.")  # 0600
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(Fernet.generate_key())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return path.read_bytes().strip()
+    finally:
+        os.unlink(tmp)
     log.warning(
         "no IMMUNOTOX_TOKEN_KEY or IMMUNOTOX_SECRET_KEY: generated a record key in %s "
         "(set IMMUNOTOX_TOKEN_KEY in production)",

@@ -305,3 +305,28 @@ def test_a_token_close_to_expiry_is_refreshed_before_use(
         assert "reason=expiring" in caplog.text
     else:
         assert got == TOKENS["access_token"] and calls == 0
+
+
+def test_workers_generating_the_record_key_at_once_all_read_the_same_whole_key(tmp_path):
+    # Gunicorn boots its workers together: each finds no key file and races to write one. None
+    # may read a half-written key (Fernet would refuse it and the worker would not boot).
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(6) as pool:
+        keys = pool.map(_record_key, [str(tmp_path / "var")] * 12)
+    assert len(set(keys)) == 1
+    key_file = tmp_path / "var" / "token.key"
+    assert key_file.read_bytes().strip() == keys[0]
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in (tmp_path / "var").iterdir()] == ["token.key"]  # no temporary left
+
+
+def _record_key(instance_dir: str) -> bytes:
+    from cryptography.fernet import Fernet
+
+    from immunotox.crypto import token_keys
+
+    (key,) = token_keys({"INSTANCE_DIR": instance_dir})
+    Fernet(key)  # a whole key
+    return key
