@@ -34,7 +34,7 @@ import time
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import requests
@@ -43,6 +43,7 @@ from urllib3 import exceptions as urllib3_exceptions
 from immunotox.config import allowlist
 
 log = logging.getLogger("immunotox.fhir")
+T = TypeVar("T")
 
 # The largest FHIR answer read for one page, decoded; a bigger one is refused, not buffered.
 MAX_PAGE_BYTES = 64 * 1024 * 1024
@@ -406,6 +407,18 @@ class FhirClient:
     def _once(
         self, url: str, params: Mapping[str, str] | None, headers: dict[str, str]
     ) -> tuple[int, Any]:
+        def answer(r: Any) -> tuple[int, Any]:
+            if r.status_code != 200:
+                return r.status_code, None
+            return 200, self._read_json(r)
+
+        return self._exchange(self._http_get, url, answer, params=params, headers=headers)
+
+    def _exchange(
+        self, send: Callable[..., Any], url: str, answer: Callable[[Any], T], **kw: Any
+    ) -> T:
+        """One request within the call's deadline and the server's slots, redirects not
+        followed; `answer` reads the response before it is closed."""
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise FhirError(TIMEOUT, "timed out")
@@ -416,10 +429,9 @@ class FhirClient:
                 raise FhirError(TIMEOUT, "timed out")
             t = min(self.timeout_s, remaining)
             try:
-                r = self._http_get(
+                r = send(
                     url,
-                    params=params,
-                    headers=headers,
+                    **kw,
                     timeout=(t, t),
                     allow_redirects=False,  # a redirect elsewhere is a failure, not a new host
                     stream=True,
@@ -429,9 +441,7 @@ class FhirClient:
             except requests.RequestException as e:
                 raise FhirError(UNREACHABLE, "the FHIR server could not be reached") from e
             try:
-                if r.status_code != 200:
-                    return r.status_code, None
-                return 200, self._read_json(r)
+                return answer(r)
             finally:
                 r.close()
         finally:
@@ -488,42 +498,17 @@ class FhirClient:
     def _post_once(
         self, url: str, body: bytes, headers: dict[str, str]
     ) -> tuple[int, Any, str | None]:
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise FhirError(TIMEOUT, "timed out")
-        slot = self.slots.acquire(url, remaining) if self.slots else None
-        try:
-            remaining = self.deadline - time.monotonic()
-            if remaining <= 0:
-                raise FhirError(TIMEOUT, "timed out")
-            t = min(self.timeout_s, remaining)
+        def answer(r: Any) -> tuple[int, Any, str | None]:
+            if r.status_code not in (200, 201):
+                return r.status_code, None, None
+            raw = read_body(r, self.deadline, self.max_page_bytes, self.account)
             try:
-                r = self._http_post(
-                    url,
-                    data=body,
-                    headers=headers,
-                    timeout=(t, t),
-                    allow_redirects=False,
-                    stream=True,
-                )
-            except requests.Timeout as e:
-                raise FhirError(TIMEOUT, "timed out") from e
-            except requests.RequestException as e:
-                raise FhirError(UNREACHABLE, "the FHIR server could not be reached") from e
-            try:
-                if r.status_code not in (200, 201):
-                    return r.status_code, None, None
-                raw = read_body(r, self.deadline, self.max_page_bytes, self.account)
-                try:
-                    doc = json.loads(raw) if raw.strip() else None
-                except (ValueError, RecursionError):
-                    doc = None  # stored; the answer's body is not needed
-                return r.status_code, doc, r.headers.get("Location")
-            finally:
-                r.close()
-        finally:
-            if slot is not None:
-                slot.release()
+                doc = json.loads(raw) if raw.strip() else None
+            except (ValueError, RecursionError):
+                doc = None  # stored; the answer's body is not needed
+            return r.status_code, doc, r.headers.get("Location")
+
+        return self._exchange(self._http_post, url, answer, data=body, headers=headers)
 
     # -- a search and its pages -----------------------------------------------------------
     def search(self, url: str, params: Mapping[str, str] | None = None, *, max_pages: int) -> Paged:

@@ -125,18 +125,7 @@ def plan(
             if row.regimen == "dexamethasone.icans":
                 steroid_row = (row.id, when)
             continue
-        p.items[row.id] = Recommendation(
-            id=row.id,
-            category=row.category,
-            text=row.text,
-            sources=_split(row.source),
-            drug=row.drug,
-            dose_missing_reason=row.no_dose,
-            for_irae=FOR,
-            urgency=row.urgency,
-            service=row.service,
-            when=when,
-        )
+        p.items[row.id] = _row_line(row, when)
     return list(p.items.values())
 
 
@@ -223,18 +212,7 @@ def iec_hs_plan(
         return []
     fired = {c["id"] for c in hs["criteria"]}
     return [
-        Recommendation(
-            id=row.id,
-            category=row.category,
-            text=row.text,
-            sources=_split(row.source),
-            drug=row.drug,
-            dose_missing_reason=row.no_dose,
-            for_irae=FOR,
-            urgency=row.urgency,
-            service=row.service,
-            when=row.when,
-        )
+        _row_line(row, row.when)
         for row in K.HS_PLAN
         if row.criterion is None or row.criterion in fired
     ]
@@ -282,3 +260,19 @@ def adjust(
             )
         out.append(r)
     return out
+
+
+def _row_line(row: K.PlanRow | K.HsPlanRow, when: str | None) -> Recommendation:
+    """A plan line without a dose, as its knowledge row words it."""
+    return Recommendation(
+        id=row.id,
+        category=row.category,
+        text=row.text,
+        sources=_split(row.source),
+        drug=row.drug,
+        dose_missing_reason=row.no_dose,
+        for_irae=FOR,
+        urgency=row.urgency,
+        service=row.service,
+        when=when,
+    )
